@@ -1,0 +1,14 @@
+#!/bin/sh
+# Removes what an earlier, interrupted test run left behind (by our own names): test
+# daemons, their mounts and temporary folders.
+for pidfile in /tmp/berth-test-*/docker.pid; do
+  [ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null
+done
+pkill -f 'etcd --name test --data-dir /tmp/berth-test-' 2>/dev/null
+pkill -f 'berth-test-.*/berth ' 2>/dev/null
+for d in /tmp/berth-test-*; do
+  [ -d "$d" ] || continue
+  grep -o " $d[^ ]*" /proc/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
+  rm -rf "$d"
+done
+exit 0

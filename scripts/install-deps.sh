@@ -1,0 +1,23 @@
+#!/bin/sh
+# Installs every Debian 12 package berth needs to build, run and test. Idempotent:
+# does nothing (and needs no network) when everything is already installed.
+set -eu
+PKGS="build-essential cmake ninja-build pkg-config clang-format git ca-certificates curl
+ libboost1.81-dev libboost-url1.81-dev libboost-json1.81-dev libboost-context1.81-dev
+ nlohmann-json3-dev libcli11-dev libfmt-dev libssl-dev libgtest-dev
+ docker.io etcd-server etcd-client redis-server redis-tools
+ iproute2 iptables procps psmisc util-linux python3"
+missing=""
+for p in $PKGS; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+  echo "install-deps: installing$missing"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  # policy-rc.d keeps apt from starting daemons (dockerd, etcd, redis) we start ourselves.
+  had_policy=0; [ -e /usr/sbin/policy-rc.d ] && had_policy=1
+  [ $had_policy = 1 ] || { printf "#!/bin/sh\nexit 101\n" > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; }
+  apt-get install -y -qq --no-install-recommends $missing
+  [ $had_policy = 1 ] || rm -f /usr/sbin/policy-rc.d
+fi

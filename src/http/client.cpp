@@ -1,0 +1,201 @@
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <variant>
+
+#include "http/http.hpp"
+
+namespace berth::http {
+
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+using tcp = asio::ip::tcp;
+using local = asio::local::stream_protocol;
+using TcpStream = beast::basic_stream<tcp>;
+using UnixStream = beast::basic_stream<local>;
+
+struct Client::Connection {
+  std::variant<TcpStream, UnixStream> stream;
+  beast::flat_buffer buffer;
+  explicit Connection(TcpStream s) : stream(std::move(s)) {}
+  explicit Connection(UnixStream s) : stream(std::move(s)) {}
+};
+
+Client::Client(asio::any_io_executor executor, std::string endpoint)
+    : executor_(std::move(executor)), endpoint_(std::move(endpoint)) {
+  std::string_view e = endpoint_;
+  if (e.starts_with("unix://")) {
+    unix_ = true;
+    path_ = std::string(e.substr(7));
+    host_ = "localhost";
+  } else {
+    if (e.starts_with("http://")) e.remove_prefix(7);
+    while (!e.empty() && e.back() == '/') e.remove_suffix(1);
+    auto colon = e.rfind(':');
+    if (colon == std::string_view::npos) throw std::invalid_argument("endpoint needs a port: " + endpoint_);
+    host_ = std::string(e.substr(0, colon));
+    port_ = std::string(e.substr(colon + 1));
+  }
+}
+
+Client::~Client() = default;
+
+asio::awaitable<std::unique_ptr<Client::Connection>> Client::connect(
+    std::chrono::milliseconds timeout) {
+  try {
+    if (unix_) {
+      UnixStream s(executor_);
+      s.expires_after(timeout);
+      co_await s.async_connect(local::endpoint(path_), asio::use_awaitable);
+      co_return std::make_unique<Connection>(std::move(s));
+    }
+    tcp::resolver resolver(executor_);
+    auto results = co_await resolver.async_resolve(host_, port_, asio::use_awaitable);
+    TcpStream s(executor_);
+    s.expires_after(timeout);
+    co_await s.async_connect(results, asio::use_awaitable);
+    s.socket().set_option(tcp::no_delay(true));
+    co_return std::make_unique<Connection>(std::move(s));
+  } catch (const boost::system::system_error& e) {
+    throw ConnectError("cannot connect to " + endpoint_ + ": " + e.code().message());
+  }
+}
+
+namespace {
+
+bhttp::request<bhttp::string_body> make_request(const Request& r, const std::string& host) {
+  bhttp::request<bhttp::string_body> req{bhttp::string_to_verb(r.method), r.target, 11};
+  req.set(bhttp::field::host, host);
+  req.set(bhttp::field::user_agent, "berth");
+  for (auto& [k, v] : r.headers) req.set(k, v);
+  if (!r.body.empty() || r.method == "POST" || r.method == "PUT") {
+    req.set(bhttp::field::content_type, r.content_type);
+    req.body() = r.body;
+    req.prepare_payload();
+  }
+  req.keep_alive(true);
+  return req;
+}
+
+template <class Stream>
+asio::awaitable<Response> exchange(Stream& s, beast::flat_buffer& buffer,
+                                   bhttp::request<bhttp::string_body>& req,
+                                   std::chrono::milliseconds timeout, bool& keep_alive) {
+  s.expires_after(timeout);
+  co_await bhttp::async_write(s, req, asio::use_awaitable);
+  bhttp::response_parser<bhttp::string_body> parser;
+  parser.body_limit(1ull << 32);
+  co_await bhttp::async_read(s, buffer, parser, asio::use_awaitable);
+  auto& res = parser.get();
+  keep_alive = res.keep_alive();
+  Response out;
+  out.status = res.result_int();
+  out.body = std::move(res.body());
+  out.content_type = std::string(res[bhttp::field::content_type]);
+  co_return out;
+}
+
+bool is_stale_connection_error(const boost::system::error_code& ec) {
+  return ec == bhttp::error::end_of_stream || ec == asio::error::connection_reset ||
+         ec == asio::error::broken_pipe || ec == asio::error::eof;
+}
+
+}  // namespace
+
+asio::awaitable<Response> Client::request(Request r, std::chrono::milliseconds timeout) {
+  auto req = make_request(r, host_);
+  for (int attempt = 0;; ++attempt) {
+    std::unique_ptr<Connection> conn;
+    bool reused = false;
+    if (!idle_.empty()) {
+      conn = std::move(idle_.back());
+      idle_.pop_back();
+      reused = true;
+    } else {
+      conn = co_await connect(timeout);
+    }
+    bool keep_alive = false;
+    try {
+      Response res = co_await std::visit(
+          [&](auto& s) { return exchange(s, conn->buffer, req, timeout, keep_alive); },
+          conn->stream);
+      if (keep_alive && idle_.size() < 16) idle_.push_back(std::move(conn));
+      co_return res;
+    } catch (const boost::system::system_error& e) {
+      // A kept-alive connection the peer has since closed fails at once; retry on a new one.
+      if (reused && attempt == 0 && is_stale_connection_error(e.code())) continue;
+      throw ConnectError(endpoint_ + " " + r.method + " " + r.target + ": " + e.code().message());
+    }
+  }
+}
+
+asio::awaitable<int> Client::stream(Request r, std::function<void(int)> on_status,
+                                    std::function<bool(std::string_view)> on_data,
+                                    std::chrono::milliseconds connect_timeout) {
+  auto req = make_request(r, host_);
+  auto conn = co_await connect(connect_timeout);
+  auto run = [&](auto& s) -> asio::awaitable<int> {
+    s.expires_after(connect_timeout);
+    co_await bhttp::async_write(s, req, asio::use_awaitable);
+    bhttp::response_parser<bhttp::buffer_body> parser;
+    parser.body_limit(boost::none);
+    co_await bhttp::async_read_header(s, conn->buffer, parser, asio::use_awaitable);
+    int status = parser.get().result_int();
+    if (on_status) on_status(status);
+    s.expires_never();
+    char chunk[16384];
+    while (!parser.is_done()) {
+      parser.get().body().data = chunk;
+      parser.get().body().size = sizeof chunk;
+      auto [ec, n] = co_await bhttp::async_read_some(s, conn->buffer, parser,
+                                                asio::as_tuple(asio::use_awaitable));
+      if (ec == bhttp::error::need_buffer) ec = {};
+      if (ec) throw boost::system::system_error(ec);
+      size_t got = sizeof chunk - parser.get().body().size;
+      if (got > 0 && !on_data(std::string_view(chunk, got))) break;
+    }
+    co_return status;
+  };
+  try {
+    co_return co_await std::visit(run, conn->stream);
+  } catch (const boost::system::system_error& e) {
+    throw ConnectError(endpoint_ + " " + r.method + " " + r.target + ": " + e.code().message());
+  }
+}
+
+std::string url_decode(std::string_view s) {
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2])));
+      i += 2;
+    } else {
+      out.push_back(s[i] == '+' ? ' ' : s[i]);
+    }
+  }
+  return out;
+}
+
+std::string url_encode(std::string_view s) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(hex[c >> 4]);
+      out.push_back(hex[c & 15]);
+    }
+  }
+  return out;
+}
+
+}  // namespace berth::http

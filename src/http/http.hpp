@@ -1,0 +1,109 @@
+// HTTP/1.1 over TCP or a unix socket, for every protocol berth speaks (etcd gateway, Docker
+// Engine API, its own REST API). Beast stays inside http/*.cpp so other files compile fast.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace berth::http {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+struct Request {
+  std::string method = "GET";
+  std::string target = "/";  // path and query
+  std::string body;
+  std::string content_type = "application/json";
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+struct Response {
+  int status = 0;
+  std::string body;
+  std::string content_type = "application/json";
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+// Raised when no connection can be made or the peer breaks the exchange.
+struct ConnectError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// A client for one endpoint: "http://host:port" or "unix:///path/to.sock". Keeps idle
+// keep-alive connections for reuse; every call opens or borrows its own connection, so
+// concurrent coroutines may share one Client.
+class Client {
+ public:
+  Client(asio::any_io_executor executor, std::string endpoint);
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  const std::string& endpoint() const { return endpoint_; }
+
+  asio::awaitable<Response> request(Request request, std::chrono::milliseconds timeout = 30s);
+
+  // Sends the request and hands the response body to on_data piece by piece as it arrives
+  // (watch streams, event streams). Returns the HTTP status when the body ends or on_data
+  // returns false. The status is also passed to on_status before any data.
+  asio::awaitable<int> stream(Request request, std::function<void(int status)> on_status,
+                              std::function<bool(std::string_view)> on_data,
+                              std::chrono::milliseconds connect_timeout = 10s);
+
+ private:
+  struct Connection;
+  asio::awaitable<std::unique_ptr<Connection>> connect(std::chrono::milliseconds timeout);
+
+  asio::any_io_executor executor_;
+  std::string endpoint_;
+  bool unix_ = false;
+  std::string host_, port_, path_;
+  std::vector<std::unique_ptr<Connection>> idle_;
+};
+
+// One incoming request as the router sees it; header names are lower-case.
+struct ServerRequest {
+  std::string method;
+  std::string target;
+  std::string path;
+  std::map<std::string, std::string> query;
+  std::map<std::string, std::string> headers;
+  std::string body;
+  std::string header(const std::string& name) const {
+    auto it = headers.find(name);
+    return it == headers.end() ? std::string() : it->second;
+  }
+};
+
+using Handler = std::function<asio::awaitable<Response>(const ServerRequest&)>;
+
+// Accepts connections on ADDR:PORT and runs one coroutine per connection (keep-alive).
+class Server {
+ public:
+  Server(asio::any_io_executor executor, const std::string& listen, Handler handler);
+  ~Server();
+  void start();
+  void stop();
+  uint16_t port() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Percent-decoding for paths and query strings.
+std::string url_decode(std::string_view s);
+std::string url_encode(std::string_view s);
+
+}  // namespace berth::http

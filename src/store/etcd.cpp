@@ -1,0 +1,270 @@
+#include "store/etcd.hpp"
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <nlohmann/json.hpp>
+
+#include "http/http.hpp"
+#include "util/encoding.hpp"
+
+namespace berth::store {
+
+using nlohmann::json;
+using util::base64_decode;
+using util::base64_encode;
+
+std::string prefix_end(const std::string& prefix) {
+  std::string end = prefix;
+  while (!end.empty()) {
+    unsigned char last = static_cast<unsigned char>(end.back());
+    if (last < 0xff) {
+      end.back() = static_cast<char>(last + 1);
+      return end;
+    }
+    end.pop_back();
+  }
+  return std::string(1, '\0');  // every key
+}
+
+namespace {
+
+// The gateway encodes int64 as JSON strings and leaves out zero values.
+int64_t int_field(const json& j, const char* name) {
+  auto it = j.find(name);
+  if (it == j.end()) return 0;
+  if (it->is_string()) return std::stoll(it->get<std::string>());
+  if (it->is_number()) return it->get<int64_t>();
+  return 0;
+}
+
+KeyValue parse_kv(const json& j) {
+  KeyValue kv;
+  kv.key = base64_decode(j.value("key", ""));
+  kv.value = base64_decode(j.value("value", ""));
+  kv.create_revision = int_field(j, "create_revision");
+  kv.mod_revision = int_field(j, "mod_revision");
+  kv.version = int_field(j, "version");
+  kv.lease = int_field(j, "lease");
+  return kv;
+}
+
+int64_t header_revision(const json& j) {
+  auto it = j.find("header");
+  return it == j.end() ? 0 : int_field(*it, "revision");
+}
+
+json operation_json(const Operation& op) {
+  switch (op.kind) {
+    case Operation::Kind::Put: {
+      json put = {{"key", base64_encode(op.key)}, {"value", base64_encode(op.value)}};
+      if (op.lease) put["lease"] = std::to_string(op.lease);
+      return {{"request_put", put}};
+    }
+    case Operation::Kind::Delete:
+      return {{"request_delete_range", {{"key", base64_encode(op.key)}}}};
+    case Operation::Kind::DeletePrefix:
+      return {{"request_delete_range",
+               {{"key", base64_encode(op.key)}, {"range_end", base64_encode(prefix_end(op.key))}}}};
+  }
+  return {};
+}
+
+json compare_json(const Compare& c) {
+  static const char* targets[] = {"CREATE", "MOD", "VERSION", "VALUE"};
+  static const char* results[] = {"EQUAL", "GREATER", "LESS", "NOT_EQUAL"};
+  json j = {{"key", base64_encode(c.key)},
+            {"target", targets[static_cast<int>(c.target)]},
+            {"result", results[static_cast<int>(c.op)]}};
+  switch (c.target) {
+    case Compare::Target::Create: j["create_revision"] = std::to_string(c.number); break;
+    case Compare::Target::Mod: j["mod_revision"] = std::to_string(c.number); break;
+    case Compare::Target::Version: j["version"] = std::to_string(c.number); break;
+    case Compare::Target::Value: j["value"] = base64_encode(c.value); break;
+  }
+  return j;
+}
+
+RangeResult parse_range(const std::string& body) {
+  auto j = json::parse(body);
+  RangeResult r;
+  r.revision = header_revision(j);
+  if (auto it = j.find("kvs"); it != j.end())
+    for (auto& kv : *it) r.kvs.push_back(parse_kv(kv));
+  return r;
+}
+
+}  // namespace
+
+std::vector<std::string> EtcdStore::split_endpoints(const std::string& list) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= list.size()) {
+    auto comma = list.find(',', start);
+    std::string part = list.substr(start, comma == std::string::npos ? comma : comma - start);
+    if (!part.empty()) {
+      if (part.find("://") == std::string::npos) part = "http://" + part;
+      out.push_back(part);
+    }
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+EtcdStore::EtcdStore(asio::any_io_executor executor, std::vector<std::string> endpoints)
+    : executor_(executor) {
+  std::vector<std::string> all;
+  for (auto& e : endpoints)
+    for (auto& part : split_endpoints(e)) all.push_back(part);
+  if (all.empty()) throw std::invalid_argument("no etcd endpoint given");
+  for (auto& e : all) clients_.push_back(std::make_unique<http::Client>(executor, e));
+}
+
+EtcdStore::~EtcdStore() = default;
+
+asio::awaitable<std::string> EtcdStore::call(const std::string& path, const std::string& body) {
+  std::string errors;
+  for (size_t tried = 0; tried < clients_.size(); ++tried) {
+    auto& client = *clients_[current_];
+    try {
+      http::Request req{"POST", path, body};
+      auto res = co_await client.request(req, std::chrono::seconds(10));
+      if (res.status == 200) co_return res.body;
+      // etcd answered but refused: a real error, no point asking another member
+      // unless it says it has no leader.
+      std::string message = res.body;
+      try {
+        auto j = json::parse(res.body);
+        message = j.value("error", j.value("message", res.body));
+      } catch (...) {
+      }
+      if (message.find("no leader") == std::string::npos &&
+          message.find("timed out") == std::string::npos)
+        throw std::runtime_error("etcd " + path + ": " + message);
+      errors += " " + client.endpoint() + ": " + message + ";";
+    } catch (const http::ConnectError& e) {
+      errors += std::string(" ") + e.what() + ";";
+    }
+    current_ = (current_ + 1) % clients_.size();
+  }
+  throw Unavailable("no etcd endpoint answers:" + errors);
+}
+
+asio::awaitable<RangeResult> EtcdStore::get(std::string key) {
+  json req = {{"key", base64_encode(key)}};
+  co_return parse_range(co_await call("/v3/kv/range", req.dump()));
+}
+
+asio::awaitable<RangeResult> EtcdStore::get_prefix(std::string prefix) {
+  json req = {{"key", base64_encode(prefix)}, {"range_end", base64_encode(prefix_end(prefix))}};
+  co_return parse_range(co_await call("/v3/kv/range", req.dump()));
+}
+
+asio::awaitable<int64_t> EtcdStore::put(std::string key, std::string value, int64_t lease) {
+  json req = {{"key", base64_encode(key)}, {"value", base64_encode(value)}};
+  if (lease) req["lease"] = std::to_string(lease);
+  co_return header_revision(json::parse(co_await call("/v3/kv/put", req.dump())));
+}
+
+asio::awaitable<int64_t> EtcdStore::erase(std::string key) {
+  json req = {{"key", base64_encode(key)}};
+  co_return header_revision(json::parse(co_await call("/v3/kv/deleterange", req.dump())));
+}
+
+asio::awaitable<TxnResult> EtcdStore::txn(std::vector<Compare> compares,
+                                          std::vector<Operation> success,
+                                          std::vector<Operation> failure) {
+  json req = {{"compare", json::array()}, {"success", json::array()}, {"failure", json::array()}};
+  for (auto& c : compares) req["compare"].push_back(compare_json(c));
+  for (auto& op : success) req["success"].push_back(operation_json(op));
+  for (auto& op : failure) req["failure"].push_back(operation_json(op));
+  auto j = json::parse(co_await call("/v3/kv/txn", req.dump()));
+  co_return TxnResult{j.value("succeeded", false), header_revision(j)};
+}
+
+asio::awaitable<int64_t> EtcdStore::lease_grant(int64_t ttl_seconds) {
+  json req = {{"TTL", std::to_string(ttl_seconds)}};
+  auto j = json::parse(co_await call("/v3/lease/grant", req.dump()));
+  co_return int_field(j, "ID");
+}
+
+asio::awaitable<int64_t> EtcdStore::lease_keep_alive(int64_t lease) {
+  json req = {{"ID", std::to_string(lease)}};
+  auto body = co_await call("/v3/lease/keepalive", req.dump());
+  // The gateway streams: one line {"result": {...}} per keep-alive sent.
+  auto line = body.substr(0, body.find('\n'));
+  auto j = json::parse(line);
+  co_return int_field(j.contains("result") ? j["result"] : j, "TTL");
+}
+
+asio::awaitable<void> EtcdStore::lease_revoke(int64_t lease) {
+  json req = {{"ID", std::to_string(lease)}};
+  co_await call("/v3/lease/revoke", req.dump());
+}
+
+asio::awaitable<void> EtcdStore::watch(
+    std::string prefix, int64_t start_revision,
+    std::function<void(int64_t, const std::vector<WatchEvent>&)> on_events) {
+  int64_t next = start_revision;
+  std::string errors;
+  asio::steady_timer backoff(executor_);
+  int failures = 0;
+  for (;;) {
+    auto& client = *clients_[current_];
+    json create = {{"key", base64_encode(prefix)},
+                   {"range_end", base64_encode(prefix_end(prefix))},
+                   {"progress_notify", true}};
+    if (next > 0) create["start_revision"] = std::to_string(next);
+    json req = {{"create_request", create}};
+    std::string pending;
+    bool delivered = false;
+    std::optional<int64_t> compacted;
+    auto on_data = [&](std::string_view data) {
+      pending.append(data);
+      size_t nl;
+      while ((nl = pending.find('\n')) != std::string::npos) {
+        std::string line = pending.substr(0, nl);
+        pending.erase(0, nl + 1);
+        if (line.empty()) continue;
+        auto j = json::parse(line);
+        if (j.contains("error")) return false;
+        auto& result = j["result"];
+        if (int64_t c = int_field(result, "compact_revision"); c > 0) {
+          compacted = c;
+          return false;
+        }
+        auto events_it = result.find("events");
+        if (events_it == result.end()) continue;
+        std::vector<WatchEvent> events;
+        int64_t revision = 0;
+        for (auto& e : *events_it) {
+          WatchEvent ev;
+          ev.type = e.value("type", "PUT") == "DELETE" ? WatchEvent::Type::Delete
+                                                      : WatchEvent::Type::Put;
+          ev.kv = parse_kv(e["kv"]);
+          revision = std::max(revision, ev.kv.mod_revision);
+          events.push_back(std::move(ev));
+        }
+        if (revision == 0) revision = header_revision(result);
+        next = revision + 1;
+        delivered = true;
+        on_events(revision, events);
+      }
+      return true;
+    };
+    try {
+      http::Request r{"POST", "/v3/watch", req.dump()};
+      co_await client.stream(r, nullptr, on_data);
+    } catch (const http::ConnectError&) {
+    }
+    if (compacted) throw Compacted(*compacted);
+    // The stream ended: etcd restarted or the member went away. Resume on the next member.
+    current_ = (current_ + 1) % clients_.size();
+    failures = delivered ? 0 : failures + 1;
+    backoff.expires_after(std::chrono::milliseconds(std::min(1000, 50 * failures)));
+    co_await backoff.async_wait(asio::use_awaitable);
+  }
+}
+
+}  // namespace berth::store

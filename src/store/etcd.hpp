@@ -1,0 +1,46 @@
+// The etcd v3 implementation of Store, over etcd's HTTP/JSON gateway (keep-alive connections,
+// streaming watch). Talks to the first endpoint that answers and moves on when one fails.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <memory>
+
+#include "store/store.hpp"
+
+namespace berth::http {
+class Client;
+}
+
+namespace berth::store {
+
+class EtcdStore : public Store {
+ public:
+  // endpoints: "http://host:port" each; a comma-separated list is accepted too.
+  EtcdStore(asio::any_io_executor executor, std::vector<std::string> endpoints);
+  ~EtcdStore() override;
+
+  static std::vector<std::string> split_endpoints(const std::string& list);
+
+  asio::awaitable<RangeResult> get(std::string key) override;
+  asio::awaitable<RangeResult> get_prefix(std::string prefix) override;
+  asio::awaitable<int64_t> put(std::string key, std::string value, int64_t lease = 0) override;
+  asio::awaitable<int64_t> erase(std::string key) override;
+  asio::awaitable<TxnResult> txn(std::vector<Compare> compares, std::vector<Operation> success,
+                                 std::vector<Operation> failure = {}) override;
+  asio::awaitable<int64_t> lease_grant(int64_t ttl_seconds) override;
+  asio::awaitable<int64_t> lease_keep_alive(int64_t lease) override;
+  asio::awaitable<void> lease_revoke(int64_t lease) override;
+  asio::awaitable<void> watch(
+      std::string prefix, int64_t start_revision,
+      std::function<void(int64_t, const std::vector<WatchEvent>&)> on_events) override;
+
+ private:
+  // POSTs a JSON body to a gateway path on the current endpoint, failing over to the others.
+  asio::awaitable<std::string> call(const std::string& path, const std::string& body);
+
+  asio::any_io_executor executor_;
+  std::vector<std::unique_ptr<http::Client>> clients_;
+  size_t current_ = 0;
+};
+
+}  // namespace berth::store

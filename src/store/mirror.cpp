@@ -1,0 +1,78 @@
+#include "store/mirror.hpp"
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <cstdio>
+
+namespace berth::store {
+
+Mirror::Mirror(asio::any_io_executor executor, Store& store, std::string prefix)
+    : executor_(executor), store_(store), prefix_(std::move(prefix)), changed_(executor) {}
+
+const KeyValue* Mirror::find(const std::string& key) const {
+  auto it = items_.find(key);
+  return it == items_.end() ? nullptr : &it->second;
+}
+
+std::vector<const KeyValue*> Mirror::under(const std::string& prefix) const {
+  std::vector<const KeyValue*> out;
+  for (auto it = items_.lower_bound(prefix); it != items_.end() && it->first.starts_with(prefix);
+       ++it)
+    out.push_back(&it->second);
+  return out;
+}
+
+asio::awaitable<void> Mirror::run() {
+  asio::steady_timer backoff(executor_);
+  for (;;) {
+    try {
+      auto snapshot = co_await store_.get_prefix(prefix_);
+      items_.clear();
+      for (auto& kv : snapshot.kvs) items_[kv.key] = std::move(kv);
+      revision_ = snapshot.revision;
+      loaded_ = true;
+      if (on_change) on_change();
+      changed_.notify_all();
+      co_await store_.watch(prefix_, revision_ + 1,
+                            [this](int64_t rev, const std::vector<WatchEvent>& events) {
+                              apply(rev, events);
+                            });
+      continue;
+    } catch (const Compacted&) {
+      continue;  // fell too far behind: reload everything
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "mirror %s: %s\n", prefix_.c_str(), e.what());
+    }
+    backoff.expires_after(std::chrono::milliseconds(500));
+    co_await backoff.async_wait(asio::use_awaitable);
+  }
+}
+
+void Mirror::apply(int64_t revision, const std::vector<WatchEvent>& events) {
+  for (auto& e : events) {
+    if (e.type == WatchEvent::Type::Put)
+      items_[e.kv.key] = e.kv;
+    else
+      items_.erase(e.kv.key);
+  }
+  revision_ = std::max(revision_, revision);
+  if (on_change) on_change();
+  changed_.notify_all();
+}
+
+asio::awaitable<bool> Mirror::wait_for(std::function<bool()> condition,
+                                       std::chrono::steady_clock::duration timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() >= deadline) co_return false;
+    co_await changed_.wait(deadline);
+  }
+  co_return true;
+}
+
+asio::awaitable<bool> Mirror::wait_revision(int64_t rev,
+                                            std::chrono::steady_clock::duration timeout) {
+  co_return co_await wait_for([this, rev] { return loaded_ && revision_ >= rev; }, timeout);
+}
+
+}  // namespace berth::store

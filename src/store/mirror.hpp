@@ -1,0 +1,52 @@
+// An in-memory copy of every key under one prefix, kept current by a watch (an "informer").
+// Readers get a consistent snapshot at mirror.revision() without a round trip to etcd.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "store/store.hpp"
+#include "util/signal.hpp"
+
+namespace berth::store {
+
+class Mirror {
+ public:
+  Mirror(asio::any_io_executor executor, Store& store, std::string prefix);
+
+  // Loads the prefix and follows it forever; spawn it once.
+  asio::awaitable<void> run();
+
+  bool loaded() const { return loaded_; }
+  int64_t revision() const { return revision_; }
+  const std::map<std::string, KeyValue>& items() const { return items_; }
+  const KeyValue* find(const std::string& key) const;
+  // Every entry whose key starts with prefix, in key order.
+  std::vector<const KeyValue*> under(const std::string& prefix) const;
+
+  // Waits until condition() holds (checked after every change) or the timeout passes.
+  asio::awaitable<bool> wait_for(std::function<bool()> condition,
+                                 std::chrono::steady_clock::duration timeout);
+  // Waits until the mirror has seen revision rev (of a write under its prefix).
+  asio::awaitable<bool> wait_revision(int64_t rev, std::chrono::steady_clock::duration timeout);
+
+  // Called after every applied batch of changes (and after each full load).
+  std::function<void()> on_change;
+
+ private:
+  void apply(int64_t revision, const std::vector<WatchEvent>& events);
+
+  asio::any_io_executor executor_;
+  Store& store_;
+  std::string prefix_;
+  std::map<std::string, KeyValue> items_;
+  int64_t revision_ = 0;
+  bool loaded_ = false;
+  util::Signal changed_;
+};
+
+}  // namespace berth::store

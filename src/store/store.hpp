@@ -1,0 +1,120 @@
+// The distributed store berth keeps all its state in: KV with compare-and-swap transactions,
+// leases and prefix watches. etcd implements it (store/etcd.*); nothing else touches etcd.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace berth::store {
+
+namespace asio = boost::asio;
+
+struct KeyValue {
+  std::string key;
+  std::string value;
+  int64_t create_revision = 0;
+  int64_t mod_revision = 0;
+  int64_t version = 0;
+  int64_t lease = 0;
+};
+
+struct RangeResult {
+  std::vector<KeyValue> kvs;
+  int64_t revision = 0;  // the store's revision when the range was read
+};
+
+struct Compare {
+  enum class Target { Create, Mod, Version, Value };
+  enum class Op { Equal, Greater, Less, NotEqual };
+  std::string key;
+  Target target = Target::Create;
+  Op op = Op::Equal;
+  int64_t number = 0;
+  std::string value;
+
+  // Helpers for the compares berth uses most.
+  static Compare absent(std::string key) { return {std::move(key), Target::Create, Op::Equal, 0, {}}; }
+  static Compare present(std::string key) {
+    return {std::move(key), Target::Create, Op::Greater, 0, {}};
+  }
+  static Compare mod_revision_is(std::string key, int64_t rev) {
+    return {std::move(key), Target::Mod, Op::Equal, rev, {}};
+  }
+  static Compare value_is(std::string key, std::string value) {
+    return {std::move(key), Target::Value, Op::Equal, 0, std::move(value)};
+  }
+};
+
+struct Operation {
+  enum class Kind { Put, Delete, DeletePrefix };
+  Kind kind = Kind::Put;
+  std::string key;
+  std::string value;
+  int64_t lease = 0;
+
+  static Operation put(std::string key, std::string value, int64_t lease = 0) {
+    return {Kind::Put, std::move(key), std::move(value), lease};
+  }
+  static Operation erase(std::string key) { return {Kind::Delete, std::move(key), {}, 0}; }
+  static Operation erase_prefix(std::string prefix) {
+    return {Kind::DeletePrefix, std::move(prefix), {}, 0};
+  }
+};
+
+struct TxnResult {
+  bool succeeded = false;
+  int64_t revision = 0;
+};
+
+struct WatchEvent {
+  enum class Type { Put, Delete };
+  Type type = Type::Put;
+  KeyValue kv;
+};
+
+// Thrown when no endpoint of the store answers.
+struct Unavailable : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+// Thrown by watch when the start revision has been compacted away: reload and watch again.
+struct Compacted : std::runtime_error {
+  int64_t compact_revision;
+  Compacted(int64_t rev)
+      : std::runtime_error("watch revision compacted"), compact_revision(rev) {}
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  virtual asio::awaitable<RangeResult> get(std::string key) = 0;
+  virtual asio::awaitable<RangeResult> get_prefix(std::string prefix) = 0;
+  virtual asio::awaitable<int64_t> put(std::string key, std::string value, int64_t lease = 0) = 0;
+  virtual asio::awaitable<int64_t> erase(std::string key) = 0;
+  virtual asio::awaitable<TxnResult> txn(std::vector<Compare> compares,
+                                         std::vector<Operation> success,
+                                         std::vector<Operation> failure = {}) = 0;
+
+  // Leases: grant returns the lease id; keep_alive returns the remaining TTL in seconds,
+  // 0 when the lease has expired.
+  virtual asio::awaitable<int64_t> lease_grant(int64_t ttl_seconds) = 0;
+  virtual asio::awaitable<int64_t> lease_keep_alive(int64_t lease) = 0;
+  virtual asio::awaitable<void> lease_revoke(int64_t lease) = 0;
+
+  // Streams every change under prefix from start_revision on, in order, until the coroutine
+  // is stopped. Reconnects on its own and resumes after the last revision it delivered.
+  // Throws Compacted when start_revision is no longer available.
+  virtual asio::awaitable<void> watch(
+      std::string prefix, int64_t start_revision,
+      std::function<void(int64_t revision, const std::vector<WatchEvent>&)> on_events) = 0;
+};
+
+// The key just past every key that starts with prefix (etcd's range_end for a prefix).
+std::string prefix_end(const std::string& prefix);
+
+}  // namespace berth::store
