@@ -1,0 +1,22 @@
+// Images without a registry: a root filesystem tar made of binaries installed on this machine
+// and every shared library ldd names for them, ready for docker::Client::image_import.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace berth::engines {
+
+struct RootfsFile {
+  std::string path;  // absolute path inside the image
+  std::string content;
+  int mode = 0644;
+};
+
+// Blocking (runs ldd, reads files): call it from a worker thread, never the event loop.
+// Throws std::runtime_error naming the binary when one is missing.
+std::string build_rootfs_tar(const std::vector<std::string>& binaries,
+                             const std::vector<std::string>& directories = {},
+                             const std::vector<RootfsFile>& extra_files = {});
+
+}  // namespace berth::engines
