@@ -1,1 +1,76 @@
-int main() { return 0; }
+// berth: one binary for every role (server, agent, up) and the client commands.
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "cli/cli.hpp"
+#include "up/roles.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"berth: databases on your own Docker hosts"};
+  app.require_subcommand(1);
+  int exit_code = 0;
+
+  berth::up::ServerFlags server_flags;
+  auto* server = app.add_subcommand("server", "Run the REST API (and, when elected, controllers)");
+  server->add_option("--etcd", server_flags.etcd, "etcd endpoints, comma-separated")->required();
+  server->add_option("--listen", server_flags.listen, "ADDR:PORT")->capture_default_str();
+  server->add_option("--state-dir", server_flags.state_dir, "where the admin token is written");
+  server->add_option("--token-file", server_flags.token_file, "admin token file (mode 0600)");
+  server->callback([&] { exit_code = berth::up::run_server(server_flags); });
+
+  berth::up::AgentFlags agent_flags;
+  auto* agent = app.add_subcommand("agent", "Run the agent of one Docker host");
+  agent->add_option("--etcd", agent_flags.etcd, "etcd endpoints, comma-separated")->required();
+  agent->add_option("--docker-socket", agent_flags.docker_socket, "dockerd socket path")
+      ->capture_default_str();
+  agent->add_option("--name", agent_flags.name, "host name (default: hostname)");
+  agent->add_option("--advertise", agent_flags.advertise, "the host's address");
+  agent->add_option("--lease-ttl", agent_flags.lease_ttl, "seconds")->capture_default_str();
+  agent->add_option("--probe-interval-ms", agent_flags.probe_interval_ms, "health probe period")
+      ->capture_default_str();
+  agent->add_option("--label", agent_flags.labels, "host label key=value (repeatable)");
+  agent->callback([&] { exit_code = berth::up::run_agent(agent_flags); });
+
+  berth::up::UpFlags up_flags;
+  auto* up = app.add_subcommand("up", "Start a single-machine berth (etcd, server, agent)");
+  up->add_option("--state-dir", up_flags.state_dir, "state folder (default /var/lib/berth)");
+  up->add_option("--listen", up_flags.listen, "API address ADDR:PORT")->capture_default_str();
+  up->add_option("--etcd", up_flags.etcd, "use this etcd instead of a local one");
+  up->add_option("--etcd-port", up_flags.etcd_port, "local etcd client port")->capture_default_str();
+  up->add_option("--docker-socket", up_flags.docker_socket, "dockerd socket")->capture_default_str();
+  up->add_option("--subnet", up_flags.subnet, "address pool (first start only)")
+      ->capture_default_str();
+  up->add_option("--gateway", up_flags.gateway, "pool gateway (first start only)")
+      ->capture_default_str();
+  up->add_option("--docker-network", up_flags.docker_network, "Docker network name")
+      ->capture_default_str();
+  up->callback([&] { exit_code = berth::up::run_up(up_flags); });
+
+  auto* image = app.add_subcommand("image", "Engine images");
+  image->require_subcommand(1);
+  auto* build = image->add_subcommand("build", "Build berth/ENGINE:VERSION from local binaries");
+  std::string image_engine, image_socket = "/var/run/docker.sock";
+  build->add_option("engine", image_engine, "redis")->required();
+  build->add_option("--docker-socket", image_socket, "dockerd socket")->capture_default_str();
+  build->callback([&] { exit_code = berth::up::build_image(image_engine, image_socket); });
+
+  berth::cli::add_client_commands(app, &exit_code);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "berth: " << e.what() << "\n";
+    return 2;
+  } catch (const berth::cli::UsageError& e) {
+    std::cerr << "berth: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "berth: " << e.what() << "\n";
+    return 1;
+  }
+  return exit_code;
+}

@@ -1,0 +1,7 @@
+#!/bin/sh
+# Runs every benchmark; each prints `name=value unit` lines.
+set -eu
+cd "$(dirname "$0")/.."
+./scripts/cleanup-leftovers.sh
+python3 bench/provision.py
+python3 bench/footprint.py

@@ -1,0 +1,70 @@
+// The agent: one per Docker host. Registers the host under an etcd lease, makes local Docker
+// match the instances assigned to the host, probes their health and publishes what it sees.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "docker/docker.hpp"
+#include "model/model.hpp"
+#include "store/mirror.hpp"
+#include "store/store.hpp"
+#include "util/signal.hpp"
+
+namespace berth::agent {
+
+struct Options {
+  std::string name;       // host name, unique in the cluster
+  std::string advertise;  // the host's address
+  int lease_ttl_seconds = 5;
+  std::chrono::milliseconds probe_interval{1000};
+  std::map<std::string, std::string> labels;
+  int64_t memory_mb = 0;  // 0: what dockerd reports
+};
+
+class Agent {
+ public:
+  Agent(boost::asio::any_io_executor executor, store::Store& store, docker::Client& docker,
+        Options options);
+  ~Agent();
+
+  // Runs until stop(); survives etcd and dockerd restarts.
+  boost::asio::awaitable<void> run();
+  // Revokes the lease so the host leaves at once instead of after its TTL.
+  boost::asio::awaitable<void> shutdown();
+
+ private:
+  struct Instance;
+
+  boost::asio::awaitable<void> register_host();
+  boost::asio::awaitable<void> keep_alive_loop();
+  boost::asio::awaitable<void> reconcile_loop();
+  boost::asio::awaitable<void> reconcile();
+  boost::asio::awaitable<void> ensure_network();
+  boost::asio::awaitable<void> ensure_image(const model::Allocation& allocation);
+  boost::asio::awaitable<void> start_instance(const model::Allocation& allocation,
+                                              const std::string& spec_hash);
+  boost::asio::awaitable<void> remove_container(const docker::ContainerInfo& container);
+  boost::asio::awaitable<void> probe_loop(std::shared_ptr<Instance> instance);
+  boost::asio::awaitable<void> publish(Instance& instance);
+
+  boost::asio::any_io_executor executor_;
+  store::Store& store_;
+  docker::Client& docker_;
+  Options options_;
+  store::Mirror allocations_;
+  util::Signal wake_;
+  int64_t lease_ = 0;
+  bool stopping_ = false;
+  bool network_ready_ = false;
+  std::map<std::string, std::shared_ptr<Instance>> instances_;  // by "id/n"
+};
+
+// The hash of everything in an allocation that needs a new container when it changes.
+std::string spec_hash(const model::Allocation& allocation);
+
+}  // namespace berth::agent

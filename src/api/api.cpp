@@ -1,0 +1,454 @@
+#include "api/api.hpp"
+
+#include <sys/stat.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+
+#include "engines/engine.hpp"
+#include "model/model.hpp"
+#include "netpool/netpool.hpp"
+#include "scheduler/placement.hpp"
+#include "util/encoding.hpp"
+#include "util/log.hpp"
+
+namespace berth::api {
+
+namespace asio = boost::asio;
+namespace keys = model::keys;
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+http::Response reply(int status, const json& body) {
+  http::Response r;
+  r.status = status;
+  r.body = body.dump();
+  return r;
+}
+
+http::Response error(int status, const std::string& message) {
+  return reply(status, json{{"error", message}});
+}
+
+bool valid_name(const std::string& name) {
+  static const std::regex pattern("[a-z][a-z0-9-]{0,62}");
+  return std::regex_match(name, pattern);
+}
+
+bool valid_password(const std::string& p) {
+  if (p.size() < 8 || p.size() > 128) return false;
+  for (unsigned char c : p)
+    if (c <= 32 || c >= 127) return false;
+  return true;
+}
+
+}  // namespace
+
+Api::Api(asio::any_io_executor executor, store::Store& store, Options options)
+    : executor_(executor),
+      store_(store),
+      options_(std::move(options)),
+      state_(executor, store, keys::kRoot) {}
+
+Api::~Api() = default;
+
+asio::awaitable<void> Api::start() {
+  co_await ensure_admin_token();
+  asio::co_spawn(executor_, state_.run(), asio::detached);
+  co_await state_.wait_for([this] { return state_.loaded(); }, 30s);
+  server_ = std::make_unique<http::Server>(
+      executor_, options_.listen,
+      [this](const http::ServerRequest& r) { return handle(r); });
+  server_->start();
+}
+
+void Api::stop() {
+  if (server_) server_->stop();
+}
+
+uint16_t Api::port() const { return server_ ? server_->port() : 0; }
+
+asio::awaitable<void> Api::ensure_admin_token() {
+  auto existing = co_await store_.get(keys::kAdminTokenHash);
+  if (!existing.kvs.empty()) co_return;
+  std::string token = util::random_hex(24);
+  std::vector<store::Compare> absent{store::Compare::absent(keys::kAdminTokenHash)};
+  std::vector<store::Operation> put{store::Operation::put(keys::kAdminTokenHash,
+                                                          util::sha256_hex(token))};
+  auto result = co_await store_.txn(absent, put);
+  if (!result.succeeded) co_return;  // another server made it first
+  // Only the hash stays in etcd; the token itself goes to a file only root can read.
+  std::filesystem::path path(options_.token_file);
+  if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
+  {
+    std::ofstream out(path, std::ios::trunc);
+    out << token << "\n";
+  }
+  ::chmod(path.c_str(), 0600);
+  util::log("server: made the admin token, written to {}", path.string());
+}
+
+bool Api::authorized(const http::ServerRequest& request) const {
+  std::string header = request.header("authorization");
+  if (!header.starts_with("Bearer ")) return false;
+  auto* hash = state_.find(keys::kAdminTokenHash);
+  return hash && util::constant_time_equal(util::sha256_hex(header.substr(7)), hash->value);
+}
+
+asio::awaitable<http::Response> Api::handle(const http::ServerRequest& request) {
+  const std::string& path = request.path;
+  const std::string& method = request.method;
+  if (path == "/v1/health" && method == "GET")
+    co_return reply(200, {{"status", "ok"}, {"revision", state_.revision()}});
+  if (!path.starts_with("/v1/")) co_return error(404, "no such endpoint: " + path);
+  if (!authorized(request))
+    co_return error(401, "authorization: missing or wrong token (Authorization: Bearer TOKEN)");
+
+  if (path == "/v1/databases") {
+    if (method == "GET") co_return list_databases();
+    if (method == "POST") co_return co_await create_database(request);
+    co_return error(405, "method not allowed: " + method + " " + path);
+  }
+  if (path.starts_with("/v1/databases/")) {
+    std::string ref = path.substr(14);
+    if (ref.empty() || ref.find('/') != std::string::npos)
+      co_return error(404, "no such endpoint: " + path);
+    if (method == "GET") co_return get_database(ref);
+    if (method == "DELETE") co_return co_await delete_database(ref);
+    co_return error(405, "method not allowed: " + method + " " + path);
+  }
+  if (path == "/v1/hosts" && method == "GET") co_return list_hosts();
+  if (path == "/v1/network") {
+    if (method == "GET") co_return get_network();
+    if (method == "PUT") co_return co_await set_network(request);
+  }
+  if (path == "/v1/engines" && method == "GET") {
+    json engines = json::array();
+    for (auto* e : engines::all_engines())
+      engines.push_back({{"name", e->name()}, {"version", e->version()}, {"port", e->port()},
+                         {"min_memory_mb", e->min_memory_mb()}});
+    co_return reply(200, engines);
+  }
+  co_return error(404, "no such endpoint: " + method + " " + path);
+}
+
+std::string Api::resolve(const std::string& ref) const {
+  if (state_.find(keys::database(ref))) return ref;
+  if (auto* kv = state_.find(keys::name(ref))) return kv->value;
+  return {};
+}
+
+json Api::database_view(const std::string& id) const {
+  auto* kv = state_.find(keys::database(id));
+  if (!kv) return nullptr;
+  auto db = model::parse<model::Database>(kv->value);
+  json instances = json::array();
+  std::string address;
+  int port = 0;
+  int healthy = 0, total = 0;
+  bool any_unhealthy = false;
+  for (auto* akv : state_.under(keys::kAllocations)) {
+    // Keys are /berth/allocations/HOST/ID/N: match the id segment.
+    if (akv->key.find("/" + id + "/") == std::string::npos) continue;
+    auto a = model::parse<model::Allocation>(akv->value);
+    if (a.database_id != id) continue;
+    ++total;
+    json instance = {{"n", a.n},       {"host", a.host},       {"address", a.ip},
+                     {"port", a.port}, {"role", a.role},       {"state", "pending"},
+                     {"memory_used_bytes", 0}, {"memory_limit_bytes", a.memory_mb * 1024 * 1024}};
+    if (auto* skv = state_.find(keys::status(id, a.n))) {
+      auto s = model::parse<model::InstanceStatus>(skv->value);
+      instance["state"] = s.state;
+      instance["memory_used_bytes"] = s.memory_used_bytes;
+      if (!s.message.empty()) instance["message"] = s.message;
+      if (s.state == "healthy") ++healthy;
+      if (s.state == "unhealthy") any_unhealthy = true;
+    } else if (!state_.find(keys::host(a.host))) {
+      instance["state"] = "unknown";  // its host is not reporting
+      any_unhealthy = true;
+    }
+    if (a.role == "primary") {
+      address = a.ip;
+      port = a.port;
+    }
+    instances.push_back(std::move(instance));
+  }
+  std::string state = total == 0             ? "pending"
+                      : healthy == total     ? "running"
+                      : any_unhealthy        ? "degraded"
+                                             : "starting";
+  return {{"id", db.id},
+          {"name", db.name},
+          {"engine", db.engine},
+          {"version", db.version},
+          {"memory_mb", db.memory_mb},
+          {"replicas", db.replicas},
+          {"state", state},
+          {"address", address},
+          {"port", port},
+          {"created_at", db.created_at},
+          {"instances", instances}};
+}
+
+http::Response Api::list_databases() const {
+  json out = json::array();
+  for (auto* kv : state_.under(keys::kDatabases)) out.push_back(database_view(kv->key.substr(keys::kDatabases.size())));
+  std::sort(out.begin(), out.end(),
+            [](const json& a, const json& b) { return a["name"] < b["name"]; });
+  return reply(200, out);
+}
+
+http::Response Api::get_database(const std::string& ref) const {
+  std::string id = resolve(ref);
+  if (id.empty()) return error(404, "database: no database named or with id '" + ref + "'");
+  return reply(200, database_view(id));
+}
+
+http::Response Api::list_hosts() const {
+  std::map<std::string, std::pair<int64_t, int>> use;  // host -> (allocated MiB, instances)
+  for (auto* kv : state_.under(keys::kAllocations)) {
+    auto a = model::parse<model::Allocation>(kv->value);
+    use[a.host].first += a.memory_mb;
+    use[a.host].second += 1;
+  }
+  json out = json::array();
+  for (auto* kv : state_.under(keys::kHosts)) {
+    auto h = model::parse<model::Host>(kv->value);
+    int64_t memory_mb = h.memory_bytes / 1024 / 1024;
+    out.push_back({{"name", h.name},
+                   {"address", h.address},
+                   {"state", "alive"},
+                   {"cpus", h.cpus},
+                   {"memory_bytes", h.memory_bytes},
+                   {"memory_mb", memory_mb},
+                   {"allocated_mb", use[h.name].first},
+                   {"free_mb", memory_mb - use[h.name].first},
+                   {"instances", use[h.name].second},
+                   {"labels", h.labels},
+                   {"started_at", h.started_at}});
+  }
+  return reply(200, out);
+}
+
+http::Response Api::get_network() const {
+  auto* kv = state_.find(keys::kNetwork);
+  if (!kv) return error(404, "network: no cluster network is configured");
+  return reply(200, json::parse(kv->value));
+}
+
+asio::awaitable<http::Response> Api::set_network(const http::ServerRequest& request) {
+  json body;
+  try {
+    body = json::parse(request.body);
+  } catch (const json::exception& e) {
+    co_return error(400, std::string("malformed JSON: ") + e.what());
+  }
+  model::NetworkConfig config;
+  try {
+    config = body.get<model::NetworkConfig>();
+  } catch (const json::exception& e) {
+    co_return error(422, std::string("network: ") + e.what());
+  }
+  if (auto problem = netpool::validate(config); !problem.empty()) co_return error(422, problem);
+  // Changing the subnet under addresses in use would strand them.
+  for (auto* kv : state_.under(keys::kAddresses)) {
+    auto ip = netpool::parse_ipv4(kv->key.substr(keys::kAddresses.size()));
+    if (ip && !netpool::assignable(config, *ip))
+      co_return error(409, "subnet: address " + kv->key.substr(keys::kAddresses.size()) +
+                               " is in use and would fall outside the new settings");
+  }
+  auto rev = co_await store_.put(keys::kNetwork, model::dump(config));
+  co_await state_.wait_revision(rev, 5s);
+  co_return reply(200, json(config));
+}
+
+asio::awaitable<http::Response> Api::create_database(const http::ServerRequest& request) {
+  json body;
+  try {
+    body = json::parse(request.body);
+  } catch (const json::exception& e) {
+    co_return error(400, std::string("malformed JSON: ") + e.what());
+  }
+  if (!body.is_object()) co_return error(400, "body: expected a JSON object");
+
+  auto string_field = [&](const char* field) -> std::optional<std::string> {
+    auto it = body.find(field);
+    if (it == body.end() || it->is_null()) return std::nullopt;
+    if (!it->is_string()) return std::string("\x01");  // wrong type marker
+    return it->get<std::string>();
+  };
+  auto name = string_field("name");
+  if (!name) co_return error(422, "name: required");
+  if (!valid_name(*name))
+    co_return error(422, "name: must match [a-z][a-z0-9-]{0,62} (lower-case letters, digits, "
+                         "dashes; a letter first)");
+  auto engine_name = string_field("engine");
+  if (!engine_name) co_return error(422, "engine: required (one of: " + engines::engine_names() + ")");
+  const engines::Engine* engine = engines::find_engine(*engine_name);
+  if (!engine)
+    co_return error(422, "engine: unknown engine '" + *engine_name +
+                             "' (known: " + engines::engine_names() + ")");
+  auto memory_it = body.find("memory_mb");
+  if (memory_it == body.end()) co_return error(422, "memory_mb: required (MiB, at least 32)");
+  if (!memory_it->is_number_integer()) co_return error(422, "memory_mb: must be an integer (MiB)");
+  int64_t memory_mb = memory_it->get<int64_t>();
+  if (memory_mb < engine->min_memory_mb())
+    co_return error(422, "memory_mb: at least " + std::to_string(engine->min_memory_mb()) +
+                             " MiB, got " + std::to_string(memory_mb));
+  auto password = string_field("password");
+  if (password && !valid_password(*password))
+    co_return error(422, "password: 8 to 128 printable characters without spaces");
+  if (auto r = body.find("replicas"); r != body.end()) {
+    if (!r->is_number_integer()) co_return error(422, "replicas: must be an integer");
+    if (r->get<int>() != 0)
+      co_return error(422, "replicas: only 0 is supported so far (replication comes with "
+                           "multi-host support)");
+  }
+  if (state_.find(keys::name(*name))) co_return error(409, "name: '" + *name + "' is already taken");
+  auto* network_kv = state_.find(keys::kNetwork);
+  if (!network_kv)
+    co_return error(409, "network: no cluster network is configured (PUT /v1/network)");
+  auto network = model::parse<model::NetworkConfig>(network_kv->value);
+
+  model::Database db;
+  db.id = util::random_hex(6);
+  db.name = *name;
+  db.engine = engine->name();
+  db.version = engine->version();
+  db.memory_mb = memory_mb;
+  db.password = password ? *password : util::random_password(24);
+  db.created_at = model::now_rfc3339();
+
+  std::string reserved_ip;
+  int64_t committed_revision = 0;
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    // A snapshot of hosts and their use, from the mirror.
+    std::map<std::string, scheduler::HostSnapshot> hosts;
+    for (auto* kv : state_.under(keys::kHosts)) {
+      auto h = model::parse<model::Host>(kv->value);
+      auto& snap = hosts[h.name];
+      snap.name = h.name;
+      snap.memory_mb = h.memory_bytes / 1024 / 1024;
+      snap.labels = h.labels;
+    }
+    for (auto* kv : state_.under(keys::kAllocations)) {
+      auto a = model::parse<model::Allocation>(kv->value);
+      if (auto it = hosts.find(a.host); it != hosts.end()) {
+        it->second.allocated_mb += a.memory_mb;
+        it->second.instances += 1;
+      }
+    }
+    std::vector<scheduler::HostSnapshot> snapshot;
+    for (auto& [n, h] : hosts) snapshot.push_back(h);
+    auto placement = scheduler::place(snapshot, {memory_mb, {}, {}});
+    if (!placement.ok()) co_return error(409, placement.error);
+
+    std::set<std::string> taken = pending_addresses_;
+    for (auto* kv : state_.under(keys::kAddresses)) taken.insert(kv->key.substr(keys::kAddresses.size()));
+    auto ip = netpool::choose(network, taken);
+    if (!ip) co_return error(409, "network: the address pool " + network.subnet + " is exhausted");
+    pending_addresses_.insert(*ip);
+
+    model::Allocation a;
+    a.database_id = db.id;
+    a.database_name = db.name;
+    a.n = 0;
+    a.host = placement.host;
+    a.ip = *ip;
+    a.port = engine->port();
+    a.engine = db.engine;
+    a.memory_mb = memory_mb;
+    a.password = db.password;
+    a.role = "primary";
+    a.epoch = 1;
+
+    // One transaction: the name, the address, the database and its allocation, or nothing.
+    std::vector<store::Compare> compares{store::Compare::absent(keys::name(db.name)),
+                                         store::Compare::absent(keys::address(*ip)),
+                                         store::Compare::present(keys::host(a.host))};
+    std::vector<store::Operation> ops{
+        store::Operation::put(keys::database(db.id), model::dump(db)),
+        store::Operation::put(keys::name(db.name), db.id),
+        store::Operation::put(keys::address(*ip), keys::instance_owner(db.id, 0)),
+        store::Operation::put(keys::allocation(a.host, db.id, 0), model::dump(a))};
+    store::TxnResult result;
+    try {
+      result = co_await store_.txn(compares, ops);
+    } catch (...) {
+      pending_addresses_.erase(*ip);
+      throw;
+    }
+    pending_addresses_.erase(*ip);
+    if (result.succeeded) {
+      reserved_ip = *ip;
+      committed_revision = result.revision;
+      break;
+    }
+    // Someone else won the name, the address or the host went away: look again.
+    co_await state_.wait_revision(result.revision, 2s);
+    if (state_.find(keys::name(db.name)))
+      co_return error(409, "name: '" + db.name + "' is already taken");
+  }
+  if (reserved_ip.empty()) co_return error(503, "could not reserve an address; try again");
+  co_await state_.wait_revision(committed_revision, 5s);
+  util::log("server: created database {} ({}) at {}", db.name, db.id, reserved_ip);
+
+  bool wait = request.query.count("wait") == 0 || request.query.at("wait") != "false";
+  bool healthy = false;
+  if (wait) {
+    healthy = co_await state_.wait_for(
+        [&] {
+          auto* s = state_.find(keys::status(db.id, 0));
+          return s && model::parse<model::InstanceStatus>(s->value).state == "healthy";
+        },
+        options_.create_wait);
+  }
+  json view = database_view(db.id);
+  view["password"] = db.password;  // shown once, at creation
+  co_return reply(healthy ? 201 : 202, view);
+}
+
+asio::awaitable<http::Response> Api::delete_database(const std::string& ref) {
+  std::string id = resolve(ref);
+  if (id.empty()) co_return error(404, "database: no database named or with id '" + ref + "'");
+  auto* kv = state_.find(keys::database(id));
+  if (!kv) co_return error(404, "database: no database named or with id '" + ref + "'");
+  auto db = model::parse<model::Database>(kv->value);
+  std::vector<store::Compare> compares{
+      store::Compare::mod_revision_is(keys::database(id), kv->mod_revision)};
+  std::vector<store::Operation> ops{store::Operation::erase(keys::database(id)),
+                                    store::Operation::erase(keys::name(db.name))};
+  bool host_alive = false;
+  for (auto* akv : state_.under(keys::kAllocations)) {
+    auto a = model::parse<model::Allocation>(akv->value);
+    if (a.database_id != id) continue;
+    ops.push_back(store::Operation::erase(akv->key));
+    if (state_.find(keys::host(a.host))) host_alive = true;
+  }
+  auto result = co_await store_.txn(compares, ops);
+  if (!result.succeeded) co_return error(409, "database: changed meanwhile; try again");
+  co_await state_.wait_revision(result.revision, 5s);
+  util::log("server: deleted database {} ({})", db.name, id);
+  // Answer once the agent has removed the container and returned the address, so a
+  // deleted database is gone for real; a host that is down cleans up when it returns.
+  if (host_alive) {
+    std::string owner_prefix = id + "/";
+    co_await state_.wait_for(
+        [&] {
+          for (auto* a : state_.under(keys::kAddresses))
+            if (a->value.starts_with(owner_prefix)) return false;
+          return true;
+        },
+        20s);
+  }
+  http::Response r;
+  r.status = 204;
+  co_return r;
+}
+
+}  // namespace berth::api

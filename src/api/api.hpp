@@ -1,0 +1,61 @@
+// The REST API (/v1): validates requests, turns them into etcd transactions, and answers
+// reads from a watched mirror of the whole state. Owns the admin token.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <memory>
+#include <set>
+#include <string>
+
+#include "http/http.hpp"
+#include "store/mirror.hpp"
+#include "store/store.hpp"
+
+namespace berth::api {
+
+struct Options {
+  std::string listen = "127.0.0.1:7070";
+  std::string token_file;  // where the admin token is written at first start
+  std::chrono::seconds create_wait{60};
+};
+
+class Api {
+ public:
+  Api(boost::asio::any_io_executor executor, store::Store& store, Options options);
+  ~Api();
+
+  // Makes the admin token if there is none, loads the state and starts listening.
+  boost::asio::awaitable<void> start();
+  void stop();
+  uint16_t port() const;
+
+  // Routes one request (public for tests and for embedding).
+  boost::asio::awaitable<http::Response> handle(const http::ServerRequest& request);
+
+ private:
+  boost::asio::awaitable<void> ensure_admin_token();
+  bool authorized(const http::ServerRequest& request) const;
+
+  boost::asio::awaitable<http::Response> create_database(const http::ServerRequest& request);
+  http::Response list_databases() const;
+  http::Response get_database(const std::string& ref) const;
+  boost::asio::awaitable<http::Response> delete_database(const std::string& ref);
+  http::Response list_hosts() const;
+  http::Response get_network() const;
+  boost::asio::awaitable<http::Response> set_network(const http::ServerRequest& request);
+
+  // The database record a name or id refers to; empty when none.
+  std::string resolve(const std::string& ref) const;
+  nlohmann::json database_view(const std::string& id) const;
+
+  boost::asio::any_io_executor executor_;
+  store::Store& store_;
+  Options options_;
+  store::Mirror state_;
+  std::unique_ptr<http::Server> server_;
+  std::set<std::string> pending_addresses_;  // being reserved by this server right now
+};
+
+}  // namespace berth::api

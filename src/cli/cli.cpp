@@ -1,0 +1,313 @@
+#include "cli/cli.hpp"
+
+#include <unistd.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "http/http.hpp"
+
+namespace berth::cli {
+
+using nlohmann::json;
+
+std::string config_path() {
+  const char* home = std::getenv("HOME");
+  return std::string(home ? home : "/root") + "/.config/berth/config.json";
+}
+
+void write_config(const Connection& c) {
+  std::filesystem::path path(config_path());
+  std::filesystem::create_directories(path.parent_path());
+  std::ofstream out(path, std::ios::trunc);
+  out << json{{"server", c.server}, {"token", c.token}}.dump(2) << "\n";
+  out.close();
+  std::filesystem::permissions(path, std::filesystem::perms::owner_read |
+                                         std::filesystem::perms::owner_write);
+}
+
+Connection resolve_connection(const std::string& server_flag, const std::string& token_flag) {
+  Connection c{server_flag, token_flag};
+  if (c.server.empty())
+    if (const char* e = std::getenv("BERTH_SERVER")) c.server = e;
+  if (c.token.empty())
+    if (const char* e = std::getenv("BERTH_TOKEN")) c.token = e;
+  if (c.server.empty() || c.token.empty()) {
+    std::ifstream in(config_path());
+    if (in) {
+      try {
+        json j = json::parse(in);
+        if (c.server.empty()) c.server = j.value("server", "");
+        if (c.token.empty()) c.token = j.value("token", "");
+      } catch (const json::exception&) {
+        throw UsageError(config_path() + " is not valid JSON");
+      }
+    }
+  }
+  if (c.server.empty())
+    throw UsageError("no server: pass --server, set BERTH_SERVER or run `berth up`");
+  if (c.server.find("://") == std::string::npos) c.server = "http://" + c.server;
+  return c;
+}
+
+int64_t parse_memory_mb(const std::string& text, const std::string& flag) {
+  size_t digits = 0;
+  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
+  std::string unit = text.substr(digits);
+  for (auto& ch : unit) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  if (digits == 0 || digits > 12)
+    throw UsageError(flag + ": '" + text + "' is not a size like 256M or 1G");
+  int64_t n = std::stoll(text.substr(0, digits));
+  if (unit.empty() || unit == "M" || unit == "MB" || unit == "MI" || unit == "MIB") return n;
+  if (unit == "G" || unit == "GB" || unit == "GI" || unit == "GIB") return n * 1024;
+  throw UsageError(flag + ": '" + text + "' is not a size like 256M or 1G");
+}
+
+namespace {
+
+struct ApiReply {
+  int status = 0;
+  json body;
+};
+
+// One request to the API on a private event loop (the CLI does one thing at a time).
+ApiReply call(const Connection& c, const std::string& method, const std::string& path,
+              const json& body = nullptr) {
+  boost::asio::io_context io;
+  http::Client client(io.get_executor(), c.server);
+  http::Request req;
+  req.method = method;
+  req.target = path;
+  if (!body.is_null()) req.body = body.dump();
+  req.headers.push_back({"Authorization", "Bearer " + c.token});
+  auto future = boost::asio::co_spawn(io, client.request(req, std::chrono::seconds(120)),
+                                      boost::asio::use_future);
+  io.run();
+  http::Response res;
+  try {
+    res = future.get();
+  } catch (const http::ConnectError& e) {
+    throw std::runtime_error(std::string("cannot reach the berth server: ") + e.what());
+  }
+  ApiReply out{res.status, nullptr};
+  if (!res.body.empty()) {
+    try {
+      out.body = json::parse(res.body);
+    } catch (const json::exception&) {
+      out.body = json{{"error", res.body}};
+    }
+  }
+  if (res.status >= 400) {
+    std::string message = out.body.is_object() ? out.body.value("error", res.body) : res.body;
+    // The server refused what was asked: that is the caller's input, exit 2.
+    if (res.status < 500) throw UsageError(message);
+    throw std::runtime_error(message);
+  }
+  return out;
+}
+
+std::string human_bytes(int64_t bytes) {
+  char buf[32];
+  if (bytes >= (int64_t{1} << 30))
+    std::snprintf(buf, sizeof buf, "%.1fG", bytes / double(int64_t{1} << 30));
+  else if (bytes >= (1 << 20))
+    std::snprintf(buf, sizeof buf, "%.1fM", bytes / double(1 << 20));
+  else
+    std::snprintf(buf, sizeof buf, "%.0fK", bytes / 1024.0);
+  return buf;
+}
+
+std::string age(const std::string& rfc3339) {
+  std::tm tm{};
+  if (!strptime(rfc3339.c_str(), "%Y-%m-%dT%H:%M:%S", &tm)) return "?";
+  long seconds = static_cast<long>(std::time(nullptr) - timegm(&tm));
+  if (seconds < 0) seconds = 0;
+  if (seconds < 120) return std::to_string(seconds) + "s";
+  if (seconds < 7200) return std::to_string(seconds / 60) + "m";
+  if (seconds < 172800) return std::to_string(seconds / 3600) + "h";
+  return std::to_string(seconds / 86400) + "d";
+}
+
+void print_table(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> widths;
+  for (auto& row : rows)
+    for (size_t i = 0; i < row.size(); ++i) {
+      if (widths.size() <= i) widths.push_back(0);
+      widths[i] = std::max(widths[i], row[i].size());
+    }
+  for (auto& row : rows) {
+    std::string line;
+    for (size_t i = 0; i < row.size(); ++i) {
+      line += row[i];
+      if (i + 1 < row.size()) line += std::string(widths[i] - row[i].size() + 2, ' ');
+    }
+    std::cout << line << "\n";
+  }
+}
+
+std::string primary_host(const json& db) {
+  for (auto& i : db.value("instances", json::array()))
+    if (i.value("role", "") == "primary") return i.value("host", "");
+  return "";
+}
+
+int64_t used_bytes(const json& db) {
+  for (auto& i : db.value("instances", json::array()))
+    if (i.value("role", "") == "primary") return i.value("memory_used_bytes", int64_t{0});
+  return 0;
+}
+
+}  // namespace
+
+void add_client_commands(CLI::App& app, int* exit_code) {
+  struct Flags {
+    std::string server, token;
+    bool json = false;
+  };
+  auto flags = std::make_shared<Flags>();
+  auto add_connection = [flags](CLI::App* sub) {
+    sub->add_option("--server", flags->server, "berth server URL (else BERTH_SERVER)");
+    sub->add_option("--token", flags->token, "API token (else BERTH_TOKEN)");
+  };
+
+  // berth run ENGINE --name N [--memory 256M] [--password P] [--json]
+  auto* run = app.add_subcommand("run", "Create a database and wait until it answers");
+  auto run_args = std::make_shared<std::map<std::string, std::string>>();
+  run->add_option("engine", (*run_args)["engine"], "redis")->required();
+  run->add_option("--name", (*run_args)["name"], "database name")->required();
+  run->add_option("--memory", (*run_args)["memory"], "memory limit, e.g. 256M or 1G")
+      ->default_val("256M");
+  run->add_option("--password", (*run_args)["password"], "password (generated when omitted)");
+  run->add_flag("--json", flags->json, "print the database as JSON");
+  run->add_flag("--detach,-d", (*run_args)["detach"], "return at once, before it is healthy");
+  add_connection(run);
+  run->callback([=] {
+    auto c = resolve_connection(flags->server, flags->token);
+    json body = {{"name", (*run_args)["name"]},
+                 {"engine", (*run_args)["engine"]},
+                 {"memory_mb", parse_memory_mb((*run_args)["memory"], "--memory")}};
+    if (!(*run_args)["password"].empty()) body["password"] = (*run_args)["password"];
+    bool detach = !(*run_args)["detach"].empty() && (*run_args)["detach"] != "0";
+    auto r = call(c, "POST", detach ? "/v1/databases?wait=false" : "/v1/databases", body);
+    auto& db = r.body;
+    if (flags->json) {
+      std::cout << db.dump(2) << "\n";
+    } else {
+      std::string address = db.value("address", "");
+      std::string port = std::to_string(db.value("port", 0));
+      std::string password = db.value("password", "");
+      std::cout << db.value("name", "") << " is " << db.value("state", "") << " ("
+                << db.value("engine", "") << " " << db.value("version", "") << ", "
+                << db.value("memory_mb", 0) << " MiB) on " << primary_host(db) << "\n"
+                << "  id:       " << db.value("id", "") << "\n"
+                << "  address:  " << address << ":" << port << "\n"
+                << "  password: " << password << "\n"
+                << "  connect:  redis-cli -h " << address << " -p " << port << " -a " << password
+                << "\n";
+    }
+    *exit_code = r.status == 201 || detach ? 0 : 1;
+  });
+
+  // berth ps [--json]
+  auto* ps = app.add_subcommand("ps", "List databases");
+  ps->add_flag("--json", flags->json, "print a JSON array");
+  add_connection(ps);
+  ps->callback([=] {
+    auto r = call(resolve_connection(flags->server, flags->token), "GET", "/v1/databases");
+    if (flags->json) {
+      std::cout << r.body.dump(2) << "\n";
+      return;
+    }
+    std::vector<std::vector<std::string>> rows{
+        {"ID", "NAME", "ENGINE", "MEMORY", "USED", "STATE", "ADDRESS", "HOST", "AGE"}};
+    for (auto& db : r.body)
+      rows.push_back({db.value("id", ""), db.value("name", ""), db.value("engine", ""),
+                      std::to_string(db.value("memory_mb", 0)) + "M", human_bytes(used_bytes(db)),
+                      db.value("state", ""),
+                      db.value("address", "") + ":" + std::to_string(db.value("port", 0)),
+                      primary_host(db), age(db.value("created_at", ""))});
+    print_table(rows);
+  });
+
+  // berth inspect NAME
+  auto* inspect = app.add_subcommand("inspect", "Show one database as JSON");
+  auto inspect_name = std::make_shared<std::string>();
+  inspect->add_option("name", *inspect_name, "database name or id")->required();
+  add_connection(inspect);
+  inspect->callback([=] {
+    auto r = call(resolve_connection(flags->server, flags->token), "GET",
+                  "/v1/databases/" + http::url_encode(*inspect_name));
+    std::cout << r.body.dump(2) << "\n";
+  });
+
+  // berth rm NAME...
+  auto* rm = app.add_subcommand("rm", "Delete databases and their data");
+  auto rm_names = std::make_shared<std::vector<std::string>>();
+  rm->add_option("names", *rm_names, "database names or ids")->required();
+  add_connection(rm);
+  rm->callback([=] {
+    auto c = resolve_connection(flags->server, flags->token);
+    for (auto& name : *rm_names) {
+      call(c, "DELETE", "/v1/databases/" + http::url_encode(name));
+      std::cout << name << "\n";
+    }
+  });
+
+  // berth hosts [--json]
+  auto* hosts = app.add_subcommand("hosts", "List Docker hosts and their capacity");
+  hosts->add_flag("--json", flags->json, "print a JSON array");
+  add_connection(hosts);
+  hosts->callback([=] {
+    auto r = call(resolve_connection(flags->server, flags->token), "GET", "/v1/hosts");
+    if (flags->json) {
+      std::cout << r.body.dump(2) << "\n";
+      return;
+    }
+    std::vector<std::vector<std::string>> rows{
+        {"NAME", "ADDRESS", "STATE", "CPUS", "MEMORY", "ALLOCATED", "FREE", "INSTANCES"}};
+    for (auto& h : r.body)
+      rows.push_back({h.value("name", ""), h.value("address", ""), h.value("state", ""),
+                      std::to_string(h.value("cpus", 0)),
+                      std::to_string(h.value("memory_mb", 0)) + "M",
+                      std::to_string(h.value("allocated_mb", 0)) + "M",
+                      std::to_string(h.value("free_mb", 0)) + "M",
+                      std::to_string(h.value("instances", 0))});
+    print_table(rows);
+  });
+
+  // berth network show | set --subnet CIDR --gateway IP [--exclude RANGE]...
+  auto* network = app.add_subcommand("network", "Show or set the cluster address pool");
+  network->require_subcommand(1);
+  auto* show = network->add_subcommand("show", "Print the network settings");
+  add_connection(show);
+  show->callback([=] {
+    auto r = call(resolve_connection(flags->server, flags->token), "GET", "/v1/network");
+    std::cout << r.body.dump(2) << "\n";
+  });
+  auto* set = network->add_subcommand("set", "Change the network settings (admin)");
+  auto net = std::make_shared<std::map<std::string, std::string>>();
+  auto excludes = std::make_shared<std::vector<std::string>>();
+  set->add_option("--subnet", (*net)["subnet"], "CIDR, e.g. 10.77.0.0/16")->required();
+  set->add_option("--gateway", (*net)["gateway"], "gateway address")->required();
+  set->add_option("--exclude", *excludes, "address or range A-B never handed out");
+  set->add_option("--driver", (*net)["driver"], "bridge (one machine) or macvlan")
+      ->default_val("bridge");
+  set->add_option("--docker-network", (*net)["docker_network"], "Docker network name")
+      ->default_val("berth");
+  add_connection(set);
+  set->callback([=] {
+    json body = {{"subnet", (*net)["subnet"]},   {"gateway", (*net)["gateway"]},
+                 {"exclude", *excludes},         {"driver", (*net)["driver"]},
+                 {"docker_network", (*net)["docker_network"]}};
+    auto r = call(resolve_connection(flags->server, flags->token), "PUT", "/v1/network", body);
+    std::cout << r.body.dump(2) << "\n";
+  });
+}
+
+}  // namespace berth::cli

@@ -1,0 +1,33 @@
+// The `berth` client commands (run, ps, inspect, rm, hosts, network): talk to the REST API,
+// print tables for people and JSON for scripts. Bad input exits 2 with one line on stderr.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+namespace berth::cli {
+
+// A usage error: printed as one line, exit code 2.
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct Connection {
+  std::string server;
+  std::string token;
+};
+
+// --server/--token, else BERTH_SERVER/BERTH_TOKEN, else ~/.config/berth/config.json.
+Connection resolve_connection(const std::string& server_flag, const std::string& token_flag);
+std::string config_path();
+void write_config(const Connection& connection);
+
+// "256M", "1G", "512MiB", "64" (MiB) -> MiB. Throws UsageError naming the flag.
+int64_t parse_memory_mb(const std::string& text, const std::string& flag);
+
+// Adds the client subcommands to app; each sets *exit_code when it runs.
+void add_client_commands(CLI::App& app, int* exit_code);
+
+}  // namespace berth::cli

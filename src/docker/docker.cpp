@@ -1,0 +1,261 @@
+#include "docker/docker.hpp"
+
+#include "http/http.hpp"
+
+namespace berth::docker {
+
+namespace {
+const std::string kApi = "/v1.41";
+
+std::string message_of(const std::string& body) {
+  try {
+    auto j = json::parse(body);
+    if (j.is_object() && j.contains("message")) return j["message"].get<std::string>();
+  } catch (const json::exception&) {
+  }
+  return body;
+}
+
+std::string label_filter(const std::string& key, const std::string& value) {
+  json filters = {{"label", {value.empty() ? key : key + "=" + value}}};
+  return http::url_encode(filters.dump());
+}
+
+ContainerInfo from_list_entry(const json& c) {
+  ContainerInfo info;
+  info.id = c.value("Id", "");
+  if (auto names = c.find("Names"); names != c.end() && !names->empty()) {
+    info.name = (*names)[0].get<std::string>();
+    if (info.name.starts_with("/")) info.name.erase(0, 1);
+  }
+  info.image = c.value("Image", "");
+  info.state = c.value("State", "");
+  info.running = info.state == "running";
+  if (auto labels = c.find("Labels"); labels != c.end() && labels->is_object())
+    info.labels = labels->get<std::map<std::string, std::string>>();
+  if (c.contains("NetworkSettings") && c["NetworkSettings"].contains("Networks"))
+    for (auto& [net, cfg] : c["NetworkSettings"]["Networks"].items())
+      info.ips[net] = cfg.value("IPAddress", "");
+  return info;
+}
+}  // namespace
+
+Client::Client(asio::any_io_executor executor, std::string endpoint)
+    : endpoint_(endpoint.find("://") == std::string::npos ? "unix://" + endpoint : endpoint),
+      http_(std::make_unique<http::Client>(executor, endpoint_)) {}
+
+Client::~Client() = default;
+
+asio::awaitable<json> Client::call(const std::string& method, const std::string& target,
+                                   const std::string& body, int ok_status) {
+  http::Request req{method, kApi + target, body};
+  auto res = co_await http_->request(req, std::chrono::seconds(60));
+  bool ok = ok_status ? res.status == ok_status : (res.status >= 200 && res.status < 300);
+  if (!ok) throw Error(res.status, message_of(res.body));
+  if (res.body.empty()) co_return json();
+  try {
+    co_return json::parse(res.body);
+  } catch (const json::exception&) {
+    co_return json(res.body);
+  }
+}
+
+asio::awaitable<bool> Client::ping() {
+  try {
+    http::Request req{"GET", "/_ping"};
+    auto res = co_await http_->request(req, std::chrono::seconds(5));
+    co_return res.status == 200;
+  } catch (const http::ConnectError&) {
+    co_return false;
+  }
+}
+
+asio::awaitable<json> Client::version() { co_return co_await call("GET", "/version"); }
+
+asio::awaitable<json> Client::info() { co_return co_await call("GET", "/info"); }
+
+asio::awaitable<std::optional<json>> Client::image_inspect(const std::string& name) {
+  try {
+    co_return co_await call("GET", "/images/" + name + "/json");
+  } catch (const Error& e) {
+    if (e.status != 404) throw;
+  }
+  co_return std::nullopt;
+}
+
+asio::awaitable<void> Client::image_import(const std::string& tar, const std::string& repo,
+                                           const std::string& tag,
+                                           const std::vector<std::string>& changes) {
+  std::string target = kApi + "/images/create?fromSrc=-&repo=" + http::url_encode(repo) +
+                       "&tag=" + http::url_encode(tag);
+  for (auto& c : changes) target += "&changes=" + http::url_encode(c);
+  http::Request req{"POST", target, tar, "application/x-tar"};
+  auto res = co_await http_->request(req, std::chrono::seconds(300));
+  if (res.status != 200) throw Error(res.status, message_of(res.body));
+  // The answer is a stream of JSON progress lines; a failure arrives as {"error": ...}.
+  size_t start = 0;
+  while (start < res.body.size()) {
+    size_t end = res.body.find('\n', start);
+    std::string line = res.body.substr(start, end == std::string::npos ? end : end - start);
+    start = end == std::string::npos ? res.body.size() : end + 1;
+    if (line.find("\"error\"") == std::string::npos) continue;
+    try {
+      throw Error(500, json::parse(line).value("error", line));
+    } catch (const json::exception&) {
+      throw Error(500, line);
+    }
+  }
+}
+
+asio::awaitable<std::string> Client::container_create(const ContainerSpec& spec) {
+  json host = {{"RestartPolicy", {{"Name", spec.restart_policy}}}};
+  if (spec.memory_bytes > 0) {
+    host["Memory"] = spec.memory_bytes;
+    host["MemorySwap"] = spec.memory_bytes;  // no swap: the limit is the limit
+  }
+  if (spec.cpus > 0) host["NanoCpus"] = static_cast<int64_t>(spec.cpus * 1e9);
+  json mounts = json::array();
+  for (auto& [volume, target] : spec.volumes)
+    mounts.push_back({{"Type", "volume"}, {"Source", volume}, {"Target", target}});
+  host["Mounts"] = mounts;
+  json body = {{"Image", spec.image}, {"Labels", spec.labels}, {"HostConfig", host}};
+  if (!spec.cmd.empty()) body["Cmd"] = spec.cmd;
+  if (!spec.env.empty()) body["Env"] = spec.env;
+  if (!spec.network.empty()) {
+    body["HostConfig"]["NetworkMode"] = spec.network;
+    json endpoint = json::object();
+    if (!spec.ip.empty()) endpoint["IPAMConfig"] = {{"IPv4Address", spec.ip}};
+    body["NetworkingConfig"] = {{"EndpointsConfig", {{spec.network, endpoint}}}};
+  }
+  auto j = co_await call("POST", "/containers/create?name=" + http::url_encode(spec.name),
+                         body.dump());
+  co_return j.value("Id", "");
+}
+
+asio::awaitable<void> Client::container_start(const std::string& id) {
+  try {
+    co_await call("POST", "/containers/" + id + "/start");
+  } catch (const Error& e) {
+    if (e.status != 304) throw;  // already running
+  }
+}
+
+asio::awaitable<void> Client::container_stop(const std::string& id, int timeout_seconds) {
+  try {
+    co_await call("POST", "/containers/" + id + "/stop?t=" + std::to_string(timeout_seconds));
+  } catch (const Error& e) {
+    if (e.status != 304) throw;  // already stopped
+  }
+}
+
+asio::awaitable<void> Client::container_kill(const std::string& id, const std::string& signal) {
+  co_await call("POST", "/containers/" + id + "/kill?signal=" + signal);
+}
+
+asio::awaitable<void> Client::container_remove(const std::string& id) {
+  try {
+    co_await call("DELETE", "/containers/" + id + "?force=true&v=true");
+  } catch (const Error& e) {
+    if (e.status != 404) throw;
+  }
+}
+
+asio::awaitable<std::optional<ContainerInfo>> Client::container_inspect(const std::string& id) {
+  json j;
+  try {
+    j = co_await call("GET", "/containers/" + id + "/json");
+  } catch (const Error& e) {
+    if (e.status != 404) throw;
+    co_return std::nullopt;
+  }
+  ContainerInfo info;
+  info.id = j.value("Id", "");
+  info.name = j.value("Name", "");
+  if (info.name.starts_with("/")) info.name.erase(0, 1);
+  info.image = j["Config"].value("Image", "");
+  auto& state = j["State"];
+  info.state = state.value("Status", "");
+  info.running = state.value("Running", false);
+  info.exit_code = state.value("ExitCode", 0);
+  info.restart_count = j.value("RestartCount", 0);
+  if (auto labels = j["Config"].find("Labels"); labels != j["Config"].end() && labels->is_object())
+    info.labels = labels->get<std::map<std::string, std::string>>();
+  info.memory_bytes = j["HostConfig"].value("Memory", int64_t{0});
+  if (j.contains("NetworkSettings") && j["NetworkSettings"].contains("Networks"))
+    for (auto& [net, cfg] : j["NetworkSettings"]["Networks"].items()) {
+      std::string ip = cfg.value("IPAddress", "");
+      // A stopped container has no live address: report the one it is configured with.
+      if (ip.empty() && cfg.contains("IPAMConfig") && cfg["IPAMConfig"].is_object())
+        ip = cfg["IPAMConfig"].value("IPv4Address", "");
+      info.ips[net] = ip;
+    }
+  co_return info;
+}
+
+asio::awaitable<std::vector<ContainerInfo>> Client::container_list(const std::string& label_key,
+                                                                   const std::string& label_value) {
+  auto j = co_await call("GET", "/containers/json?all=true&filters=" +
+                                    label_filter(label_key, label_value));
+  std::vector<ContainerInfo> out;
+  for (auto& c : j) out.push_back(from_list_entry(c));
+  co_return out;
+}
+
+asio::awaitable<void> Client::container_update_memory(const std::string& id,
+                                                      int64_t memory_bytes) {
+  json body = {{"Memory", memory_bytes}, {"MemorySwap", memory_bytes}};
+  co_await call("POST", "/containers/" + id + "/update", body.dump());
+}
+
+asio::awaitable<std::optional<json>> Client::network_inspect(const std::string& name) {
+  try {
+    co_return co_await call("GET", "/networks/" + http::url_encode(name));
+  } catch (const Error& e) {
+    if (e.status != 404) throw;
+  }
+  co_return std::nullopt;
+}
+
+asio::awaitable<void> Client::network_create(const NetworkSpec& spec) {
+  json ipam_config = json::object();
+  if (!spec.subnet.empty()) ipam_config["Subnet"] = spec.subnet;
+  if (!spec.gateway.empty()) ipam_config["Gateway"] = spec.gateway;
+  json body = {{"Name", spec.name},
+               {"Driver", spec.driver},
+               {"CheckDuplicate", true},
+               {"IPAM", {{"Config", json::array({ipam_config})}}},
+               {"Options", spec.options},
+               {"Labels", spec.labels}};
+  co_await call("POST", "/networks/create", body.dump());
+}
+
+asio::awaitable<void> Client::volume_remove(const std::string& name) {
+  try {
+    co_await call("DELETE", "/volumes/" + http::url_encode(name) + "?force=true");
+  } catch (const Error& e) {
+    if (e.status != 404) throw;
+  }
+}
+
+asio::awaitable<void> Client::events(std::function<bool(const json&)> on_event,
+                                     const json& filters) {
+  std::string target = kApi + "/events";
+  json f = filters.empty() ? json{{"type", {"container"}}} : filters;
+  target += "?filters=" + http::url_encode(f.dump());
+  std::string pending;
+  http::Request req{"GET", target};
+  co_await http_->stream(
+      req, nullptr, [&](std::string_view data) {
+        pending.append(data);
+        size_t nl;
+        while ((nl = pending.find('\n')) != std::string::npos) {
+          std::string line = pending.substr(0, nl);
+          pending.erase(0, nl + 1);
+          if (line.empty()) continue;
+          if (!on_event(json::parse(line))) return false;
+        }
+        return true;
+      });
+}
+
+}  // namespace berth::docker

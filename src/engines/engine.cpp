@@ -1,0 +1,32 @@
+#include "engines/engine.hpp"
+
+#include "engines/redis/redis.hpp"
+
+namespace berth::engines {
+
+std::vector<const Engine*> all_engines() {
+  static const RedisEngine redis;
+  return {&redis};
+}
+
+const Engine* find_engine(const std::string& name) {
+  for (auto* e : all_engines())
+    if (e->name() == name) return e;
+  return nullptr;
+}
+
+std::string engine_names() {
+  std::string out;
+  for (auto* e : all_engines()) out += (out.empty() ? "" : ", ") + e->name();
+  return out;
+}
+
+std::string container_name(const model::Allocation& a) {
+  return "berth-" + a.database_name + "-" + a.database_id.substr(0, 6) + "-" + std::to_string(a.n);
+}
+
+std::string volume_name(const model::Allocation& a) {
+  return "berth-" + a.database_id + "-" + std::to_string(a.n);
+}
+
+}  // namespace berth::engines

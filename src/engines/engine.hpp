@@ -1,0 +1,63 @@
+// The engine interface: everything berth knows about one database engine (image recipe,
+// container spec, health probe over its own protocol). One folder per engine implements it.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "docker/docker.hpp"
+#include "model/model.hpp"
+
+namespace berth::engines {
+
+struct ProbeResult {
+  bool healthy = false;
+  std::string role;  // primary / replica, as the engine reports it
+  int64_t memory_used_bytes = 0;
+  std::string message;  // why not healthy
+};
+
+// How to make the engine's image from binaries installed on this machine.
+struct ImageRecipe {
+  std::string repo;  // berth/redis
+  std::string tag;   // the installed version
+  std::vector<std::string> binaries;
+  std::vector<std::string> directories;
+  std::vector<std::string> changes;  // Dockerfile lines: CMD [...]
+  std::string reference() const { return repo + ":" + tag; }
+};
+
+class Engine {
+ public:
+  virtual ~Engine() = default;
+  virtual std::string name() const = 0;
+  // The installed version ("" when the engine's binaries are missing on this machine).
+  virtual std::string version() const = 0;
+  virtual int port() const = 0;
+  virtual int64_t min_memory_mb() const { return 32; }
+  virtual ImageRecipe image_recipe() const = 0;
+  virtual docker::ContainerSpec container_spec(const model::Allocation& allocation) const = 0;
+  virtual boost::asio::awaitable<ProbeResult> probe(boost::asio::any_io_executor executor,
+                                                    const std::string& ip, int port,
+                                                    const std::string& password) const = 0;
+};
+
+const Engine* find_engine(const std::string& name);
+std::vector<const Engine*> all_engines();
+std::string engine_names();  // "redis, ..." for error messages
+
+// Labels every berth container carries, so agents find their own after any restart.
+namespace labels {
+inline const std::string kInstance = "berth.instance";  // "<database id>/<n>"
+inline const std::string kDatabase = "berth.database";
+inline const std::string kHost = "berth.host";
+inline const std::string kSpec = "berth.spec";  // hash of the allocation the container runs
+}  // namespace labels
+
+std::string container_name(const model::Allocation& allocation);
+std::string volume_name(const model::Allocation& allocation);
+
+}  // namespace berth::engines

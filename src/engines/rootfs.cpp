@@ -1,0 +1,126 @@
+#include "engines/rootfs.hpp"
+
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+
+namespace berth::engines {
+
+namespace {
+
+// Every shared library the dynamic linker would load for binary, as ldd lists them.
+std::vector<std::string> shared_libraries(const std::string& binary) {
+  std::vector<std::string> out;
+  FILE* p = popen(("ldd '" + binary + "' 2>/dev/null").c_str(), "r");
+  if (!p) throw std::runtime_error("cannot run ldd");
+  char line[1024];
+  while (fgets(line, sizeof line, p)) {
+    std::string s(line);
+    // "libm.so.6 => /lib/x86_64-linux-gnu/libm.so.6 (0x...)" or "/lib64/ld-linux-x86-64.so.2 (0x...)"
+    auto arrow = s.find("=> ");
+    size_t start = arrow == std::string::npos ? s.find('/') : arrow + 3;
+    if (start == std::string::npos || start >= s.size() || s[start] != '/') continue;
+    auto end = s.find(' ', start);
+    out.push_back(s.substr(start, end == std::string::npos ? std::string::npos : end - start));
+  }
+  pclose(p);
+  return out;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot read " + path);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// A minimal POSIX ustar writer: enough for a root filesystem of regular files and folders.
+class TarWriter {
+ public:
+  void directory(const std::string& path, int mode = 0755) {
+    std::string name = relative(path);
+    if (name.empty() || !written_.insert(name + "/").second) return;
+    header(name + "/", 0, mode, '5');
+  }
+  void file(const std::string& path, const std::string& content, int mode) {
+    std::string name = relative(path);
+    if (!written_.insert(name).second) return;
+    parents(name);
+    header(name, content.size(), mode, '0');
+    out_ += content;
+    out_.append((512 - content.size() % 512) % 512, '\0');
+  }
+  std::string finish() {
+    out_.append(1024, '\0');
+    return std::move(out_);
+  }
+  void parents(const std::string& name) {
+    for (size_t slash = name.find('/'); slash != std::string::npos;
+         slash = name.find('/', slash + 1))
+      directory(name.substr(0, slash));
+  }
+
+ private:
+  static std::string relative(std::string path) {
+    while (!path.empty() && path.front() == '/') path.erase(0, 1);
+    while (!path.empty() && path.back() == '/') path.pop_back();
+    return path;
+  }
+  void header(const std::string& name, size_t size, int mode, char type) {
+    char h[512] = {};
+    std::string prefix, base = name;
+    if (base.size() > 100) {  // split at a slash into prefix (155) and name (100)
+      auto cut = base.rfind('/', base.size() - 2 > 155 ? 155 : base.size() - 2);
+      if (cut == std::string::npos || base.size() - cut - 1 > 100)
+        throw std::runtime_error("path too long for tar: " + name);
+      prefix = base.substr(0, cut);
+      base = base.substr(cut + 1);
+    }
+    std::memcpy(h, base.data(), base.size());
+    std::snprintf(h + 100, 8, "%07o", mode);
+    std::snprintf(h + 108, 8, "%07o", 0);
+    std::snprintf(h + 116, 8, "%07o", 0);
+    std::snprintf(h + 124, 12, "%011zo", size);
+    std::snprintf(h + 136, 12, "%011o", 0);
+    std::memset(h + 148, ' ', 8);
+    h[156] = type;
+    std::memcpy(h + 257, "ustar", 6);
+    std::memcpy(h + 263, "00", 2);
+    std::memcpy(h + 345, prefix.data(), prefix.size());
+    unsigned sum = 0;
+    for (unsigned char c : h) sum += c;
+    std::snprintf(h + 148, 8, "%06o", sum);
+    h[155] = ' ';
+    out_.append(h, 512);
+  }
+
+  std::string out_;
+  std::set<std::string> written_;
+};
+
+}  // namespace
+
+std::string build_rootfs_tar(const std::vector<std::string>& binaries,
+                             const std::vector<std::string>& directories,
+                             const std::vector<RootfsFile>& extra_files) {
+  TarWriter tar;
+  for (auto& binary : binaries) {
+    if (!std::filesystem::exists(binary))
+      throw std::runtime_error("engine binary not found: " + binary);
+    // Symlinks are stored as the files they point to, at the path the loader asks for.
+    tar.file(binary, read_file(binary), 0755);
+    for (auto& lib : shared_libraries(binary)) tar.file(lib, read_file(lib), 0755);
+  }
+  for (auto& dir : directories) tar.directory(dir, dir == "/tmp" ? 01777 : 0755);
+  for (auto& f : extra_files) tar.file(f.path, f.content, f.mode);
+  return tar.finish();
+}
+
+}  // namespace berth::engines

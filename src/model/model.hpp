@@ -1,0 +1,126 @@
+// berth's state as it lives in etcd: the key layout and the JSON records under each key.
+// Desired state (databases, allocations) is written by the API; observed state (hosts,
+// instance status) by agents under their lease, so it vanishes when an agent dies.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace berth::model {
+
+// ---- Key layout -------------------------------------------------------------------------
+namespace keys {
+inline const std::string kRoot = "/berth/";
+inline const std::string kHosts = "/berth/hosts/";            // + host  (lease-bound)
+inline const std::string kDatabases = "/berth/databases/";    // + id
+inline const std::string kNames = "/berth/names/";            // + name -> id
+inline const std::string kAllocations = "/berth/allocations/";  // + host/id/n
+inline const std::string kAddresses = "/berth/ips/";          // + ip -> owner "id/n"
+inline const std::string kStatus = "/berth/status/";          // + id/n  (lease-bound)
+inline const std::string kNetwork = "/berth/config/network";
+inline const std::string kAdminTokenHash = "/berth/config/admin-token-sha256";
+
+inline std::string host(const std::string& name) { return kHosts + name; }
+inline std::string database(const std::string& id) { return kDatabases + id; }
+inline std::string name(const std::string& name) { return kNames + name; }
+inline std::string allocations_of(const std::string& host) { return kAllocations + host + "/"; }
+inline std::string allocation(const std::string& host, const std::string& id, int n) {
+  return kAllocations + host + "/" + id + "/" + std::to_string(n);
+}
+inline std::string address(const std::string& ip) { return kAddresses + ip; }
+inline std::string status(const std::string& id, int n) {
+  return kStatus + id + "/" + std::to_string(n);
+}
+inline std::string instance_owner(const std::string& id, int n) {
+  return id + "/" + std::to_string(n);
+}
+}  // namespace keys
+
+// ---- Records ----------------------------------------------------------------------------
+
+// A database as the user asked for it.
+struct Database {
+  std::string id;
+  std::string name;
+  std::string engine;
+  std::string version;
+  int64_t memory_mb = 0;
+  int replicas = 0;
+  std::string password;
+  std::string created_at;  // RFC 3339, UTC
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Database, id, name, engine, version, memory_mb,
+                                                replicas, password, created_at)
+
+// Instance n of a database, placed on a host with a fixed address.
+struct Allocation {
+  std::string database_id;
+  std::string database_name;
+  int n = 0;
+  std::string host;
+  std::string ip;
+  int port = 0;
+  std::string engine;
+  std::string image;  // empty: the engine's locally built image
+  int64_t memory_mb = 0;
+  std::string password;
+  std::string role = "primary";
+  int64_t epoch = 1;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Allocation, database_id, database_name, n, host, ip,
+                                                port, engine, image, memory_mb, password, role,
+                                                epoch)
+
+// A Docker host as its agent registers it.
+struct Host {
+  std::string name;
+  std::string address;
+  int64_t memory_bytes = 0;
+  int cpus = 0;
+  std::map<std::string, std::string> labels;
+  std::string started_at;
+  std::string version;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Host, name, address, memory_bytes, cpus, labels,
+                                                started_at, version)
+
+// What an agent observes of one instance.
+struct InstanceStatus {
+  std::string host;
+  std::string state;  // starting, healthy, unhealthy, failed
+  std::string role;
+  std::string container_id;
+  int64_t memory_used_bytes = 0;
+  int restarts = 0;
+  std::string message;
+  std::string updated_at;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(InstanceStatus, host, state, role, container_id,
+                                                memory_used_bytes, restarts, message, updated_at)
+
+// The cluster network the address pool hands out from.
+struct NetworkConfig {
+  std::string subnet;   // CIDR, e.g. 10.213.0.0/16
+  std::string gateway;  // never handed out
+  std::vector<std::string> exclude;  // "A.B.C.D" or "A.B.C.D-E.F.G.H"
+  std::string driver = "bridge";     // bridge on one machine; macvlan across hosts
+  std::string docker_network = "berth";
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(NetworkConfig, subnet, gateway, exclude, driver,
+                                                docker_network)
+
+// Current time as RFC 3339 in UTC with milliseconds.
+std::string now_rfc3339();
+
+template <class T>
+T parse(const std::string& s) {
+  return nlohmann::json::parse(s).get<T>();
+}
+template <class T>
+std::string dump(const T& value) {
+  return nlohmann::json(value).dump();
+}
+
+}  // namespace berth::model

@@ -1,0 +1,46 @@
+// The long-running roles of the berth binary: `berth server`, `berth agent` and `berth up`
+// (server + agent + a local etcd on one machine). Each runs one event loop until a signal.
+#pragma once
+
+#include <map>
+#include <string>
+
+namespace berth::up {
+
+struct ServerFlags {
+  std::string etcd;  // comma-separated endpoints
+  std::string listen = "127.0.0.1:7070";
+  std::string state_dir;
+  std::string token_file;
+};
+
+struct AgentFlags {
+  std::string etcd;
+  std::string docker_socket = "/var/run/docker.sock";
+  std::string name;
+  std::string advertise;
+  int lease_ttl = 5;
+  int probe_interval_ms = 1000;
+  std::map<std::string, std::string> labels;
+};
+
+struct UpFlags {
+  std::string state_dir;
+  std::string listen = "127.0.0.1:7070";
+  std::string etcd;             // use this etcd instead of starting one
+  int etcd_port = 12379;        // the local etcd's client port (peer port is +1)
+  std::string docker_socket = "/var/run/docker.sock";
+  std::string subnet = "10.213.0.0/16";
+  std::string gateway = "10.213.0.1";
+  std::string docker_network = "berth";
+};
+
+int run_server(const ServerFlags& flags);
+int run_agent(const AgentFlags& flags);
+int run_up(UpFlags flags);
+// Builds the engine's image into the daemon behind docker_socket.
+int build_image(const std::string& engine, const std::string& docker_socket);
+
+std::string default_state_dir();
+
+}  // namespace berth::up

@@ -1,0 +1,25 @@
+// One request/response exchange over a plain TCP connection with a deadline: the building
+// block of every health probe that speaks an engine's own protocol.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <functional>
+#include <stdexcept>
+#include <string>
+
+namespace berth::util {
+
+struct ExchangeError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Connects to host:port, writes request, then reads until complete(received) is true.
+// Throws ExchangeError on connection failure, early close or when the deadline passes.
+boost::asio::awaitable<std::string> tcp_exchange(
+    boost::asio::any_io_executor executor, const std::string& host, int port,
+    const std::string& request, const std::function<bool(const std::string&)>& complete,
+    std::chrono::milliseconds timeout);
+
+}  // namespace berth::util

@@ -1,0 +1,277 @@
+"""Test harness: real etcd, a private dockerd, and the berth binary as server and agent.
+
+Everything a test starts is tracked here and torn down by PID and by name, so a test can run
+twice in a row and an interrupted run is cleaned by scripts/cleanup-leftovers.sh.
+"""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BERTH = os.path.join(ROOT, os.environ.get("BUILD", "build"), "berth")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(condition, timeout, what="condition", interval=0.02):
+    """Polls condition() until it is truthy or the deadline passes; returns its value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+class Process:
+    """A child process in its own session, logged to a file, killed by PID."""
+
+    def __init__(self, argv, log_path, env=None):
+        self.argv = argv
+        self.log_path = log_path
+        self.log = open(log_path, "ab")
+        self.proc = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT,
+                                     start_new_session=True, env=env)
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def stop(self, sig=signal.SIGTERM, timeout=15):
+        if self.proc.poll() is None:
+            try:
+                os.kill(self.proc.pid, sig)
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.kill(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+            except ProcessLookupError:
+                pass
+        self.log.close()
+
+    def kill(self):
+        self.stop(signal.SIGKILL)
+
+
+class Etcd:
+    def __init__(self, workdir):
+        self.dir = os.path.join(workdir, "etcd")
+        self.client_port, self.peer_port = free_port(), free_port()
+        self.endpoint = f"http://127.0.0.1:{self.client_port}"
+        self.proc = None
+        self.start()
+
+    def start(self):
+        peer = f"http://127.0.0.1:{self.peer_port}"
+        self.proc = Process(["etcd", "--name", "test", "--data-dir", self.dir + "/data",
+                             "--listen-client-urls", self.endpoint,
+                             "--advertise-client-urls", self.endpoint,
+                             "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
+                             "--initial-cluster", f"test={peer}", "--log-level", "warn"],
+                            self.dir + ".log")
+        wait_until(self.healthy, 20, "etcd to start")
+
+    def healthy(self):
+        try:
+            with urllib.request.urlopen(self.endpoint + "/health", timeout=1) as r:
+                return r.status == 200
+        except OSError:
+            return False
+
+    def get_prefix(self, prefix):
+        """{key: value} of every key under prefix, read with etcdctl (etcd's own client)."""
+        out = subprocess.run(["etcdctl", "--endpoints", self.endpoint, "get", "--prefix", prefix,
+                              "-w", "json"], env={**os.environ, "ETCDCTL_API": "3"},
+                             capture_output=True, text=True, check=True).stdout
+        import base64
+        kvs = json.loads(out).get("kvs", [])
+        return {base64.b64decode(kv["key"]).decode(): base64.b64decode(kv.get("value", "")).decode()
+                for kv in kvs}
+
+    def stop(self):
+        if self.proc:
+            self.proc.stop()
+
+
+class Dockerd:
+    """A private dockerd in the root namespace; the host reaches its bridge networks directly."""
+
+    def __init__(self, workdir):
+        self.dir = os.path.join(workdir, "docker")
+        os.makedirs(self.dir, exist_ok=True)
+        self.socket = self.dir + "/docker.sock"
+        self.proc = None
+        self.start()
+
+    def start(self):
+        self.proc = Process(["dockerd", "--data-root", self.dir + "/data",
+                             "--exec-root", self.dir + "/exec", "--pidfile",
+                             self.dir + "/docker.pid", "-H", "unix://" + self.socket,
+                             "--bridge=none", "--iptables=false", "--ip-masq=false"],
+                            self.dir + "/dockerd.log")
+        wait_until(lambda: self.call("GET", "/_ping") is not None, 30, "dockerd to start")
+
+    def call(self, method, path):
+        """One Engine API call over the unix socket; None when the daemon does not answer."""
+        try:
+            with socket.socket(socket.AF_UNIX) as s:
+                s.settimeout(10)
+                s.connect(self.socket)
+                s.sendall(f"{method} /v1.41{path} HTTP/1.0\r\nHost: d\r\n\r\n".encode())
+                data = b""
+                while chunk := s.recv(65536):
+                    data += chunk
+            head, _, body = data.partition(b"\r\n\r\n")
+            status = int(head.split()[1])
+            return status, (json.loads(body) if body.strip().startswith((b"{", b"[")) else body)
+        except (OSError, ValueError, IndexError):
+            return None
+
+    def containers(self, label="berth.instance"):
+        q = urllib.request.quote(json.dumps({"label": [label]}))
+        status, body = self.call("GET", f"/containers/json?all=true&filters={q}")
+        return body
+
+    def inspect(self, ident):
+        r = self.call("GET", f"/containers/{ident}/json")
+        return r[1] if r and r[0] == 200 else None
+
+    def stop(self):
+        if self.proc and self.proc.alive():
+            for c in self.containers() or []:
+                self.call("DELETE", f"/containers/{c['Id']}?force=true&v=true")
+            self.proc.stop()
+
+    def kill(self):
+        self.proc.kill()
+
+
+class ApiError(Exception):
+    def __init__(self, status, body):
+        super().__init__(f"HTTP {status}: {body}")
+        self.status, self.body = status, body
+
+
+class Berth:
+    """A berth server and one agent (or `berth up`) against the given etcd and dockerd."""
+
+    def __init__(self, workdir, etcd, dockerd, subnet, bridge):
+        self.workdir, self.etcd, self.dockerd = workdir, etcd, dockerd
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.token_file = os.path.join(workdir, "admin.token")
+        self.subnet, self.bridge = subnet, bridge
+        self.server = self.agent = None
+
+    def start_server(self):
+        self.server = Process([BERTH, "server", "--etcd", self.etcd.endpoint,
+                               "--listen", f"127.0.0.1:{self.port}",
+                               "--token-file", self.token_file],
+                              os.path.join(self.workdir, "server.log"))
+        wait_until(lambda: self.health(), 20, "berth server to answer")
+        self.token = open(self.token_file).read().strip()
+
+    def start_agent(self, name="h1"):
+        self.agent = Process([BERTH, "agent", "--etcd", self.etcd.endpoint, "--docker-socket",
+                              self.dockerd.socket, "--name", name, "--advertise", "127.0.0.1",
+                              "--lease-ttl", "3"],
+                             os.path.join(self.workdir, "agent.log"))
+        wait_until(lambda: any(h["name"] == name for h in self.api("GET", "/v1/hosts")), 20,
+                   "agent to register")
+
+    def configure_network(self):
+        net = self.subnet.split("/")[0].rsplit(".", 1)[0]
+        self.api("PUT", "/v1/network", {"subnet": self.subnet, "gateway": net + ".1",
+                                         "driver": "bridge", "docker_network": self.bridge})
+
+    def health(self):
+        try:
+            with urllib.request.urlopen(self.url + "/v1/health", timeout=2) as r:
+                return r.status == 200
+        except OSError:
+            return False
+
+    def request(self, method, path, body=None, token=None, raw=None):
+        """(status, parsed JSON or None) of one API call."""
+        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+        req = urllib.request.Request(self.url + path, data=data, method=method)
+        tok = self.token if token is None else token
+        if tok:
+            req.add_header("Authorization", "Bearer " + tok)
+        req.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(req, timeout=120) as r:
+                text = r.read()
+                return r.status, (json.loads(text) if text else None)
+        except urllib.error.HTTPError as e:
+            text = e.read()
+            try:
+                return e.code, json.loads(text)
+            except ValueError:
+                return e.code, text
+
+    def api(self, method, path, body=None):
+        status, payload = self.request(method, path, body)
+        if status >= 400:
+            raise ApiError(status, payload)
+        return payload
+
+    def cli(self, *args, check=False, env_extra=None):
+        env = {**os.environ, "BERTH_SERVER": self.url, "BERTH_TOKEN": self.token,
+               "HOME": self.workdir}
+        env.update(env_extra or {})
+        r = subprocess.run([BERTH, *args], capture_output=True, text=True, env=env, timeout=180)
+        if check and r.returncode != 0:
+            raise AssertionError(f"berth {' '.join(args)} exited {r.returncode}: {r.stderr}")
+        return r
+
+    def stop(self):
+        for p in (self.agent, self.server):
+            if p:
+                p.stop()
+
+
+def redis_cli(address, password, *args, port=6379):
+    r = subprocess.run(["redis-cli", "--no-auth-warning", "-h", address, "-p", str(port),
+                        "-a", password, *args], capture_output=True, text=True, timeout=30)
+    return r.stdout.strip()
+
+
+class Lab:
+    """etcd + dockerd + berth server + agent in one temporary folder."""
+
+    def __init__(self, tag, subnet):
+        self.workdir = tempfile.mkdtemp(prefix=f"berth-test-{tag}-")
+        self.bridge = "bt" + tag[:6] + str(os.getpid() % 10000)
+        self.etcd = Etcd(self.workdir)
+        self.dockerd = Dockerd(self.workdir)
+        self.berth = Berth(self.workdir, self.etcd, self.dockerd, subnet, self.bridge)
+        self.berth.start_server()
+        self.berth.configure_network()
+        self.berth.start_agent()
+
+    def close(self):
+        self.berth.stop()
+        self.dockerd.stop()
+        self.etcd.stop()
+        subprocess.run(["ip", "link", "del", self.bridge], capture_output=True)
+        for sub in ("docker/exec", "docker/data"):
+            subprocess.run(["umount", "-R", "-l", os.path.join(self.workdir, sub)],
+                           capture_output=True)
+        shutil.rmtree(self.workdir, ignore_errors=True)
