@@ -43,7 +43,8 @@ Agent::Agent(asio::any_io_executor executor, store::Store& store, docker::Client
       docker_(docker),
       options_(std::move(options)),
       allocations_(executor, store, model::keys::allocations_of(options_.name)),
-      wake_(executor) {
+      wake_(executor),
+      registered_(executor) {
   allocations_.on_change = [this] { wake_.notify_all(); };
 }
 
@@ -75,6 +76,7 @@ asio::awaitable<void> Agent::register_host() {
       co_await store_.put(model::keys::host(options_.name), model::dump(host), lease_);
       // Statuses were bound to the old lease: publish them again under the new one.
       for (auto& [key, instance] : instances_) instance->published.clear();
+      registered_.notify_all();
       util::log("agent {}: registered (lease {:x}, {} MiB, {} CPUs)", options_.name, lease_,
                 host.memory_bytes / 1024 / 1024, host.cpus);
       co_return;
@@ -321,6 +323,13 @@ asio::awaitable<void> Agent::publish(Instance& instance) {
                       model::dump(s), lease_);
   instance.published = signature;
   instance.published_at = now;
+}
+
+asio::awaitable<bool> Agent::wait_registered(std::chrono::steady_clock::duration timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (lease_ == 0 && std::chrono::steady_clock::now() < deadline)
+    co_await registered_.wait(deadline);
+  co_return lease_ != 0;
 }
 
 asio::awaitable<void> Agent::shutdown() {

@@ -34,6 +34,8 @@ class Agent {
 
   // Runs until stop(); survives etcd and dockerd restarts.
   boost::asio::awaitable<void> run();
+  // Waits until the host is registered (for `berth up`, which must not report ready before).
+  boost::asio::awaitable<bool> wait_registered(std::chrono::steady_clock::duration timeout);
   // Revokes the lease so the host leaves at once instead of after its TTL.
   boost::asio::awaitable<void> shutdown();
 
@@ -59,6 +61,7 @@ class Agent {
   store::Mirror allocations_;
   util::Signal wake_;
   int64_t lease_ = 0;
+  util::Signal registered_;
   bool stopping_ = false;
   bool network_ready_ = false;
   std::map<std::string, std::shared_ptr<Instance>> instances_;  // by "id/n"

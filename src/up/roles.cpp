@@ -266,6 +266,8 @@ int run_up(UpFlags flags) {
         }
         co_await api.start();
         asio::co_spawn(io, agent.run(), asio::detached);
+        if (!co_await agent.wait_registered(30s))
+          throw std::runtime_error("the agent could not register this host");
         std::string token;
         std::ifstream(api_options.token_file) >> token;
         std::string url = "http://" + flags.listen;

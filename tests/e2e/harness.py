@@ -185,7 +185,8 @@ class Berth:
                                "--token-file", self.token_file],
                               os.path.join(self.workdir, "server.log"))
         wait_until(lambda: self.health(), 20, "berth server to answer")
-        self.token = open(self.token_file).read().strip()
+        with open(self.token_file) as f:
+            self.token = f.read().strip()
 
     def start_agent(self, name="h1"):
         self.agent = Process([BERTH, "agent", "--etcd", self.etcd.endpoint, "--docker-socket",
