@@ -238,14 +238,18 @@ asio::awaitable<void> Client::volume_remove(const std::string& name) {
 }
 
 asio::awaitable<void> Client::events(std::function<bool(const json&)> on_event,
-                                     const json& filters) {
+                                     const json& filters, std::function<void()> on_connected) {
   std::string target = kApi + "/events";
   json f = filters.empty() ? json{{"type", {"container"}}} : filters;
   target += "?filters=" + http::url_encode(f.dump());
   std::string pending;
   http::Request req{"GET", target};
   co_await http_->stream(
-      req, nullptr, [&](std::string_view data) {
+      req,
+      [&](int) {
+        if (on_connected) on_connected();
+      },
+      [&](std::string_view data) {
         pending.append(data);
         size_t nl;
         while ((nl = pending.find('\n')) != std::string::npos) {

@@ -105,9 +105,11 @@ class Client {
   asio::awaitable<void> volume_remove(const std::string& name);  // absent is not an error
 
   // Follows /events (container events only when filters are empty) until on_event returns
-  // false or the daemon closes the stream.
+  // false or the daemon closes the stream. on_connected runs once the daemon has accepted the
+  // subscription: events after that moment are delivered.
   asio::awaitable<void> events(std::function<bool(const json&)> on_event,
-                               const json& filters = json::object());
+                               const json& filters = json::object(),
+                               std::function<void()> on_connected = nullptr);
 
  private:
   asio::awaitable<json> call(const std::string& method, const std::string& target,
