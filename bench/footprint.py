@@ -2,7 +2,7 @@
 """bench/footprint: resident memory (RSS) of the berth agent and server with 50 databases
 running. Floor for comparison: the RSS of one redis-server container process of the lab.
 
-Prints agent_rss_mb=, server_rss_mb=, redis_rss_mb=."""
+Prints agent_rss_mb=, server_rss_mb=, their private (anonymous) parts, redis_rss_mb=."""
 import concurrent.futures
 import os
 import sys
@@ -13,10 +13,12 @@ from harness import Lab, wait_until  # noqa: E402
 COUNT = int(os.environ.get("COUNT", "50"))
 
 
-def rss_mb(pid):
+def rss_mb(pid, field="VmRSS"):
+    """Resident memory in MB; RssAnon is the part that is the process' own (not shared
+    library and binary pages, which every berth process on the host shares)."""
     with open(f"/proc/{pid}/status") as f:
         for line in f:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024
     return 0.0
 
@@ -39,6 +41,8 @@ def main():
         redis_pid = int(lab.dockerd.inspect(lab.dockerd.containers()[0]["Id"])["State"]["Pid"])
         print(f"agent_rss_mb={rss_mb(berth.agent.pid):.1f} MB")
         print(f"server_rss_mb={rss_mb(berth.server.pid):.1f} MB")
+        print(f"agent_anon_mb={rss_mb(berth.agent.pid, 'RssAnon'):.1f} MB")
+        print(f"server_anon_mb={rss_mb(berth.server.pid, 'RssAnon'):.1f} MB")
         print(f"redis_rss_mb={rss_mb(redis_pid):.1f} MB")
         with concurrent.futures.ThreadPoolExecutor(4) as pool:
             list(pool.map(lambda i: berth.request("DELETE", f"/v1/databases/f{i}"), range(COUNT)))

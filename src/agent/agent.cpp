@@ -7,7 +7,7 @@
 #include <cstdio>
 
 #include "engines/engine.hpp"
-#include "engines/image.hpp"
+#include "util/subprocess.hpp"
 #include "util/encoding.hpp"
 #include "util/log.hpp"
 
@@ -152,16 +152,30 @@ asio::awaitable<void> Agent::ensure_network() {
 }
 
 asio::awaitable<void> Agent::ensure_image(const Allocation& a) {
-  if (!a.image.empty()) co_return;  // a named image: Docker has it or the create fails
+  if (!a.image.empty()) {
+    // A registry image named in the engine settings: pull it when this host lacks it.
+    if (!co_await docker_.image_inspect(a.image)) {
+      util::log("agent {}: pulling {}", options_.name, a.image);
+      co_await docker_.image_pull(a.image);
+    }
+    co_return;
+  }
   auto* engine = engines::find_engine(a.engine);
   if (!engine) throw std::runtime_error("unknown engine " + a.engine);
   auto recipe = engine->image_recipe();
+  if (co_await docker_.image_inspect(recipe.reference())) co_return;
+  // Building reads tens of MB of binaries: a child process does it, so none of that memory
+  // stays in the long-running agent.
   auto started = std::chrono::steady_clock::now();
-  if (co_await engines::ensure_image(docker_, recipe))
-    util::log("agent {}: built image {} in {} ms", options_.name, recipe.reference(),
-              std::chrono::duration_cast<std::chrono::milliseconds>(
-                  std::chrono::steady_clock::now() - started)
-                  .count());
+  std::vector<std::string> argv{util::self_executable(), "image", "build", a.engine,
+                                "--docker-socket", docker_.endpoint()};
+  auto result = co_await util::run_process(executor_, argv);
+  if (result.exit_code != 0)
+    throw std::runtime_error("image build failed: " + result.output);
+  util::log("agent {}: built image {} in {} ms", options_.name, recipe.reference(),
+            std::chrono::duration_cast<std::chrono::milliseconds>(
+                std::chrono::steady_clock::now() - started)
+                .count());
 }
 
 asio::awaitable<void> Agent::start_instance(const Allocation& a, const std::string& hash) {

@@ -130,11 +130,46 @@ asio::awaitable<http::Response> Api::handle(const http::ServerRequest& request) 
   if (path == "/v1/engines" && method == "GET") {
     json engines = json::array();
     for (auto* e : engines::all_engines())
-      engines.push_back({{"name", e->name()}, {"version", e->version()}, {"port", e->port()},
-                         {"min_memory_mb", e->min_memory_mb()}});
+      engines.push_back({{"name", e->name()},
+                         {"version", e->version()},
+                         {"port", e->port()},
+                         {"min_memory_mb", e->min_memory_mb()},
+                         {"image", engine_image(*e)}});
     co_return reply(200, engines);
   }
+  if (path.starts_with("/v1/engines/") && method == "PUT")
+    co_return co_await set_engine(path.substr(12), request);
   co_return error(404, "no such endpoint: " + method + " " + path);
+}
+
+std::string Api::engine_image(const engines::Engine& engine) const {
+  if (auto* kv = state_.find(keys::engine_settings(engine.name())))
+    if (auto image = model::parse<model::EngineSettings>(kv->value).image; !image.empty())
+      return image;
+  return engine.image_recipe().reference() + " (built on each host)";
+}
+
+asio::awaitable<http::Response> Api::set_engine(const std::string& name,
+                                                const http::ServerRequest& request) {
+  auto* engine = engines::find_engine(name);
+  if (!engine)
+    co_return error(404, "engine: unknown engine '" + name + "' (known: " +
+                             engines::engine_names() + ")");
+  json body;
+  try {
+    body = json::parse(request.body);
+  } catch (const json::exception& e) {
+    co_return error(400, std::string("malformed JSON: ") + e.what());
+  }
+  if (!body.is_object() || (body.contains("image") && !body["image"].is_string()))
+    co_return error(422, "image: must be a string (empty: build from local binaries)");
+  model::EngineSettings settings;
+  settings.image = body.value("image", "");
+  if (settings.image.find_first_of(" \t\n\"") != std::string::npos)
+    co_return error(422, "image: '" + settings.image + "' is not an image reference");
+  auto rev = co_await store_.put(keys::engine_settings(name), model::dump(settings));
+  co_await state_.wait_revision(rev, 5s);
+  co_return reply(200, {{"name", name}, {"image", engine_image(*engine)}});
 }
 
 std::string Api::resolve(const std::string& ref) const {
@@ -362,6 +397,8 @@ asio::awaitable<http::Response> Api::create_database(const http::ServerRequest& 
     a.ip = *ip;
     a.port = engine->port();
     a.engine = db.engine;
+    if (auto* kv = state_.find(keys::engine_settings(db.engine)))
+      a.image = model::parse<model::EngineSettings>(kv->value).image;
     a.memory_mb = memory_mb;
     a.password = db.password;
     a.role = "primary";

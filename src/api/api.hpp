@@ -13,6 +13,10 @@
 #include "store/mirror.hpp"
 #include "store/store.hpp"
 
+namespace berth::engines {
+class Engine;
+}
+
 namespace berth::api {
 
 struct Options {
@@ -45,6 +49,10 @@ class Api {
   http::Response list_hosts() const;
   http::Response get_network() const;
   boost::asio::awaitable<http::Response> set_network(const http::ServerRequest& request);
+
+  std::string engine_image(const engines::Engine& engine) const;
+  boost::asio::awaitable<http::Response> set_engine(const std::string& name,
+                                                    const http::ServerRequest& request);
 
   // The database record a name or id refers to; empty when none.
   std::string resolve(const std::string& ref) const;

@@ -281,6 +281,33 @@ void add_client_commands(CLI::App& app, int* exit_code) {
     print_table(rows);
   });
 
+  // berth engines | berth engine set ENGINE --image IMAGE
+  auto* engines = app.add_subcommand("engines", "List engines, versions and images");
+  add_connection(engines);
+  engines->callback([=] {
+    auto r = call(resolve_connection(flags->server, flags->token), "GET", "/v1/engines");
+    std::vector<std::vector<std::string>> rows{{"ENGINE", "VERSION", "PORT", "IMAGE"}};
+    for (auto& e : r.body)
+      rows.push_back({e.value("name", ""), e.value("version", ""),
+                      std::to_string(e.value("port", 0)), e.value("image", "")});
+    print_table(rows);
+  });
+  auto* engine = app.add_subcommand("engine", "Engine settings (admin)");
+  engine->require_subcommand(1);
+  auto* engine_set = engine->add_subcommand("set", "Run ENGINE from a registry image");
+  auto engine_args = std::make_shared<std::pair<std::string, std::string>>();
+  engine_set->add_option("engine", engine_args->first, "engine name")->required();
+  engine_set->add_option("--image", engine_args->second,
+                         "image reference; empty: build from local binaries")
+      ->required();
+  add_connection(engine_set);
+  engine_set->callback([=] {
+    auto r = call(resolve_connection(flags->server, flags->token), "PUT",
+                  "/v1/engines/" + http::url_encode(engine_args->first),
+                  json{{"image", engine_args->second}});
+    std::cout << r.body.value("name", "") << ": " << r.body.value("image", "") << "\n";
+  });
+
   // berth network show | set --subnet CIDR --gateway IP [--exclude RANGE]...
   auto* network = app.add_subcommand("network", "Show or set the cluster address pool");
   network->require_subcommand(1);

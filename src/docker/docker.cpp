@@ -83,6 +83,35 @@ asio::awaitable<std::optional<json>> Client::image_inspect(const std::string& na
   co_return std::nullopt;
 }
 
+// Raises the first {"error": ...} line of a streamed progress answer.
+static void throw_stream_error(const std::string& body) {
+  size_t start = 0;
+  while (start < body.size()) {
+    size_t end = body.find('\n', start);
+    std::string line = body.substr(start, end == std::string::npos ? end : end - start);
+    start = end == std::string::npos ? body.size() : end + 1;
+    if (line.find("\"error\"") == std::string::npos) continue;
+    std::string message = line;
+    try {
+      message = json::parse(line).value("error", line);
+    } catch (const json::exception&) {
+    }
+    throw Error(500, message);
+  }
+}
+
+asio::awaitable<void> Client::image_pull(const std::string& reference) {
+  auto colon = reference.rfind(':');
+  bool has_tag = colon != std::string::npos && reference.find('/', colon) == std::string::npos;
+  std::string repo = has_tag ? reference.substr(0, colon) : reference;
+  std::string tag = has_tag ? reference.substr(colon + 1) : "latest";
+  http::Request req{"POST", kApi + "/images/create?fromImage=" + http::url_encode(repo) +
+                                "&tag=" + http::url_encode(tag)};
+  auto res = co_await http_->request(req, std::chrono::seconds(600));
+  if (res.status != 200) throw Error(res.status, message_of(res.body));
+  throw_stream_error(res.body);
+}
+
 asio::awaitable<void> Client::image_import(const std::string& tar, const std::string& repo,
                                            const std::string& tag,
                                            const std::vector<std::string>& changes) {
@@ -93,18 +122,7 @@ asio::awaitable<void> Client::image_import(const std::string& tar, const std::st
   auto res = co_await http_->request(req, std::chrono::seconds(300));
   if (res.status != 200) throw Error(res.status, message_of(res.body));
   // The answer is a stream of JSON progress lines; a failure arrives as {"error": ...}.
-  size_t start = 0;
-  while (start < res.body.size()) {
-    size_t end = res.body.find('\n', start);
-    std::string line = res.body.substr(start, end == std::string::npos ? end : end - start);
-    start = end == std::string::npos ? res.body.size() : end + 1;
-    if (line.find("\"error\"") == std::string::npos) continue;
-    try {
-      throw Error(500, json::parse(line).value("error", line));
-    } catch (const json::exception&) {
-      throw Error(500, line);
-    }
-  }
+  throw_stream_error(res.body);
 }
 
 asio::awaitable<std::string> Client::container_create(const ContainerSpec& spec) {

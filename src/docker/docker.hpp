@@ -84,6 +84,9 @@ class Client {
                                      const std::string& tag,
                                      const std::vector<std::string>& changes);
 
+  // Pulls repo[:tag] from its registry (a named engine image missing on this host).
+  asio::awaitable<void> image_pull(const std::string& reference);
+
   // Containers. create returns the id; a name already taken throws Error with status 409.
   asio::awaitable<std::string> container_create(const ContainerSpec& spec);
   asio::awaitable<void> container_start(const std::string& id);

@@ -21,6 +21,7 @@ inline const std::string kAddresses = "/berth/ips/";          // + ip -> owner "
 inline const std::string kStatus = "/berth/status/";          // + id/n  (lease-bound)
 inline const std::string kNetwork = "/berth/config/network";
 inline const std::string kAdminTokenHash = "/berth/config/admin-token-sha256";
+inline const std::string kEngineSettings = "/berth/config/engines/";  // + engine
 
 inline std::string host(const std::string& name) { return kHosts + name; }
 inline std::string database(const std::string& id) { return kDatabases + id; }
@@ -30,6 +31,7 @@ inline std::string allocation(const std::string& host, const std::string& id, in
   return kAllocations + host + "/" + id + "/" + std::to_string(n);
 }
 inline std::string address(const std::string& ip) { return kAddresses + ip; }
+inline std::string engine_settings(const std::string& engine) { return kEngineSettings + engine; }
 inline std::string status(const std::string& id, int n) {
   return kStatus + id + "/" + std::to_string(n);
 }
@@ -110,6 +112,12 @@ struct NetworkConfig {
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(NetworkConfig, subnet, gateway, exclude, driver,
                                                 docker_network)
+
+// Cluster-wide settings of one engine.
+struct EngineSettings {
+  std::string image;  // a registry image to run instead of the locally built one
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(EngineSettings, image)
 
 // Current time as RFC 3339 in UTC with milliseconds.
 std::string now_rfc3339();

@@ -121,6 +121,28 @@ class DatabasesTest(unittest.TestCase):
         self.assertEqual(self.state_keys(), before)
         self.delete("taken")
 
+    def test_engine_settings_can_name_an_image(self):
+        self.create("builder")  # makes sure the locally built image exists
+        local = self.berth.api("GET", "/v1/engines")[0]
+        self.assertEqual(local["name"], "redis")
+        built = local["image"].split()[0]
+        # Stand in for a registry image: the same files under another name.
+        repo, tag = "registry.example/redis", "7"
+        status, _ = self.dockerd.call("POST", f"/images/{built}/tag?repo={repo}&tag={tag}")
+        self.assertEqual(status, 201)
+        self.assertEqual(self.berth.request("PUT", "/v1/engines/nosuch", {"image": "x"})[0], 404)
+        self.assertEqual(self.berth.request("PUT", "/v1/engines/redis", {"image": 5})[0], 422)
+        self.berth.api("PUT", "/v1/engines/redis", {"image": f"{repo}:{tag}"})
+        try:
+            db = self.create("from-registry")
+            cid = self.dockerd.containers(f"berth.database={db['id']}")[0]["Id"]
+            self.assertEqual(self.dockerd.inspect(cid)["Config"]["Image"], f"{repo}:{tag}")
+            self.assertEqual(redis_cli(db["address"], db["password"], "ping"), "PONG")
+        finally:
+            self.berth.api("PUT", "/v1/engines/redis", {"image": ""})
+        self.delete("from-registry")
+        self.delete("builder")
+
     def test_aof_survives_a_container_crash(self):
         db = self.create("durable")
         self.assertEqual(redis_cli(db["address"], db["password"], "set", "kept", "yes"), "OK")
