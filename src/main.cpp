@@ -36,8 +36,10 @@ int main(int argc, char** argv) {
   up->add_option("--state-dir", up_flags.state_dir, "state folder (default /var/lib/berth)");
   up->add_option("--listen", up_flags.listen, "API address ADDR:PORT")->capture_default_str();
   up->add_option("--etcd", up_flags.etcd, "use this etcd instead of a local one");
-  up->add_option("--etcd-port", up_flags.etcd_port, "local etcd client port")->capture_default_str();
-  up->add_option("--docker-socket", up_flags.docker_socket, "dockerd socket")->capture_default_str();
+  up->add_option("--etcd-port", up_flags.etcd_port, "local etcd client port")
+      ->capture_default_str();
+  up->add_option("--docker-socket", up_flags.docker_socket, "dockerd socket")
+      ->capture_default_str();
   up->add_option("--subnet", up_flags.subnet, "address pool (first start only)")
       ->capture_default_str();
   up->add_option("--gateway", up_flags.gateway, "pool gateway (first start only)")

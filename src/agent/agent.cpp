@@ -7,9 +7,9 @@
 #include <cstdio>
 
 #include "engines/engine.hpp"
-#include "util/subprocess.hpp"
 #include "util/encoding.hpp"
 #include "util/log.hpp"
+#include "util/subprocess.hpp"
 
 namespace berth::agent {
 
@@ -67,7 +67,7 @@ asio::awaitable<void> Agent::register_host() {
       host.name = options_.name;
       host.address = options_.advertise;
       host.memory_bytes = options_.memory_mb > 0 ? options_.memory_mb * 1024 * 1024
-                                                  : info.value("MemTotal", int64_t{0});
+                                                 : info.value("MemTotal", int64_t{0});
       host.cpus = info.value("NCPU", 0);
       host.labels = options_.labels;
       host.started_at = model::now_rfc3339();
@@ -167,14 +167,13 @@ asio::awaitable<void> Agent::ensure_image(const Allocation& a) {
   // Building reads tens of MB of binaries: a child process does it, so none of that memory
   // stays in the long-running agent.
   auto started = std::chrono::steady_clock::now();
-  std::vector<std::string> argv{util::self_executable(), "image", "build", a.engine,
-                                "--docker-socket", docker_.endpoint()};
+  std::vector<std::string> argv{util::self_executable(), "image",           "build", a.engine,
+                                "--docker-socket",       docker_.endpoint()};
   auto result = co_await util::run_process(executor_, argv);
-  if (result.exit_code != 0)
-    throw std::runtime_error("image build failed: " + result.output);
+  if (result.exit_code != 0) throw std::runtime_error("image build failed: " + result.output);
   util::log("agent {}: built image {} in {} ms", options_.name, recipe.reference(),
-            std::chrono::duration_cast<std::chrono::milliseconds>(
-                std::chrono::steady_clock::now() - started)
+            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                  started)
                 .count());
 }
 

@@ -35,6 +35,16 @@ http::Response error(int status, const std::string& message) {
   return reply(status, json{{"error", message}});
 }
 
+// Parses a request body as JSON; on failure fills *failure with the 400 to answer.
+std::optional<json> parse_body(const http::ServerRequest& request, http::Response* failure) {
+  try {
+    return json::parse(request.body);
+  } catch (const json::exception& e) {
+    *failure = error(400, std::string("malformed JSON: ") + e.what());
+    return std::nullopt;
+  }
+}
+
 bool valid_name(const std::string& name) {
   static const std::regex pattern("[a-z][a-z0-9-]{0,62}");
   return std::regex_match(name, pattern);
@@ -62,8 +72,7 @@ asio::awaitable<void> Api::start() {
   asio::co_spawn(executor_, state_.run(), asio::detached);
   co_await state_.wait_for([this] { return state_.loaded(); }, 30s);
   server_ = std::make_unique<http::Server>(
-      executor_, options_.listen,
-      [this](const http::ServerRequest& r) { return handle(r); });
+      executor_, options_.listen, [this](const http::ServerRequest& r) { return handle(r); });
   server_->start();
 }
 
@@ -71,15 +80,17 @@ void Api::stop() {
   if (server_) server_->stop();
 }
 
-uint16_t Api::port() const { return server_ ? server_->port() : 0; }
+uint16_t Api::port() const {
+  return server_ ? server_->port() : 0;
+}
 
 asio::awaitable<void> Api::ensure_admin_token() {
   auto existing = co_await store_.get(keys::kAdminTokenHash);
   if (!existing.kvs.empty()) co_return;
   std::string token = util::random_hex(24);
   std::vector<store::Compare> absent{store::Compare::absent(keys::kAdminTokenHash)};
-  std::vector<store::Operation> put{store::Operation::put(keys::kAdminTokenHash,
-                                                          util::sha256_hex(token))};
+  std::vector<store::Operation> put{
+      store::Operation::put(keys::kAdminTokenHash, util::sha256_hex(token))};
   auto result = co_await store_.txn(absent, put);
   if (!result.succeeded) co_return;  // another server made it first
   // Only the hash stays in etcd; the token itself goes to a file only root can read.
@@ -153,14 +164,12 @@ asio::awaitable<http::Response> Api::set_engine(const std::string& name,
                                                 const http::ServerRequest& request) {
   auto* engine = engines::find_engine(name);
   if (!engine)
-    co_return error(404, "engine: unknown engine '" + name + "' (known: " +
-                             engines::engine_names() + ")");
-  json body;
-  try {
-    body = json::parse(request.body);
-  } catch (const json::exception& e) {
-    co_return error(400, std::string("malformed JSON: ") + e.what());
-  }
+    co_return error(
+        404, "engine: unknown engine '" + name + "' (known: " + engines::engine_names() + ")");
+  http::Response failure;
+  auto parsed = parse_body(request, &failure);
+  if (!parsed) co_return failure;
+  json body = std::move(*parsed);
   if (!body.is_object() || (body.contains("image") && !body["image"].is_string()))
     co_return error(422, "image: must be a string (empty: build from local binaries)");
   model::EngineSettings settings;
@@ -193,9 +202,14 @@ json Api::database_view(const std::string& id) const {
     auto a = model::parse<model::Allocation>(akv->value);
     if (a.database_id != id) continue;
     ++total;
-    json instance = {{"n", a.n},       {"host", a.host},       {"address", a.ip},
-                     {"port", a.port}, {"role", a.role},       {"state", "pending"},
-                     {"memory_used_bytes", 0}, {"memory_limit_bytes", a.memory_mb * 1024 * 1024}};
+    json instance = {{"n", a.n},
+                     {"host", a.host},
+                     {"address", a.ip},
+                     {"port", a.port},
+                     {"role", a.role},
+                     {"state", "pending"},
+                     {"memory_used_bytes", 0},
+                     {"memory_limit_bytes", a.memory_mb * 1024 * 1024}};
     if (auto* skv = state_.find(keys::status(id, a.n))) {
       auto s = model::parse<model::InstanceStatus>(skv->value);
       instance["state"] = s.state;
@@ -213,10 +227,10 @@ json Api::database_view(const std::string& id) const {
     }
     instances.push_back(std::move(instance));
   }
-  std::string state = total == 0             ? "pending"
-                      : healthy == total     ? "running"
-                      : any_unhealthy        ? "degraded"
-                                             : "starting";
+  std::string state = total == 0         ? "pending"
+                      : healthy == total ? "running"
+                      : any_unhealthy    ? "degraded"
+                                         : "starting";
   return {{"id", db.id},
           {"name", db.name},
           {"engine", db.engine},
@@ -232,7 +246,8 @@ json Api::database_view(const std::string& id) const {
 
 http::Response Api::list_databases() const {
   json out = json::array();
-  for (auto* kv : state_.under(keys::kDatabases)) out.push_back(database_view(kv->key.substr(keys::kDatabases.size())));
+  for (auto* kv : state_.under(keys::kDatabases))
+    out.push_back(database_view(kv->key.substr(keys::kDatabases.size())));
   std::sort(out.begin(), out.end(),
             [](const json& a, const json& b) { return a["name"] < b["name"]; });
   return reply(200, out);
@@ -277,12 +292,10 @@ http::Response Api::get_network() const {
 }
 
 asio::awaitable<http::Response> Api::set_network(const http::ServerRequest& request) {
-  json body;
-  try {
-    body = json::parse(request.body);
-  } catch (const json::exception& e) {
-    co_return error(400, std::string("malformed JSON: ") + e.what());
-  }
+  http::Response failure;
+  auto parsed = parse_body(request, &failure);
+  if (!parsed) co_return failure;
+  json body = std::move(*parsed);
   model::NetworkConfig config;
   try {
     config = body.get<model::NetworkConfig>();
@@ -303,12 +316,10 @@ asio::awaitable<http::Response> Api::set_network(const http::ServerRequest& requ
 }
 
 asio::awaitable<http::Response> Api::create_database(const http::ServerRequest& request) {
-  json body;
-  try {
-    body = json::parse(request.body);
-  } catch (const json::exception& e) {
-    co_return error(400, std::string("malformed JSON: ") + e.what());
-  }
+  http::Response failure;
+  auto parsed = parse_body(request, &failure);
+  if (!parsed) co_return failure;
+  json body = std::move(*parsed);
   if (!body.is_object()) co_return error(400, "body: expected a JSON object");
 
   auto string_field = [&](const char* field) -> std::optional<std::string> {
@@ -320,10 +331,12 @@ asio::awaitable<http::Response> Api::create_database(const http::ServerRequest& 
   auto name = string_field("name");
   if (!name) co_return error(422, "name: required");
   if (!valid_name(*name))
-    co_return error(422, "name: must match [a-z][a-z0-9-]{0,62} (lower-case letters, digits, "
-                         "dashes; a letter first)");
+    co_return error(422,
+                    "name: must match [a-z][a-z0-9-]{0,62} (lower-case letters, digits, "
+                    "dashes; a letter first)");
   auto engine_name = string_field("engine");
-  if (!engine_name) co_return error(422, "engine: required (one of: " + engines::engine_names() + ")");
+  if (!engine_name)
+    co_return error(422, "engine: required (one of: " + engines::engine_names() + ")");
   const engines::Engine* engine = engines::find_engine(*engine_name);
   if (!engine)
     co_return error(422, "engine: unknown engine '" + *engine_name +
@@ -341,10 +354,12 @@ asio::awaitable<http::Response> Api::create_database(const http::ServerRequest& 
   if (auto r = body.find("replicas"); r != body.end()) {
     if (!r->is_number_integer()) co_return error(422, "replicas: must be an integer");
     if (r->get<int>() != 0)
-      co_return error(422, "replicas: only 0 is supported so far (replication comes with "
-                           "multi-host support)");
+      co_return error(422,
+                      "replicas: only 0 is supported so far (replication comes with "
+                      "multi-host support)");
   }
-  if (state_.find(keys::name(*name))) co_return error(409, "name: '" + *name + "' is already taken");
+  if (state_.find(keys::name(*name)))
+    co_return error(409, "name: '" + *name + "' is already taken");
   auto* network_kv = state_.find(keys::kNetwork);
   if (!network_kv)
     co_return error(409, "network: no cluster network is configured (PUT /v1/network)");
@@ -384,7 +399,8 @@ asio::awaitable<http::Response> Api::create_database(const http::ServerRequest& 
     if (!placement.ok()) co_return error(409, placement.error);
 
     std::set<std::string> taken = pending_addresses_;
-    for (auto* kv : state_.under(keys::kAddresses)) taken.insert(kv->key.substr(keys::kAddresses.size()));
+    for (auto* kv : state_.under(keys::kAddresses))
+      taken.insert(kv->key.substr(keys::kAddresses.size()));
     auto ip = netpool::choose(network, taken);
     if (!ip) co_return error(409, "network: the address pool " + network.subnet + " is exhausted");
     pending_addresses_.insert(*ip);

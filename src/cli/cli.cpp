@@ -28,8 +28,8 @@ void write_config(const Connection& c) {
   std::ofstream out(path, std::ios::trunc);
   out << json{{"server", c.server}, {"token", c.token}}.dump(2) << "\n";
   out.close();
-  std::filesystem::permissions(path, std::filesystem::perms::owner_read |
-                                         std::filesystem::perms::owner_write);
+  std::filesystem::permissions(
+      path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
 }
 
 Connection resolve_connection(const std::string& server_flag, const std::string& token_flag) {
@@ -272,12 +272,11 @@ void add_client_commands(CLI::App& app, int* exit_code) {
     std::vector<std::vector<std::string>> rows{
         {"NAME", "ADDRESS", "STATE", "CPUS", "MEMORY", "ALLOCATED", "FREE", "INSTANCES"}};
     for (auto& h : r.body)
-      rows.push_back({h.value("name", ""), h.value("address", ""), h.value("state", ""),
-                      std::to_string(h.value("cpus", 0)),
-                      std::to_string(h.value("memory_mb", 0)) + "M",
-                      std::to_string(h.value("allocated_mb", 0)) + "M",
-                      std::to_string(h.value("free_mb", 0)) + "M",
-                      std::to_string(h.value("instances", 0))});
+      rows.push_back(
+          {h.value("name", ""), h.value("address", ""), h.value("state", ""),
+           std::to_string(h.value("cpus", 0)), std::to_string(h.value("memory_mb", 0)) + "M",
+           std::to_string(h.value("allocated_mb", 0)) + "M",
+           std::to_string(h.value("free_mb", 0)) + "M", std::to_string(h.value("instances", 0))});
     print_table(rows);
   });
 
@@ -297,8 +296,9 @@ void add_client_commands(CLI::App& app, int* exit_code) {
   auto* engine_set = engine->add_subcommand("set", "Run ENGINE from a registry image");
   auto engine_args = std::make_shared<std::pair<std::string, std::string>>();
   engine_set->add_option("engine", engine_args->first, "engine name")->required();
-  engine_set->add_option("--image", engine_args->second,
-                         "image reference; empty: build from local binaries")
+  engine_set
+      ->add_option("--image", engine_args->second,
+                   "image reference; empty: build from local binaries")
       ->required();
   add_connection(engine_set);
   engine_set->callback([=] {
@@ -329,8 +329,10 @@ void add_client_commands(CLI::App& app, int* exit_code) {
       ->default_val("berth");
   add_connection(set);
   set->callback([=] {
-    json body = {{"subnet", (*net)["subnet"]},   {"gateway", (*net)["gateway"]},
-                 {"exclude", *excludes},         {"driver", (*net)["driver"]},
+    json body = {{"subnet", (*net)["subnet"]},
+                 {"gateway", (*net)["gateway"]},
+                 {"exclude", *excludes},
+                 {"driver", (*net)["driver"]},
                  {"docker_network", (*net)["docker_network"]}};
     auto r = call(resolve_connection(flags->server, flags->token), "PUT", "/v1/network", body);
     std::cout << r.body.dump(2) << "\n";

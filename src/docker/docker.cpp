@@ -70,9 +70,13 @@ asio::awaitable<bool> Client::ping() {
   }
 }
 
-asio::awaitable<json> Client::version() { co_return co_await call("GET", "/version"); }
+asio::awaitable<json> Client::version() {
+  co_return co_await call("GET", "/version");
+}
 
-asio::awaitable<json> Client::info() { co_return co_await call("GET", "/info"); }
+asio::awaitable<json> Client::info() {
+  co_return co_await call("GET", "/info");
+}
 
 asio::awaitable<std::optional<json>> Client::image_inspect(const std::string& name) {
   try {
@@ -145,8 +149,8 @@ asio::awaitable<std::string> Client::container_create(const ContainerSpec& spec)
     if (!spec.ip.empty()) endpoint["IPAMConfig"] = {{"IPv4Address", spec.ip}};
     body["NetworkingConfig"] = {{"EndpointsConfig", {{spec.network, endpoint}}}};
   }
-  auto j = co_await call("POST", "/containers/create?name=" + http::url_encode(spec.name),
-                         body.dump());
+  auto j =
+      co_await call("POST", "/containers/create?name=" + http::url_encode(spec.name), body.dump());
   co_return j.value("Id", "");
 }
 
@@ -212,15 +216,14 @@ asio::awaitable<std::optional<ContainerInfo>> Client::container_inspect(const st
 
 asio::awaitable<std::vector<ContainerInfo>> Client::container_list(const std::string& label_key,
                                                                    const std::string& label_value) {
-  auto j = co_await call("GET", "/containers/json?all=true&filters=" +
-                                    label_filter(label_key, label_value));
+  auto j = co_await call(
+      "GET", "/containers/json?all=true&filters=" + label_filter(label_key, label_value));
   std::vector<ContainerInfo> out;
   for (auto& c : j) out.push_back(from_list_entry(c));
   co_return out;
 }
 
-asio::awaitable<void> Client::container_update_memory(const std::string& id,
-                                                      int64_t memory_bytes) {
+asio::awaitable<void> Client::container_update_memory(const std::string& id, int64_t memory_bytes) {
   json body = {{"Memory", memory_bytes}, {"MemorySwap", memory_bytes}};
   co_await call("POST", "/containers/" + id + "/update", body.dump());
 }
@@ -238,12 +241,9 @@ asio::awaitable<void> Client::network_create(const NetworkSpec& spec) {
   json ipam_config = json::object();
   if (!spec.subnet.empty()) ipam_config["Subnet"] = spec.subnet;
   if (!spec.gateway.empty()) ipam_config["Gateway"] = spec.gateway;
-  json body = {{"Name", spec.name},
-               {"Driver", spec.driver},
-               {"CheckDuplicate", true},
-               {"IPAM", {{"Config", json::array({ipam_config})}}},
-               {"Options", spec.options},
-               {"Labels", spec.labels}};
+  json body = {{"Name", spec.name},       {"Driver", spec.driver},
+               {"CheckDuplicate", true},  {"IPAM", {{"Config", json::array({ipam_config})}}},
+               {"Options", spec.options}, {"Labels", spec.labels}};
   co_await call("POST", "/networks/create", body.dump());
 }
 
@@ -255,29 +255,18 @@ asio::awaitable<void> Client::volume_remove(const std::string& name) {
   }
 }
 
-asio::awaitable<void> Client::events(std::function<bool(const json&)> on_event,
-                                     const json& filters, std::function<void()> on_connected) {
+asio::awaitable<void> Client::events(std::function<bool(const json&)> on_event, const json& filters,
+                                     std::function<void()> on_connected) {
   std::string target = kApi + "/events";
   json f = filters.empty() ? json{{"type", {"container"}}} : filters;
   target += "?filters=" + http::url_encode(f.dump());
-  std::string pending;
   http::Request req{"GET", target};
   co_await http_->stream(
       req,
       [&](int) {
         if (on_connected) on_connected();
       },
-      [&](std::string_view data) {
-        pending.append(data);
-        size_t nl;
-        while ((nl = pending.find('\n')) != std::string::npos) {
-          std::string line = pending.substr(0, nl);
-          pending.erase(0, nl + 1);
-          if (line.empty()) continue;
-          if (!on_event(json::parse(line))) return false;
-        }
-        return true;
-      });
+      http::split_lines([&](const std::string& line) { return on_event(json::parse(line)); }));
 }
 
 }  // namespace berth::docker

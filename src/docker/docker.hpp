@@ -59,7 +59,7 @@ struct ContainerInfo {
 struct NetworkSpec {
   std::string name;
   std::string driver = "bridge";  // bridge, macvlan, ipvlan
-  std::string subnet;              // CIDR
+  std::string subnet;             // CIDR
   std::string gateway;
   std::map<std::string, std::string> options;  // e.g. parent=eth0 for macvlan
   std::map<std::string, std::string> labels;

@@ -22,8 +22,8 @@ boost::asio::awaitable<bool> ensure_image(docker::Client& docker, const ImageRec
   if (co_await docker.image_inspect(recipe.reference())) co_return false;
   // Reading binaries and running ldd blocks: do it on a worker thread.
   boost::asio::thread_pool pool(1);
-  std::string tar =
-      co_await boost::asio::co_spawn(pool.get_executor(), make_tar(recipe), boost::asio::use_awaitable);
+  std::string tar = co_await boost::asio::co_spawn(pool.get_executor(), make_tar(recipe),
+                                                   boost::asio::use_awaitable);
   pool.join();
   co_await docker.image_import(tar, recipe.repo, recipe.tag, recipe.changes);
   co_return true;

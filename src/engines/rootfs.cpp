@@ -22,7 +22,8 @@ std::vector<std::string> shared_libraries(const std::string& binary) {
   char line[1024];
   while (fgets(line, sizeof line, p)) {
     std::string s(line);
-    // "libm.so.6 => /lib/x86_64-linux-gnu/libm.so.6 (0x...)" or "/lib64/ld-linux-x86-64.so.2 (0x...)"
+    // "libm.so.6 => /lib/x86_64-linux-gnu/libm.so.6 (0x...)" or "/lib64/ld-linux-x86-64.so.2
+    // (0x...)"
     auto arrow = s.find("=> ");
     size_t start = arrow == std::string::npos ? s.find('/') : arrow + 3;
     if (start == std::string::npos || start >= s.size() || s[start] != '/') continue;

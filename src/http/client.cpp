@@ -32,7 +32,8 @@ Client::Client(asio::any_io_executor executor, std::string endpoint)
     if (e.starts_with("http://")) e.remove_prefix(7);
     while (!e.empty() && e.back() == '/') e.remove_suffix(1);
     auto colon = e.rfind(':');
-    if (colon == std::string_view::npos) throw std::invalid_argument("endpoint needs a port: " + endpoint_);
+    if (colon == std::string_view::npos)
+      throw std::invalid_argument("endpoint needs a port: " + endpoint_);
     host_ = std::string(e.substr(0, colon));
     port_ = std::string(e.substr(colon + 1));
   }
@@ -148,7 +149,7 @@ asio::awaitable<int> Client::stream(Request r, std::function<void(int)> on_statu
       parser.get().body().data = chunk;
       parser.get().body().size = sizeof chunk;
       auto [ec, n] = co_await bhttp::async_read_some(s, conn->buffer, parser,
-                                                asio::as_tuple(asio::use_awaitable));
+                                                     asio::as_tuple(asio::use_awaitable));
       if (ec == bhttp::error::need_buffer) ec = {};
       if (ec) throw boost::system::system_error(ec);
       size_t got = sizeof chunk - parser.get().body().size;
@@ -161,6 +162,19 @@ asio::awaitable<int> Client::stream(Request r, std::function<void(int)> on_statu
   } catch (const boost::system::system_error& e) {
     throw ConnectError(endpoint_ + " " + r.method + " " + r.target + ": " + e.code().message());
   }
+}
+
+std::function<bool(std::string_view)> split_lines(std::function<bool(const std::string&)> on_line) {
+  return [on_line = std::move(on_line), pending = std::string()](std::string_view data) mutable {
+    pending.append(data);
+    size_t nl;
+    while ((nl = pending.find('\n')) != std::string::npos) {
+      std::string line = pending.substr(0, nl);
+      pending.erase(0, nl + 1);
+      if (!line.empty() && !on_line(line)) return false;
+    }
+    return true;
+  };
 }
 
 std::string url_decode(std::string_view s) {

@@ -102,6 +102,10 @@ class Server {
   std::unique_ptr<Impl> impl_;
 };
 
+// Wraps a per-line handler into a stream data handler: newline-delimited JSON streams (etcd
+// watch, Docker events) arrive in arbitrary pieces. Empty lines are skipped.
+std::function<bool(std::string_view)> split_lines(std::function<bool(const std::string&)> on_line);
+
 // Percent-decoding for paths and query strings.
 std::string url_decode(std::string_view s);
 std::string url_encode(std::string_view s);

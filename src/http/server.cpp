@@ -56,8 +56,8 @@ struct Server::Impl {
       stream.expires_after(120s);
       bhttp::request_parser<bhttp::string_body> parser;
       parser.body_limit(64 * 1024 * 1024);
-      auto [ec, n] = co_await bhttp::async_read(stream, buffer, parser,
-                                                asio::as_tuple(asio::use_awaitable));
+      auto [ec, n] =
+          co_await bhttp::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
       if (ec) {
         if (ec != bhttp::error::end_of_stream && ec != beast::error::timeout &&
             ec != asio::error::connection_reset && ec != asio::error::operation_aborted) {
@@ -82,8 +82,7 @@ struct Server::Impl {
         response.status = 500;
         response.body = std::string(R"({"error":"internal error: )") + e.what() + "\"}";
       }
-      bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(response.status),
-                                              version};
+      bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(response.status), version};
       res.set(bhttp::field::server, "berth");
       res.set(bhttp::field::content_type, response.content_type);
       for (auto& [k, v] : response.headers) res.set(k, v);
@@ -91,7 +90,8 @@ struct Server::Impl {
       res.prepare_payload();
       res.keep_alive(keep_alive);
       stream.expires_after(60s);
-      auto [wec, wn] = co_await bhttp::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
+      auto [wec, wn] =
+          co_await bhttp::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
       if (wec || !keep_alive) break;
     }
     boost::system::error_code ignored;
@@ -126,7 +126,9 @@ Server::Server(asio::any_io_executor executor, const std::string& listen, Handle
 
 Server::~Server() = default;
 
-void Server::start() { asio::co_spawn(impl_->executor, impl_->accept_loop(), asio::detached); }
+void Server::start() {
+  asio::co_spawn(impl_->executor, impl_->accept_loop(), asio::detached);
+}
 
 void Server::stop() {
   impl_->stopped = true;
@@ -134,6 +136,8 @@ void Server::stop() {
   impl_->acceptor.close(ec);
 }
 
-uint16_t Server::port() const { return impl_->acceptor.local_endpoint().port(); }
+uint16_t Server::port() const {
+  return impl_->acceptor.local_endpoint().port();
+}
 
 }  // namespace berth::http

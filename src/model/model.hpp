@@ -13,25 +13,37 @@ namespace berth::model {
 // ---- Key layout -------------------------------------------------------------------------
 namespace keys {
 inline const std::string kRoot = "/berth/";
-inline const std::string kHosts = "/berth/hosts/";            // + host  (lease-bound)
-inline const std::string kDatabases = "/berth/databases/";    // + id
-inline const std::string kNames = "/berth/names/";            // + name -> id
+inline const std::string kHosts = "/berth/hosts/";              // + host  (lease-bound)
+inline const std::string kDatabases = "/berth/databases/";      // + id
+inline const std::string kNames = "/berth/names/";              // + name -> id
 inline const std::string kAllocations = "/berth/allocations/";  // + host/id/n
-inline const std::string kAddresses = "/berth/ips/";          // + ip -> owner "id/n"
-inline const std::string kStatus = "/berth/status/";          // + id/n  (lease-bound)
+inline const std::string kAddresses = "/berth/ips/";            // + ip -> owner "id/n"
+inline const std::string kStatus = "/berth/status/";            // + id/n  (lease-bound)
 inline const std::string kNetwork = "/berth/config/network";
 inline const std::string kAdminTokenHash = "/berth/config/admin-token-sha256";
 inline const std::string kEngineSettings = "/berth/config/engines/";  // + engine
 
-inline std::string host(const std::string& name) { return kHosts + name; }
-inline std::string database(const std::string& id) { return kDatabases + id; }
-inline std::string name(const std::string& name) { return kNames + name; }
-inline std::string allocations_of(const std::string& host) { return kAllocations + host + "/"; }
+inline std::string host(const std::string& name) {
+  return kHosts + name;
+}
+inline std::string database(const std::string& id) {
+  return kDatabases + id;
+}
+inline std::string name(const std::string& name) {
+  return kNames + name;
+}
+inline std::string allocations_of(const std::string& host) {
+  return kAllocations + host + "/";
+}
 inline std::string allocation(const std::string& host, const std::string& id, int n) {
   return kAllocations + host + "/" + id + "/" + std::to_string(n);
 }
-inline std::string address(const std::string& ip) { return kAddresses + ip; }
-inline std::string engine_settings(const std::string& engine) { return kEngineSettings + engine; }
+inline std::string address(const std::string& ip) {
+  return kAddresses + ip;
+}
+inline std::string engine_settings(const std::string& engine) {
+  return kEngineSettings + engine;
+}
 inline std::string status(const std::string& id, int n) {
   return kStatus + id + "/" + std::to_string(n);
 }
@@ -104,8 +116,8 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(InstanceStatus, host, state, rol
 
 // The cluster network the address pool hands out from.
 struct NetworkConfig {
-  std::string subnet;   // CIDR, e.g. 10.213.0.0/16
-  std::string gateway;  // never handed out
+  std::string subnet;                // CIDR, e.g. 10.213.0.0/16
+  std::string gateway;               // never handed out
   std::vector<std::string> exclude;  // "A.B.C.D" or "A.B.C.D-E.F.G.H"
   std::string driver = "bridge";     // bridge on one machine; macvlan across hosts
   std::string docker_network = "berth";

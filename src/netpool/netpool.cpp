@@ -50,8 +50,7 @@ std::string validate(const model::NetworkConfig& config) {
   if (!subnet) return "subnet: '" + config.subnet + "' is not an IPv4 CIDR with a /8 to /30 prefix";
   auto gateway = parse_ipv4(config.gateway);
   if (!gateway) return "gateway: '" + config.gateway + "' is not an IPv4 address";
-  if (!subnet->contains(*gateway) || *gateway == subnet->network ||
-      *gateway == subnet->broadcast())
+  if (!subnet->contains(*gateway) || *gateway == subnet->network || *gateway == subnet->broadcast())
     return "gateway: " + config.gateway + " is not a host address of " + config.subnet;
   for (auto& e : config.exclude)
     if (!parse_range(e)) return "exclude: '" + e + "' is not an address or a range A-B";

@@ -11,11 +11,11 @@ PlacementResult place(const std::vector<HostSnapshot>& hosts, const PlacementReq
   int eligible = 0;
   for (auto& h : hosts) {
     if (h.draining || request.avoid_hosts.count(h.name)) continue;
-    bool labels_match = std::all_of(request.constraints.begin(), request.constraints.end(),
-                                    [&](auto& c) {
-                                      auto it = h.labels.find(c.first);
-                                      return it != h.labels.end() && it->second == c.second;
-                                    });
+    bool labels_match =
+        std::all_of(request.constraints.begin(), request.constraints.end(), [&](auto& c) {
+          auto it = h.labels.find(c.first);
+          return it != h.labels.end() && it->second == c.second;
+        });
     if (!labels_match) continue;
     ++eligible;
     int64_t free = h.memory_mb - h.allocated_mb;
@@ -26,8 +26,9 @@ PlacementResult place(const std::vector<HostSnapshot>& hosts, const PlacementReq
       continue;
     }
     int64_t best_free = best->memory_mb - best->allocated_mb;
-    if (free > best_free || (free == best_free && (h.instances < best->instances ||
-                                                   (h.instances == best->instances && h.name < best->name))))
+    if (free > best_free ||
+        (free == best_free && (h.instances < best->instances ||
+                               (h.instances == best->instances && h.name < best->name))))
       best = &h;
   }
   if (best) return {best->name, ""};

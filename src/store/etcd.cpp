@@ -77,10 +77,18 @@ json compare_json(const Compare& c) {
             {"target", targets[static_cast<int>(c.target)]},
             {"result", results[static_cast<int>(c.op)]}};
   switch (c.target) {
-    case Compare::Target::Create: j["create_revision"] = std::to_string(c.number); break;
-    case Compare::Target::Mod: j["mod_revision"] = std::to_string(c.number); break;
-    case Compare::Target::Version: j["version"] = std::to_string(c.number); break;
-    case Compare::Target::Value: j["value"] = base64_encode(c.value); break;
+    case Compare::Target::Create:
+      j["create_revision"] = std::to_string(c.number);
+      break;
+    case Compare::Target::Mod:
+      j["mod_revision"] = std::to_string(c.number);
+      break;
+    case Compare::Target::Version:
+      j["version"] = std::to_string(c.number);
+      break;
+    case Compare::Target::Value:
+      j["value"] = base64_encode(c.value);
+      break;
   }
   return j;
 }
@@ -156,8 +164,9 @@ asio::awaitable<RangeResult> EtcdStore::get(std::string key) {
   co_return parse_range(co_await call("/v3/kv/range", req.dump()));
 }
 
-asio::awaitable<RangeResult> EtcdStore::get_prefix(std::string prefix) {
+asio::awaitable<RangeResult> EtcdStore::get_prefix(std::string prefix, int64_t revision) {
   json req = {{"key", base64_encode(prefix)}, {"range_end", base64_encode(prefix_end(prefix))}};
+  if (revision > 0) req["revision"] = std::to_string(revision);
   co_return parse_range(co_await call("/v3/kv/range", req.dump()));
 }
 
@@ -217,45 +226,37 @@ asio::awaitable<void> EtcdStore::watch(
                    {"progress_notify", true}};
     if (next > 0) create["start_revision"] = std::to_string(next);
     json req = {{"create_request", create}};
-    std::string pending;
     bool delivered = false;
     std::optional<int64_t> compacted;
-    auto on_data = [&](std::string_view data) {
-      pending.append(data);
-      size_t nl;
-      while ((nl = pending.find('\n')) != std::string::npos) {
-        std::string line = pending.substr(0, nl);
-        pending.erase(0, nl + 1);
-        if (line.empty()) continue;
-        auto j = json::parse(line);
-        if (j.contains("error")) return false;
-        auto& result = j["result"];
-        if (int64_t c = int_field(result, "compact_revision"); c > 0) {
-          compacted = c;
-          return false;
-        }
-        auto events_it = result.find("events");
-        if (events_it == result.end()) continue;
-        std::vector<WatchEvent> events;
-        int64_t revision = 0;
-        for (auto& e : *events_it) {
-          WatchEvent ev;
-          ev.type = e.value("type", "PUT") == "DELETE" ? WatchEvent::Type::Delete
-                                                      : WatchEvent::Type::Put;
-          ev.kv = parse_kv(e["kv"]);
-          revision = std::max(revision, ev.kv.mod_revision);
-          events.push_back(std::move(ev));
-        }
-        if (revision == 0) revision = header_revision(result);
-        next = revision + 1;
-        delivered = true;
-        on_events(revision, events);
+    auto on_line = [&](const std::string& line) {
+      auto j = json::parse(line);
+      if (j.contains("error")) return false;
+      auto& result = j["result"];
+      if (int64_t c = int_field(result, "compact_revision"); c > 0) {
+        compacted = c;
+        return false;
       }
+      auto events_it = result.find("events");
+      if (events_it == result.end()) return true;
+      std::vector<WatchEvent> events;
+      int64_t revision = 0;
+      for (auto& e : *events_it) {
+        WatchEvent ev;
+        ev.type =
+            e.value("type", "PUT") == "DELETE" ? WatchEvent::Type::Delete : WatchEvent::Type::Put;
+        ev.kv = parse_kv(e["kv"]);
+        revision = std::max(revision, ev.kv.mod_revision);
+        events.push_back(std::move(ev));
+      }
+      if (revision == 0) revision = header_revision(result);
+      next = revision + 1;
+      delivered = true;
+      on_events(revision, events);
       return true;
     };
     try {
       http::Request r{"POST", "/v3/watch", req.dump()};
-      co_await client.stream(r, nullptr, on_data);
+      co_await client.stream(r, nullptr, http::split_lines(on_line));
     } catch (const http::ConnectError&) {
     }
     if (compacted) throw Compacted(*compacted);

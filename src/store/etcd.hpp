@@ -22,7 +22,7 @@ class EtcdStore : public Store {
   static std::vector<std::string> split_endpoints(const std::string& list);
 
   asio::awaitable<RangeResult> get(std::string key) override;
-  asio::awaitable<RangeResult> get_prefix(std::string prefix) override;
+  asio::awaitable<RangeResult> get_prefix(std::string prefix, int64_t revision = 0) override;
   asio::awaitable<int64_t> put(std::string key, std::string value, int64_t lease = 0) override;
   asio::awaitable<int64_t> erase(std::string key) override;
   asio::awaitable<TxnResult> txn(std::vector<Compare> compares, std::vector<Operation> success,

@@ -33,10 +33,9 @@ asio::awaitable<void> Mirror::run() {
       loaded_ = true;
       if (on_change) on_change();
       changed_.notify_all();
-      co_await store_.watch(prefix_, revision_ + 1,
-                            [this](int64_t rev, const std::vector<WatchEvent>& events) {
-                              apply(rev, events);
-                            });
+      co_await store_.watch(
+          prefix_, revision_ + 1,
+          [this](int64_t rev, const std::vector<WatchEvent>& events) { apply(rev, events); });
       continue;
     } catch (const Compacted&) {
       continue;  // fell too far behind: reload everything

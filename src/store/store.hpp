@@ -38,7 +38,9 @@ struct Compare {
   std::string value;
 
   // Helpers for the compares berth uses most.
-  static Compare absent(std::string key) { return {std::move(key), Target::Create, Op::Equal, 0, {}}; }
+  static Compare absent(std::string key) {
+    return {std::move(key), Target::Create, Op::Equal, 0, {}};
+  }
   static Compare present(std::string key) {
     return {std::move(key), Target::Create, Op::Greater, 0, {}};
   }
@@ -84,8 +86,7 @@ struct Unavailable : std::runtime_error {
 // Thrown by watch when the start revision has been compacted away: reload and watch again.
 struct Compacted : std::runtime_error {
   int64_t compact_revision;
-  Compacted(int64_t rev)
-      : std::runtime_error("watch revision compacted"), compact_revision(rev) {}
+  Compacted(int64_t rev) : std::runtime_error("watch revision compacted"), compact_revision(rev) {}
 };
 
 class Store {
@@ -93,7 +94,8 @@ class Store {
   virtual ~Store() = default;
 
   virtual asio::awaitable<RangeResult> get(std::string key) = 0;
-  virtual asio::awaitable<RangeResult> get_prefix(std::string prefix) = 0;
+  // revision 0: the newest; otherwise the keys as they were at that revision.
+  virtual asio::awaitable<RangeResult> get_prefix(std::string prefix, int64_t revision = 0) = 0;
   virtual asio::awaitable<int64_t> put(std::string key, std::string value, int64_t lease = 0) = 0;
   virtual asio::awaitable<int64_t> erase(std::string key) = 0;
   virtual asio::awaitable<TxnResult> txn(std::vector<Compare> compares,

@@ -274,8 +274,8 @@ int run_up(UpFlags flags) {
         if (!token.empty()) cli::write_config({url, token});
         std::cout << "berth is up.\n"
                   << "  API:    " << url << "/v1\n"
-                  << "  token:  " << (token.empty() ? "(see " + api_options.token_file + ")" : token)
-                  << "\n"
+                  << "  token:  "
+                  << (token.empty() ? "(see " + api_options.token_file + ")" : token) << "\n"
                   << "  state:  " << flags.state_dir << "\n"
                   << "  CLI config written to " << cli::config_path() << "\n"
                   << "Try:\n"

@@ -27,8 +27,8 @@ struct AgentFlags {
 struct UpFlags {
   std::string state_dir;
   std::string listen = "127.0.0.1:7070";
-  std::string etcd;             // use this etcd instead of starting one
-  int etcd_port = 12379;        // the local etcd's client port (peer port is +1)
+  std::string etcd;       // use this etcd instead of starting one
+  int etcd_port = 12379;  // the local etcd's client port (peer port is +1)
   std::string docker_socket = "/var/run/docker.sock";
   std::string subnet = "10.213.0.0/16";
   std::string gateway = "10.213.0.1";

@@ -16,7 +16,9 @@ namespace berth::util {
 
 namespace asio = boost::asio;
 
-std::string self_executable() { return std::filesystem::read_symlink("/proc/self/exe").string(); }
+std::string self_executable() {
+  return std::filesystem::read_symlink("/proc/self/exe").string();
+}
 
 asio::awaitable<ProcessResult> run_process(asio::any_io_executor executor,
                                            std::vector<std::string> argv) {
@@ -38,7 +40,8 @@ asio::awaitable<ProcessResult> run_process(asio::any_io_executor executor,
   ProcessResult result;
   char buf[4096];
   for (;;) {
-    auto [ec, n] = co_await out.async_read_some(asio::buffer(buf), asio::as_tuple(asio::use_awaitable));
+    auto [ec, n] =
+        co_await out.async_read_some(asio::buffer(buf), asio::as_tuple(asio::use_awaitable));
     if (n > 0) result.output.append(buf, n);
     if (ec) break;  // EOF: the child closed its output, it is exiting
   }

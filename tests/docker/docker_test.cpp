@@ -1,29 +1,21 @@
 // The Docker Engine API client against a real, private dockerd that the test starts.
+#include "docker/docker.hpp"
+
 #include <gtest/gtest.h>
 
 #include <boost/asio.hpp>
 
-#include "docker/docker.hpp"
 #include "engines/rootfs.hpp"
 #include "support/process.hpp"
+#include "support/run.hpp"
 #include "util/tcp_exchange.hpp"
 
 namespace berth::docker {
 namespace {
 
-using Executor = boost::asio::any_io_executor;
+using test::Executor;
+using test::run;
 using namespace std::chrono_literals;
-
-void run(std::function<boost::asio::awaitable<void>(Executor)> f) {
-  boost::asio::io_context io;
-  std::exception_ptr error;
-  boost::asio::co_spawn(io, f(io.get_executor()), [&](std::exception_ptr e) {
-    error = e;
-    io.stop();
-  });
-  io.run();
-  if (error) std::rethrow_exception(error);
-}
 
 class DockerTest : public ::testing::Test {
  protected:

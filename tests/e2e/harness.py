@@ -269,10 +269,14 @@ class Lab:
 
     def close(self):
         self.berth.stop()
-        self.dockerd.stop()
         self.etcd.stop()
-        subprocess.run(["ip", "link", "del", self.bridge], capture_output=True)
-        for sub in ("docker/exec", "docker/data"):
-            subprocess.run(["umount", "-R", "-l", os.path.join(self.workdir, sub)],
-                           capture_output=True)
-        shutil.rmtree(self.workdir, ignore_errors=True)
+        remove_docker_lab(self.workdir, self.dockerd, self.bridge)
+
+
+def remove_docker_lab(workdir, dockerd, bridge):
+    """Stops dockerd with its containers, deletes its bridge, mounts and the whole folder."""
+    dockerd.stop()
+    subprocess.run(["ip", "link", "del", bridge], capture_output=True)
+    for sub in ("docker/exec", "docker/data"):
+        subprocess.run(["umount", "-R", "-l", os.path.join(workdir, sub)], capture_output=True)
+    shutil.rmtree(workdir, ignore_errors=True)

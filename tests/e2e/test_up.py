@@ -1,7 +1,6 @@
 """`berth up`: the single-machine quickstart (its own etcd, server and agent in one process)."""
 import json
 import os
-import shutil
 import signal
 import subprocess
 import tempfile
@@ -12,7 +11,8 @@ def read(path):
     with open(path) as f:
         return f.read()
 
-from harness import BERTH, Dockerd, Process, free_port, redis_cli, wait_until
+from harness import (BERTH, Dockerd, Process, free_port, redis_cli, remove_docker_lab,
+                     wait_until)
 
 
 class UpTest(unittest.TestCase):
@@ -28,12 +28,7 @@ class UpTest(unittest.TestCase):
     def tearDown(self):
         if self.up:
             self.up.stop(signal.SIGINT)
-        self.dockerd.stop()
-        subprocess.run(["ip", "link", "del", self.bridge], capture_output=True)
-        for sub in ("docker/exec", "docker/data"):
-            subprocess.run(["umount", "-R", "-l", os.path.join(self.workdir, sub)],
-                           capture_output=True)
-        shutil.rmtree(self.workdir, ignore_errors=True)
+        remove_docker_lab(self.workdir, self.dockerd, self.bridge)
 
     def start_up(self):
         self.starts = getattr(self, "starts", 0) + 1

@@ -35,8 +35,8 @@ TEST(NetPool, NeverHandsOutNetworkBroadcastOrGateway) {
     taken.insert(*a);
     got.push_back(*a);
   }
-  EXPECT_EQ(got, (std::vector<std::string>{"10.9.0.2", "10.9.0.3", "10.9.0.4", "10.9.0.5",
-                                           "10.9.0.6"}));
+  EXPECT_EQ(got,
+            (std::vector<std::string>{"10.9.0.2", "10.9.0.3", "10.9.0.4", "10.9.0.5", "10.9.0.6"}));
 }
 
 TEST(NetPool, SkipsExcludedRangesAndTakenAddresses) {

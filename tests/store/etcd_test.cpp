@@ -1,28 +1,20 @@
 // The etcd client against a real etcd that the test starts.
+#include "store/etcd.hpp"
+
 #include <gtest/gtest.h>
 
 #include <boost/asio.hpp>
 
-#include "store/etcd.hpp"
 #include "store/mirror.hpp"
 #include "support/process.hpp"
+#include "support/run.hpp"
 
 namespace berth::store {
 namespace {
 
 // Runs one coroutine to completion on a fresh io_context.
-using Executor = boost::asio::any_io_executor;
-void run(std::function<boost::asio::awaitable<void>(Executor)> f) {
-  boost::asio::io_context io;
-  std::exception_ptr error;
-  // Stops the loop when the test body ends, so detached helpers (watches) end with it.
-  boost::asio::co_spawn(io, f(io.get_executor()), [&](std::exception_ptr e) {
-    error = e;
-    io.stop();
-  });
-  io.run();
-  if (error) std::rethrow_exception(error);
-}
+using test::Executor;
+using test::run;
 
 class EtcdTest : public ::testing::Test {
  protected:
@@ -104,8 +96,8 @@ TEST_F(EtcdTest, MirrorFollowsChangesAndSurvivesEtcdRestart) {
     EXPECT_TRUE(co_await mirror.wait_revision(rev, std::chrono::seconds(5)));
     EXPECT_EQ(mirror.find("/t4/b")->value, "2");
     co_await s.erase("/t4/a");
-    EXPECT_TRUE(co_await mirror.wait_for([&] { return !mirror.find("/t4/a"); },
-                                         std::chrono::seconds(5)));
+    EXPECT_TRUE(
+        co_await mirror.wait_for([&] { return !mirror.find("/t4/a"); }, std::chrono::seconds(5)));
     // A restart of etcd: the watch resumes and sees writes made afterwards.
     etcd_->stop();
     etcd_->start();
@@ -113,6 +105,33 @@ TEST_F(EtcdTest, MirrorFollowsChangesAndSurvivesEtcdRestart) {
     EXPECT_TRUE(co_await mirror.wait_for([&] { return mirror.find("/t4/c") != nullptr; },
                                          std::chrono::seconds(10)));
     co_return;
+  });
+}
+
+TEST_F(EtcdTest, RangeAtAnEarlierRevision) {
+  run([&](Executor ex) -> boost::asio::awaitable<void> {
+    EtcdStore s(ex, {etcd_->endpoint()});
+    int64_t first = co_await s.put("/t5/k", "old");
+    co_await s.put("/t5/k", "new");
+    co_await s.put("/t5/later", "x");
+    auto then = co_await s.get_prefix("/t5/", first);
+    EXPECT_EQ(then.kvs.size(), 1u);
+    EXPECT_EQ(then.kvs.empty() ? "" : then.kvs[0].value, "old");
+    EXPECT_EQ((co_await s.get_prefix("/t5/")).kvs.size(), 2u);
+  });
+}
+
+TEST_F(EtcdTest, MovesOnToAnEndpointThatAnswers) {
+  run([&](Executor ex) -> boost::asio::awaitable<void> {
+    // The first member is down: calls, and a watch, go to the next one.
+    EtcdStore s(ex, {"http://127.0.0.1:1," + etcd_->endpoint()});
+    co_await s.put("/t6/a", "1");
+    EXPECT_EQ((co_await s.get("/t6/a")).kvs.at(0).value, "1");
+    Mirror mirror(ex, s, "/t6/");
+    boost::asio::co_spawn(ex, mirror.run(), boost::asio::detached);
+    int64_t rev = co_await s.put("/t6/b", "2");
+    EXPECT_TRUE(co_await mirror.wait_revision(rev, std::chrono::seconds(5)));
+    EXPECT_NE(mirror.find("/t6/a"), nullptr);
   });
 }
 

@@ -43,7 +43,9 @@ ChildProcess& ChildProcess::operator=(ChildProcess&& other) noexcept {
   return *this;
 }
 
-ChildProcess::~ChildProcess() { kill(); }
+ChildProcess::~ChildProcess() {
+  kill();
+}
 
 void ChildProcess::kill(int signal) {
   if (pid_ <= 0) return;
@@ -134,7 +136,9 @@ void EtcdServer::start() {
     throw std::runtime_error("etcd did not start; see " + dir_ + "/etcd.log");
 }
 
-void EtcdServer::stop() { process_.kill(); }
+void EtcdServer::stop() {
+  process_.kill();
+}
 
 EtcdServer::~EtcdServer() {
   process_.kill();

@@ -42,17 +42,28 @@ docker::ContainerSpec RedisEngine::container_spec(const model::Allocation& a) co
   spec.name = container_name(a);
   spec.image = a.image.empty() ? image_recipe().reference() : a.image;
   spec.cmd = {"/usr/bin/redis-server",
-              "--port", std::to_string(a.port),
-              "--bind", "0.0.0.0",
-              "--protected-mode", "no",
-              "--requirepass", a.password,
-              "--masterauth", a.password,
-              "--maxmemory", std::to_string(maxmemory_bytes(a.memory_mb)),
-              "--maxmemory-policy", "noeviction",
-              "--appendonly", "yes",
-              "--appendfsync", "everysec",
-              "--save", "",
-              "--dir", "/data"};
+              "--port",
+              std::to_string(a.port),
+              "--bind",
+              "0.0.0.0",
+              "--protected-mode",
+              "no",
+              "--requirepass",
+              a.password,
+              "--masterauth",
+              a.password,
+              "--maxmemory",
+              std::to_string(maxmemory_bytes(a.memory_mb)),
+              "--maxmemory-policy",
+              "noeviction",
+              "--appendonly",
+              "yes",
+              "--appendfsync",
+              "everysec",
+              "--save",
+              "",
+              "--dir",
+              "/data"};
   spec.memory_bytes = a.memory_mb * 1024 * 1024;
   spec.volumes[volume_name(a)] = "/data";
   return spec;
