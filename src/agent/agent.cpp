@@ -5,10 +5,12 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <cstdio>
+#include <set>
 
 #include "engines/engine.hpp"
 #include "util/encoding.hpp"
 #include "util/log.hpp"
+#include "netpool/netpool.hpp"
 #include "util/subprocess.hpp"
 
 namespace berth::agent {
@@ -27,12 +29,18 @@ struct Agent::Instance {
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   bool ever_healthy = false;
   bool stopped = false;
+  bool writes_paused = false;
+  bool publishing = false;
+  int64_t applied_memory_mb = 0;  // 0: not applied by this agent yet
+  int pid = 0;                    // the container's process, for its network namespace
+  std::string held_address;       // the database address this container holds
   std::unique_ptr<util::Signal> wake;
 };
 
 std::string spec_hash(const Allocation& a) {
-  nlohmann::json j = {{"image", a.image}, {"memory_mb", a.memory_mb}, {"password", a.password},
-                      {"ip", a.ip},       {"port", a.port},           {"engine", a.engine}};
+  // Memory is left out: it changes in place. Role and epoch change at run time too.
+  nlohmann::json j = {{"image", a.image}, {"password", a.password}, {"ip", a.ip},
+                      {"port", a.port},   {"engine", a.engine}};
   return util::sha256_hex(j.dump()).substr(0, 16);
 }
 
@@ -46,6 +54,8 @@ Agent::Agent(asio::any_io_executor executor, store::Store& store, docker::Client
       wake_(executor),
       registered_(executor) {
   allocations_.on_change = [this] { wake_.notify_all(); };
+  macvlan_ = options_.network.starts_with("macvlan:");
+  hostnet_ = std::make_unique<HostNetwork>(executor, macvlan_ ? options_.network.substr(8) : "");
 }
 
 Agent::~Agent() = default;
@@ -54,6 +64,7 @@ asio::awaitable<void> Agent::run() {
   asio::co_spawn(executor_, allocations_.run(), asio::detached);
   co_await register_host();
   asio::co_spawn(executor_, keep_alive_loop(), asio::detached);
+  asio::co_spawn(executor_, fence_watchdog(), asio::detached);
   co_await reconcile_loop();
 }
 
@@ -91,7 +102,7 @@ asio::awaitable<void> Agent::register_host() {
 
 asio::awaitable<void> Agent::keep_alive_loop() {
   asio::steady_timer timer(executor_);
-  auto interval = std::chrono::milliseconds(options_.lease_ttl_seconds * 1000 / 3);
+  auto interval = std::chrono::milliseconds(options_.lease_ttl_seconds * 1000 / 5);
   while (!stopping_) {
     timer.expires_after(interval);
     co_await timer.async_wait(asio::use_awaitable);
@@ -99,16 +110,96 @@ asio::awaitable<void> Agent::keep_alive_loop() {
     bool expired = false;
     try {
       expired = co_await store_.lease_keep_alive(lease_) <= 0;
+      if (!expired) last_keep_alive_ = std::chrono::steady_clock::now();
     } catch (const std::exception& e) {
       util::log("agent {}: keep-alive failed: {}", options_.name, e.what());
       continue;  // etcd unreachable: keep trying; the lease may still be alive
     }
     if (expired) {
       util::log("agent {}: lease expired, registering again", options_.name);
+      fenced_ = true;
       co_await register_host();
-      wake_.notify_all();
+      last_keep_alive_ = std::chrono::steady_clock::now();
+    }
+    if (fenced_ && !expired) {
+      // Back in touch. Before any primary serves again, the allocations must be current:
+      // read them afresh, wait for the mirror to have them, and reconcile (which removes
+      // what moved away and demotes what lost its role).
+      try {
+        auto fresh = co_await store_.get_prefix(model::keys::allocations_of(options_.name));
+        co_await allocations_.wait_revision(fresh.revision, 5s);
+        if (allocations_.revision() < fresh.revision) continue;
+        co_await reconcile();
+      } catch (const std::exception& e) {
+        util::log("agent {}: catching up: {}", options_.name, e.what());
+        continue;
+      }
+      fenced_ = false;
+      util::log("agent {}: back in touch with etcd, unfenced", options_.name);
+      for (auto& [k, i] : instances_) i->wake->notify_all();
     }
   }
+}
+
+asio::awaitable<void> Agent::fence_watchdog() {
+  asio::steady_timer timer(executor_);
+  // Fence well before the lease can expire in etcd, so that by the time a controller promotes
+  // a replica elsewhere, our primaries have stopped taking writes.
+  auto limit = std::chrono::milliseconds(options_.lease_ttl_seconds * 1000 * 6 / 10);
+  while (!stopping_) {
+    timer.expires_after(100ms);
+    co_await timer.async_wait(asio::use_awaitable);
+    if (!fenced_ && std::chrono::steady_clock::now() - last_keep_alive_ > limit) {
+      fenced_ = true;
+      util::log("agent {}: no word from etcd for {} ms: fencing primaries", options_.name,
+                limit.count());
+      for (auto& [k, i] : instances_) i->wake->notify_all();
+    }
+  }
+}
+
+asio::awaitable<void> Agent::ensure_shim(const model::NetworkConfig& config) {
+  if (!macvlan_ || !shim_address_.empty()) co_return;
+  // The shim takes an address from the pool like any instance, owned by this host.
+  std::string owner = model::keys::host_address_owner(options_.name);
+  auto taken = co_await store_.get_prefix(model::keys::kAddresses);
+  std::set<std::string> used;
+  std::string mine;
+  for (auto& kv : taken.kvs) {
+    std::string ip = kv.key.substr(model::keys::kAddresses.size());
+    used.insert(ip);
+    if (kv.value == owner) mine = ip;
+  }
+  while (mine.empty()) {
+    auto candidate = netpool::choose(config, used);
+    if (!candidate) throw std::runtime_error("address pool exhausted: no address for the shim");
+    std::vector<store::Compare> absent{store::Compare::absent(model::keys::address(*candidate))};
+    std::vector<store::Operation> take{store::Operation::put(model::keys::address(*candidate), owner)};
+    if ((co_await store_.txn(absent, take)).succeeded) mine = *candidate;
+    used.insert(*candidate);
+  }
+  co_await hostnet_->ensure_shim(mine);
+  shim_address_ = mine;
+  util::log("agent {}: shim {} reaches local containers", options_.name, mine);
+}
+
+asio::awaitable<void> Agent::hold_database_address(Instance& instance, bool want) {
+  auto& a = instance.allocation;
+  std::string address = want ? a.database_address : "";
+  if (address == instance.held_address) co_return;
+  if (!instance.held_address.empty()) {
+    if (instance.pid) co_await (*hostnet_).drop_address(instance.pid, instance.held_address);
+    if (macvlan_) co_await hostnet_->unroute(instance.held_address);
+    instance.held_address.clear();
+  }
+  if (address.empty()) co_return;
+  auto info = co_await docker_.container_inspect(engines::container_name(a));
+  if (!info || !info->running || info->pid == 0) co_return;
+  instance.pid = info->pid;
+  co_await (*hostnet_).hold_address(instance.pid, address);
+  if (macvlan_) co_await hostnet_->route(address);
+  instance.held_address = address;
+  util::log("agent {}: {} holds the database address {}", options_.name, instance.key, address);
 }
 
 asio::awaitable<void> Agent::reconcile_loop() {
@@ -134,10 +225,14 @@ asio::awaitable<void> Agent::ensure_network() {
   if (!co_await docker_.network_inspect(config.docker_network)) {
     docker::NetworkSpec spec;
     spec.name = config.docker_network;
-    spec.driver = config.driver;
+    spec.driver = macvlan_ ? "macvlan" : config.driver;
     spec.subnet = config.subnet;
     spec.gateway = config.gateway;
     spec.labels["berth"] = "1";
+    if (macvlan_) {
+      spec.options["parent"] = options_.network.substr(8);
+      spec.options["macvlan_mode"] = "bridge";
+    }
     // A known bridge name (not br-<random>) so tools and clean-up scripts can find it.
     if (spec.driver == "bridge" && spec.name.size() <= 15)
       spec.options["com.docker.network.bridge.name"] = spec.name;
@@ -146,8 +241,10 @@ asio::awaitable<void> Agent::ensure_network() {
     } catch (const docker::Error& e) {
       if (e.status != 409) throw;  // made by someone else meanwhile
     }
-    util::log("agent {}: created docker network {} ({})", options_.name, spec.name, spec.subnet);
+    util::log("agent {}: created docker network {} ({}, {})", options_.name, spec.name,
+              spec.driver, spec.subnet);
   }
+  co_await ensure_shim(config);
   network_ready_ = true;
 }
 
@@ -205,6 +302,7 @@ asio::awaitable<void> Agent::start_instance(const Allocation& a, const std::stri
     id = co_await docker_.container_create(spec);
   }
   co_await docker_.container_start(id);
+  if (macvlan_) co_await hostnet_->route(a.ip);
   util::log("agent {}: started {} ({}) at {}", options_.name, spec.name, id.substr(0, 12), a.ip);
 }
 
@@ -213,6 +311,9 @@ asio::awaitable<void> Agent::remove_container(const docker::ContainerInfo& c) {
                                                           : std::string();
   co_await docker_.container_remove(c.id);
   util::log("agent {}: removed {}", options_.name, c.name);
+  if (macvlan_)
+    for (auto& [net, ip] : c.ips)
+      if (!ip.empty()) co_await hostnet_->unroute(ip);
   auto slash = owner.find('/');
   if (slash == std::string::npos) co_return;
   std::string db_id = owner.substr(0, slash);
@@ -229,6 +330,19 @@ asio::awaitable<void> Agent::remove_container(const docker::ContainerInfo& c) {
     co_await store_.txn(owned, release);
   }
   co_await store_.erase(model::keys::status(db_id, n));
+  co_await release_database_addresses(db_id);
+}
+
+asio::awaitable<void> Agent::release_database_addresses(const std::string& db_id) {
+  auto owner = model::keys::database_address_owner(db_id);
+  auto all = co_await store_.get_prefix(model::keys::kAddresses);
+  for (auto& kv : all.kvs) {
+    if (kv.value != owner) continue;
+    std::vector<store::Compare> owned{store::Compare::absent(model::keys::database(db_id)),
+                                      store::Compare::value_is(kv.key, owner)};
+    std::vector<store::Operation> release{store::Operation::erase(kv.key)};
+    co_await store_.txn(owned, release);
+  }
 }
 
 asio::awaitable<void> Agent::reconcile() {
@@ -288,6 +402,11 @@ asio::awaitable<void> Agent::reconcile() {
     }
     if (instance->allocation.password != a.password || instance->allocation.ip != a.ip)
       instance->ever_healthy = false;
+    if (!instance->held_address.empty()) {
+      // A restarted container has a new network namespace without the database address.
+      auto info = co_await docker_.container_inspect(engines::container_name(a));
+      if (!info || info->pid != instance->pid) instance->held_address.clear();
+    }
     instance->allocation = a;
   }
 }
@@ -301,25 +420,73 @@ asio::awaitable<void> Agent::probe_loop(std::shared_ptr<Instance> instance) {
     if (instance->stopped) break;
     auto& s = instance->status;
     if (result.healthy) {
+      try {
+        co_await converge(*instance, *engine, result);
+      } catch (const std::exception& e) {
+        util::log("agent {}: {}: {}", options_.name, instance->key, e.what());
+      }
+      if (instance->stopped) break;
       s.state = "healthy";
       s.role = result.role;
       s.memory_used_bytes = result.memory_used_bytes;
-      s.message.clear();
+      s.offset = result.offset;
+      s.link_up = result.link_up;
+      s.epoch = a.epoch;
+      s.message = fenced_ && a.role == "primary" ? "fenced: writes paused" : "";
       instance->ever_healthy = true;
     } else {
       // Before the first answer an instance is starting; afterwards a silence is a fault.
       s.state = instance->ever_healthy ? "unhealthy" : "starting";
       s.message = result.message;
     }
-    try {
-      co_await publish(*instance);
-    } catch (const std::exception& e) {
-      util::log("agent {}: publish {}: {}", options_.name, instance->key, e.what());
+    // Publishing waits on etcd, which may be out of reach: never let it hold up probing
+    // and fencing. One publication in flight per instance; the next round catches up.
+    if (!instance->publishing) {
+      instance->publishing = true;
+      asio::co_spawn(executor_, publish_in_background(instance), asio::detached);
     }
     // Until the first healthy answer, probe often so a new database is announced at once.
     auto interval = instance->ever_healthy ? options_.probe_interval : 20ms;
     co_await instance->wake->wait(std::chrono::steady_clock::now() + interval);
   }
+}
+
+asio::awaitable<void> Agent::converge(Instance& instance, const engines::Engine& engine,
+                                      const engines::ProbeResult& current) {
+  auto& a = instance.allocation;
+  bool primary = a.role == "primary";
+  // The database address moves first: the old holder lets go before any new one takes it.
+  bool hold = primary && !fenced_ && !a.database_address.empty();
+  if (!hold) co_await hold_database_address(instance, false);
+  engines::RoleConfig role{a.role, a.primary_ip, a.port, a.min_replicas_to_write,
+                           fenced_ && primary};
+  auto observed = current;
+  observed.writes_paused = instance.writes_paused;
+  co_await engine.apply_role(executor_, a.ip, a.port, a.password, role, observed);
+  instance.writes_paused = role.fenced;
+  if (a.memory_mb != instance.applied_memory_mb) {
+    // Resize in place: the container's limit and the engine's own, no restart. Growing, the
+    // container grows first; shrinking, the engine shrinks first.
+    auto container = engines::container_name(a);
+    if (a.memory_mb > instance.applied_memory_mb) {
+      co_await docker_.container_update_memory(container, a.memory_mb * 1024 * 1024);
+      co_await engine.resize(executor_, a.ip, a.port, a.password, a.memory_mb);
+    } else {
+      co_await engine.resize(executor_, a.ip, a.port, a.password, a.memory_mb);
+      co_await docker_.container_update_memory(container, a.memory_mb * 1024 * 1024);
+    }
+    instance.applied_memory_mb = a.memory_mb;
+  }
+  if (hold) co_await hold_database_address(instance, true);
+}
+
+asio::awaitable<void> Agent::publish_in_background(std::shared_ptr<Instance> instance) {
+  try {
+    co_await publish(*instance);
+  } catch (const std::exception& e) {
+    util::log("agent {}: publish {}: {}", options_.name, instance->key, e.what());
+  }
+  instance->publishing = false;
 }
 
 asio::awaitable<void> Agent::publish(Instance& instance) {

@@ -9,7 +9,9 @@
 #include <memory>
 #include <string>
 
+#include "agent/hostnet.hpp"
 #include "docker/docker.hpp"
+#include "engines/engine.hpp"
 #include "model/model.hpp"
 #include "store/mirror.hpp"
 #include "store/store.hpp"
@@ -24,6 +26,8 @@ struct Options {
   std::chrono::milliseconds probe_interval{1000};
   std::map<std::string, std::string> labels;
   int64_t memory_mb = 0;  // 0: what dockerd reports
+  // "" (a bridge network, one machine) or "macvlan:IF" (containers on the LAN behind IF).
+  std::string network;
 };
 
 class Agent {
@@ -53,6 +57,14 @@ class Agent {
   boost::asio::awaitable<void> remove_container(const docker::ContainerInfo& container);
   boost::asio::awaitable<void> probe_loop(std::shared_ptr<Instance> instance);
   boost::asio::awaitable<void> publish(Instance& instance);
+  boost::asio::awaitable<void> publish_in_background(std::shared_ptr<Instance> instance);
+  // Brings a healthy instance to what its allocation says: role, fencing, memory, address.
+  boost::asio::awaitable<void> converge(Instance& instance, const engines::Engine& engine,
+                                        const engines::ProbeResult& current);
+  boost::asio::awaitable<void> fence_watchdog();
+  boost::asio::awaitable<void> ensure_shim(const model::NetworkConfig& config);
+  boost::asio::awaitable<void> hold_database_address(Instance& instance, bool want);
+  boost::asio::awaitable<void> release_database_addresses(const std::string& database_id);
 
   boost::asio::any_io_executor executor_;
   store::Store& store_;
@@ -61,6 +73,13 @@ class Agent {
   store::Mirror allocations_;
   util::Signal wake_;
   int64_t lease_ = 0;
+  // Fenced: etcd has not confirmed our lease for a good part of its TTL, so another host may
+  // already hold our primaries' roles. Primaries refuse writes until we are back in touch.
+  bool fenced_ = false;
+  std::chrono::steady_clock::time_point last_keep_alive_ = std::chrono::steady_clock::now();
+  bool macvlan_ = false;
+  std::unique_ptr<HostNetwork> hostnet_;
+  std::string shim_address_;
   util::Signal registered_;
   bool stopping_ = false;
   bool network_ready_ = false;

@@ -181,6 +181,25 @@ asio::awaitable<http::Response> Api::set_engine(const std::string& name,
   co_return reply(200, {{"name", name}, {"image", engine_image(*engine)}});
 }
 
+std::map<std::string, scheduler::HostSnapshot> Api::host_snapshots() const {
+  std::map<std::string, scheduler::HostSnapshot> hosts;
+  for (auto* kv : state_.under(keys::kHosts)) {
+    auto h = model::parse<model::Host>(kv->value);
+    auto& snap = hosts[h.name];
+    snap.name = h.name;
+    snap.memory_mb = h.memory_bytes / 1024 / 1024;
+    snap.labels = h.labels;
+  }
+  for (auto* kv : state_.under(keys::kAllocations)) {
+    auto a = model::parse<model::Allocation>(kv->value);
+    if (auto it = hosts.find(a.host); it != hosts.end()) {
+      it->second.allocated_mb += a.memory_mb;
+      it->second.instances += 1;
+    }
+  }
+  return hosts;
+}
+
 std::string Api::resolve(const std::string& ref) const {
   if (state_.find(keys::database(ref))) return ref;
   if (auto* kv = state_.find(keys::name(ref))) return kv->value;
@@ -222,8 +241,13 @@ json Api::database_view(const std::string& id) const {
       any_unhealthy = true;
     }
     if (a.role == "primary") {
-      address = a.ip;
+      address = db.address.empty() ? a.ip : db.address;
       port = a.port;
+    }
+    if (auto* skv = state_.find(keys::status(id, a.n))) {
+      auto s = model::parse<model::InstanceStatus>(skv->value);
+      instance["offset"] = s.offset;
+      if (a.role == "replica") instance["link_up"] = s.link_up;
     }
     instances.push_back(std::move(instance));
   }
@@ -237,6 +261,9 @@ json Api::database_view(const std::string& id) const {
           {"version", db.version},
           {"memory_mb", db.memory_mb},
           {"replicas", db.replicas},
+          {"epoch", db.epoch},
+          {"durable", true},
+          {"constraints", db.constraints},
           {"state", state},
           {"address", address},
           {"port", port},
@@ -351,12 +378,19 @@ asio::awaitable<http::Response> Api::create_database(const http::ServerRequest& 
   auto password = string_field("password");
   if (password && !valid_password(*password))
     co_return error(422, "password: 8 to 128 printable characters without spaces");
+  int replicas = 0;
   if (auto r = body.find("replicas"); r != body.end()) {
-    if (!r->is_number_integer()) co_return error(422, "replicas: must be an integer");
-    if (r->get<int>() != 0)
-      co_return error(422,
-                      "replicas: only 0 is supported so far (replication comes with "
-                      "multi-host support)");
+    if (!r->is_number_integer() || r->get<int>() < 0 || r->get<int>() > 4)
+      co_return error(422, "replicas: must be an integer from 0 to 4");
+    replicas = r->get<int>();
+  }
+  std::map<std::string, std::string> constraints;
+  if (auto c = body.find("constraints"); c != body.end() && !c->is_null()) {
+    if (!c->is_object()) co_return error(422, "constraints: must be an object of label: value");
+    for (auto& [k, v] : c->items()) {
+      if (!v.is_string()) co_return error(422, "constraints: '" + k + "' must be a string");
+      constraints[k] = v.get<std::string>();
+    }
   }
   if (state_.find(keys::name(*name)))
     co_return error(409, "name: '" + *name + "' is already taken");
@@ -374,90 +408,115 @@ asio::awaitable<http::Response> Api::create_database(const http::ServerRequest& 
   db.password = password ? *password : util::random_password(24);
   db.created_at = model::now_rfc3339();
 
-  std::string reserved_ip;
+  db.replicas = replicas;
+  db.constraints = constraints;
   int64_t committed_revision = 0;
-  for (int attempt = 0; attempt < 50; ++attempt) {
-    // A snapshot of hosts and their use, from the mirror.
-    std::map<std::string, scheduler::HostSnapshot> hosts;
-    for (auto* kv : state_.under(keys::kHosts)) {
-      auto h = model::parse<model::Host>(kv->value);
-      auto& snap = hosts[h.name];
-      snap.name = h.name;
-      snap.memory_mb = h.memory_bytes / 1024 / 1024;
-      snap.labels = h.labels;
-    }
-    for (auto* kv : state_.under(keys::kAllocations)) {
-      auto a = model::parse<model::Allocation>(kv->value);
-      if (auto it = hosts.find(a.host); it != hosts.end()) {
-        it->second.allocated_mb += a.memory_mb;
-        it->second.instances += 1;
+  for (int attempt = 0; attempt < 50 && committed_revision == 0; ++attempt) {
+    // A snapshot of live hosts and their use, from the mirror.
+    auto hosts = host_snapshots();
+    // Instance 0 is the primary; replicas go to other hosts, one instance per host.
+    std::vector<std::string> placed_hosts;
+    for (int n = 0; n <= replicas; ++n) {
+      scheduler::PlacementRequest request{memory_mb, {}, constraints};
+      request.avoid_hosts.insert(placed_hosts.begin(), placed_hosts.end());
+      std::vector<scheduler::HostSnapshot> snapshot;
+      for (auto& [hn, h] : hosts) snapshot.push_back(h);
+      auto placement = scheduler::place(snapshot, request);
+      if (!placement.ok()) {
+        if (n > 0 && placement.error.find("memory_mb") == std::string::npos)
+          co_return error(409, "replicas: " + std::to_string(replicas) + " replicas need " +
+                                   std::to_string(replicas + 1) +
+                                   " hosts that can take an instance; only " +
+                                   std::to_string(n) + " can");
+        co_return error(409, placement.error);
       }
+      hosts[placement.host].allocated_mb += memory_mb;
+      placed_hosts.push_back(placement.host);
     }
-    std::vector<scheduler::HostSnapshot> snapshot;
-    for (auto& [n, h] : hosts) snapshot.push_back(h);
-    auto placement = scheduler::place(snapshot, {memory_mb, {}, {}});
-    if (!placement.ok()) co_return error(409, placement.error);
 
+    // Addresses: one per instance, plus the database's own when it has replicas.
     std::set<std::string> taken = pending_addresses_;
     for (auto* kv : state_.under(keys::kAddresses))
       taken.insert(kv->key.substr(keys::kAddresses.size()));
-    auto ip = netpool::choose(network, taken);
-    if (!ip) co_return error(409, "network: the address pool " + network.subnet + " is exhausted");
-    pending_addresses_.insert(*ip);
+    std::vector<std::string> ips;
+    for (int i = 0; i < replicas + 1 + (replicas > 0 ? 1 : 0); ++i) {
+      auto ip = netpool::choose(network, taken);
+      if (!ip) {
+        for (auto& p : ips) pending_addresses_.erase(p);
+        co_return error(409, "network: the address pool " + network.subnet + " is exhausted");
+      }
+      taken.insert(*ip);
+      ips.push_back(*ip);
+      pending_addresses_.insert(*ip);
+    }
+    db.address = replicas > 0 ? ips.back() : "";
 
-    model::Allocation a;
-    a.database_id = db.id;
-    a.database_name = db.name;
-    a.n = 0;
-    a.host = placement.host;
-    a.ip = *ip;
-    a.port = engine->port();
-    a.engine = db.engine;
-    if (auto* kv = state_.find(keys::engine_settings(db.engine)))
-      a.image = model::parse<model::EngineSettings>(kv->value).image;
-    a.memory_mb = memory_mb;
-    a.password = db.password;
-    a.role = "primary";
-    a.epoch = 1;
-
-    // One transaction: the name, the address, the database and its allocation, or nothing.
-    std::vector<store::Compare> compares{store::Compare::absent(keys::name(db.name)),
-                                         store::Compare::absent(keys::address(*ip)),
-                                         store::Compare::present(keys::host(a.host))};
-    std::vector<store::Operation> ops{
-        store::Operation::put(keys::database(db.id), model::dump(db)),
-        store::Operation::put(keys::name(db.name), db.id),
-        store::Operation::put(keys::address(*ip), keys::instance_owner(db.id, 0)),
-        store::Operation::put(keys::allocation(a.host, db.id, 0), model::dump(a))};
+    // One transaction: name, addresses, database and allocations, or nothing at all.
+    std::vector<store::Compare> compares{store::Compare::absent(keys::name(db.name))};
+    std::vector<store::Operation> ops{store::Operation::put(keys::database(db.id), model::dump(db)),
+                                      store::Operation::put(keys::name(db.name), db.id)};
+    for (int n = 0; n <= replicas; ++n) {
+      model::Allocation a;
+      a.database_id = db.id;
+      a.database_name = db.name;
+      a.n = n;
+      a.host = placed_hosts[n];
+      a.ip = ips[n];
+      a.port = engine->port();
+      a.engine = db.engine;
+      if (auto* kv = state_.find(keys::engine_settings(db.engine)))
+        a.image = model::parse<model::EngineSettings>(kv->value).image;
+      a.memory_mb = memory_mb;
+      a.password = db.password;
+      a.role = n == 0 ? "primary" : "replica";
+      a.epoch = db.epoch;
+      a.primary_ip = n == 0 ? "" : ips[0];
+      a.database_address = n == 0 ? db.address : "";
+      compares.push_back(store::Compare::absent(keys::address(a.ip)));
+      compares.push_back(store::Compare::present(keys::host(a.host)));
+      ops.push_back(store::Operation::put(keys::address(a.ip), keys::instance_owner(db.id, n)));
+      ops.push_back(store::Operation::put(keys::allocation(a.host, db.id, n), model::dump(a)));
+    }
+    if (!db.address.empty()) {
+      compares.push_back(store::Compare::absent(keys::address(db.address)));
+      ops.push_back(store::Operation::put(keys::address(db.address),
+                                          keys::database_address_owner(db.id)));
+    }
     store::TxnResult result;
+    bool failed = false;
     try {
       result = co_await store_.txn(compares, ops);
     } catch (...) {
-      pending_addresses_.erase(*ip);
-      throw;
+      failed = true;
     }
-    pending_addresses_.erase(*ip);
+    for (auto& p : ips) pending_addresses_.erase(p);
+    if (failed) co_return error(503, "etcd: the store does not answer; nothing was created");
     if (result.succeeded) {
-      reserved_ip = *ip;
       committed_revision = result.revision;
       break;
     }
-    // Someone else won the name, the address or the host went away: look again.
+    // Someone else won the name or an address, or a host went away: look again.
     co_await state_.wait_revision(result.revision, 2s);
     if (state_.find(keys::name(db.name)))
       co_return error(409, "name: '" + db.name + "' is already taken");
   }
-  if (reserved_ip.empty()) co_return error(503, "could not reserve an address; try again");
+  if (committed_revision == 0) co_return error(503, "could not reserve addresses; try again");
   co_await state_.wait_revision(committed_revision, 5s);
-  util::log("server: created database {} ({}) at {}", db.name, db.id, reserved_ip);
+  util::log("server: created database {} ({}) with {} replicas", db.name, db.id, replicas);
 
   bool wait = request.query.count("wait") == 0 || request.query.at("wait") != "false";
   bool healthy = false;
   if (wait) {
+    // Ready when every instance answers and the database address is held.
     healthy = co_await state_.wait_for(
         [&] {
-          auto* s = state_.find(keys::status(db.id, 0));
-          return s && model::parse<model::InstanceStatus>(s->value).state == "healthy";
+          for (int n = 0; n <= replicas; ++n) {
+            auto* s = state_.find(keys::status(db.id, n));
+            if (!s) return false;
+            auto status = model::parse<model::InstanceStatus>(s->value);
+            if (status.state != "healthy" || (n > 0 && !status.link_up)) return false;
+          }
+          return true;
         },
         options_.create_wait);
   }

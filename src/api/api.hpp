@@ -10,6 +10,7 @@
 #include <string>
 
 #include "http/http.hpp"
+#include "scheduler/placement.hpp"
 #include "store/mirror.hpp"
 #include "store/store.hpp"
 
@@ -34,6 +35,7 @@ class Api {
   boost::asio::awaitable<void> start();
   void stop();
   uint16_t port() const;
+  store::Mirror& state() { return state_; }
 
   // Routes one request (public for tests and for embedding).
   boost::asio::awaitable<http::Response> handle(const http::ServerRequest& request);
@@ -51,6 +53,7 @@ class Api {
   boost::asio::awaitable<http::Response> set_network(const http::ServerRequest& request);
 
   std::string engine_image(const engines::Engine& engine) const;
+  std::map<std::string, scheduler::HostSnapshot> host_snapshots() const;
   boost::asio::awaitable<http::Response> set_engine(const std::string& name,
                                                     const http::ServerRequest& request);
 

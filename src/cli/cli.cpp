@@ -184,6 +184,10 @@ void add_client_commands(CLI::App& app, int* exit_code) {
   run->add_option("--memory", (*run_args)["memory"], "memory limit, e.g. 256M or 1G")
       ->default_val("256M");
   run->add_option("--password", (*run_args)["password"], "password (generated when omitted)");
+  run->add_option("--replicas", (*run_args)["replicas"], "replicas on other hosts (0-4)")
+      ->default_val("0");
+  auto constraints = std::make_shared<std::vector<std::string>>();
+  run->add_option("--constraint", *constraints, "host label key=value (repeatable)");
   run->add_flag("--json", flags->json, "print the database as JSON");
   run->add_flag("--detach,-d", (*run_args)["detach"], "return at once, before it is healthy");
   add_connection(run);
@@ -193,6 +197,17 @@ void add_client_commands(CLI::App& app, int* exit_code) {
                  {"engine", (*run_args)["engine"]},
                  {"memory_mb", parse_memory_mb((*run_args)["memory"], "--memory")}};
     if (!(*run_args)["password"].empty()) body["password"] = (*run_args)["password"];
+    const std::string& replicas = (*run_args)["replicas"];
+    if (replicas.empty() || replicas.size() > 3 ||
+        replicas.find_first_not_of("0123456789") != std::string::npos)
+      throw UsageError("--replicas: '" + replicas + "' is not a number from 0 to 4");
+    body["replicas"] = std::stoi(replicas);
+    for (auto& c : *constraints) {
+      auto eq = c.find('=');
+      if (eq == std::string::npos || eq == 0)
+        throw UsageError("--constraint: '" + c + "' is not key=value");
+      body["constraints"][c.substr(0, eq)] = c.substr(eq + 1);
+    }
     bool detach = !(*run_args)["detach"].empty() && (*run_args)["detach"] != "0";
     auto r = call(c, "POST", detach ? "/v1/databases?wait=false" : "/v1/databases", body);
     auto& db = r.body;

@@ -199,6 +199,7 @@ asio::awaitable<std::optional<ContainerInfo>> Client::container_inspect(const st
   info.state = state.value("Status", "");
   info.running = state.value("Running", false);
   info.exit_code = state.value("ExitCode", 0);
+  info.pid = state.value("Pid", 0);
   info.restart_count = j.value("RestartCount", 0);
   if (auto labels = j["Config"].find("Labels"); labels != j["Config"].end() && labels->is_object())
     info.labels = labels->get<std::map<std::string, std::string>>();

@@ -50,6 +50,7 @@ struct ContainerInfo {
   std::string state;  // created, running, exited, ...
   bool running = false;
   int restart_count = 0;
+  int pid = 0;  // the container's main process on the host (inspect only)
   int exit_code = 0;
   std::map<std::string, std::string> labels;
   std::map<std::string, std::string> ips;  // network name -> IPv4 address

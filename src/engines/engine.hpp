@@ -18,6 +18,20 @@ struct ProbeResult {
   std::string role;  // primary / replica, as the engine reports it
   int64_t memory_used_bytes = 0;
   std::string message;  // why not healthy
+  int64_t offset = 0;        // replication offset
+  std::string primary_host;  // for a replica: the address it replicates from
+  bool link_up = false;      // for a replica: its link to the primary is up
+  int min_replicas_to_write = 0;
+  bool writes_paused = false;
+};
+
+// The replication role an agent wants an instance to have.
+struct RoleConfig {
+  std::string role;  // primary or replica
+  std::string primary_ip;
+  int primary_port = 0;
+  int min_replicas_to_write = 0;
+  bool fenced = false;  // refuse writes: the agent lost its lease
 };
 
 // How to make the engine's image from binaries installed on this machine.
@@ -43,6 +57,17 @@ class Engine {
   virtual boost::asio::awaitable<ProbeResult> probe(boost::asio::any_io_executor executor,
                                                     const std::string& ip, int port,
                                                     const std::string& password) const = 0;
+  // Brings the instance to the role in config; a no-op when it is there already.
+  virtual boost::asio::awaitable<void> apply_role(boost::asio::any_io_executor executor,
+                                                  const std::string& ip, int port,
+                                                  const std::string& password,
+                                                  const RoleConfig& config,
+                                                  const ProbeResult& current) const = 0;
+  // Changes the engine's own memory limit in place (the container limit is Docker's).
+  virtual boost::asio::awaitable<void> resize(boost::asio::any_io_executor executor,
+                                              const std::string& ip, int port,
+                                              const std::string& password,
+                                              int64_t memory_mb) const = 0;
 };
 
 const Engine* find_engine(const std::string& name);

@@ -50,6 +50,9 @@ inline std::string status(const std::string& id, int n) {
 inline std::string instance_owner(const std::string& id, int n) {
   return id + "/" + std::to_string(n);
 }
+inline std::string database_address_owner(const std::string& id) { return id + "/db"; }
+inline std::string host_address_owner(const std::string& host) { return "host/" + host; }
+inline const std::string kLeader = "/berth/leader";
 }  // namespace keys
 
 // ---- Records ----------------------------------------------------------------------------
@@ -64,9 +67,14 @@ struct Database {
   int replicas = 0;
   std::string password;
   std::string created_at;  // RFC 3339, UTC
+  // With replicas: the address that follows the primary (empty: the primary's own).
+  std::string address;
+  int64_t epoch = 1;  // bumped by every promotion, in the same transaction
+  std::map<std::string, std::string> constraints;  // host labels every instance needs
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Database, id, name, engine, version, memory_mb,
-                                                replicas, password, created_at)
+                                                replicas, password, created_at, address, epoch,
+                                                constraints)
 
 // Instance n of a database, placed on a host with a fixed address.
 struct Allocation {
@@ -82,10 +90,14 @@ struct Allocation {
   std::string password;
   std::string role = "primary";
   int64_t epoch = 1;
+  std::string primary_ip;        // for a replica: whom it replicates from
+  std::string database_address;  // for the primary: the address it holds for the database
+  int min_replicas_to_write = 0;  // for the primary: writes need this many live replicas
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Allocation, database_id, database_name, n, host, ip,
                                                 port, engine, image, memory_mb, password, role,
-                                                epoch)
+                                                epoch, primary_ip, database_address,
+                                                min_replicas_to_write)
 
 // A Docker host as its agent registers it.
 struct Host {
@@ -110,16 +122,20 @@ struct InstanceStatus {
   int restarts = 0;
   std::string message;
   std::string updated_at;
+  int64_t offset = 0;     // replication offset
+  bool link_up = false;   // a replica's link to its primary
+  int64_t epoch = 0;      // the allocation epoch the agent last applied
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(InstanceStatus, host, state, role, container_id,
-                                                memory_used_bytes, restarts, message, updated_at)
+                                                memory_used_bytes, restarts, message, updated_at,
+                                                offset, link_up, epoch)
 
 // The cluster network the address pool hands out from.
 struct NetworkConfig {
   std::string subnet;                // CIDR, e.g. 10.213.0.0/16
   std::string gateway;               // never handed out
   std::vector<std::string> exclude;  // "A.B.C.D" or "A.B.C.D-E.F.G.H"
-  std::string driver = "bridge";     // bridge on one machine; macvlan across hosts
+  std::string driver = "bridge";     // bridge on one machine; agents may say macvlan:IF
   std::string docker_network = "berth";
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(NetworkConfig, subnet, gateway, exclude, driver,

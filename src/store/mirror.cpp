@@ -69,6 +69,10 @@ asio::awaitable<bool> Mirror::wait_for(std::function<bool()> condition,
   co_return true;
 }
 
+asio::awaitable<void> Mirror::wait_change(std::chrono::steady_clock::duration timeout) {
+  co_await changed_.wait(std::chrono::steady_clock::now() + timeout);
+}
+
 asio::awaitable<bool> Mirror::wait_revision(int64_t rev,
                                             std::chrono::steady_clock::duration timeout) {
   co_return co_await wait_for([this, rev] { return loaded_ && revision_ >= rev; }, timeout);

@@ -31,6 +31,8 @@ class Mirror {
   // Waits until condition() holds (checked after every change) or the timeout passes.
   asio::awaitable<bool> wait_for(std::function<bool()> condition,
                                  std::chrono::steady_clock::duration timeout);
+  // Waits for the next change, or the timeout.
+  asio::awaitable<void> wait_change(std::chrono::steady_clock::duration timeout);
   // Waits until the mirror has seen revision rev (of a write under its prefix).
   asio::awaitable<bool> wait_revision(int64_t rev, std::chrono::steady_clock::duration timeout);
 

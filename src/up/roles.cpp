@@ -21,6 +21,7 @@
 #include "agent/agent.hpp"
 #include "api/api.hpp"
 #include "cli/cli.hpp"
+#include "controller/controller.hpp"
 #include "docker/docker.hpp"
 #include "engines/image.hpp"
 #include "model/model.hpp"
@@ -155,17 +156,21 @@ int run_server(const ServerFlags& flags) {
   std::string state_dir = flags.state_dir.empty() ? default_state_dir() : flags.state_dir;
   options.token_file = flags.token_file.empty() ? state_dir + "/admin.token" : flags.token_file;
   api::Api api(io.get_executor(), store, options);
+  controller::Controller controller(io.get_executor(), store, api.state(),
+                                    hostname() + ":" + std::to_string(getpid()),
+                                    flags.leader_ttl);
   int exit_code = 0;
   asio::co_spawn(
       io,
       [&]() -> asio::awaitable<void> {
         co_await api.start();
         util::log("server: listening on {} (API /v1)", flags.listen);
+        asio::co_spawn(io, controller.run(), asio::detached);
       },
       stop_on_error(io, &exit_code));
   run_until_signal(io, [&]() -> asio::awaitable<void> {
     api.stop();
-    co_return;
+    co_await controller.resign();
   });
   return exit_code;
 }
@@ -180,6 +185,7 @@ int run_agent(const AgentFlags& flags) {
   options.lease_ttl_seconds = flags.lease_ttl;
   options.probe_interval = std::chrono::milliseconds(flags.probe_interval_ms);
   options.labels = flags.labels;
+  options.network = flags.network;
   agent::Agent agent(io.get_executor(), store, docker, options);
   int exit_code = 0;
   asio::co_spawn(io, agent.run(), stop_on_error(io, &exit_code));
@@ -244,6 +250,7 @@ int run_up(UpFlags flags) {
   agent_options.name = hostname();
   agent_options.advertise = "127.0.0.1";
   agent::Agent agent(io.get_executor(), store, docker, agent_options);
+  controller::Controller controller(io.get_executor(), store, api.state(), "up");
   int exit_code = 0;
 
   asio::co_spawn(
@@ -265,6 +272,7 @@ int run_up(UpFlags flags) {
           co_await store.txn(absent, put);
         }
         co_await api.start();
+        asio::co_spawn(io, controller.run(), asio::detached);
         asio::co_spawn(io, agent.run(), asio::detached);
         if (!co_await agent.wait_registered(30s))
           throw std::runtime_error("the agent could not register this host");
@@ -287,6 +295,7 @@ int run_up(UpFlags flags) {
       stop_on_error(io, &exit_code));
   run_until_signal(io, [&]() -> asio::awaitable<void> {
     api.stop();
+    co_await controller.resign();
     co_await agent.shutdown();
   });
   etcd.stop();

@@ -12,6 +12,7 @@ struct ServerFlags {
   std::string listen = "127.0.0.1:7070";
   std::string state_dir;
   std::string token_file;
+  int leader_ttl = 2;  // seconds: how long a dead leader holds the controllers
 };
 
 struct AgentFlags {
@@ -22,6 +23,7 @@ struct AgentFlags {
   int lease_ttl = 5;
   int probe_interval_ms = 1000;
   std::map<std::string, std::string> labels;
+  std::string network;  // "" or "macvlan:IF"
 };
 
 struct UpFlags {

@@ -32,7 +32,7 @@ asio::awaitable<ProcessResult> run_process(asio::any_io_executor executor,
     std::vector<char*> args;
     for (auto& a : argv) args.push_back(a.data());
     args.push_back(nullptr);
-    execv(args[0], args.data());
+    execvp(args[0], args.data());
     _exit(127);
   }
   close(fds[1]);

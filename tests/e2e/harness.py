@@ -112,18 +112,19 @@ class Etcd:
 class Dockerd:
     """A private dockerd in the root namespace; the host reaches its bridge networks directly."""
 
-    def __init__(self, workdir):
+    def __init__(self, workdir, wrap=None):
         self.dir = os.path.join(workdir, "docker")
         os.makedirs(self.dir, exist_ok=True)
         self.socket = self.dir + "/docker.sock"
+        self.wrap = wrap or (lambda argv: argv)  # e.g. nsenter into a host's namespace
         self.proc = None
         self.start()
 
     def start(self):
-        self.proc = Process(["dockerd", "--data-root", self.dir + "/data",
-                             "--exec-root", self.dir + "/exec", "--pidfile",
-                             self.dir + "/docker.pid", "-H", "unix://" + self.socket,
-                             "--bridge=none", "--iptables=false", "--ip-masq=false"],
+        self.proc = Process(self.wrap(["dockerd", "--data-root", self.dir + "/data",
+                                       "--exec-root", self.dir + "/exec", "--pidfile",
+                                       self.dir + "/docker.pid", "-H", "unix://" + self.socket,
+                                       "--bridge=none", "--iptables=false", "--ip-masq=false"]),
                             self.dir + "/dockerd.log")
         wait_until(lambda: self.call("GET", "/_ping") is not None, 30, "dockerd to start")
 

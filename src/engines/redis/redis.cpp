@@ -6,6 +6,47 @@
 
 namespace berth::engines {
 
+namespace {
+
+// Length of one complete RESP value at buf[pos...] (simple, error, integer, bulk string or
+// an array of those), or 0 when it has not fully arrived yet.
+size_t reply_length(const std::string& buf, size_t pos) {
+  auto eol = buf.find("\r\n", pos);
+  if (eol == std::string::npos) return 0;
+  char type = buf[pos];
+  if (type == '$') {
+    long len = std::stol(buf.substr(pos + 1, eol - pos - 1));
+    size_t end = eol + 2 + (len < 0 ? 0 : static_cast<size_t>(len) + 2);
+    return end > buf.size() ? 0 : end - pos;
+  }
+  if (type == '*') {
+    long count = std::stol(buf.substr(pos + 1, eol - pos - 1));
+    size_t at = eol + 2;
+    for (long i = 0; i < count; ++i) {
+      size_t n = at < buf.size() ? reply_length(buf, at) : 0;
+      if (n == 0) return 0;
+      at += n;
+    }
+    return at - pos;
+  }
+  return eol + 2 - pos;
+}
+
+// Counts the complete RESP replies at the start of buf.
+int complete_replies(const std::string& buf) {
+  int count = 0;
+  size_t pos = 0;
+  while (pos < buf.size()) {
+    size_t n = reply_length(buf, pos);
+    if (n == 0) break;
+    pos += n;
+    ++count;
+  }
+  return count;
+}
+
+}  // namespace
+
 std::string RedisEngine::version() const {
   // "Redis server v=7.0.15 sha=..." — read once; the binary does not change under us.
   static const std::string cached = [] {
@@ -41,29 +82,22 @@ docker::ContainerSpec RedisEngine::container_spec(const model::Allocation& a) co
   docker::ContainerSpec spec;
   spec.name = container_name(a);
   spec.image = a.image.empty() ? image_recipe().reference() : a.image;
+  // clang-format off
   spec.cmd = {"/usr/bin/redis-server",
-              "--port",
-              std::to_string(a.port),
-              "--bind",
-              "0.0.0.0",
-              "--protected-mode",
-              "no",
-              "--requirepass",
-              a.password,
-              "--masterauth",
-              a.password,
-              "--maxmemory",
-              std::to_string(maxmemory_bytes(a.memory_mb)),
-              "--maxmemory-policy",
-              "noeviction",
-              "--appendonly",
-              "yes",
-              "--appendfsync",
-              "everysec",
-              "--save",
-              "",
-              "--dir",
-              "/data"};
+              "--port", std::to_string(a.port),
+              "--bind", "0.0.0.0",
+              "--protected-mode", "no",
+              "--requirepass", a.password,
+              "--masterauth", a.password,
+              "--maxmemory", std::to_string(maxmemory_bytes(a.memory_mb)),
+              "--maxmemory-policy", "noeviction",
+              // An isolated primary stops taking writes once its replicas fall silent.
+              "--min-replicas-max-lag", "2",
+              "--appendonly", "yes",
+              "--appendfsync", "everysec",
+              "--save", "",
+              "--dir", "/data"};
+  // clang-format on
   spec.memory_bytes = a.memory_mb * 1024 * 1024;
   spec.volumes[volume_name(a)] = "/data";
   return spec;
@@ -88,41 +122,64 @@ std::string RedisEngine::info_field(const std::string& info, const std::string& 
   return info.substr(start, end - start);
 }
 
-namespace {
 
-// Counts complete RESP replies (simple, error, integer and bulk strings) in buf.
-int complete_replies(const std::string& buf) {
-  int count = 0;
-  size_t pos = 0;
-  while (pos < buf.size()) {
-    auto eol = buf.find("\r\n", pos);
-    if (eol == std::string::npos) break;
-    char type = buf[pos];
-    if (type == '$') {
-      long len = std::stol(buf.substr(pos + 1, eol - pos - 1));
-      size_t end = eol + 2 + (len < 0 ? 0 : static_cast<size_t>(len) + 2);
-      if (end > buf.size()) break;
-      pos = end;
-    } else {
-      pos = eol + 2;
-    }
-    ++count;
-  }
-  return count;
+boost::asio::awaitable<std::string> RedisEngine::call(
+    boost::asio::any_io_executor executor, const std::string& ip, int port,
+    const std::string& password, const std::vector<std::vector<std::string>>& commands) {
+  std::string request = command({"AUTH", password});
+  for (auto& c : commands) request += command(c);
+  int expected = static_cast<int>(commands.size()) + 1;
+  co_return co_await util::tcp_exchange(
+      executor, ip, port, request,
+      [expected](const std::string& b) { return complete_replies(b) >= expected; },
+      std::chrono::milliseconds(2000));
 }
 
-}  // namespace
+boost::asio::awaitable<void> RedisEngine::apply_role(boost::asio::any_io_executor executor,
+                                                     const std::string& ip, int port,
+                                                     const std::string& password,
+                                                     const RoleConfig& config,
+                                                     const ProbeResult& current) const {
+  std::vector<std::vector<std::string>> commands;
+  if (config.role == "primary" && current.role != "primary") {
+    commands.push_back({"REPLICAOF", "NO", "ONE"});
+  } else if (config.role == "replica" && !config.primary_ip.empty() &&
+             (current.role != "replica" || current.primary_host != config.primary_ip)) {
+    commands.push_back({"REPLICAOF", config.primary_ip, std::to_string(config.primary_port)});
+  }
+  int min_replicas = config.role == "primary" ? config.min_replicas_to_write : 0;
+  if (current.min_replicas_to_write != min_replicas)
+    commands.push_back({"CONFIG", "SET", "min-replicas-to-write", std::to_string(min_replicas)});
+  // A fenced primary refuses writes until its agent is back in touch with etcd.
+  if (config.fenced && !current.writes_paused)
+    commands.push_back({"CLIENT", "PAUSE", "86400000", "WRITE"});
+  if (!config.fenced && current.writes_paused) commands.push_back({"CLIENT", "UNPAUSE"});
+  if (commands.empty()) co_return;
+  co_await call(executor, ip, port, password, commands);
+}
+
+boost::asio::awaitable<void> RedisEngine::resize(boost::asio::any_io_executor executor,
+                                                 const std::string& ip, int port,
+                                                 const std::string& password,
+                                                 int64_t memory_mb) const {
+  std::vector<std::vector<std::string>> commands{
+      {"CONFIG", "SET", "maxmemory", std::to_string(maxmemory_bytes(memory_mb))}};
+  auto reply = co_await call(executor, ip, port, password, commands);
+  if (reply.find("-ERR") != std::string::npos)
+    throw std::runtime_error("redis refused the new maxmemory: " + reply);
+}
 
 boost::asio::awaitable<ProbeResult> RedisEngine::probe(boost::asio::any_io_executor executor,
                                                        const std::string& ip, int port,
                                                        const std::string& password) const {
   ProbeResult result;
   std::string request = command({"AUTH", password}) + command({"PING"}) +
-                        command({"INFO", "memory"}) + command({"INFO", "replication"});
+                        command({"INFO", "memory"}) + command({"INFO", "replication"}) +
+                        command({"CONFIG", "GET", "min-replicas-to-write"});
   std::string reply;
   try {
     reply = co_await util::tcp_exchange(
-        executor, ip, port, request, [](const std::string& b) { return complete_replies(b) >= 4; },
+        executor, ip, port, request, [](const std::string& b) { return complete_replies(b) >= 5; },
         std::chrono::milliseconds(1000));
   } catch (const util::ExchangeError& e) {
     result.message = e.what();
@@ -141,6 +198,20 @@ boost::asio::awaitable<ProbeResult> RedisEngine::probe(boost::asio::any_io_execu
   if (!used.empty()) result.memory_used_bytes = std::stoll(used);
   auto role = info_field(reply, "role");
   result.role = role == "slave" ? "replica" : (role == "master" ? "primary" : role);
+  auto offset = info_field(reply, result.role == "replica" ? "slave_repl_offset" : "master_repl_offset");
+  if (!offset.empty()) result.offset = std::stoll(offset);
+  result.primary_host = info_field(reply, "master_host");
+  result.link_up = info_field(reply, "master_link_status") == "up";
+  auto min_replicas = info_field(reply, "min_slaves_good_slaves");
+  // CONFIG GET min-replicas-to-write answers as the fifth reply: *2 $N name $M value.
+  auto pos = reply.find("min-replicas-to-write\r\n");
+  if (pos != std::string::npos) {
+    auto value_start = reply.find("\r\n", pos + 23);
+    auto value_end = reply.find("\r\n", value_start + 2);
+    if (value_start != std::string::npos && value_end != std::string::npos)
+      result.min_replicas_to_write = std::stoi(reply.substr(value_start + 2, value_end - value_start - 2));
+  }
+  (void)min_replicas;
   co_return result;
 }
 

@@ -17,6 +17,20 @@ class RedisEngine : public Engine {
                                             const std::string& ip, int port,
                                             const std::string& password) const override;
 
+  boost::asio::awaitable<void> apply_role(boost::asio::any_io_executor executor,
+                                          const std::string& ip, int port,
+                                          const std::string& password, const RoleConfig& config,
+                                          const ProbeResult& current) const override;
+  boost::asio::awaitable<void> resize(boost::asio::any_io_executor executor, const std::string& ip,
+                                      int port, const std::string& password,
+                                      int64_t memory_mb) const override;
+
+  // Sends commands (after AUTH) in one round trip; returns the raw replies.
+  static boost::asio::awaitable<std::string> call(boost::asio::any_io_executor executor,
+                                                  const std::string& ip, int port,
+                                                  const std::string& password,
+                                                  const std::vector<std::vector<std::string>>& commands);
+
   // The memory Redis itself may use: room is left for buffers, fragmentation and forks.
   static int64_t maxmemory_bytes(int64_t memory_mb);
   // Parses "field:value" lines of INFO output.

@@ -1,0 +1,71 @@
+#include "agent/hostnet.hpp"
+
+#include "util/log.hpp"
+#include "util/subprocess.hpp"
+
+namespace berth::agent {
+
+namespace {
+// Builds an argv. (A function, not a braced list: g++ 12 miscompiles braced lists whose
+// backing array lives across co_await.)
+template <class... Parts>
+std::vector<std::string> argv(Parts&&... parts) {
+  std::vector<std::string> out;
+  (out.emplace_back(std::forward<Parts>(parts)), ...);
+  return out;
+}
+}  // namespace
+
+HostNetwork::HostNetwork(boost::asio::any_io_executor executor, std::string parent_interface)
+    : executor_(std::move(executor)), parent_(std::move(parent_interface)) {}
+
+boost::asio::awaitable<int> HostNetwork::run(std::vector<std::string> argv, std::string* output) {
+  auto result = co_await util::run_process(executor_, argv);
+  if (output) *output = result.output;
+  co_return result.exit_code;
+}
+
+boost::asio::awaitable<void> HostNetwork::ensure_shim(const std::string& shim_address) {
+  co_await run(argv("ip", "link", "add", kShim, "link", parent_, "type", "macvlan", "mode", "bridge"));
+  std::string out;
+  if (co_await run(argv("ip", "addr", "replace", shim_address + "/32", "dev", kShim), &out) != 0)
+    throw std::runtime_error("cannot address " + std::string(kShim) + ": " + out);
+  co_await run(argv("ip", "link", "set", kShim, "up"));
+}
+
+boost::asio::awaitable<void> HostNetwork::route(const std::string& ip) {
+  std::string out;
+  if (co_await run(argv("ip", "route", "replace", ip + "/32", "dev", kShim), &out) != 0)
+    util::log("hostnet: route to {}: {}", ip, out);
+}
+
+boost::asio::awaitable<void> HostNetwork::unroute(const std::string& ip) {
+  co_await run(argv("ip", "route", "del", ip + "/32", "dev", kShim));
+}
+
+boost::asio::awaitable<void> HostNetwork::hold_address(int pid, const std::string& address) {
+  std::string ns = "--target=" + std::to_string(pid);
+  std::string out;
+  if (co_await run(argv("nsenter", ns, "--net", "ip", "addr", "replace", address + "/32", "dev",
+                    "eth0"),
+                   &out) != 0)
+    throw std::runtime_error("cannot add " + address + " in the container: " + out);
+  // Unsolicited ARP: every neighbour updates its cache to this container's MAC at once.
+  co_await run(argv("nsenter", ns, "--net", "arping", "-U", "-c", "1", "-I", "eth0",
+                address));
+}
+
+boost::asio::awaitable<void> HostNetwork::drop_address(int pid, const std::string& address) {
+  co_await run(argv("nsenter", "--target=" + std::to_string(pid), "--net", "ip", "addr", "del",
+                address + "/32", "dev", "eth0"));
+}
+
+boost::asio::awaitable<bool> HostNetwork::holds_address(int pid, const std::string& address) {
+  std::string out;
+  co_await run(argv("nsenter", "--target=" + std::to_string(pid), "--net", "ip", "-o", "addr", "show",
+                "dev", "eth0"),
+               &out);
+  co_return out.find(" " + address + "/32") != std::string::npos;
+}
+
+}  // namespace berth::agent

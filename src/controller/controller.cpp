@@ -1,0 +1,156 @@
+#include "controller/controller.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "controller/plan.hpp"
+#include "model/model.hpp"
+#include "util/log.hpp"
+
+namespace berth::controller {
+
+namespace asio = boost::asio;
+namespace keys = model::keys;
+using namespace std::chrono_literals;
+
+Controller::Controller(asio::any_io_executor executor, store::Store& store, store::Mirror& state,
+                       std::string id, int lease_ttl_seconds)
+    : executor_(executor),
+      store_(store),
+      state_(state),
+      id_(std::move(id)),
+      ttl_(lease_ttl_seconds),
+      wake_(executor) {}
+
+asio::awaitable<void> Controller::run() {
+  while (!stopping_) {
+    bool won = false;
+    try {
+      won = co_await campaign();
+    } catch (const std::exception& e) {
+      util::log("controller {}: campaign: {}", id_, e.what());
+    }
+    if (won) {
+      co_await lead();
+      continue;
+    }
+    // Someone else leads: wait until the leader key goes (or a while, to retry errors).
+    co_await state_.wait_for([this] { return !state_.find(keys::kLeader); }, 1s);
+  }
+}
+
+asio::awaitable<bool> Controller::campaign() {
+  if (state_.find(keys::kLeader)) co_return false;
+  lease_ = co_await store_.lease_grant(ttl_);
+  std::vector<store::Compare> vacant{store::Compare::absent(keys::kLeader)};
+  std::vector<store::Operation> take{store::Operation::put(keys::kLeader, id_, lease_)};
+  auto result = co_await store_.txn(vacant, take);
+  if (!result.succeeded) {
+    co_await store_.lease_revoke(lease_);
+    co_return false;
+  }
+  co_await state_.wait_revision(result.revision, 5s);
+  util::log("controller {}: elected leader", id_);
+  co_return true;
+}
+
+asio::awaitable<void> Controller::keep_lease() {
+  asio::steady_timer timer(executor_);
+  auto last_ok = std::chrono::steady_clock::now();
+  while (leading_) {
+    timer.expires_after(std::chrono::milliseconds(ttl_ * 1000 / 5));
+    co_await timer.async_wait(asio::use_awaitable);
+    if (!leading_) break;
+    try {
+      if (co_await store_.lease_keep_alive(lease_) > 0) {
+        last_ok = std::chrono::steady_clock::now();
+        continue;
+      }
+      util::log("controller {}: leader lease expired", id_);
+    } catch (const std::exception& e) {
+      // Out of touch: step down before the lease can run out under us.
+      if (std::chrono::steady_clock::now() - last_ok < std::chrono::milliseconds(ttl_ * 500))
+        continue;
+      util::log("controller {}: cannot renew the leader lease: {}", id_, e.what());
+    }
+    leading_ = false;
+    wake_.notify_all();
+  }
+}
+
+asio::awaitable<void> Controller::lead() {
+  leading_ = true;
+  asio::co_spawn(executor_, keep_lease(), asio::detached);
+  while (leading_ && !stopping_) {
+    try {
+      co_await reconcile_once();
+    } catch (const std::exception& e) {
+      util::log("controller {}: reconcile: {}", id_, e.what());
+    }
+    // React to every change of state at once; look again every 250 ms regardless.
+    co_await state_.wait_change(250ms);
+  }
+  util::log("controller {}: no longer leader", id_);
+}
+
+asio::awaitable<void> Controller::reconcile_once() {
+  Snapshot snapshot;
+  for (auto* kv : state_.under(keys::kDatabases)) {
+    auto db = model::parse<model::Database>(kv->value);
+    snapshot.databases[db.id] = {db, kv->mod_revision};
+  }
+  for (auto* kv : state_.under(keys::kHosts)) {
+    auto h = model::parse<model::Host>(kv->value);
+    auto& snap = snapshot.hosts[h.name];
+    snap.name = h.name;
+    snap.memory_mb = h.memory_bytes / 1024 / 1024;
+    snap.labels = h.labels;
+  }
+  for (auto* kv : state_.under(keys::kAllocations)) {
+    AllocationEntry e{kv->key, kv->mod_revision, model::parse<model::Allocation>(kv->value)};
+    if (auto it = snapshot.hosts.find(e.allocation.host); it != snapshot.hosts.end()) {
+      it->second.allocated_mb += e.allocation.memory_mb;
+      it->second.instances += 1;
+    }
+    snapshot.allocations.push_back(std::move(e));
+  }
+  for (auto* kv : state_.under(keys::kStatus))
+    snapshot.statuses[kv->key.substr(keys::kStatus.size())] =
+        model::parse<model::InstanceStatus>(kv->value);
+
+  for (auto& change : plan(snapshot)) {
+    if (!leading_) co_return;
+    // Every change also checks that we still lead: a deposed leader writes nothing.
+    std::vector<store::Compare> compares{store::Compare::value_is(keys::kLeader, id_)};
+    for (auto& [key, rev] : change.expect_mod_revision)
+      compares.push_back(rev == 0 ? store::Compare::absent(key)
+                                  : store::Compare::mod_revision_is(key, rev));
+    std::vector<store::Operation> ops;
+    for (auto& key : change.deletes) ops.push_back(store::Operation::erase(key));
+    for (auto& [key, value] : change.puts) ops.push_back(store::Operation::put(key, value));
+    auto result = co_await store_.txn(compares, ops);
+    if (!result.succeeded) {
+      util::log("controller {}: {} of {} raced with another change; planning again", id_,
+                change.kind, change.database_id);
+      co_return;
+    }
+    if (change.kind == "failover") ++failovers_;
+    util::log("controller {}: {} {}: {}", id_, change.kind, change.database_id, change.detail);
+    co_await state_.wait_revision(result.revision, 2s);
+  }
+}
+
+asio::awaitable<void> Controller::resign() {
+  stopping_ = true;
+  leading_ = false;
+  if (lease_) {
+    try {
+      co_await store_.lease_revoke(lease_);
+    } catch (const std::exception&) {
+    }
+  }
+}
+
+}  // namespace berth::controller

@@ -1,0 +1,46 @@
+// The controllers of the elected leader: one server at a time holds /berth/leader under its
+// lease and applies the reconciler's plan (controller/plan) as etcd transactions.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <string>
+
+#include "store/mirror.hpp"
+#include "store/store.hpp"
+#include "util/signal.hpp"
+
+namespace berth::controller {
+
+class Controller {
+ public:
+  Controller(boost::asio::any_io_executor executor, store::Store& store, store::Mirror& state,
+             std::string id, int lease_ttl_seconds = 2);
+
+  // Campaigns, leads while elected, campaigns again after losing: forever.
+  boost::asio::awaitable<void> run();
+  bool leading() const { return leading_; }
+  // Steps down at once (revokes the lease) so another server takes over without waiting.
+  boost::asio::awaitable<void> resign();
+
+  int64_t failovers() const { return failovers_; }
+
+ private:
+  boost::asio::awaitable<bool> campaign();
+  boost::asio::awaitable<void> lead();
+  boost::asio::awaitable<void> keep_lease();
+  boost::asio::awaitable<void> reconcile_once();
+
+  boost::asio::any_io_executor executor_;
+  store::Store& store_;
+  store::Mirror& state_;
+  std::string id_;
+  int ttl_;
+  int64_t lease_ = 0;
+  bool leading_ = false;
+  bool stopping_ = false;
+  int64_t failovers_ = 0;
+  util::Signal wake_;
+};
+
+}  // namespace berth::controller

@@ -1,0 +1,171 @@
+#include "controller/plan.hpp"
+
+#include <algorithm>
+
+namespace berth::controller {
+
+namespace keys = model::keys;
+
+const AllocationEntry* choose_promotion(const Snapshot& snapshot,
+                                        const std::vector<const AllocationEntry*>& replicas) {
+  const AllocationEntry* best = nullptr;
+  int64_t best_offset = -1;
+  for (auto* e : replicas) {
+    auto& a = e->allocation;
+    if (!snapshot.hosts.count(a.host)) continue;
+    auto it = snapshot.statuses.find(keys::instance_owner(a.database_id, a.n));
+    if (it == snapshot.statuses.end() || it->second.state != "healthy") continue;
+    int64_t offset = it->second.offset;
+    if (offset > best_offset || (offset == best_offset && a.n < best->allocation.n)) {
+      best = e;
+      best_offset = offset;
+    }
+  }
+  return best;
+}
+
+namespace {
+
+// Places instance a on a live host that holds no other instance of its database.
+std::string place_elsewhere(std::map<std::string, scheduler::HostSnapshot>& hosts,
+                            const model::Database& db,
+                            const std::vector<const AllocationEntry*>& siblings,
+                            const model::Allocation& a) {
+  scheduler::PlacementRequest request{a.memory_mb, {}, db.constraints};
+  for (auto* s : siblings) request.avoid_hosts.insert(s->allocation.host);
+  std::vector<scheduler::HostSnapshot> candidates;
+  for (auto& [name, h] : hosts) candidates.push_back(h);
+  auto placed = scheduler::place(candidates, request);
+  if (!placed.ok()) return {};
+  hosts[placed.host].allocated_mb += a.memory_mb;
+  hosts[placed.host].instances += 1;
+  return placed.host;
+}
+
+bool replica_in_sync(const Snapshot& snapshot, const model::Allocation& a) {
+  auto it = snapshot.statuses.find(keys::instance_owner(a.database_id, a.n));
+  return snapshot.hosts.count(a.host) && it != snapshot.statuses.end() &&
+         it->second.state == "healthy" && it->second.link_up;
+}
+
+}  // namespace
+
+std::vector<Change> plan(const Snapshot& snapshot) {
+  std::vector<Change> changes;
+  auto hosts = snapshot.hosts;  // capacity is consumed as instances are placed
+  std::map<std::string, std::vector<const AllocationEntry*>> by_database;
+  for (auto& e : snapshot.allocations) by_database[e.allocation.database_id].push_back(&e);
+
+  for (auto& [id, entry] : snapshot.databases) {
+    auto& [db, db_revision] = entry;
+    auto& instances = by_database[id];
+    const AllocationEntry* primary = nullptr;
+    for (auto* e : instances)
+      if (e->allocation.role == "primary" &&
+          (!primary || e->allocation.epoch > primary->allocation.epoch))
+        primary = e;
+    if (!primary) continue;
+    auto alive = [&](const AllocationEntry* e) { return hosts.count(e->allocation.host) > 0; };
+
+    if (!alive(primary)) {
+      // Failover: the primary's host is gone. Promote the best live replica under a new
+      // epoch, in one transaction with everything else that changes with it.
+      std::vector<const AllocationEntry*> replicas;
+      for (auto* e : instances)
+        if (e != primary && e->allocation.role == "replica") replicas.push_back(e);
+      auto* chosen = choose_promotion(snapshot, replicas);
+      if (!chosen) continue;  // nothing to promote yet: wait for a replica to report
+      Change c;
+      c.database_id = id;
+      c.kind = "failover";
+      int64_t epoch = db.epoch + 1;
+      auto new_db = db;
+      new_db.epoch = epoch;
+      c.expect_mod_revision[keys::database(id)] = db_revision;
+      c.puts[keys::database(id)] = model::dump(new_db);
+      for (auto* e : instances) c.expect_mod_revision[e->key] = e->mod_revision;
+
+      auto promoted = chosen->allocation;
+      promoted.role = "primary";
+      promoted.epoch = epoch;
+      promoted.primary_ip.clear();
+      promoted.database_address = db.address;
+      int live_replicas = 0;
+      for (auto* e : replicas)
+        if (e != chosen && alive(e) && replica_in_sync(snapshot, e->allocation)) ++live_replicas;
+      promoted.min_replicas_to_write = live_replicas > 0 ? 1 : 0;
+      c.puts[chosen->key] = model::dump(promoted);
+
+      for (auto* e : replicas) {
+        if (e == chosen) continue;
+        auto r = e->allocation;
+        r.primary_ip = promoted.ip;
+        r.epoch = epoch;
+        c.puts[e->key] = model::dump(r);
+      }
+      // The lost primary comes back as a replica on another host, same number and address.
+      auto old = primary->allocation;
+      old.role = "replica";
+      old.epoch = epoch;
+      old.primary_ip = promoted.ip;
+      old.database_address.clear();
+      old.min_replicas_to_write = 0;
+      std::string host = place_elsewhere(hosts, db, instances, old);
+      if (!host.empty()) {
+        c.deletes.push_back(primary->key);
+        old.host = host;
+        c.puts[keys::allocation(host, id, old.n)] = model::dump(old);
+        c.expect_mod_revision[keys::allocation(host, id, old.n)] = 0;
+      } else {
+        c.puts[primary->key] = model::dump(old);  // stays where it was, demoted
+      }
+      c.detail = "instance " + std::to_string(promoted.n) + " on " + promoted.host +
+                 " promoted (epoch " + std::to_string(epoch) + "), instance " +
+                 std::to_string(old.n) + " re-created on " + (host.empty() ? "(no host yet)" : host);
+      changes.push_back(std::move(c));
+      continue;
+    }
+
+    // Replicas on lost hosts are re-created elsewhere with their number and address.
+    for (auto* e : instances) {
+      if (e == primary || alive(e)) continue;
+      auto moved = e->allocation;
+      std::string host = place_elsewhere(hosts, db, instances, moved);
+      if (host.empty()) continue;
+      moved.host = host;
+      moved.primary_ip = primary->allocation.ip;
+      moved.epoch = db.epoch;
+      Change c;
+      c.database_id = id;
+      c.kind = "replace";
+      c.detail = "instance " + std::to_string(moved.n) + " re-created on " + host;
+      c.expect_mod_revision[e->key] = e->mod_revision;
+      c.expect_mod_revision[keys::database(id)] = db_revision;
+      c.expect_mod_revision[keys::allocation(host, id, moved.n)] = 0;
+      c.deletes.push_back(e->key);
+      c.puts[keys::allocation(host, id, moved.n)] = model::dump(moved);
+      changes.push_back(std::move(c));
+    }
+
+    // Writes must reach a replica whenever one is in sync; with none, the primary must not
+    // refuse every write.
+    bool any_in_sync = false;
+    for (auto* e : instances)
+      if (e != primary && replica_in_sync(snapshot, e->allocation)) any_in_sync = true;
+    int want = any_in_sync ? 1 : 0;
+    if (primary->allocation.min_replicas_to_write != want) {
+      auto p = primary->allocation;
+      p.min_replicas_to_write = want;
+      Change c;
+      c.database_id = id;
+      c.kind = "min-replicas";
+      c.detail = "min-replicas-to-write " + std::to_string(want);
+      c.expect_mod_revision[primary->key] = primary->mod_revision;
+      c.puts[primary->key] = model::dump(p);
+      changes.push_back(std::move(c));
+    }
+  }
+  return changes;
+}
+
+}  // namespace berth::controller

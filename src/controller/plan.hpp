@@ -1,0 +1,46 @@
+// The reconciler's decisions: given a snapshot of desired and observed state, what must change
+// (promote a replica when a primary's host is gone, re-create lost instances elsewhere with
+// their old number and address, keep min-replicas-to-write honest). Pure: no I/O.
+#pragma once
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "model/model.hpp"
+#include "scheduler/placement.hpp"
+
+namespace berth::controller {
+
+struct AllocationEntry {
+  std::string key;
+  int64_t mod_revision = 0;
+  model::Allocation allocation;
+};
+
+struct Snapshot {
+  std::map<std::string, std::pair<model::Database, int64_t>> databases;  // id -> (db, mod rev)
+  std::vector<AllocationEntry> allocations;
+  std::map<std::string, scheduler::HostSnapshot> hosts;  // alive hosts only
+  std::map<std::string, model::InstanceStatus> statuses;  // "id/n" -> status
+};
+
+// One change: written as one transaction that succeeds only if every key it read is unchanged.
+struct Change {
+  std::string database_id;
+  std::string kind;  // failover, replace, min-replicas
+  std::string detail;
+  std::map<std::string, int64_t> expect_mod_revision;  // key -> mod revision (0: absent)
+  std::map<std::string, std::string> puts;
+  std::vector<std::string> deletes;
+};
+
+std::vector<Change> plan(const Snapshot& snapshot);
+
+// The replica to promote: alive host, healthy, highest replication offset, then lowest n.
+// Returns nullptr when none qualifies.
+const AllocationEntry* choose_promotion(const Snapshot& snapshot,
+                                        const std::vector<const AllocationEntry*>& replicas);
+
+}  // namespace berth::controller

@@ -1,0 +1,200 @@
+"""The lab: several Docker hosts on one machine, as in ../shared/LAB.md.
+
+One network namespace per host on a shared bridge that plays the LAN, each with its own dockerd
+and `berth agent --network macvlan:eth0`; a 3-member etcd cluster and the berth server in the
+root namespace. It can cut a host off the LAN, bring it back, kill its agent or dockerd, and
+tears everything down by name, so a run interrupted half-way is cleaned by the next one.
+"""
+import os
+import shutil
+import subprocess
+import tempfile
+import urllib.request
+
+from harness import BERTH, Berth, Dockerd, Process, free_port, wait_until
+
+BRIDGE = "berth-lan"
+LAN_PREFIX = "10.77"
+GATEWAY = f"{LAN_PREFIX}.0.1"
+
+
+def sh(*args, check=True):
+    return subprocess.run(args, capture_output=True, text=True, check=check)
+
+
+def remove_leftovers():
+    """Removes the lab of an earlier run by its names: namespaces, links, mounts, folders."""
+    for pidfile in subprocess.run("ls /tmp/berth-lab-*/h*/docker/docker.pid 2>/dev/null",
+                                  shell=True, capture_output=True, text=True).stdout.split():
+        try:
+            os.kill(int(open(pidfile).read().strip()), 9)
+        except (OSError, ValueError):
+            pass
+    subprocess.run("pkill -9 -f 'berth-lab-' ", shell=True, capture_output=True)
+    for ns in sh("ip", "netns", "list", check=False).stdout.split("\n"):
+        name = ns.split(" ")[0]
+        if name.startswith("berth-h"):
+            sh("ip", "netns", "del", name, check=False)
+    for link in sh("ip", "-o", "link", "show", check=False).stdout.splitlines():
+        name = link.split(":")[1].strip().split("@")[0]
+        if name.startswith("bveth") or name == BRIDGE:
+            sh("ip", "link", "del", name, check=False)
+    for d in subprocess.run("ls -d /tmp/berth-lab-* 2>/dev/null", shell=True,
+                            capture_output=True, text=True).stdout.split():
+        for m in reversed(open("/proc/mounts").read().split("\n")):
+            parts = m.split()
+            if len(parts) > 1 and parts[1].startswith(d):
+                sh("umount", "-l", parts[1], check=False)
+        shutil.rmtree(d, ignore_errors=True)
+
+
+class EtcdCluster:
+    """Three etcd members in the root namespace, reachable from every host."""
+
+    def __init__(self, workdir, members=3):
+        self.workdir = workdir
+        self.members = []
+        for i in range(members):
+            self.members.append({"name": f"e{i}", "client": free_port(), "peer": free_port(),
+                                 "proc": None})
+        self.initial = ",".join(f"{m['name']}=http://{GATEWAY}:{m['peer']}" for m in self.members)
+        for i in range(members):
+            self.start(i, new=True)
+        wait_until(self.healthy, 30, "etcd cluster to form")
+
+    @property
+    def endpoint(self):
+        return self.endpoints
+
+    @property
+    def endpoints(self):
+        return ",".join(f"http://{GATEWAY}:{m['client']}" for m in self.members)
+
+    def start(self, i, new=False):
+        m = self.members[i]
+        client, peer = f"http://{GATEWAY}:{m['client']}", f"http://{GATEWAY}:{m['peer']}"
+        m["proc"] = Process(["etcd", "--name", m["name"],
+                             "--data-dir", f"{self.workdir}/etcd-{m['name']}",
+                             "--listen-client-urls", client, "--advertise-client-urls", client,
+                             "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
+                             "--initial-cluster", self.initial,
+                             "--initial-cluster-state", "new",
+                             "--heartbeat-interval", "100", "--election-timeout", "1000",
+                             "--log-level", "warn"],
+                            f"{self.workdir}/etcd-{m['name']}.log")
+
+    def healthy(self):
+        for m in self.members:
+            try:
+                with urllib.request.urlopen(f"http://{GATEWAY}:{m['client']}/health",
+                                            timeout=1) as r:
+                    if b'"true"' not in r.read():
+                        return False
+            except OSError:
+                return False
+        return True
+
+    def kill(self, i):
+        self.members[i]["proc"].kill()
+
+    def stop(self):
+        for m in self.members:
+            if m["proc"]:
+                m["proc"].stop()
+
+
+class Host:
+    """One simulated Docker host: a network namespace, its dockerd and its agent."""
+
+    def __init__(self, lab, index):
+        self.lab, self.index = lab, index
+        self.name = f"h{index}"
+        self.ns = f"berth-h{index}"
+        self.address = f"{LAN_PREFIX}.0.{10 + index}"
+        self.veth = f"bveth{index}"
+        self.dir = os.path.join(lab.workdir, self.name)
+        os.makedirs(self.dir)
+        sh("ip", "netns", "add", self.ns)
+        sh("ip", "link", "add", self.veth, "type", "veth", "peer", "name", "eth0", "netns", self.ns)
+        sh("ip", "link", "set", self.veth, "master", BRIDGE, "up")
+        self.exec("ip", "addr", "add", f"{self.address}/16", "dev", "eth0")
+        self.exec("ip", "link", "set", "eth0", "up")
+        self.exec("ip", "link", "set", "lo", "up")
+        self.dockerd = Dockerd(self.dir, wrap=self.nsenter)
+        self.agent = None
+
+    def nsenter(self, argv):
+        # nsenter, not `ip netns exec`: that remounts /sys and dockerd loses the cgroups.
+        return ["nsenter", f"--net=/var/run/netns/{self.ns}", *argv]
+
+    def exec(self, *argv):
+        return sh(*self.nsenter(list(argv)))
+
+    def start_agent(self):
+        self.agent = Process(self.nsenter([BERTH, "agent", "--etcd", self.lab.etcd.endpoints,
+                                           "--docker-socket", self.dockerd.socket,
+                                           "--name", self.name, "--advertise", self.address,
+                                           "--network", "macvlan:eth0",
+                                           "--lease-ttl", str(self.lab.lease_ttl),
+                                           "--probe-interval-ms", "200"]),
+                             os.path.join(self.dir, "agent.log"))
+
+    def cut(self):
+        """Pulls the host's cable: nothing goes in or out of its eth0."""
+        sh("ip", "link", "set", self.veth, "down")
+
+    def restore(self):
+        sh("ip", "link", "set", self.veth, "up")
+
+    def kill_agent(self):
+        self.agent.kill()
+
+    def close(self):
+        if self.agent:
+            self.agent.stop()
+        self.dockerd.stop()
+        for sub in ("docker/exec", "docker/data"):
+            sh("umount", "-R", "-l", os.path.join(self.dir, sub), check=False)
+        sh("ip", "netns", "del", self.ns, check=False)
+        sh("ip", "link", "del", self.veth, check=False)
+
+
+class MultiHostLab:
+    def __init__(self, hosts=3, lease_ttl=2):
+        remove_leftovers()
+        self.lease_ttl = lease_ttl
+        self.workdir = tempfile.mkdtemp(prefix="berth-lab-")
+        sh("ip", "link", "add", BRIDGE, "type", "bridge")
+        sh("ip", "addr", "add", f"{GATEWAY}/16", "dev", BRIDGE)
+        sh("ip", "link", "set", BRIDGE, "up")
+        self.hosts = []
+        try:
+            self.etcd = EtcdCluster(self.workdir)
+            self.berth = Berth(self.workdir, self.etcd, None, None, None)
+            self.berth.start_server()
+            self.berth.api("PUT", "/v1/network", {
+                "subnet": f"{LAN_PREFIX}.0.0/16", "gateway": GATEWAY,
+                "exclude": [f"{LAN_PREFIX}.0.0-{LAN_PREFIX}.99.255"],
+                "driver": "macvlan", "docker_network": "lan"})
+            for i in range(1, hosts + 1):
+                self.hosts.append(Host(self, i))
+            for h in self.hosts:
+                h.start_agent()
+            wait_until(lambda: len(self.berth.api("GET", "/v1/hosts")) == hosts, 30,
+                       "every agent to register")
+        except BaseException:
+            self.close()
+            raise
+
+    def host(self, name):
+        return next(h for h in self.hosts if h.name == name)
+
+    def close(self):
+        if getattr(self, "berth", None):
+            self.berth.stop()
+        for h in self.hosts:
+            h.close()
+        if getattr(self, "etcd", None):
+            self.etcd.stop()
+        sh("ip", "link", "del", BRIDGE, check=False)
+        shutil.rmtree(self.workdir, ignore_errors=True)

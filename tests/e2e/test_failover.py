@@ -1,0 +1,87 @@
+"""Many hosts: replicas on distinct hosts, automatic failover with fencing, on the lab."""
+import time
+import unittest
+
+from harness import redis_cli, wait_until
+from lab import MultiHostLab
+from writer import Writer
+
+
+class FailoverTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.lab = MultiHostLab(hosts=3)
+        cls.berth = cls.lab.berth
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.lab.close()
+
+    def primary(self, name):
+        db = self.berth.api("GET", f"/v1/databases/{name}")
+        return next(i for i in db["instances"] if i["role"] == "primary"), db
+
+    def test_replicas_land_on_distinct_hosts_and_replicate(self):
+        db = self.berth.api("POST", "/v1/databases", {"name": "spread", "engine": "redis",
+                                                       "memory_mb": 64, "replicas": 2})
+        hosts = [i["host"] for i in db["instances"]]
+        self.assertEqual(len(set(hosts)), 3, hosts)
+        self.assertNotIn(db["address"], [i["address"] for i in db["instances"]])
+        self.assertEqual(redis_cli(db["address"], db["password"], "set", "x", "1"), "OK")
+        self.assertEqual(redis_cli(db["address"], db["password"], "wait", "2", "1000"), "2")
+        for inst in db["instances"]:
+            if inst["role"] == "replica":
+                self.assertEqual(redis_cli(inst["address"], db["password"], "get", "x"), "1")
+        # Three hosts cannot hold four instances of one database.
+        status, body = self.berth.request("POST", "/v1/databases", {
+            "name": "toomany", "engine": "redis", "memory_mb": 64, "replicas": 3})
+        self.assertEqual(status, 409)
+        self.assertIn("replicas", body["error"])
+        self.assertEqual(self.berth.request("GET", "/v1/databases/toomany")[0], 404)
+        self.assertEqual(self.berth.request("DELETE", "/v1/databases/spread")[0], 204)
+
+    def test_failover_when_the_primary_host_is_cut_off(self):
+        db = self.berth.api("POST", "/v1/databases", {"name": "orders", "engine": "redis",
+                                                       "memory_mb": 64, "replicas": 1})
+        old_primary, _ = self.primary("orders")
+        writer = Writer(db["address"], db["password"])
+        writer.start()
+        wait_until(lambda: len(writer.durable) > 50, 10, "durable writes before the cut")
+        host = self.lab.host(old_primary["host"])
+        cut_at = time.monotonic()
+        host.cut()
+        try:
+            wait_until(lambda: writer.accepted and writer.accepted[-1][0] > cut_at + 0.05, 20,
+                       "writes accepted again after the cut")
+            wait_until(lambda: len([k for t, k in writer.accepted if t > cut_at]) > 50, 10,
+                       "more writes after the failover")
+            writer.stop()
+            gap = writer.gap_around(cut_at)
+            print(f"\nfailover gap: {gap:.0f} ms, durable writes: {len(writer.durable)}")
+            self.assertLess(gap, 5000)
+            new_primary, after = self.primary("orders")
+            self.assertNotEqual(new_primary["host"], old_primary["host"])
+            self.assertGreater(after["epoch"], db["epoch"])
+            self.assertEqual(after["address"], db["address"])  # the address followed
+            self.assertEqual(writer.missing(db["address"], db["password"]), [])
+            # The lost instance is re-created elsewhere with its number and address.
+            wait_until(lambda: all(i["state"] == "healthy" and i["host"] != host.name
+                                   for i in self.berth.api("GET", "/v1/databases/orders")
+                                   ["instances"]), 30, "the lost instance re-created")
+            moved = next(i for i in self.berth.api("GET", "/v1/databases/orders")["instances"]
+                         if i["n"] == old_primary["n"])
+            self.assertEqual(moved["address"], old_primary["address"])
+            self.assertEqual(moved["role"], "replica")
+        finally:
+            writer.running = False
+            host.restore()
+        # The old host returns: its stale container is removed, never a second primary.
+        wait_until(lambda: not [c for c in host.dockerd.containers() if
+                                c["Labels"].get("berth.database") == db["id"]], 30,
+                   "the returning host to remove its stale container")
+        self.assertEqual(redis_cli(db["address"], db["password"], "set", "after", "1"), "OK")
+        self.assertEqual(self.berth.request("DELETE", "/v1/databases/orders")[0], 204)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,117 @@
+"""A continuous Redis writer for failover tests and benchmarks: SET then WAIT 1 100 on the
+database address, reconnecting on any error. Records which writes were acknowledged by a
+replica (durable) and the longest gap between accepted writes."""
+import socket
+import threading
+import time
+
+
+def resp(*args):
+    out = f"*{len(args)}\r\n"
+    for a in args:
+        a = str(a)
+        out += f"${len(a.encode())}\r\n{a}\r\n"
+    return out.encode()
+
+
+class Connection:
+    def __init__(self, address, password, port=6379, timeout=0.3):
+        self.sock = socket.create_connection((address, port), timeout=timeout)
+        self.buf = b""
+        if self.call("AUTH", password) != "OK":
+            raise ConnectionError("AUTH refused")
+
+    def _line(self):
+        while b"\r\n" not in self.buf:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("closed")
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line.decode()
+
+    def _reply(self):
+        line = self._line()
+        kind, rest = line[0], line[1:]
+        if kind == "+":
+            return rest
+        if kind == "-":
+            raise RuntimeError(rest)
+        if kind == ":":
+            return int(rest)
+        if kind == "$":
+            n = int(rest)
+            if n < 0:
+                return None
+            while len(self.buf) < n + 2:
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    raise ConnectionError("closed")
+                self.buf += chunk
+            data, self.buf = self.buf[:n], self.buf[n + 2:]
+            return data.decode()
+        if kind == "*":
+            return [self._reply() for _ in range(int(rest))]
+        raise ConnectionError("bad reply " + line)
+
+    def call(self, *args):
+        self.sock.sendall(resp(*args))
+        return self._reply()
+
+    def close(self):
+        self.sock.close()
+
+
+class Writer(threading.Thread):
+    def __init__(self, address, password, prefix="w"):
+        super().__init__(daemon=True)
+        self.address, self.password, self.prefix = address, password, prefix
+        self.accepted = []  # (time, key) of every SET answered OK
+        self.durable = []   # keys whose WAIT saw a replica
+        self.errors = 0
+        self.running = True
+
+    def run(self):
+        conn, i = None, 0
+        while self.running:
+            try:
+                if conn is None:
+                    conn = Connection(self.address, self.password)
+                key = f"{self.prefix}{i}"
+                if conn.call("SET", key, i) == "OK":
+                    self.accepted.append((time.monotonic(), key))
+                    if conn.call("WAIT", 1, 100) >= 1:
+                        self.durable.append(key)
+                i += 1
+            except (OSError, ConnectionError, RuntimeError):
+                self.errors += 1
+                if conn:
+                    conn.close()
+                conn = None
+                i += 1
+                time.sleep(0.01)  # a failed connect must not spin the CPU
+
+    def stop(self):
+        self.running = False
+        self.join(5)
+
+    def gap_around(self, moment):
+        """Milliseconds without an accepted write across moment: the longest pause between
+        two accepted writes, the first of them at most 1 s before moment (a reply can arrive
+        just after the cut for a write the old primary took just before it)."""
+        times = [t for t, _ in self.accepted if t > moment - 1.0]
+        if len(times) < 2:
+            return None
+        return max(b - a for a, b in zip(times, times[1:])) * 1000
+
+    def missing(self, address, password):
+        """Durable writes no longer readable at the address."""
+        conn = Connection(address, password, timeout=5)
+        try:
+            missing = []
+            for k in self.durable:
+                if conn.call("GET", k) is None:
+                    missing.append(k)
+            return missing
+        finally:
+            conn.close()
