@@ -12,6 +12,7 @@
 #include "util/log.hpp"
 #include "netpool/netpool.hpp"
 #include "util/subprocess.hpp"
+#include "util/tcp_exchange.hpp"
 
 namespace berth::agent {
 
@@ -402,12 +403,18 @@ asio::awaitable<void> Agent::reconcile() {
     }
     if (instance->allocation.password != a.password || instance->allocation.ip != a.ip)
       instance->ever_healthy = false;
+    bool role_changed = instance->allocation.role != a.role ||
+                        instance->allocation.epoch != a.epoch ||
+                        instance->allocation.primary_ip != a.primary_ip ||
+                        instance->allocation.memory_mb != a.memory_mb ||
+                        instance->allocation.min_replicas_to_write != a.min_replicas_to_write;
     if (!instance->held_address.empty()) {
       // A restarted container has a new network namespace without the database address.
       auto info = co_await docker_.container_inspect(engines::container_name(a));
       if (!info || info->pid != instance->pid) instance->held_address.clear();
     }
     instance->allocation = a;
+    if (role_changed) instance->wake->notify_all();  // act on a promotion at once
   }
 }
 
@@ -434,6 +441,17 @@ asio::awaitable<void> Agent::probe_loop(std::shared_ptr<Instance> instance) {
       s.epoch = a.epoch;
       s.message = fenced_ && a.role == "primary" ? "fenced: writes paused" : "";
       instance->ever_healthy = true;
+      // A second opinion for the controller: can this replica's host reach the primary?
+      s.primary_down = false;
+      if (a.role == "replica" && !a.primary_ip.empty()) {
+        try {
+          co_await util::tcp_exchange(
+              executor_, a.primary_ip, a.port, "", [](const std::string&) { return true; },
+              300ms);
+        } catch (const util::ExchangeError&) {
+          s.primary_down = true;
+        }
+      }
     } else {
       // Before the first answer an instance is starting; afterwards a silence is a fault.
       s.state = instance->ever_healthy ? "unhealthy" : "starting";

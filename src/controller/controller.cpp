@@ -6,6 +6,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "controller/plan.hpp"
+#include "engines/engine.hpp"
 #include "model/model.hpp"
 #include "util/log.hpp"
 
@@ -83,6 +84,7 @@ asio::awaitable<void> Controller::keep_lease() {
 asio::awaitable<void> Controller::lead() {
   leading_ = true;
   asio::co_spawn(executor_, keep_lease(), asio::detached);
+  asio::co_spawn(executor_, probe_primaries(), asio::detached);
   while (leading_ && !stopping_) {
     try {
       co_await reconcile_once();
@@ -120,6 +122,11 @@ asio::awaitable<void> Controller::reconcile_once() {
     snapshot.statuses[kv->key.substr(keys::kStatus.size())] =
         model::parse<model::InstanceStatus>(kv->value);
 
+  // A primary counts as unreachable after 600 ms without an answer to the leader's probes.
+  auto now = std::chrono::steady_clock::now();
+  for (auto& [owner, since] : down_since_)
+    if (now - since >= 600ms) snapshot.unreachable.insert(owner);
+
   for (auto& change : plan(snapshot)) {
     if (!leading_) co_return;
     // Every change also checks that we still lead: a deposed leader writes nothing.
@@ -140,6 +147,44 @@ asio::awaitable<void> Controller::reconcile_once() {
     util::log("controller {}: {} {}: {}", id_, change.kind, change.database_id, change.detail);
     co_await state_.wait_revision(result.revision, 2s);
   }
+}
+
+asio::awaitable<void> Controller::probe_primaries() {
+  asio::steady_timer timer(executor_);
+  while (leading_ && !stopping_) {
+    std::set<std::string> current;
+    for (auto* kv : state_.under(keys::kAllocations)) {
+      auto a = model::parse<model::Allocation>(kv->value);
+      if (a.role != "primary" || a.database_address.empty()) continue;  // no replicas
+      std::string owner = keys::instance_owner(a.database_id, a.n);
+      current.insert(owner);
+      if (probing_.insert(owner).second)
+        asio::co_spawn(executor_, probe_one(owner, a.engine, a.ip, a.port, a.password),
+                       asio::detached);
+    }
+    for (auto it = down_since_.begin(); it != down_since_.end();)
+      it = current.count(it->first) ? std::next(it) : down_since_.erase(it);
+    timer.expires_after(100ms);
+    co_await timer.async_wait(asio::use_awaitable);
+  }
+  down_since_.clear();
+}
+
+asio::awaitable<void> Controller::probe_one(std::string owner, std::string engine_name,
+                                            std::string ip, int port, std::string password) {
+  auto started = std::chrono::steady_clock::now();
+  bool healthy = false;
+  if (auto* engine = engines::find_engine(engine_name)) {
+    auto result = co_await engine->probe(executor_, ip, port, password, 300ms);
+    healthy = result.healthy;
+  }
+  if (healthy) {
+    down_since_.erase(owner);
+  } else if (!down_since_.count(owner)) {
+    down_since_[owner] = started;
+    wake_.notify_all();
+  }
+  probing_.erase(owner);
 }
 
 asio::awaitable<void> Controller::resign() {

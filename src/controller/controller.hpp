@@ -4,6 +4,9 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <map>
+#include <set>
 #include <string>
 
 #include "store/mirror.hpp"
@@ -30,6 +33,11 @@ class Controller {
   boost::asio::awaitable<void> lead();
   boost::asio::awaitable<void> keep_lease();
   boost::asio::awaitable<void> reconcile_once();
+  // While leading: probes every primary that has replicas, to notice a lost host faster than
+  // its lease can expire.
+  boost::asio::awaitable<void> probe_primaries();
+  boost::asio::awaitable<void> probe_one(std::string owner, std::string engine, std::string ip,
+                                         int port, std::string password);
 
   boost::asio::any_io_executor executor_;
   store::Store& store_;
@@ -41,6 +49,8 @@ class Controller {
   bool stopping_ = false;
   int64_t failovers_ = 0;
   util::Signal wake_;
+  std::map<std::string, std::chrono::steady_clock::time_point> down_since_;  // "id/n"
+  std::set<std::string> probing_;
 };
 
 }  // namespace berth::controller

@@ -42,6 +42,23 @@ std::string place_elsewhere(std::map<std::string, scheduler::HostSnapshot>& host
   return placed.host;
 }
 
+// The leader cannot reach the primary and no healthy replica can either: its host is cut off
+// or dead, whatever its lease says for the next second.
+bool confirmed_unreachable(const Snapshot& snapshot, const AllocationEntry& primary,
+                           const std::vector<const AllocationEntry*>& instances) {
+  auto& p = primary.allocation;
+  if (!snapshot.unreachable.count(keys::instance_owner(p.database_id, p.n))) return false;
+  int witnesses = 0;
+  for (auto* e : instances) {
+    if (e == &primary) continue;
+    auto it = snapshot.statuses.find(keys::instance_owner(e->allocation.database_id, e->allocation.n));
+    if (it == snapshot.statuses.end() || it->second.state != "healthy") continue;
+    if (!it->second.primary_down) return false;
+    ++witnesses;
+  }
+  return witnesses > 0;
+}
+
 bool replica_in_sync(const Snapshot& snapshot, const model::Allocation& a) {
   auto it = snapshot.statuses.find(keys::instance_owner(a.database_id, a.n));
   return snapshot.hosts.count(a.host) && it != snapshot.statuses.end() &&
@@ -67,7 +84,7 @@ std::vector<Change> plan(const Snapshot& snapshot) {
     if (!primary) continue;
     auto alive = [&](const AllocationEntry* e) { return hosts.count(e->allocation.host) > 0; };
 
-    if (!alive(primary)) {
+    if (!alive(primary) || confirmed_unreachable(snapshot, *primary, instances)) {
       // Failover: the primary's host is gone. Promote the best live replica under a new
       // epoch, in one transaction with everything else that changes with it.
       std::vector<const AllocationEntry*> replicas;

@@ -24,6 +24,9 @@ struct Snapshot {
   std::vector<AllocationEntry> allocations;
   std::map<std::string, scheduler::HostSnapshot> hosts;  // alive hosts only
   std::map<std::string, model::InstanceStatus> statuses;  // "id/n" -> status
+  // Primaries ("id/n") the leader has not reached for a while: lost if their replicas
+  // cannot reach them either, even while their host's lease still runs.
+  std::set<std::string> unreachable;
 };
 
 // One change: written as one transaction that succeeds only if every key it read is unchanged.

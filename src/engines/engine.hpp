@@ -56,7 +56,8 @@ class Engine {
   virtual docker::ContainerSpec container_spec(const model::Allocation& allocation) const = 0;
   virtual boost::asio::awaitable<ProbeResult> probe(boost::asio::any_io_executor executor,
                                                     const std::string& ip, int port,
-                                                    const std::string& password) const = 0;
+                                                    const std::string& password,
+      std::chrono::milliseconds timeout = std::chrono::milliseconds(1000)) const = 0;
   // Brings the instance to the role in config; a no-op when it is there already.
   virtual boost::asio::awaitable<void> apply_role(boost::asio::any_io_executor executor,
                                                   const std::string& ip, int port,

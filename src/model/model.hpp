@@ -125,10 +125,11 @@ struct InstanceStatus {
   int64_t offset = 0;     // replication offset
   bool link_up = false;   // a replica's link to its primary
   int64_t epoch = 0;      // the allocation epoch the agent last applied
+  bool primary_down = false;  // a replica's agent cannot reach the primary
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(InstanceStatus, host, state, role, container_id,
                                                 memory_used_bytes, restarts, message, updated_at,
-                                                offset, link_up, epoch)
+                                                offset, link_up, epoch, primary_down)
 
 // The cluster network the address pool hands out from.
 struct NetworkConfig {

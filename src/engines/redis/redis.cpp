@@ -171,7 +171,8 @@ boost::asio::awaitable<void> RedisEngine::resize(boost::asio::any_io_executor ex
 
 boost::asio::awaitable<ProbeResult> RedisEngine::probe(boost::asio::any_io_executor executor,
                                                        const std::string& ip, int port,
-                                                       const std::string& password) const {
+                                                       const std::string& password,
+    std::chrono::milliseconds timeout) const {
   ProbeResult result;
   std::string request = command({"AUTH", password}) + command({"PING"}) +
                         command({"INFO", "memory"}) + command({"INFO", "replication"}) +
@@ -180,7 +181,7 @@ boost::asio::awaitable<ProbeResult> RedisEngine::probe(boost::asio::any_io_execu
   try {
     reply = co_await util::tcp_exchange(
         executor, ip, port, request, [](const std::string& b) { return complete_replies(b) >= 5; },
-        std::chrono::milliseconds(1000));
+        timeout);
   } catch (const util::ExchangeError& e) {
     result.message = e.what();
     co_return result;

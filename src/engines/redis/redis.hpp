@@ -15,7 +15,8 @@ class RedisEngine : public Engine {
   docker::ContainerSpec container_spec(const model::Allocation& allocation) const override;
   boost::asio::awaitable<ProbeResult> probe(boost::asio::any_io_executor executor,
                                             const std::string& ip, int port,
-                                            const std::string& password) const override;
+                                            const std::string& password,
+      std::chrono::milliseconds timeout = std::chrono::milliseconds(1000)) const override;
 
   boost::asio::awaitable<void> apply_role(boost::asio::any_io_executor executor,
                                           const std::string& ip, int port,
