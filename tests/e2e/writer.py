@@ -15,10 +15,10 @@ def resp(*args):
 
 
 class Connection:
-    def __init__(self, address, password, port=6379, timeout=0.3):
+    def __init__(self, address, password, port=6379, timeout=0.3, auth=True):
         self.sock = socket.create_connection((address, port), timeout=timeout)
         self.buf = b""
-        if self.call("AUTH", password) != "OK":
+        if auth and self.call("AUTH", password) != "OK":
             raise ConnectionError("AUTH refused")
 
     def _line(self):
@@ -64,6 +64,8 @@ class Connection:
 
 class Writer(threading.Thread):
     def __init__(self, address, password, prefix="w"):
+        """address: the database address, or a function that says where the primary is
+        now (a Sentinel client asks Sentinel after every error)."""
         super().__init__(daemon=True)
         self.address, self.password, self.prefix = address, password, prefix
         self.accepted = []  # (time, key) of every SET answered OK
@@ -76,7 +78,10 @@ class Writer(threading.Thread):
         while self.running:
             try:
                 if conn is None:
-                    conn = Connection(self.address, self.password)
+                    address = self.address() if callable(self.address) else self.address
+                    if address is None:
+                        raise ConnectionError("no primary known")
+                    conn = Connection(address, self.password)
                 key = f"{self.prefix}{i}"
                 if conn.call("SET", key, i) == "OK":
                     self.accepted.append((time.monotonic(), key))
