@@ -131,6 +131,7 @@ asio::awaitable<http::Response> Api::handle(const http::ServerRequest& request) 
       co_return error(404, "no such endpoint: " + path);
     if (method == "GET") co_return get_database(ref);
     if (method == "DELETE") co_return co_await delete_database(ref);
+    if (method == "PATCH") co_return co_await update_database(ref, request);
     co_return error(405, "method not allowed: " + method + " " + path);
   }
   if (path == "/v1/hosts" && method == "GET") co_return list_hosts();
@@ -523,6 +524,67 @@ asio::awaitable<http::Response> Api::create_database(const http::ServerRequest& 
   json view = database_view(db.id);
   view["password"] = db.password;  // shown once, at creation
   co_return reply(healthy ? 201 : 202, view);
+}
+
+asio::awaitable<http::Response> Api::update_database(const std::string& ref,
+                                                     const http::ServerRequest& request) {
+  std::string id = resolve(ref);
+  if (id.empty()) co_return error(404, "database: no database named or with id '" + ref + "'");
+  http::Response failure;
+  auto parsed = parse_body(request, &failure);
+  if (!parsed) co_return failure;
+  json body = std::move(*parsed);
+  if (!body.is_object()) co_return error(400, "body: expected a JSON object");
+  auto* kv = state_.find(keys::database(id));
+  auto db = model::parse<model::Database>(kv->value);
+  auto* engine = engines::find_engine(db.engine);
+  if (body.contains("replicas") && body["replicas"] != db.replicas)
+    co_return error(422, "replicas: changing the replica count of a database is not supported "
+                         "yet; create it with --replicas");
+  if (!body.contains("memory_mb")) co_return error(422, "memory_mb: required (MiB)");
+  if (!body["memory_mb"].is_number_integer()) co_return error(422, "memory_mb: must be an integer (MiB)");
+  int64_t memory_mb = body["memory_mb"].get<int64_t>();
+  if (memory_mb < engine->min_memory_mb())
+    co_return error(422, "memory_mb: at least " + std::to_string(engine->min_memory_mb()) +
+                             " MiB, got " + std::to_string(memory_mb));
+  // Capacity first: every host of the database must have room for the difference.
+  auto hosts = host_snapshots();
+  std::vector<store::Compare> compares{store::Compare::mod_revision_is(keys::database(id), kv->mod_revision)};
+  auto new_db = db;
+  new_db.memory_mb = memory_mb;
+  std::vector<store::Operation> ops{store::Operation::put(keys::database(id), model::dump(new_db))};
+  std::vector<int> instances;
+  for (auto* akv : state_.under(keys::kAllocations)) {
+    auto a = model::parse<model::Allocation>(akv->value);
+    if (a.database_id != id) continue;
+    auto it = hosts.find(a.host);
+    if (it != hosts.end() && memory_mb > a.memory_mb &&
+        it->second.memory_mb - it->second.allocated_mb < memory_mb - a.memory_mb)
+      co_return error(409, "memory_mb: host " + a.host + " has " +
+                               std::to_string(it->second.memory_mb - it->second.allocated_mb) +
+                               " MiB free, " + std::to_string(memory_mb - a.memory_mb) +
+                               " MiB more are needed");
+    a.memory_mb = memory_mb;
+    compares.push_back(store::Compare::mod_revision_is(akv->key, akv->mod_revision));
+    ops.push_back(store::Operation::put(akv->key, model::dump(a)));
+    instances.push_back(a.n);
+  }
+  auto result = co_await store_.txn(compares, ops);
+  if (!result.succeeded) co_return error(409, "database: changed meanwhile; try again");
+  co_await state_.wait_revision(result.revision, 5s);
+  util::log("server: resized database {} to {} MiB", db.name, memory_mb);
+  // Answer once every instance runs with the new limit.
+  bool applied = co_await state_.wait_for(
+      [&] {
+        for (int n : instances) {
+          auto* s = state_.find(keys::status(id, n));
+          if (!s || model::parse<model::InstanceStatus>(s->value).memory_limit_mb != memory_mb)
+            return false;
+        }
+        return true;
+      },
+      30s);
+  co_return reply(applied ? 200 : 202, database_view(id));
 }
 
 asio::awaitable<http::Response> Api::delete_database(const std::string& ref) {

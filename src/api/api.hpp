@@ -48,6 +48,8 @@ class Api {
   http::Response list_databases() const;
   http::Response get_database(const std::string& ref) const;
   boost::asio::awaitable<http::Response> delete_database(const std::string& ref);
+  boost::asio::awaitable<http::Response> update_database(const std::string& ref,
+                                                         const http::ServerRequest& request);
   http::Response list_hosts() const;
   http::Response get_network() const;
   boost::asio::awaitable<http::Response> set_network(const http::ServerRequest& request);

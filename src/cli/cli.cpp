@@ -274,6 +274,24 @@ void add_client_commands(CLI::App& app, int* exit_code) {
     }
   });
 
+  // berth update NAME --memory 1G
+  auto* update = app.add_subcommand("update", "Resize a database in place");
+  auto update_args = std::make_shared<std::map<std::string, std::string>>();
+  update->add_option("name", (*update_args)["name"], "database name or id")->required();
+  update->add_option("--memory", (*update_args)["memory"], "new memory limit, e.g. 1G")
+      ->required();
+  update->add_flag("--json", flags->json, "print the database as JSON");
+  add_connection(update);
+  update->callback([=] {
+    auto c = resolve_connection(flags->server, flags->token);
+    json body = {{"memory_mb", parse_memory_mb((*update_args)["memory"], "--memory")}};
+    auto r = call(c, "PATCH", "/v1/databases/" + http::url_encode((*update_args)["name"]), body);
+    if (flags->json)
+      std::cout << r.body.dump(2) << "\n";
+    else
+      std::cout << r.body.value("name", "") << ": " << r.body.value("memory_mb", 0) << " MiB\n";
+  });
+
   // berth hosts [--json]
   auto* hosts = app.add_subcommand("hosts", "List Docker hosts and their capacity");
   hosts->add_flag("--json", flags->json, "print a JSON array");

@@ -126,10 +126,12 @@ struct InstanceStatus {
   bool link_up = false;   // a replica's link to its primary
   int64_t epoch = 0;      // the allocation epoch the agent last applied
   bool primary_down = false;  // a replica's agent cannot reach the primary
+  int64_t memory_limit_mb = 0;  // the limit the agent has applied (container and engine)
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(InstanceStatus, host, state, role, container_id,
                                                 memory_used_bytes, restarts, message, updated_at,
-                                                offset, link_up, epoch, primary_down)
+                                                offset, link_up, epoch, primary_down,
+                                                memory_limit_mb)
 
 // The cluster network the address pool hands out from.
 struct NetworkConfig {

@@ -143,6 +143,38 @@ class DatabasesTest(unittest.TestCase):
         self.delete("from-registry")
         self.delete("builder")
 
+    def test_resize_in_place(self):
+        db = self.create("elastic", memory_mb=64)
+        redis_cli(db["address"], db["password"], "set", "kept", "1")
+        cid = self.dockerd.containers(f"berth.database={db['id']}")[0]["Id"]
+        started = self.dockerd.inspect(cid)["State"]["StartedAt"]
+        status, body = self.berth.request("PATCH", "/v1/databases/elastic", {"memory_mb": 128})
+        self.assertEqual(status, 200, body)
+        self.assertEqual(body["memory_mb"], 128)
+        info = self.dockerd.inspect(cid)
+        self.assertEqual(info["HostConfig"]["Memory"], 128 * MiB)
+        self.assertEqual(info["State"]["StartedAt"], started)  # no restart
+        maxmemory = int(redis_cli(db["address"], db["password"], "config", "get",
+                                  "maxmemory").split()[1])
+        self.assertTrue(100 * MiB < maxmemory < 128 * MiB, maxmemory)
+        self.assertEqual(redis_cli(db["address"], db["password"], "get", "kept"), "1")
+        # Bad input changes nothing.
+        before = self.state_keys()
+        for patch, code, field in (({"memory_mb": 16}, 422, "memory_mb"),
+                                   ({"memory_mb": 10**9}, 409, "memory_mb"),
+                                   ({"memory_mb": 64, "replicas": 3}, 422, "replicas")):
+            got, reply = self.berth.request("PATCH", "/v1/databases/elastic", patch)
+            self.assertEqual(got, code, reply)
+            self.assertIn(field, reply["error"])
+        self.assertEqual(self.berth.request("PATCH", "/v1/databases/nosuch",
+                                            {"memory_mb": 64})[0], 404)
+        self.assertEqual(self.state_keys(), before)
+        # Shrinking works the same way, through the CLI.
+        r = self.berth.cli("update", "elastic", "--memory", "96M")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.dockerd.inspect(cid)["HostConfig"]["Memory"], 96 * MiB)
+        self.delete("elastic")
+
     def test_aof_survives_a_container_crash(self):
         db = self.create("durable")
         self.assertEqual(redis_cli(db["address"], db["password"], "set", "kept", "yes"), "OK")
