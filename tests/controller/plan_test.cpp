@@ -1,0 +1,155 @@
+// The reconciler's decisions, table by table, without I/O.
+#include "controller/plan.hpp"
+
+#include <gtest/gtest.h>
+
+namespace berth::controller {
+namespace {
+
+namespace keys = model::keys;
+
+struct Builder {
+  Snapshot s;
+
+  Builder& host(const std::string& name, int64_t memory_mb = 4096) {
+    s.hosts[name] = {name, memory_mb, 0, 0, false, {}};
+    return *this;
+  }
+  Builder& database(const std::string& id, int replicas, int64_t epoch = 1) {
+    model::Database db;
+    db.id = id;
+    db.name = "db-" + id;
+    db.memory_mb = 64;
+    db.replicas = replicas;
+    db.epoch = epoch;
+    db.address = replicas > 0 ? "10.0.9." + std::to_string(s.databases.size() + 1) : "";
+    s.databases[id] = {db, 10};
+    return *this;
+  }
+  Builder& instance(const std::string& id, int n, const std::string& host, const std::string& role,
+                    int64_t offset = 0, const std::string& state = "healthy",
+                    bool primary_down = false, int min_replicas = 0) {
+    model::Allocation a;
+    a.database_id = id;
+    a.n = n;
+    a.host = host;
+    a.ip = "10.0.0." + std::to_string(10 + n);
+    a.role = role;
+    a.memory_mb = 64;
+    a.epoch = s.databases[id].first.epoch;
+    a.min_replicas_to_write = min_replicas;
+    a.database_address = role == "primary" ? s.databases[id].first.address : "";
+    s.allocations.push_back({keys::allocation(host, id, n), 20 + n, a});
+    if (s.hosts.count(host)) {
+      model::InstanceStatus st;
+      st.host = host;
+      st.state = state;
+      st.role = role;
+      st.offset = offset;
+      st.link_up = role == "replica" && state == "healthy";
+      st.primary_down = primary_down;
+      s.statuses[keys::instance_owner(id, n)] = st;
+    }
+    return *this;
+  }
+};
+
+model::Allocation put_value(const Change& c, const std::string& key) {
+  return model::parse<model::Allocation>(c.puts.at(key));
+}
+
+TEST(Plan, SteadyStateNeedsNothing) {
+  Builder b;
+  b.host("h1").host("h2").database("d", 1).instance("d", 0, "h1", "primary", 100, "healthy",
+                                                    false, 1);
+  b.instance("d", 1, "h2", "replica", 100);
+  EXPECT_TRUE(plan(b.s).empty());
+}
+
+TEST(Plan, LostPrimaryHostPromotesTheReplicaWithTheHighestOffset) {
+  Builder b;
+  b.host("h2").host("h3").host("h4").database("d", 2, 3);
+  b.instance("d", 0, "h1", "primary");  // h1 is gone
+  b.instance("d", 1, "h2", "replica", 500);
+  b.instance("d", 2, "h3", "replica", 900);
+  auto changes = plan(b.s);
+  ASSERT_EQ(changes.size(), 1u);
+  auto& c = changes[0];
+  EXPECT_EQ(c.kind, "failover");
+  auto promoted = put_value(c, keys::allocation("h3", "d", 2));
+  EXPECT_EQ(promoted.role, "primary");
+  EXPECT_EQ(promoted.epoch, 4);
+  EXPECT_EQ(promoted.database_address, b.s.databases["d"].first.address);
+  EXPECT_EQ(promoted.min_replicas_to_write, 1);  // instance 1 is still in sync
+  auto other = put_value(c, keys::allocation("h2", "d", 1));
+  EXPECT_EQ(other.primary_ip, promoted.ip);
+  // The lost primary returns as a replica on the free host, same number and address.
+  auto moved = put_value(c, keys::allocation("h4", "d", 0));
+  EXPECT_EQ(moved.role, "replica");
+  EXPECT_EQ(moved.ip, "10.0.0.10");
+  EXPECT_EQ(moved.primary_ip, promoted.ip);
+  EXPECT_EQ(c.deletes, std::vector<std::string>{keys::allocation("h1", "d", 0)});
+  // The epoch moves in the same transaction, guarded by what was read.
+  EXPECT_EQ(model::parse<model::Database>(c.puts.at(keys::database("d"))).epoch, 4);
+  EXPECT_EQ(c.expect_mod_revision.at(keys::database("d")), 10);
+  EXPECT_EQ(c.expect_mod_revision.at(keys::allocation("h4", "d", 0)), 0);
+}
+
+TEST(Plan, NoHealthyReplicaMeansNoPromotion) {
+  Builder b;
+  b.host("h2").database("d", 1);
+  b.instance("d", 0, "h1", "primary");
+  b.instance("d", 1, "h2", "replica", 5, "unhealthy");
+  EXPECT_TRUE(plan(b.s).empty());
+}
+
+TEST(Plan, UnreachablePrimaryNeedsAWitness) {
+  Builder b;
+  b.host("h1").host("h2").database("d", 1);
+  b.instance("d", 0, "h1", "primary", 0, "healthy", false, 1);
+  b.instance("d", 1, "h2", "replica", 7, "healthy", /*primary_down=*/false);
+  b.s.unreachable.insert("d/0");
+  EXPECT_TRUE(plan(b.s).empty()) << "the replica still reaches the primary";
+  b.s.statuses["d/1"].primary_down = true;
+  auto changes = plan(b.s);
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0].kind, "failover");
+}
+
+TEST(Plan, LostReplicaIsRecreatedElsewhereWithItsAddress) {
+  Builder b;
+  b.host("h1").host("h3").database("d", 1);
+  b.instance("d", 0, "h1", "primary", 0, "healthy", false, 0);
+  b.instance("d", 1, "h2", "replica");  // h2 is gone
+  auto changes = plan(b.s);
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0].kind, "replace");
+  auto moved = put_value(changes[0], keys::allocation("h3", "d", 1));
+  EXPECT_EQ(moved.ip, "10.0.0.11");
+  EXPECT_EQ(moved.primary_ip, "10.0.0.10");
+}
+
+TEST(Plan, MinReplicasFollowsWhetherAReplicaIsInSync) {
+  Builder b;
+  b.host("h1").host("h2").database("d", 1);
+  b.instance("d", 0, "h1", "primary", 0, "healthy", false, 0);
+  b.instance("d", 1, "h2", "replica", 0);
+  auto changes = plan(b.s);
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(put_value(changes[0], keys::allocation("h1", "d", 0)).min_replicas_to_write, 1);
+  b.s.statuses["d/1"].link_up = false;
+  b.s.allocations[0].allocation.min_replicas_to_write = 1;
+  changes = plan(b.s);
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(put_value(changes[0], keys::allocation("h1", "d", 0)).min_replicas_to_write, 0);
+}
+
+TEST(Plan, SingleInstanceDatabasesAreLeftToTheirHost) {
+  Builder b;
+  b.host("h2").database("d", 0);
+  b.instance("d", 0, "h1", "primary");
+  EXPECT_TRUE(plan(b.s).empty());
+}
+
+}  // namespace
+}  // namespace berth::controller
