@@ -116,6 +116,8 @@ def sentinel_run(lab, i):
     finally:
         lab.hosts[0].restore()
         setup.close()
+    wait_until(lambda: all(h["state"] == "alive" for h in lab.berth.api("GET", "/v1/hosts")),
+               30, "every host back")
     return gap, lost
 
 

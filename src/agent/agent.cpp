@@ -84,6 +84,14 @@ asio::awaitable<void> Agent::register_host() {
       host.labels = options_.labels;
       host.started_at = model::now_rfc3339();
       host.version = "berth-agent";
+      // The host's settings (drain) live on after its lease: made once, if absent.
+      model::HostSettings settings;
+      settings.first_seen = model::now_rfc3339();
+      std::vector<store::Compare> absent{
+          store::Compare::absent(model::keys::host_settings(options_.name))};
+      std::vector<store::Operation> create{
+          store::Operation::put(model::keys::host_settings(options_.name), model::dump(settings))};
+      co_await store_.txn(absent, create);
       lease_ = co_await store_.lease_grant(options_.lease_ttl_seconds);
       co_await store_.put(model::keys::host(options_.name), model::dump(host), lease_);
       // Statuses were bound to the old lease: publish them again under the new one.

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <regex>
 
+#include "controller/switchover.hpp"
 #include "engines/engine.hpp"
 #include "model/model.hpp"
 #include "netpool/netpool.hpp"
@@ -125,6 +126,15 @@ asio::awaitable<http::Response> Api::handle(const http::ServerRequest& request) 
     if (method == "POST") co_return co_await create_database(request);
     co_return error(405, "method not allowed: " + method + " " + path);
   }
+  if (path.starts_with("/v1/databases/") && path.ends_with("/switchover") && method == "POST")
+    co_return co_await switchover_database(path.substr(14, path.size() - 14 - 11), request);
+  if (path.starts_with("/v1/hosts/") && method == "POST") {
+    std::string rest = path.substr(10);
+    auto slash = rest.find('/');
+    std::string action = slash == std::string::npos ? "" : rest.substr(slash + 1);
+    if (action == "drain" || action == "undrain")
+      co_return co_await drain_host(rest.substr(0, slash), action == "drain");
+  }
   if (path.starts_with("/v1/databases/")) {
     std::string ref = path.substr(14);
     if (ref.empty() || ref.find('/') != std::string::npos)
@@ -190,6 +200,8 @@ std::map<std::string, scheduler::HostSnapshot> Api::host_snapshots() const {
     snap.name = h.name;
     snap.memory_mb = h.memory_bytes / 1024 / 1024;
     snap.labels = h.labels;
+    if (auto* skv = state_.find(keys::host_settings(h.name)))
+      snap.draining = model::parse<model::HostSettings>(skv->value).draining;
   }
   for (auto* kv : state_.under(keys::kAllocations)) {
     auto a = model::parse<model::Allocation>(kv->value);
@@ -287,30 +299,89 @@ http::Response Api::get_database(const std::string& ref) const {
   return reply(200, database_view(id));
 }
 
-http::Response Api::list_hosts() const {
+json Api::host_view(const std::string& name) const {
   std::map<std::string, std::pair<int64_t, int>> use;  // host -> (allocated MiB, instances)
+  int64_t allocated = 0;
+  int instances = 0;
   for (auto* kv : state_.under(keys::kAllocations)) {
     auto a = model::parse<model::Allocation>(kv->value);
-    use[a.host].first += a.memory_mb;
-    use[a.host].second += 1;
+    if (a.host != name) continue;
+    allocated += a.memory_mb;
+    ++instances;
   }
+  model::HostSettings settings;
+  if (auto* kv = state_.find(keys::host_settings(name)))
+    settings = model::parse<model::HostSettings>(kv->value);
+  model::Host h;
+  h.name = name;
+  bool alive = false;
+  if (auto* kv = state_.find(keys::host(name))) {
+    h = model::parse<model::Host>(kv->value);
+    alive = true;
+  }
+  int64_t memory_mb = h.memory_bytes / 1024 / 1024;
+  return {{"name", name},
+          {"address", h.address},
+          {"state", !alive ? "down" : settings.draining ? "draining" : "alive"},
+          {"draining", settings.draining},
+          {"cpus", h.cpus},
+          {"memory_bytes", h.memory_bytes},
+          {"memory_mb", memory_mb},
+          {"allocated_mb", allocated},
+          {"free_mb", memory_mb - allocated},
+          {"instances", instances},
+          {"labels", h.labels},
+          {"started_at", h.started_at}};
+}
+
+http::Response Api::list_hosts() const {
+  std::set<std::string> names;
+  for (auto* kv : state_.under(keys::kHosts)) names.insert(kv->key.substr(keys::kHosts.size()));
+  for (auto* kv : state_.under(keys::kHostSettings))
+    names.insert(kv->key.substr(keys::kHostSettings.size()));
   json out = json::array();
-  for (auto* kv : state_.under(keys::kHosts)) {
-    auto h = model::parse<model::Host>(kv->value);
-    int64_t memory_mb = h.memory_bytes / 1024 / 1024;
-    out.push_back({{"name", h.name},
-                   {"address", h.address},
-                   {"state", "alive"},
-                   {"cpus", h.cpus},
-                   {"memory_bytes", h.memory_bytes},
-                   {"memory_mb", memory_mb},
-                   {"allocated_mb", use[h.name].first},
-                   {"free_mb", memory_mb - use[h.name].first},
-                   {"instances", use[h.name].second},
-                   {"labels", h.labels},
-                   {"started_at", h.started_at}});
-  }
+  for (auto& name : names) out.push_back(host_view(name));
   return reply(200, out);
+}
+
+asio::awaitable<http::Response> Api::drain_host(const std::string& name, bool drain) {
+  auto* kv = state_.find(keys::host_settings(name));
+  if (!kv && !state_.find(keys::host(name)))
+    co_return error(404, "host: no host named '" + name + "'");
+  model::HostSettings settings;
+  if (kv) settings = model::parse<model::HostSettings>(kv->value);
+  settings.draining = drain;
+  std::vector<store::Compare> unchanged;
+  if (kv) unchanged.push_back(store::Compare::mod_revision_is(kv->key, kv->mod_revision));
+  std::vector<store::Operation> put{store::Operation::put(keys::host_settings(name), model::dump(settings))};
+  auto result = co_await store_.txn(unchanged, put);
+  if (!result.succeeded) co_return error(409, "host: changed meanwhile; try again");
+  co_await state_.wait_revision(result.revision, 5s);
+  util::log("server: host {} {}", name, drain ? "draining" : "undrained");
+  if (drain) {
+    // Answer once the controllers have moved everything away (or after two minutes).
+    co_await state_.wait_for([&] { return host_view(name)["instances"] == 0; }, 120s);
+  }
+  co_return reply(200, host_view(name));
+}
+
+asio::awaitable<http::Response> Api::switchover_database(const std::string& ref,
+                                                         const http::ServerRequest& request) {
+  std::string id = resolve(ref);
+  if (id.empty()) co_return error(404, "database: no database named or with id '" + ref + "'");
+  int to = -1;
+  if (!request.body.empty()) {
+    http::Response failure;
+    auto parsed = parse_body(request, &failure);
+    if (!parsed) co_return failure;
+    if (parsed->contains("to")) {
+      if (!(*parsed)["to"].is_number_integer()) co_return error(422, "to: must be an instance number");
+      to = (*parsed)["to"].get<int>();
+    }
+  }
+  auto result = co_await controller::switchover(executor_, store_, state_, id, to);
+  if (result.status != 200) co_return error(result.status, result.error);
+  co_return reply(200, database_view(id));
 }
 
 http::Response Api::get_network() const {

@@ -51,6 +51,10 @@ class Api {
   boost::asio::awaitable<http::Response> update_database(const std::string& ref,
                                                          const http::ServerRequest& request);
   http::Response list_hosts() const;
+  nlohmann::json host_view(const std::string& name) const;
+  boost::asio::awaitable<http::Response> drain_host(const std::string& name, bool drain);
+  boost::asio::awaitable<http::Response> switchover_database(const std::string& ref,
+                                                             const http::ServerRequest& request);
   http::Response get_network() const;
   boost::asio::awaitable<http::Response> set_network(const http::ServerRequest& request);
 

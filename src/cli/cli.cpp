@@ -292,6 +292,39 @@ void add_client_commands(CLI::App& app, int* exit_code) {
       std::cout << r.body.value("name", "") << ": " << r.body.value("memory_mb", 0) << " MiB\n";
   });
 
+  // berth switchover NAME [--to N]
+  auto* sw = app.add_subcommand("switchover", "Hand the primary role to a replica, no lost write");
+  auto sw_args = std::make_shared<std::pair<std::string, int>>("", -1);
+  sw->add_option("name", sw_args->first, "database name or id")->required();
+  sw->add_option("--to", sw_args->second, "the instance number to promote");
+  add_connection(sw);
+  sw->callback([=] {
+    json body = json::object();
+    if (sw_args->second >= 0) body["to"] = sw_args->second;
+    auto r = call(resolve_connection(flags->server, flags->token), "POST",
+                  "/v1/databases/" + http::url_encode(sw_args->first) + "/switchover", body);
+    for (auto& i : r.body.value("instances", json::array()))
+      if (i.value("role", "") == "primary")
+        std::cout << r.body.value("name", "") << ": instance " << i.value("n", 0) << " on "
+                  << i.value("host", "") << " is primary\n";
+  });
+
+  // berth drain HOST / berth undrain HOST
+  for (bool drain : {true, false}) {
+    auto* cmd = app.add_subcommand(drain ? "drain" : "undrain",
+                                   drain ? "Move every instance off a host" : "Let a host take instances again");
+    auto host = std::make_shared<std::string>();
+    cmd->add_option("host", *host, "host name")->required();
+    add_connection(cmd);
+    cmd->callback([=] {
+      auto r = call(resolve_connection(flags->server, flags->token), "POST",
+                    "/v1/hosts/" + http::url_encode(*host) + (drain ? "/drain" : "/undrain"),
+                    json::object());
+      std::cout << r.body.value("name", "") << ": " << r.body.value("state", "") << ", "
+                << r.body.value("instances", 0) << " instances\n";
+    });
+  }
+
   // berth hosts [--json]
   auto* hosts = app.add_subcommand("hosts", "List Docker hosts and their capacity");
   hosts->add_flag("--json", flags->json, "print a JSON array");

@@ -6,6 +6,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "controller/plan.hpp"
+#include "controller/switchover.hpp"
 #include "engines/engine.hpp"
 #include "model/model.hpp"
 #include "util/log.hpp"
@@ -110,6 +111,9 @@ asio::awaitable<void> Controller::reconcile_once() {
     snap.memory_mb = h.memory_bytes / 1024 / 1024;
     snap.labels = h.labels;
   }
+  for (auto& [name, h] : snapshot.hosts)
+    if (auto* kv = state_.find(keys::host_settings(name)))
+      h.draining = model::parse<model::HostSettings>(kv->value).draining;
   for (auto* kv : state_.under(keys::kAllocations)) {
     AllocationEntry e{kv->key, kv->mod_revision, model::parse<model::Allocation>(kv->value)};
     if (auto it = snapshot.hosts.find(e.allocation.host); it != snapshot.hosts.end()) {
@@ -129,6 +133,12 @@ asio::awaitable<void> Controller::reconcile_once() {
 
   for (auto& change : plan(snapshot)) {
     if (!leading_) co_return;
+    if (change.kind == "switchover") {
+      auto r = co_await switchover(executor_, store_, state_, change.database_id, -1);
+      util::log("controller {}: switchover {}: {}", id_, change.database_id,
+                r.error.empty() ? "done" : r.error);
+      co_return;  // plan again on the new state
+    }
     // Every change also checks that we still lead: a deposed leader writes nothing.
     std::vector<store::Compare> compares{store::Compare::value_is(keys::kLeader, id_)};
     for (auto& [key, rev] : change.expect_mod_revision)

@@ -143,9 +143,34 @@ std::vector<Change> plan(const Snapshot& snapshot) {
       continue;
     }
 
-    // Replicas on lost hosts are re-created elsewhere with their number and address.
+    // A primary on a draining host hands over first, by a switchover (no lost write).
+    bool settled = std::all_of(instances.begin(), instances.end(), [&](auto* e) {
+      auto it = snapshot.statuses.find(keys::instance_owner(id, e->allocation.n));
+      return it != snapshot.statuses.end() && it->second.state == "healthy";
+    });
+    if (hosts.at(primary->allocation.host).draining && settled) {
+      bool has_target = false;
+      for (auto* e : instances)
+        if (e != primary && replica_in_sync(snapshot, e->allocation) &&
+            !hosts.at(e->allocation.host).draining)
+          has_target = true;
+      if (has_target) {
+        Change c;
+        c.database_id = id;
+        c.kind = "switchover";
+        c.detail = "primary leaves draining host " + primary->allocation.host;
+        changes.push_back(std::move(c));
+        continue;
+      }
+    }
+
+    // Replicas on lost hosts are re-created elsewhere with their number and address; on
+    // draining hosts likewise, one at a time, once everything else is healthy.
     for (auto* e : instances) {
-      if (e == primary || alive(e)) continue;
+      if (e == primary) continue;
+      bool draining = alive(e) && hosts.at(e->allocation.host).draining;
+      if (alive(e) && !(draining && settled)) continue;
+      if (draining) settled = false;  // one move at a time
       auto moved = e->allocation;
       std::string host = place_elsewhere(hosts, db, instances, moved);
       if (host.empty()) continue;
@@ -154,7 +179,7 @@ std::vector<Change> plan(const Snapshot& snapshot) {
       moved.epoch = db.epoch;
       Change c;
       c.database_id = id;
-      c.kind = "replace";
+      c.kind = draining ? "move" : "replace";
       c.detail = "instance " + std::to_string(moved.n) + " re-created on " + host;
       c.expect_mod_revision[e->key] = e->mod_revision;
       c.expect_mod_revision[keys::database(id)] = db_revision;

@@ -53,6 +53,8 @@ inline std::string instance_owner(const std::string& id, int n) {
 inline std::string database_address_owner(const std::string& id) { return id + "/db"; }
 inline std::string host_address_owner(const std::string& host) { return "host/" + host; }
 inline const std::string kLeader = "/berth/leader";
+inline const std::string kHostSettings = "/berth/host-settings/";  // + host (persistent)
+inline std::string host_settings(const std::string& host) { return kHostSettings + host; }
 }  // namespace keys
 
 // ---- Records ----------------------------------------------------------------------------
@@ -111,6 +113,13 @@ struct Host {
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Host, name, address, memory_bytes, cpus, labels,
                                                 started_at, version)
+
+// What an operator says of a host; outlives the agent's lease, so a dead host shows as down.
+struct HostSettings {
+  bool draining = false;
+  std::string first_seen;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(HostSettings, draining, first_seen)
 
 // What an agent observes of one instance.
 struct InstanceStatus {

@@ -131,13 +131,14 @@ EtcdStore::EtcdStore(asio::any_io_executor executor, std::vector<std::string> en
 
 EtcdStore::~EtcdStore() = default;
 
-asio::awaitable<std::string> EtcdStore::call(const std::string& path, const std::string& body) {
+asio::awaitable<std::string> EtcdStore::call(const std::string& path, const std::string& body,
+                                             std::chrono::milliseconds timeout) {
   std::string errors;
   for (size_t tried = 0; tried < clients_.size(); ++tried) {
     auto& client = *clients_[current_];
     try {
       http::Request req{"POST", path, body};
-      auto res = co_await client.request(req, std::chrono::seconds(10));
+      auto res = co_await client.request(req, timeout);
       if (res.status == 200) co_return res.body;
       // etcd answered but refused: a real error, no point asking another member
       // unless it says it has no leader.
@@ -200,7 +201,8 @@ asio::awaitable<int64_t> EtcdStore::lease_grant(int64_t ttl_seconds) {
 
 asio::awaitable<int64_t> EtcdStore::lease_keep_alive(int64_t lease) {
   json req = {{"ID", std::to_string(lease)}};
-  auto body = co_await call("/v3/lease/keepalive", req.dump());
+  // Short: a keep-alive that cannot get through in a second is better retried.
+  auto body = co_await call("/v3/lease/keepalive", req.dump(), std::chrono::milliseconds(1000));
   // The gateway streams: one line {"result": {...}} per keep-alive sent.
   auto line = body.substr(0, body.find('\n'));
   auto j = json::parse(line);

@@ -36,7 +36,8 @@ class EtcdStore : public Store {
 
  private:
   // POSTs a JSON body to a gateway path on the current endpoint, failing over to the others.
-  asio::awaitable<std::string> call(const std::string& path, const std::string& body);
+  asio::awaitable<std::string> call(const std::string& path, const std::string& body,
+                                    std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
   asio::any_io_executor executor_;
   std::vector<std::unique_ptr<http::Client>> clients_;

@@ -40,6 +40,55 @@ class FailoverTest(unittest.TestCase):
         self.assertEqual(self.berth.request("GET", "/v1/databases/toomany")[0], 404)
         self.assertEqual(self.berth.request("DELETE", "/v1/databases/spread")[0], 204)
 
+    def test_switchover_under_writes_loses_nothing(self):
+        db = self.berth.api("POST", "/v1/databases", {"name": "planned", "engine": "redis",
+                                                       "memory_mb": 64, "replicas": 1})
+        before, _ = self.primary("planned")
+        writer = Writer(db["address"], db["password"], prefix="sw")
+        writer.start()
+        try:
+            wait_until(lambda: len(writer.durable) > 50, 10, "durable writes first")
+            status, after = self.berth.request("POST", "/v1/databases/planned/switchover", {})
+            self.assertEqual(status, 200, after)
+            wait_until(lambda: len(writer.durable) > 150, 10, "durable writes after")
+        finally:
+            writer.stop()
+        now, view = self.primary("planned")
+        self.assertNotEqual(now["n"], before["n"])
+        self.assertGreater(view["epoch"], db["epoch"])
+        self.assertEqual(writer.missing(db["address"], db["password"]), [])
+        status, body = self.berth.request("POST", "/v1/databases/planned/switchover", {"to": 7})
+        self.assertEqual(status, 409)
+        self.assertIn("to", body["error"])
+        self.assertEqual(self.berth.request("POST", "/v1/databases/nosuch/switchover", {})[0],
+                         404)
+        self.assertEqual(self.berth.request("DELETE", "/v1/databases/planned")[0], 204)
+
+    def test_drain_moves_everything_off_under_writes(self):
+        db = self.berth.api("POST", "/v1/databases", {"name": "mover", "engine": "redis",
+                                                       "memory_mb": 64, "replicas": 1})
+        primary, _ = self.primary("mover")
+        writer = Writer(db["address"], db["password"], prefix="dr")
+        writer.start()
+        try:
+            wait_until(lambda: len(writer.durable) > 50, 10, "durable writes first")
+            r = self.berth.cli("drain", primary["host"])
+            self.assertEqual(r.returncode, 0, r.stderr)
+            wait_until(lambda: len(writer.durable) > 150, 10, "durable writes after")
+        finally:
+            writer.stop()
+        hosts = {h["name"]: h for h in self.berth.api("GET", "/v1/hosts")}
+        self.assertEqual(hosts[primary["host"]]["state"], "draining")
+        self.assertEqual(hosts[primary["host"]]["instances"], 0)
+        wait_until(lambda: self.berth.api("GET", "/v1/databases/mover")["state"] == "running",
+                   30, "the database running on the other hosts")
+        view = self.berth.api("GET", "/v1/databases/mover")
+        self.assertNotIn(primary["host"], [i["host"] for i in view["instances"]])
+        self.assertEqual(writer.missing(db["address"], db["password"]), [])
+        self.assertEqual(self.berth.cli("drain", "nosuch").returncode, 2)
+        self.assertEqual(self.berth.cli("undrain", primary["host"]).returncode, 0)
+        self.assertEqual(self.berth.request("DELETE", "/v1/databases/mover")[0], 204)
+
     def test_failover_when_the_primary_host_is_cut_off(self):
         db = self.berth.api("POST", "/v1/databases", {"name": "orders", "engine": "redis",
                                                        "memory_mb": 64, "replicas": 1})

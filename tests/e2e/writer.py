@@ -75,13 +75,14 @@ class Writer(threading.Thread):
 
     def run(self):
         conn, i = None, 0
+        self.conn = None
         while self.running:
             try:
                 if conn is None:
                     address = self.address() if callable(self.address) else self.address
                     if address is None:
                         raise ConnectionError("no primary known")
-                    conn = Connection(address, self.password)
+                    conn = self.conn = Connection(address, self.password)
                 key = f"{self.prefix}{i}"
                 if conn.call("SET", key, i) == "OK":
                     self.accepted.append((time.monotonic(), key))
@@ -99,6 +100,8 @@ class Writer(threading.Thread):
     def stop(self):
         self.running = False
         self.join(5)
+        if self.conn:
+            self.conn.close()
 
     def gap_around(self, moment):
         """Milliseconds without an accepted write across moment: the longest pause between
