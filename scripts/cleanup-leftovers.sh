@@ -11,4 +11,6 @@ for d in /tmp/berth-test-*; do
   grep -o " $d[^ ]*" /proc/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
   rm -rf "$d"
 done
+# The multi-host lab: namespaces berth-h*, links bveth*/berth-lan, folders /tmp/berth-lab-*.
+python3 -c "import sys; sys.path.insert(0, '$(dirname "$0")/../tests/e2e'); import lab; lab.remove_leftovers()" 2>/dev/null
 exit 0

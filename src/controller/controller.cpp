@@ -167,6 +167,11 @@ asio::awaitable<void> Controller::probe_primaries() {
       auto a = model::parse<model::Allocation>(kv->value);
       if (a.role != "primary" || a.database_address.empty()) continue;  // no replicas
       std::string owner = keys::instance_owner(a.database_id, a.n);
+      // Only a primary its agent last saw healthy can be lost to a cut; one that is starting
+      // or crashing is its agent's business.
+      auto* status = state_.find(keys::status(a.database_id, a.n));
+      if (!status || model::parse<model::InstanceStatus>(status->value).state != "healthy")
+        continue;
       current.insert(owner);
       if (probing_.insert(owner).second)
         asio::co_spawn(executor_, probe_one(owner, a.engine, a.ip, a.port, a.password),

@@ -180,11 +180,11 @@ class Berth:
         self.subnet, self.bridge = subnet, bridge
         self.server = self.agent = None
 
-    def start_server(self):
+    def start_server(self, log="server.log"):
         self.server = Process([BERTH, "server", "--etcd", self.etcd.endpoint,
                                "--listen", f"127.0.0.1:{self.port}",
                                "--token-file", self.token_file],
-                              os.path.join(self.workdir, "server.log"))
+                              os.path.join(self.workdir, log))
         wait_until(lambda: self.health(), 20, "berth server to answer")
         with open(self.token_file) as f:
             self.token = f.read().strip()

@@ -1,8 +1,9 @@
 """Many hosts: replicas on distinct hosts, automatic failover with fencing, on the lab."""
+import os
 import time
 import unittest
 
-from harness import redis_cli, wait_until
+from harness import Berth, redis_cli, wait_until
 from lab import MultiHostLab
 from writer import Writer
 
@@ -40,23 +41,32 @@ class FailoverTest(unittest.TestCase):
         self.assertEqual(self.berth.request("GET", "/v1/databases/toomany")[0], 404)
         self.assertEqual(self.berth.request("DELETE", "/v1/databases/spread")[0], 204)
 
+    def writes_survive(self, db, action):
+        """Runs action under a continuous writer; every durable write must survive it."""
+        writer = Writer(db["address"], db["password"], prefix=db["name"])
+        writer.start()
+        try:
+            wait_until(lambda: len(writer.durable) > 50, 10, "durable writes first")
+            action()
+            count = len(writer.durable)
+            wait_until(lambda: len(writer.durable) > count + 100, 10, "durable writes after")
+        finally:
+            writer.stop()
+        self.assertEqual(writer.missing(db["address"], db["password"]), [])
+
     def test_switchover_under_writes_loses_nothing(self):
         db = self.berth.api("POST", "/v1/databases", {"name": "planned", "engine": "redis",
                                                        "memory_mb": 64, "replicas": 1})
         before, _ = self.primary("planned")
-        writer = Writer(db["address"], db["password"], prefix="sw")
-        writer.start()
-        try:
-            wait_until(lambda: len(writer.durable) > 50, 10, "durable writes first")
+
+        def switch():
             status, after = self.berth.request("POST", "/v1/databases/planned/switchover", {})
             self.assertEqual(status, 200, after)
-            wait_until(lambda: len(writer.durable) > 150, 10, "durable writes after")
-        finally:
-            writer.stop()
+
+        self.writes_survive(db, switch)
         now, view = self.primary("planned")
         self.assertNotEqual(now["n"], before["n"])
         self.assertGreater(view["epoch"], db["epoch"])
-        self.assertEqual(writer.missing(db["address"], db["password"]), [])
         status, body = self.berth.request("POST", "/v1/databases/planned/switchover", {"to": 7})
         self.assertEqual(status, 409)
         self.assertIn("to", body["error"])
@@ -68,15 +78,12 @@ class FailoverTest(unittest.TestCase):
         db = self.berth.api("POST", "/v1/databases", {"name": "mover", "engine": "redis",
                                                        "memory_mb": 64, "replicas": 1})
         primary, _ = self.primary("mover")
-        writer = Writer(db["address"], db["password"], prefix="dr")
-        writer.start()
-        try:
-            wait_until(lambda: len(writer.durable) > 50, 10, "durable writes first")
+
+        def drain():
             r = self.berth.cli("drain", primary["host"])
             self.assertEqual(r.returncode, 0, r.stderr)
-            wait_until(lambda: len(writer.durable) > 150, 10, "durable writes after")
-        finally:
-            writer.stop()
+
+        self.writes_survive(db, drain)
         hosts = {h["name"]: h for h in self.berth.api("GET", "/v1/hosts")}
         self.assertEqual(hosts[primary["host"]]["state"], "draining")
         self.assertEqual(hosts[primary["host"]]["instances"], 0)
@@ -84,10 +91,83 @@ class FailoverTest(unittest.TestCase):
                    30, "the database running on the other hosts")
         view = self.berth.api("GET", "/v1/databases/mover")
         self.assertNotIn(primary["host"], [i["host"] for i in view["instances"]])
-        self.assertEqual(writer.missing(db["address"], db["password"]), [])
         self.assertEqual(self.berth.cli("drain", "nosuch").returncode, 2)
         self.assertEqual(self.berth.cli("undrain", primary["host"]).returncode, 0)
         self.assertEqual(self.berth.request("DELETE", "/v1/databases/mover")[0], 204)
+
+    def cut_and_expect_failover(self, name, break_host):
+        """Writes continuously, breaks the primary's host with break_host(host), and checks
+        that another instance takes over with every durable write kept."""
+        db = self.berth.api("GET", f"/v1/databases/{name}")
+        old_primary, _ = self.primary(name)
+        host = self.lab.host(old_primary["host"])
+        writer = Writer(db["address"], self.passwords[name], prefix=name)
+        writer.start()
+        try:
+            wait_until(lambda: len(writer.durable) > 50, 10, "durable writes before")
+            moment = time.monotonic()
+            break_host(host)
+            wait_until(lambda: len([t for t, _ in writer.accepted if t > moment + 0.1]) > 50,
+                       30, "writes accepted after the failover")
+        finally:
+            writer.stop()
+        new_primary, after = self.primary(name)
+        self.assertNotEqual(new_primary["host"], old_primary["host"])
+        self.assertEqual(writer.missing(db["address"], self.passwords[name]), [])
+        return host
+
+    def create(self, name):
+        db = self.berth.api("POST", "/v1/databases", {"name": name, "engine": "redis",
+                                                       "memory_mb": 64, "replicas": 1})
+        self.passwords = getattr(self, "passwords", {})
+        self.passwords[name] = db["password"]
+        return db
+
+    def test_failover_when_agent_and_dockerd_are_killed(self):
+        self.create("killed")
+
+        def kill(host):
+            host.kill_agent()
+            host.dockerd.kill()
+
+        host = self.cut_and_expect_failover("killed", kill)
+        host.dockerd.start()
+        host.start_agent()
+        db_id = self.berth.api("GET", "/v1/databases/killed")["id"]
+
+        def containers():
+            return [c for h in self.lab.hosts for c in h.dockerd.containers()
+                    if c["Labels"].get("berth.database") == db_id]
+
+        # The returned host removes its stale container: two instances in all, one primary.
+        wait_until(lambda: len(containers()) == 2 and
+                   self.berth.api("GET", "/v1/databases/killed")["state"] == "running",
+                   40, "exactly two containers of the database, all healthy")
+        self.assertEqual(self.berth.request("DELETE", "/v1/databases/killed")[0], 204)
+
+    def test_leader_killed_mid_failover_and_an_etcd_member_down(self):
+        self.create("ha")
+        # A second server: when the leader dies, it takes over the controllers.
+        standby = Berth(self.lab.workdir, self.lab.etcd, None, None, None)
+        standby.start_server(log="server2.log")
+        try:
+            self.lab.etcd.kill(2)  # one etcd member of three down: everything still works
+
+            def cut_and_kill_leader(host):
+                host.cut()
+                self.berth.server.kill()
+
+            host = self.cut_and_expect_failover("ha", lambda h: cut_and_kill_leader(h))
+            with open(os.path.join(self.lab.workdir, "server2.log")) as f:
+                self.assertIn("elected leader", f.read())
+            host.restore()
+        finally:
+            self.lab.etcd.start(2)
+            standby.server.stop()
+        self.berth.start_server()
+        wait_until(lambda: self.berth.api("GET", "/v1/databases/ha")["state"] == "running", 30,
+                   "the database whole again")
+        self.assertEqual(self.berth.request("DELETE", "/v1/databases/ha")[0], 204)
 
     def test_failover_when_the_primary_host_is_cut_off(self):
         db = self.berth.api("POST", "/v1/databases", {"name": "orders", "engine": "redis",
