@@ -8,9 +8,9 @@
 #include <set>
 
 #include "engines/engine.hpp"
+#include "netpool/netpool.hpp"
 #include "util/encoding.hpp"
 #include "util/log.hpp"
-#include "netpool/netpool.hpp"
 #include "util/subprocess.hpp"
 #include "util/tcp_exchange.hpp"
 
@@ -40,8 +40,11 @@ struct Agent::Instance {
 
 std::string spec_hash(const Allocation& a) {
   // Memory is left out: it changes in place. Role and epoch change at run time too.
-  nlohmann::json j = {{"image", a.image}, {"password", a.password}, {"ip", a.ip},
-                      {"port", a.port},   {"engine", a.engine}};
+  nlohmann::json j = {{"image", a.image},
+                      {"password", a.password},
+                      {"ip", a.ip},
+                      {"port", a.port},
+                      {"engine", a.engine}};
   return util::sha256_hex(j.dump()).substr(0, 16);
 }
 
@@ -183,7 +186,8 @@ asio::awaitable<void> Agent::ensure_shim(const model::NetworkConfig& config) {
     auto candidate = netpool::choose(config, used);
     if (!candidate) throw std::runtime_error("address pool exhausted: no address for the shim");
     std::vector<store::Compare> absent{store::Compare::absent(model::keys::address(*candidate))};
-    std::vector<store::Operation> take{store::Operation::put(model::keys::address(*candidate), owner)};
+    std::vector<store::Operation> take{
+        store::Operation::put(model::keys::address(*candidate), owner)};
     if ((co_await store_.txn(absent, take)).succeeded) mine = *candidate;
     used.insert(*candidate);
   }
@@ -250,8 +254,8 @@ asio::awaitable<void> Agent::ensure_network() {
     } catch (const docker::Error& e) {
       if (e.status != 409) throw;  // made by someone else meanwhile
     }
-    util::log("agent {}: created docker network {} ({}, {})", options_.name, spec.name,
-              spec.driver, spec.subnet);
+    util::log("agent {}: created docker network {} ({}, {})", options_.name, spec.name, spec.driver,
+              spec.subnet);
   }
   co_await ensure_shim(config);
   network_ready_ = true;
@@ -311,7 +315,11 @@ asio::awaitable<void> Agent::start_instance(const Allocation& a, const std::stri
     id = co_await docker_.container_create(spec);
   }
   co_await docker_.container_start(id);
-  if (macvlan_) co_await hostnet_->route(a.ip);
+  if (macvlan_) {
+    co_await hostnet_->route(a.ip);
+    if (auto info = co_await docker_.container_inspect(id); info && info->pid)
+      co_await hostnet_->announce(info->pid, a.ip);
+  }
   util::log("agent {}: started {} ({}) at {}", options_.name, spec.name, id.substr(0, 12), a.ip);
 }
 
@@ -394,6 +402,9 @@ asio::awaitable<void> Agent::reconcile() {
         util::log("agent {}: {} is {}, starting it", options_.name, found->second.name,
                   found->second.state);
         co_await docker_.container_start(found->second.id);
+        if (macvlan_)
+          if (auto info = co_await docker_.container_inspect(found->second.id); info && info->pid)
+            co_await hostnet_->announce(info->pid, a.ip);
       }
     } catch (const std::exception& e) {
       util::log("agent {}: instance {}: {}", options_.name, owner, e.what());
@@ -455,8 +466,7 @@ asio::awaitable<void> Agent::probe_loop(std::shared_ptr<Instance> instance) {
       if (a.role == "replica" && !a.primary_ip.empty()) {
         try {
           co_await util::tcp_exchange(
-              executor_, a.primary_ip, a.port, "", [](const std::string&) { return true; },
-              300ms);
+              executor_, a.primary_ip, a.port, "", [](const std::string&) { return true; }, 300ms);
         } catch (const util::ExchangeError&) {
           s.primary_down = true;
         }

@@ -26,7 +26,8 @@ boost::asio::awaitable<int> HostNetwork::run(std::vector<std::string> argv, std:
 }
 
 boost::asio::awaitable<void> HostNetwork::ensure_shim(const std::string& shim_address) {
-  co_await run(argv("ip", "link", "add", kShim, "link", parent_, "type", "macvlan", "mode", "bridge"));
+  co_await run(
+      argv("ip", "link", "add", kShim, "link", parent_, "type", "macvlan", "mode", "bridge"));
   std::string out;
   if (co_await run(argv("ip", "addr", "replace", shim_address + "/32", "dev", kShim), &out) != 0)
     throw std::runtime_error("cannot address " + std::string(kShim) + ": " + out);
@@ -46,24 +47,28 @@ boost::asio::awaitable<void> HostNetwork::unroute(const std::string& ip) {
 boost::asio::awaitable<void> HostNetwork::hold_address(int pid, const std::string& address) {
   std::string ns = "--target=" + std::to_string(pid);
   std::string out;
-  if (co_await run(argv("nsenter", ns, "--net", "ip", "addr", "replace", address + "/32", "dev",
-                    "eth0"),
-                   &out) != 0)
+  if (co_await run(
+          argv("nsenter", ns, "--net", "ip", "addr", "replace", address + "/32", "dev", "eth0"),
+          &out) != 0)
     throw std::runtime_error("cannot add " + address + " in the container: " + out);
+  co_await announce(pid, address);
+}
+
+boost::asio::awaitable<void> HostNetwork::announce(int pid, const std::string& address) {
   // Unsolicited ARP: every neighbour updates its cache to this container's MAC at once.
-  co_await run(argv("nsenter", ns, "--net", "arping", "-U", "-c", "1", "-I", "eth0",
-                address));
+  co_await run(argv("nsenter", "--target=" + std::to_string(pid), "--net", "arping", "-U", "-c",
+                    "1", "-I", "eth0", address));
 }
 
 boost::asio::awaitable<void> HostNetwork::drop_address(int pid, const std::string& address) {
   co_await run(argv("nsenter", "--target=" + std::to_string(pid), "--net", "ip", "addr", "del",
-                address + "/32", "dev", "eth0"));
+                    address + "/32", "dev", "eth0"));
 }
 
 boost::asio::awaitable<bool> HostNetwork::holds_address(int pid, const std::string& address) {
   std::string out;
-  co_await run(argv("nsenter", "--target=" + std::to_string(pid), "--net", "ip", "-o", "addr", "show",
-                "dev", "eth0"),
+  co_await run(argv("nsenter", "--target=" + std::to_string(pid), "--net", "ip", "-o", "addr",
+                    "show", "dev", "eth0"),
                &out);
   co_return out.find(" " + address + "/32") != std::string::npos;
 }

@@ -22,6 +22,9 @@ class HostNetwork {
   // Adds address/32 to eth0 inside the network namespace of process pid and announces it.
   boost::asio::awaitable<void> hold_address(int pid, const std::string& address);
   boost::asio::awaitable<void> drop_address(int pid, const std::string& address);
+  // Announces that eth0 in pid's namespace has address (unsolicited ARP): an instance
+  // re-created on another host keeps its address, and neighbours must learn its new MAC.
+  boost::asio::awaitable<void> announce(int pid, const std::string& address);
   // Whether eth0 in pid's namespace holds address.
   boost::asio::awaitable<bool> holds_address(int pid, const std::string& address);
 

@@ -322,7 +322,9 @@ json Api::host_view(const std::string& name) const {
   int64_t memory_mb = h.memory_bytes / 1024 / 1024;
   return {{"name", name},
           {"address", h.address},
-          {"state", !alive ? "down" : settings.draining ? "draining" : "alive"},
+          {"state", !alive              ? "down"
+                    : settings.draining ? "draining"
+                                        : "alive"},
           {"draining", settings.draining},
           {"cpus", h.cpus},
           {"memory_bytes", h.memory_bytes},
@@ -353,7 +355,8 @@ asio::awaitable<http::Response> Api::drain_host(const std::string& name, bool dr
   settings.draining = drain;
   std::vector<store::Compare> unchanged;
   if (kv) unchanged.push_back(store::Compare::mod_revision_is(kv->key, kv->mod_revision));
-  std::vector<store::Operation> put{store::Operation::put(keys::host_settings(name), model::dump(settings))};
+  std::vector<store::Operation> put{
+      store::Operation::put(keys::host_settings(name), model::dump(settings))};
   auto result = co_await store_.txn(unchanged, put);
   if (!result.succeeded) co_return error(409, "host: changed meanwhile; try again");
   co_await state_.wait_revision(result.revision, 5s);
@@ -375,7 +378,8 @@ asio::awaitable<http::Response> Api::switchover_database(const std::string& ref,
     auto parsed = parse_body(request, &failure);
     if (!parsed) co_return failure;
     if (parsed->contains("to")) {
-      if (!(*parsed)["to"].is_number_integer()) co_return error(422, "to: must be an instance number");
+      if (!(*parsed)["to"].is_number_integer())
+        co_return error(422, "to: must be an instance number");
       to = (*parsed)["to"].get<int>();
     }
   }
@@ -498,8 +502,8 @@ asio::awaitable<http::Response> Api::create_database(const http::ServerRequest& 
         if (n > 0 && placement.error.find("memory_mb") == std::string::npos)
           co_return error(409, "replicas: " + std::to_string(replicas) + " replicas need " +
                                    std::to_string(replicas + 1) +
-                                   " hosts that can take an instance; only " +
-                                   std::to_string(n) + " can");
+                                   " hosts that can take an instance; only " + std::to_string(n) +
+                                   " can");
         co_return error(409, placement.error);
       }
       hosts[placement.host].allocated_mb += memory_mb;
@@ -551,8 +555,8 @@ asio::awaitable<http::Response> Api::create_database(const http::ServerRequest& 
     }
     if (!db.address.empty()) {
       compares.push_back(store::Compare::absent(keys::address(db.address)));
-      ops.push_back(store::Operation::put(keys::address(db.address),
-                                          keys::database_address_owner(db.id)));
+      ops.push_back(
+          store::Operation::put(keys::address(db.address), keys::database_address_owner(db.id)));
     }
     store::TxnResult result;
     bool failed = false;
@@ -610,17 +614,20 @@ asio::awaitable<http::Response> Api::update_database(const std::string& ref,
   auto db = model::parse<model::Database>(kv->value);
   auto* engine = engines::find_engine(db.engine);
   if (body.contains("replicas") && body["replicas"] != db.replicas)
-    co_return error(422, "replicas: changing the replica count of a database is not supported "
-                         "yet; create it with --replicas");
+    co_return error(422,
+                    "replicas: changing the replica count of a database is not supported "
+                    "yet; create it with --replicas");
   if (!body.contains("memory_mb")) co_return error(422, "memory_mb: required (MiB)");
-  if (!body["memory_mb"].is_number_integer()) co_return error(422, "memory_mb: must be an integer (MiB)");
+  if (!body["memory_mb"].is_number_integer())
+    co_return error(422, "memory_mb: must be an integer (MiB)");
   int64_t memory_mb = body["memory_mb"].get<int64_t>();
   if (memory_mb < engine->min_memory_mb())
     co_return error(422, "memory_mb: at least " + std::to_string(engine->min_memory_mb()) +
                              " MiB, got " + std::to_string(memory_mb));
   // Capacity first: every host of the database must have room for the difference.
   auto hosts = host_snapshots();
-  std::vector<store::Compare> compares{store::Compare::mod_revision_is(keys::database(id), kv->mod_revision)};
+  std::vector<store::Compare> compares{
+      store::Compare::mod_revision_is(keys::database(id), kv->mod_revision)};
   auto new_db = db;
   new_db.memory_mb = memory_mb;
   std::vector<store::Operation> ops{store::Operation::put(keys::database(id), model::dump(new_db))};

@@ -278,8 +278,7 @@ void add_client_commands(CLI::App& app, int* exit_code) {
   auto* update = app.add_subcommand("update", "Resize a database in place");
   auto update_args = std::make_shared<std::map<std::string, std::string>>();
   update->add_option("name", (*update_args)["name"], "database name or id")->required();
-  update->add_option("--memory", (*update_args)["memory"], "new memory limit, e.g. 1G")
-      ->required();
+  update->add_option("--memory", (*update_args)["memory"], "new memory limit, e.g. 1G")->required();
   update->add_flag("--json", flags->json, "print the database as JSON");
   add_connection(update);
   update->callback([=] {
@@ -311,8 +310,9 @@ void add_client_commands(CLI::App& app, int* exit_code) {
 
   // berth drain HOST / berth undrain HOST
   for (bool drain : {true, false}) {
-    auto* cmd = app.add_subcommand(drain ? "drain" : "undrain",
-                                   drain ? "Move every instance off a host" : "Let a host take instances again");
+    auto* cmd =
+        app.add_subcommand(drain ? "drain" : "undrain", drain ? "Move every instance off a host"
+                                                              : "Let a host take instances again");
     auto host = std::make_shared<std::string>();
     cmd->add_option("host", *host, "host name")->required();
     add_connection(cmd);

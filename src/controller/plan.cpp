@@ -51,7 +51,8 @@ bool confirmed_unreachable(const Snapshot& snapshot, const AllocationEntry& prim
   int witnesses = 0;
   for (auto* e : instances) {
     if (e == &primary) continue;
-    auto it = snapshot.statuses.find(keys::instance_owner(e->allocation.database_id, e->allocation.n));
+    auto it =
+        snapshot.statuses.find(keys::instance_owner(e->allocation.database_id, e->allocation.n));
     if (it == snapshot.statuses.end() || it->second.state != "healthy") continue;
     if (!it->second.primary_down) return false;
     ++witnesses;
@@ -138,7 +139,8 @@ std::vector<Change> plan(const Snapshot& snapshot) {
       }
       c.detail = "instance " + std::to_string(promoted.n) + " on " + promoted.host +
                  " promoted (epoch " + std::to_string(epoch) + "), instance " +
-                 std::to_string(old.n) + " re-created on " + (host.empty() ? "(no host yet)" : host);
+                 std::to_string(old.n) + " re-created on " +
+                 (host.empty() ? "(no host yet)" : host);
       changes.push_back(std::move(c));
       continue;
     }

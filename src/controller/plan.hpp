@@ -22,7 +22,7 @@ struct AllocationEntry {
 struct Snapshot {
   std::map<std::string, std::pair<model::Database, int64_t>> databases;  // id -> (db, mod rev)
   std::vector<AllocationEntry> allocations;
-  std::map<std::string, scheduler::HostSnapshot> hosts;  // alive hosts only
+  std::map<std::string, scheduler::HostSnapshot> hosts;   // alive hosts only
   std::map<std::string, model::InstanceStatus> statuses;  // "id/n" -> status
   // Primaries ("id/n") the leader has not reached for a while: lost if their replicas
   // cannot reach them either, even while their host's lease still runs.

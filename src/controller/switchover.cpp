@@ -95,7 +95,8 @@ asio::awaitable<SwitchoverResult> switchover(asio::any_io_executor executor, sto
   // 3. Promote under a new epoch; the old primary becomes a replica of the new one.
   int64_t epoch = db.epoch + 1;
   db.epoch = epoch;
-  std::vector<store::Compare> compares{store::Compare::mod_revision_is(keys::database(id), db_revision)};
+  std::vector<store::Compare> compares{
+      store::Compare::mod_revision_is(keys::database(id), db_revision)};
   std::vector<store::Operation> ops{store::Operation::put(keys::database(id), model::dump(db))};
   for (auto& e : entries) {
     auto a = e.a;

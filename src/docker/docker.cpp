@@ -262,12 +262,24 @@ asio::awaitable<void> Client::events(std::function<bool(const json&)> on_event, 
   json f = filters.empty() ? json{{"type", {"container"}}} : filters;
   target += "?filters=" + http::url_encode(f.dump());
   http::Request req{"GET", target};
+  int status = 0;
+  std::string error_body;  // a refused subscription answers with one JSON error, not events
+  auto on_line = http::split_lines([&](const std::string& line) {
+    auto event = json::parse(line, nullptr, /*allow_exceptions=*/false);
+    return event.is_discarded() || on_event(event);
+  });
   co_await http_->stream(
       req,
-      [&](int) {
-        if (on_connected) on_connected();
+      [&](int s) {
+        status = s;
+        if (status == 200 && on_connected) on_connected();
       },
-      http::split_lines([&](const std::string& line) { return on_event(json::parse(line)); }));
+      [&](std::string_view data) {
+        if (status == 200) return on_line(data);
+        error_body.append(data);
+        return true;
+      });
+  if (status != 200) throw Error(status, message_of(error_body));
 }
 
 }  // namespace berth::docker

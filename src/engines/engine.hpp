@@ -17,7 +17,7 @@ struct ProbeResult {
   bool healthy = false;
   std::string role;  // primary / replica, as the engine reports it
   int64_t memory_used_bytes = 0;
-  std::string message;  // why not healthy
+  std::string message;       // why not healthy
   int64_t offset = 0;        // replication offset
   std::string primary_host;  // for a replica: the address it replicates from
   bool link_up = false;      // for a replica: its link to the primary is up
@@ -54,9 +54,9 @@ class Engine {
   virtual int64_t min_memory_mb() const { return 32; }
   virtual ImageRecipe image_recipe() const = 0;
   virtual docker::ContainerSpec container_spec(const model::Allocation& allocation) const = 0;
-  virtual boost::asio::awaitable<ProbeResult> probe(boost::asio::any_io_executor executor,
-                                                    const std::string& ip, int port,
-                                                    const std::string& password,
+  virtual boost::asio::awaitable<ProbeResult> probe(
+      boost::asio::any_io_executor executor, const std::string& ip, int port,
+      const std::string& password,
       std::chrono::milliseconds timeout = std::chrono::milliseconds(1000)) const = 0;
   // Brings the instance to the role in config; a no-op when it is there already.
   virtual boost::asio::awaitable<void> apply_role(boost::asio::any_io_executor executor,

@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <cctype>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -22,8 +23,14 @@ std::vector<std::string> shared_libraries(const std::string& binary) {
   char line[1024];
   while (fgets(line, sizeof line, p)) {
     std::string s(line);
+    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
+    // An image missing a library would only fail when the container starts: fail here.
+    if (s.find("=> not found") != std::string::npos) {
+      pclose(p);
+      throw std::runtime_error(binary + " needs a library this machine lacks: " + s);
+    }
     // "libm.so.6 => /lib/x86_64-linux-gnu/libm.so.6 (0x...)" or "/lib64/ld-linux-x86-64.so.2
-    // (0x...)"
+    // (0x...)"; linux-vdso has no path and is skipped.
     auto arrow = s.find("=> ");
     size_t start = arrow == std::string::npos ? s.find('/') : arrow + 3;
     if (start == std::string::npos || start >= s.size() || s[start] != '/') continue;

@@ -50,11 +50,17 @@ inline std::string status(const std::string& id, int n) {
 inline std::string instance_owner(const std::string& id, int n) {
   return id + "/" + std::to_string(n);
 }
-inline std::string database_address_owner(const std::string& id) { return id + "/db"; }
-inline std::string host_address_owner(const std::string& host) { return "host/" + host; }
+inline std::string database_address_owner(const std::string& id) {
+  return id + "/db";
+}
+inline std::string host_address_owner(const std::string& host) {
+  return "host/" + host;
+}
 inline const std::string kLeader = "/berth/leader";
 inline const std::string kHostSettings = "/berth/host-settings/";  // + host (persistent)
-inline std::string host_settings(const std::string& host) { return kHostSettings + host; }
+inline std::string host_settings(const std::string& host) {
+  return kHostSettings + host;
+}
 }  // namespace keys
 
 // ---- Records ----------------------------------------------------------------------------
@@ -92,8 +98,8 @@ struct Allocation {
   std::string password;
   std::string role = "primary";
   int64_t epoch = 1;
-  std::string primary_ip;        // for a replica: whom it replicates from
-  std::string database_address;  // for the primary: the address it holds for the database
+  std::string primary_ip;         // for a replica: whom it replicates from
+  std::string database_address;   // for the primary: the address it holds for the database
   int min_replicas_to_write = 0;  // for the primary: writes need this many live replicas
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Allocation, database_id, database_name, n, host, ip,
@@ -131,10 +137,10 @@ struct InstanceStatus {
   int restarts = 0;
   std::string message;
   std::string updated_at;
-  int64_t offset = 0;     // replication offset
-  bool link_up = false;   // a replica's link to its primary
-  int64_t epoch = 0;      // the allocation epoch the agent last applied
-  bool primary_down = false;  // a replica's agent cannot reach the primary
+  int64_t offset = 0;           // replication offset
+  bool link_up = false;         // a replica's link to its primary
+  int64_t epoch = 0;            // the allocation epoch the agent last applied
+  bool primary_down = false;    // a replica's agent cannot reach the primary
   int64_t memory_limit_mb = 0;  // the limit the agent has applied (container and engine)
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(InstanceStatus, host, state, role, container_id,

@@ -157,8 +157,7 @@ int run_server(const ServerFlags& flags) {
   options.token_file = flags.token_file.empty() ? state_dir + "/admin.token" : flags.token_file;
   api::Api api(io.get_executor(), store, options);
   controller::Controller controller(io.get_executor(), store, api.state(),
-                                    hostname() + ":" + std::to_string(getpid()),
-                                    flags.leader_ttl);
+                                    hostname() + ":" + std::to_string(getpid()), flags.leader_ttl);
   int exit_code = 0;
   asio::co_spawn(
       io,

@@ -60,8 +60,8 @@ model::Allocation put_value(const Change& c, const std::string& key) {
 
 TEST(Plan, SteadyStateNeedsNothing) {
   Builder b;
-  b.host("h1").host("h2").database("d", 1).instance("d", 0, "h1", "primary", 100, "healthy",
-                                                    false, 1);
+  b.host("h1").host("h2").database("d", 1).instance("d", 0, "h1", "primary", 100, "healthy", false,
+                                                    1);
   b.instance("d", 1, "h2", "replica", 100);
   EXPECT_TRUE(plan(b.s).empty());
 }

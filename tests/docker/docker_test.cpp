@@ -4,6 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <boost/asio.hpp>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <map>
 
 #include "engines/rootfs.hpp"
 #include "support/process.hpp"
@@ -19,10 +23,14 @@ using namespace std::chrono_literals;
 
 class DockerTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() { daemon_ = new test::DockerDaemon(); }
+  // dockerd leaves its bridges behind when it exits: drop one a crashed run left over, too.
+  static void SetUpTestSuite() {
+    test::run_command("ip link del btest >/dev/null 2>&1");
+    daemon_ = new test::DockerDaemon();
+  }
   static void TearDownTestSuite() {
     delete daemon_;
-    test::run_command("ip link del btdock >/dev/null 2>&1");
+    test::run_command("ip link del btest >/dev/null 2>&1");
   }
   static test::DockerDaemon* daemon_;
 };
@@ -75,12 +83,12 @@ TEST_F(DockerTest, ImageNetworkContainerLifecycle) {
     EXPECT_FALSE(co_await docker.image_inspect("berth-test/absent:1"));
 
     NetworkSpec net;
-    net.name = "btdock";
+    net.name = "btest";
     net.subnet = "10.251.0.0/24";
     net.gateway = "10.251.0.1";
-    net.options["com.docker.network.bridge.name"] = "btdock";
+    net.options["com.docker.network.bridge.name"] = "btest";
     co_await docker.network_create(net);
-    EXPECT_TRUE(co_await docker.network_inspect("btdock"));
+    EXPECT_TRUE(co_await docker.network_inspect("btest"));
     int twice = 0;
     try {
       co_await docker.network_create(net);
@@ -92,10 +100,11 @@ TEST_F(DockerTest, ImageNetworkContainerLifecycle) {
     ContainerSpec spec;
     spec.name = "berth-test-redis";
     spec.image = "berth-test/redis:1";
-    spec.cmd = {"/usr/bin/redis-server", "--protected-mode", "no", "--dir", "/data"};
+    spec.cmd = {
+        "/usr/bin/redis-server", "--port", "6379", "--protected-mode", "no", "--dir", "/data"};
     spec.labels["berth.test"] = "1";
     spec.memory_bytes = 64 << 20;
-    spec.network = "btdock";
+    spec.network = "btest";
     spec.ip = "10.251.0.10";
     spec.volumes["berth-test-vol"] = "/data";
     std::string id = co_await docker.container_create(spec);
@@ -107,16 +116,20 @@ TEST_F(DockerTest, ImageNetworkContainerLifecycle) {
     EXPECT_EQ(listed.size(), 1u);
     if (!listed.empty()) {
       EXPECT_EQ(listed[0].name, "berth-test-redis");
-      EXPECT_EQ(listed[0].ips["btdock"], "10.251.0.10");
+      EXPECT_EQ(listed[0].ips["btest"], "10.251.0.10");
       EXPECT_TRUE(listed[0].running);
     }
     EXPECT_TRUE((co_await docker.container_list("berth.test", "2")).empty());
 
     auto info = co_await docker.container_inspect(id);
-    EXPECT_TRUE(info && info->running && info->memory_bytes == (64 << 20));
+    EXPECT_TRUE(info);
+    if (!info) co_return;
+    EXPECT_TRUE(info->running);
+    EXPECT_EQ(info->memory_bytes, 64 << 20);
+    EXPECT_EQ(info->ips["btest"], "10.251.0.10");
     co_await docker.container_update_memory(id, 128 << 20);
     info = co_await docker.container_inspect(id);
-    EXPECT_TRUE(info && info->memory_bytes == (128 << 20));
+    EXPECT_EQ(info ? info->memory_bytes : 0, 128 << 20);
 
     int duplicate = 0;
     try {
@@ -157,6 +170,97 @@ TEST_F(DockerTest, ImageNetworkContainerLifecycle) {
     co_await docker.volume_remove("berth-test-vol");
     co_await docker.volume_remove("berth-test-vol");
   });
+}
+
+TEST_F(DockerTest, RefusedEventSubscriptionThrows) {
+  run([&](Executor ex) -> boost::asio::awaitable<void> {
+    // A watchdog: an accepted subscription would otherwise wait for events forever.
+    auto watchdog = [](Executor ex) -> boost::asio::awaitable<void> {
+      boost::asio::steady_timer timer(ex, 10s);
+      co_await timer.async_wait(boost::asio::use_awaitable);
+      ADD_FAILURE() << "events() did not return";
+      static_cast<boost::asio::io_context&>(ex.context()).stop();
+    };
+    boost::asio::co_spawn(ex, watchdog(ex), boost::asio::detached);
+    Client docker(ex, daemon_->endpoint());
+    // Unknown filter keys pass; a value that is not a list is refused (dockerd 20.10: 500).
+    json filters = {{"type", "container"}};
+    bool connected = false, got_event = false;
+    int status = 0;
+    std::string message;
+    try {
+      co_await docker.events(
+          [&](const json&) {
+            got_event = true;
+            return false;
+          },
+          filters, [&] { connected = true; });
+    } catch (const Error& e) {
+      status = e.status;
+      message = e.what();
+    }
+    EXPECT_GE(status, 400);
+    EXPECT_NE(message.find("unmarshal"), std::string::npos) << message;
+    EXPECT_FALSE(connected);
+    EXPECT_FALSE(got_event);
+  });
+}
+
+// The tar itself: valid ustar headers, parents before children, symlinks stored as files.
+TEST_F(DockerTest, RootfsTarLayout) {
+  std::vector<engines::RootfsFile> extra{{"/etc/berth/note.conf", "hello\n", 0600}};
+  std::string tar = engines::build_rootfs_tar({"/usr/bin/redis-server"}, {"/data", "/tmp"}, extra);
+  ASSERT_EQ(tar.size() % 512, 0u);
+  ASSERT_GE(tar.size(), 1024u);
+  EXPECT_EQ(tar.substr(tar.size() - 1024), std::string(1024, '\0'));
+  struct Entry {
+    char type;
+    int mode;
+    size_t size;
+    std::string content;
+  };
+  std::map<std::string, Entry> entries;
+  std::vector<std::string> order;
+  for (size_t at = 0; at + 512 <= tar.size() - 1024;) {
+    const char* h = tar.data() + at;
+    unsigned sum = 0;
+    for (int i = 0; i < 512; ++i) sum += (i >= 148 && i < 156) ? ' ' : (unsigned char)h[i];
+    EXPECT_EQ(sum, std::stoul(std::string(h + 148, 6), nullptr, 8));
+    EXPECT_EQ(std::string(h + 257, 5), "ustar");
+    std::string prefix(h + 345, strnlen(h + 345, 155)), name(h, strnlen(h, 100));
+    if (!prefix.empty()) name = prefix + "/" + name;
+    Entry e{h[156], int(std::stoul(std::string(h + 100, 7), nullptr, 8)),
+            std::stoul(std::string(h + 124, 11), nullptr, 8), ""};
+    e.content = tar.substr(at + 512, e.size);
+    at += 512 + (e.size + 511) / 512 * 512;
+    EXPECT_FALSE(name.starts_with("/")) << name;
+    // Every parent folder appears before the entry.
+    for (size_t slash = name.find('/'); slash != std::string::npos && slash + 1 < name.size();
+         slash = name.find('/', slash + 1))
+      EXPECT_TRUE(entries.count(name.substr(0, slash + 1))) << name;
+    order.push_back(name);
+    entries[name] = e;
+  }
+  EXPECT_EQ(entries.size(), order.size()) << "an entry appears twice";
+
+  // /usr/bin/redis-server is a symlink on Debian: stored with the content it points to.
+  std::ifstream in("/usr/bin/redis-server", std::ios::binary);
+  std::string server((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_GT(server.size(), 0u);
+  ASSERT_TRUE(entries.count("usr/bin/redis-server"));
+  EXPECT_EQ(entries["usr/bin/redis-server"].type, '0');
+  EXPECT_EQ(entries["usr/bin/redis-server"].mode, 0755);
+  EXPECT_TRUE(entries["usr/bin/redis-server"].content == server);
+  ASSERT_TRUE(entries.count("lib64/ld-linux-x86-64.so.2"));
+  EXPECT_EQ(entries["lib64/ld-linux-x86-64.so.2"].type, '0');
+  EXPECT_TRUE(entries.count("lib/x86_64-linux-gnu/libc.so.6"));
+  EXPECT_EQ(entries["usr/"].type, '5');
+  EXPECT_EQ(entries["usr/"].mode, 0755);
+  EXPECT_EQ(entries["data/"].type, '5');
+  EXPECT_EQ(entries["tmp/"].mode, 01777);
+  EXPECT_EQ(entries["etc/berth/note.conf"].content, "hello\n");
+  EXPECT_EQ(entries["etc/berth/note.conf"].mode, 0600);
+  for (auto& name : order) EXPECT_EQ(name.find("vdso"), std::string::npos) << name;
 }
 
 TEST_F(DockerTest, MissingEngineBinaryIsNamed) {

@@ -122,7 +122,6 @@ std::string RedisEngine::info_field(const std::string& info, const std::string& 
   return info.substr(start, end - start);
 }
 
-
 boost::asio::awaitable<std::string> RedisEngine::call(
     boost::asio::any_io_executor executor, const std::string& ip, int port,
     const std::string& password, const std::vector<std::vector<std::string>>& commands) {
@@ -172,7 +171,7 @@ boost::asio::awaitable<void> RedisEngine::resize(boost::asio::any_io_executor ex
 boost::asio::awaitable<ProbeResult> RedisEngine::probe(boost::asio::any_io_executor executor,
                                                        const std::string& ip, int port,
                                                        const std::string& password,
-    std::chrono::milliseconds timeout) const {
+                                                       std::chrono::milliseconds timeout) const {
   ProbeResult result;
   std::string request = command({"AUTH", password}) + command({"PING"}) +
                         command({"INFO", "memory"}) + command({"INFO", "replication"}) +
@@ -199,7 +198,8 @@ boost::asio::awaitable<ProbeResult> RedisEngine::probe(boost::asio::any_io_execu
   if (!used.empty()) result.memory_used_bytes = std::stoll(used);
   auto role = info_field(reply, "role");
   result.role = role == "slave" ? "replica" : (role == "master" ? "primary" : role);
-  auto offset = info_field(reply, result.role == "replica" ? "slave_repl_offset" : "master_repl_offset");
+  auto offset =
+      info_field(reply, result.role == "replica" ? "slave_repl_offset" : "master_repl_offset");
   if (!offset.empty()) result.offset = std::stoll(offset);
   result.primary_host = info_field(reply, "master_host");
   result.link_up = info_field(reply, "master_link_status") == "up";
@@ -210,7 +210,8 @@ boost::asio::awaitable<ProbeResult> RedisEngine::probe(boost::asio::any_io_execu
     auto value_start = reply.find("\r\n", pos + 23);
     auto value_end = reply.find("\r\n", value_start + 2);
     if (value_start != std::string::npos && value_end != std::string::npos)
-      result.min_replicas_to_write = std::stoi(reply.substr(value_start + 2, value_end - value_start - 2));
+      result.min_replicas_to_write =
+          std::stoi(reply.substr(value_start + 2, value_end - value_start - 2));
   }
   (void)min_replicas;
   co_return result;

@@ -13,9 +13,9 @@ class RedisEngine : public Engine {
   int port() const override { return 6379; }
   ImageRecipe image_recipe() const override;
   docker::ContainerSpec container_spec(const model::Allocation& allocation) const override;
-  boost::asio::awaitable<ProbeResult> probe(boost::asio::any_io_executor executor,
-                                            const std::string& ip, int port,
-                                            const std::string& password,
+  boost::asio::awaitable<ProbeResult> probe(
+      boost::asio::any_io_executor executor, const std::string& ip, int port,
+      const std::string& password,
       std::chrono::milliseconds timeout = std::chrono::milliseconds(1000)) const override;
 
   boost::asio::awaitable<void> apply_role(boost::asio::any_io_executor executor,
@@ -27,10 +27,9 @@ class RedisEngine : public Engine {
                                       int64_t memory_mb) const override;
 
   // Sends commands (after AUTH) in one round trip; returns the raw replies.
-  static boost::asio::awaitable<std::string> call(boost::asio::any_io_executor executor,
-                                                  const std::string& ip, int port,
-                                                  const std::string& password,
-                                                  const std::vector<std::vector<std::string>>& commands);
+  static boost::asio::awaitable<std::string> call(
+      boost::asio::any_io_executor executor, const std::string& ip, int port,
+      const std::string& password, const std::vector<std::vector<std::string>>& commands);
 
   // The memory Redis itself may use: room is left for buffers, fragmentation and forks.
   static int64_t maxmemory_bytes(int64_t memory_mb);
