@@ -384,6 +384,9 @@ asio::awaitable<void> Agent::reconcile() {
     if (!desired.count(it->first)) {
       it->second->stopped = true;
       it->second->wake->notify_all();
+      // Its container is gone: so must be the host's route to the address it held.
+      if (macvlan_ && !it->second->held_address.empty())
+        co_await hostnet_->unroute(it->second->held_address);
       it = instances_.erase(it);
     } else {
       ++it;

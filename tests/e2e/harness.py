@@ -32,6 +32,7 @@ def wait_until(condition, timeout, what="condition", interval=0.02):
         if value:
             return value
         if time.monotonic() > deadline:
+            what = what() if callable(what) else what
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         time.sleep(interval)
 

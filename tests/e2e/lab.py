@@ -164,6 +164,9 @@ class MultiHostLab:
         remove_leftovers()
         self.lease_ttl = lease_ttl
         self.workdir = tempfile.mkdtemp(prefix="berth-lab-")
+        # A default dockerd that ran on this machine may have set FORWARD to DROP, which
+        # also drops bridged traffic between the simulated hosts (../shared/LAB.md).
+        sh("iptables", "-P", "FORWARD", "ACCEPT", check=False)
         sh("ip", "link", "add", BRIDGE, "type", "bridge")
         sh("ip", "addr", "add", f"{GATEWAY}/16", "dev", BRIDGE)
         sh("ip", "link", "set", BRIDGE, "up")

@@ -194,7 +194,9 @@ class FailoverTest(unittest.TestCase):
         old_primary, _ = self.primary("orders")
         writer = Writer(db["address"], db["password"])
         writer.start()
-        wait_until(lambda: len(writer.durable) > 50, 10, "durable writes before the cut")
+        wait_until(lambda: len(writer.durable) > 50, 30,
+                   lambda: f"durable writes before the cut ({len(writer.accepted)} accepted, "
+                   f"{len(writer.durable)} durable, {writer.errors} errors)")
         host = self.lab.host(old_primary["host"])
         cut_at = time.monotonic()
         host.cut()
