@@ -100,6 +100,7 @@ asio::awaitable<void> Agent::register_host() {
       // Statuses were bound to the old lease: publish them again under the new one.
       for (auto& [key, instance] : instances_) instance->published.clear();
       registered_.notify_all();
+      last_keep_alive_ = std::chrono::steady_clock::now();
       util::log("agent {}: registered (lease {:x}, {} MiB, {} CPUs)", options_.name, lease_,
                 host.memory_bytes / 1024 / 1024, host.cpus);
       co_return;
@@ -139,8 +140,20 @@ asio::awaitable<void> Agent::keep_alive_loop() {
       // what moved away and demotes what lost its role).
       try {
         auto fresh = co_await store_.get_prefix(model::keys::allocations_of(options_.name));
-        co_await allocations_.wait_revision(fresh.revision, 5s);
-        if (allocations_.revision() < fresh.revision) continue;
+        // Current means: exactly the keys etcd has now, each at the version etcd has.
+        auto prefix = model::keys::allocations_of(options_.name);
+        bool current = co_await allocations_.wait_for(
+            [&] {
+              auto mine = allocations_.under(prefix);
+              if (mine.size() != fresh.kvs.size()) return false;
+              for (size_t i = 0; i < mine.size(); ++i)
+                if (mine[i]->key != fresh.kvs[i].key ||
+                    mine[i]->mod_revision != fresh.kvs[i].mod_revision)
+                  return false;
+              return true;
+            },
+            5s);
+        if (!current) continue;
         co_await reconcile();
       } catch (const std::exception& e) {
         util::log("agent {}: catching up: {}", options_.name, e.what());
