@@ -137,8 +137,15 @@ class FailoverTest(unittest.TestCase):
         self.create("killed")
 
         def kill(host):
+            # The processes inside its containers die with the host too (they outlive a
+            # killed containerd otherwise, and keep their addresses on the LAN).
+            pids = [host.dockerd.inspect(c["Id"])["State"]["Pid"]
+                    for c in host.dockerd.containers()]
             host.kill_agent()
             host.dockerd.kill()
+            for pid in pids:
+                if pid:
+                    subprocess.run(["kill", "-9", str(pid)], capture_output=True)
             # The whole host dies: its containerd, its containers and their network
             # namespaces (held open by dockerd's bind mounts) with it, as in a power cut.
             subprocess.run(["pkill", "-9", "-f", host.dir + "/docker/exec"], capture_output=True)
