@@ -475,6 +475,7 @@ asio::awaitable<void> Agent::probe_loop(std::shared_ptr<Instance> instance) {
       s.link_up = result.link_up;
       s.epoch = a.epoch;
       s.memory_limit_mb = instance->applied_memory_mb;
+      s.holds_address = instance->held_address;
       s.message = fenced_ && a.role == "primary" ? "fenced: writes paused" : "";
       instance->ever_healthy = true;
       // A second opinion for the controller: can this replica's host reach the primary?

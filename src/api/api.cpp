@@ -591,6 +591,7 @@ asio::awaitable<http::Response> Api::create_database(const http::ServerRequest& 
             if (!s) return false;
             auto status = model::parse<model::InstanceStatus>(s->value);
             if (status.state != "healthy" || (n > 0 && !status.link_up)) return false;
+            if (n == 0 && status.holds_address != db.address) return false;
           }
           return true;
         },

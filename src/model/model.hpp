@@ -142,11 +142,12 @@ struct InstanceStatus {
   int64_t epoch = 0;            // the allocation epoch the agent last applied
   bool primary_down = false;    // a replica's agent cannot reach the primary
   int64_t memory_limit_mb = 0;  // the limit the agent has applied (container and engine)
+  std::string holds_address;    // the database address this instance holds, if any
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(InstanceStatus, host, state, role, container_id,
                                                 memory_used_bytes, restarts, message, updated_at,
                                                 offset, link_up, epoch, primary_down,
-                                                memory_limit_mb)
+                                                memory_limit_mb, holds_address)
 
 // The cluster network the address pool hands out from.
 struct NetworkConfig {
