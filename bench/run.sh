@@ -5,3 +5,4 @@ cd "$(dirname "$0")/.."
 ./scripts/cleanup-leftovers.sh
 python3 bench/provision.py
 python3 bench/footprint.py
+python3 bench/failover.py
