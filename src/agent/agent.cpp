@@ -271,6 +271,7 @@ asio::awaitable<void> Agent::ensure_network() {
               spec.subnet);
   }
   co_await ensure_shim(config);
+  docker_network_ = config.docker_network;
   network_ready_ = true;
 }
 
@@ -306,8 +307,7 @@ asio::awaitable<void> Agent::start_instance(const Allocation& a, const std::stri
   co_await ensure_network();
   co_await ensure_image(a);
   auto spec = engine->container_spec(a);
-  auto r = co_await store_.get(model::keys::kNetwork);
-  spec.network = model::parse<model::NetworkConfig>(r.kvs.at(0).value).docker_network;
+  spec.network = docker_network_;
   spec.ip = a.ip;
   spec.labels[engines::labels::kInstance] = model::keys::instance_owner(a.database_id, a.n);
   spec.labels[engines::labels::kDatabase] = a.database_id;
@@ -352,7 +352,7 @@ asio::awaitable<void> Agent::remove_container(const docker::ContainerInfo& c) {
   // database itself is gone; an instance that merely moved keeps its address.
   auto db = co_await store_.get(model::keys::database(db_id));
   if (!db.kvs.empty()) co_return;
-  co_await docker_.volume_remove("berth-" + db_id + "-" + std::to_string(n));
+  co_await docker_.volume_remove(engines::volume_name(db_id, n));
   for (auto& [name, ip] : c.ips) {
     std::vector<store::Compare> owned{store::Compare::absent(model::keys::database(db_id)),
                                       store::Compare::value_is(model::keys::address(ip), owner)};

@@ -83,6 +83,7 @@ class Agent {
   util::Signal registered_;
   bool stopping_ = false;
   bool network_ready_ = false;
+  std::string docker_network_;  // set by ensure_network
   std::map<std::string, std::shared_ptr<Instance>> instances_;  // by "id/n"
 };
 

@@ -13,6 +13,7 @@
 #include "model/model.hpp"
 #include "netpool/netpool.hpp"
 #include "scheduler/placement.hpp"
+#include "scheduler/snapshot.hpp"
 #include "util/encoding.hpp"
 #include "util/log.hpp"
 
@@ -190,27 +191,6 @@ asio::awaitable<http::Response> Api::set_engine(const std::string& name,
   auto rev = co_await store_.put(keys::engine_settings(name), model::dump(settings));
   co_await state_.wait_revision(rev, 5s);
   co_return reply(200, {{"name", name}, {"image", engine_image(*engine)}});
-}
-
-std::map<std::string, scheduler::HostSnapshot> Api::host_snapshots() const {
-  std::map<std::string, scheduler::HostSnapshot> hosts;
-  for (auto* kv : state_.under(keys::kHosts)) {
-    auto h = model::parse<model::Host>(kv->value);
-    auto& snap = hosts[h.name];
-    snap.name = h.name;
-    snap.memory_mb = h.memory_bytes / 1024 / 1024;
-    snap.labels = h.labels;
-    if (auto* skv = state_.find(keys::host_settings(h.name)))
-      snap.draining = model::parse<model::HostSettings>(skv->value).draining;
-  }
-  for (auto* kv : state_.under(keys::kAllocations)) {
-    auto a = model::parse<model::Allocation>(kv->value);
-    if (auto it = hosts.find(a.host); it != hosts.end()) {
-      it->second.allocated_mb += a.memory_mb;
-      it->second.instances += 1;
-    }
-  }
-  return hosts;
 }
 
 std::string Api::resolve(const std::string& ref) const {
@@ -489,7 +469,7 @@ asio::awaitable<http::Response> Api::create_database(const http::ServerRequest& 
   int64_t committed_revision = 0;
   for (int attempt = 0; attempt < 50 && committed_revision == 0; ++attempt) {
     // A snapshot of live hosts and their use, from the mirror.
-    auto hosts = host_snapshots();
+    auto hosts = scheduler::live_hosts(state_);
     // Instance 0 is the primary; replicas go to other hosts, one instance per host.
     std::vector<std::string> placed_hosts;
     for (int n = 0; n <= replicas; ++n) {
@@ -626,7 +606,7 @@ asio::awaitable<http::Response> Api::update_database(const std::string& ref,
     co_return error(422, "memory_mb: at least " + std::to_string(engine->min_memory_mb()) +
                              " MiB, got " + std::to_string(memory_mb));
   // Capacity first: every host of the database must have room for the difference.
-  auto hosts = host_snapshots();
+  auto hosts = scheduler::live_hosts(state_);
   std::vector<store::Compare> compares{
       store::Compare::mod_revision_is(keys::database(id), kv->mod_revision)};
   auto new_db = db;

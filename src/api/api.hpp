@@ -59,7 +59,6 @@ class Api {
   boost::asio::awaitable<http::Response> set_network(const http::ServerRequest& request);
 
   std::string engine_image(const engines::Engine& engine) const;
-  std::map<std::string, scheduler::HostSnapshot> host_snapshots() const;
   boost::asio::awaitable<http::Response> set_engine(const std::string& name,
                                                     const http::ServerRequest& request);
 

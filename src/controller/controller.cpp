@@ -9,6 +9,7 @@
 #include "controller/switchover.hpp"
 #include "engines/engine.hpp"
 #include "model/model.hpp"
+#include "scheduler/snapshot.hpp"
 #include "util/log.hpp"
 
 namespace berth::controller {
@@ -104,24 +105,10 @@ asio::awaitable<void> Controller::reconcile_once() {
     auto db = model::parse<model::Database>(kv->value);
     snapshot.databases[db.id] = {db, kv->mod_revision};
   }
-  for (auto* kv : state_.under(keys::kHosts)) {
-    auto h = model::parse<model::Host>(kv->value);
-    auto& snap = snapshot.hosts[h.name];
-    snap.name = h.name;
-    snap.memory_mb = h.memory_bytes / 1024 / 1024;
-    snap.labels = h.labels;
-  }
-  for (auto& [name, h] : snapshot.hosts)
-    if (auto* kv = state_.find(keys::host_settings(name)))
-      h.draining = model::parse<model::HostSettings>(kv->value).draining;
-  for (auto* kv : state_.under(keys::kAllocations)) {
-    AllocationEntry e{kv->key, kv->mod_revision, model::parse<model::Allocation>(kv->value)};
-    if (auto it = snapshot.hosts.find(e.allocation.host); it != snapshot.hosts.end()) {
-      it->second.allocated_mb += e.allocation.memory_mb;
-      it->second.instances += 1;
-    }
-    snapshot.allocations.push_back(std::move(e));
-  }
+  snapshot.hosts = scheduler::live_hosts(state_);
+  for (auto* kv : state_.under(keys::kAllocations))
+    snapshot.allocations.push_back(
+        {kv->key, kv->mod_revision, model::parse<model::Allocation>(kv->value)});
   for (auto* kv : state_.under(keys::kStatus))
     snapshot.statuses[kv->key.substr(keys::kStatus.size())] =
         model::parse<model::InstanceStatus>(kv->value);

@@ -26,7 +26,11 @@ std::string container_name(const model::Allocation& a) {
 }
 
 std::string volume_name(const model::Allocation& a) {
-  return "berth-" + a.database_id + "-" + std::to_string(a.n);
+  return volume_name(a.database_id, a.n);
+}
+
+std::string volume_name(const std::string& database_id, int n) {
+  return "berth-" + database_id + "-" + std::to_string(n);
 }
 
 }  // namespace berth::engines

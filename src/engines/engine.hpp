@@ -85,5 +85,6 @@ inline const std::string kSpec = "berth.spec";  // hash of the allocation the co
 
 std::string container_name(const model::Allocation& allocation);
 std::string volume_name(const model::Allocation& allocation);
+std::string volume_name(const std::string& database_id, int n);
 
 }  // namespace berth::engines

@@ -218,7 +218,6 @@ asio::awaitable<void> EtcdStore::watch(
     std::string prefix, int64_t start_revision,
     std::function<void(int64_t, const std::vector<WatchEvent>&)> on_events) {
   int64_t next = start_revision;
-  std::string errors;
   asio::steady_timer backoff(executor_);
   int failures = 0;
   for (;;) {

@@ -106,17 +106,6 @@ int run_command(const std::string& command, std::string* out) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-static bool port_answers(int port) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  close(fd);
-  return ok;
-}
-
 EtcdServer::EtcdServer() : dir_(make_temp_dir("etcd")) {
   client_port_ = free_port();
   peer_port_ = free_port();
@@ -153,7 +142,6 @@ DockerDaemon::DockerDaemon() : dir_(make_temp_dir("dockerd")) {
   std::string ping = "curl -sf --unix-socket " + socket_path() + " http://d/_ping >/dev/null 2>&1";
   if (!wait_until([&] { return run_command(ping) == 0; }, std::chrono::seconds(30)))
     throw std::runtime_error("dockerd did not start; see " + dir_ + "/dockerd.log");
-  (void)port_answers;
 }
 
 DockerDaemon::~DockerDaemon() {

@@ -203,7 +203,6 @@ boost::asio::awaitable<ProbeResult> RedisEngine::probe(boost::asio::any_io_execu
   if (!offset.empty()) result.offset = std::stoll(offset);
   result.primary_host = info_field(reply, "master_host");
   result.link_up = info_field(reply, "master_link_status") == "up";
-  auto min_replicas = info_field(reply, "min_slaves_good_slaves");
   // CONFIG GET min-replicas-to-write answers as the fifth reply: *2 $N name $M value.
   auto pos = reply.find("min-replicas-to-write\r\n");
   if (pos != std::string::npos) {
@@ -213,7 +212,6 @@ boost::asio::awaitable<ProbeResult> RedisEngine::probe(boost::asio::any_io_execu
       result.min_replicas_to_write =
           std::stoi(reply.substr(value_start + 2, value_end - value_start - 2));
   }
-  (void)min_replicas;
   co_return result;
 }
 
