@@ -95,8 +95,10 @@ asio::awaitable<void> Agent::register_host() {
       std::vector<store::Operation> create{
           store::Operation::put(model::keys::host_settings(options_.name), model::dump(settings))};
       co_await store_.txn(absent, create);
-      lease_ = co_await store_.lease_grant(options_.lease_ttl_seconds);
-      co_await store_.put(model::keys::host(options_.name), model::dump(host), lease_);
+      // lease_ is set only once the host key exists: `berth up` waits on it to say ready.
+      int64_t lease = co_await store_.lease_grant(options_.lease_ttl_seconds);
+      co_await store_.put(model::keys::host(options_.name), model::dump(host), lease);
+      lease_ = lease;
       // Statuses were bound to the old lease: publish them again under the new one.
       for (auto& [key, instance] : instances_) instance->published.clear();
       registered_.notify_all();

@@ -195,8 +195,8 @@ class Berth:
                               self.dockerd.socket, "--name", name, "--advertise", "127.0.0.1",
                               "--lease-ttl", "3"],
                              os.path.join(self.workdir, "agent.log"))
-        wait_until(lambda: any(h["name"] == name for h in self.api("GET", "/v1/hosts")), 20,
-                   "agent to register")
+        wait_until(lambda: any(h["name"] == name and h["state"] == "alive"
+                               for h in self.api("GET", "/v1/hosts")), 20, "agent to register")
 
     def configure_network(self):
         net = self.subnet.split("/")[0].rsplit(".", 1)[0]
