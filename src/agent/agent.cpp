@@ -4,6 +4,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <csignal>
 #include <cstdio>
 #include <set>
 
@@ -25,7 +26,8 @@ struct Agent::Instance {
   Allocation allocation;
   std::string key;  // "id/n"
   model::InstanceStatus status;
-  std::string published;  // the status JSON last written
+  std::string published;        // the status JSON last written, without its volatile fields
+  std::string published_value;  // exactly what was last written
   std::chrono::steady_clock::time_point published_at{};
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   bool ever_healthy = false;
@@ -69,6 +71,7 @@ asio::awaitable<void> Agent::run() {
   co_await register_host();
   asio::co_spawn(executor_, keep_alive_loop(), asio::detached);
   asio::co_spawn(executor_, fence_watchdog(), asio::detached);
+  asio::co_spawn(executor_, docker_watchdog(), asio::detached);
   co_await reconcile_loop();
 }
 
@@ -182,6 +185,46 @@ asio::awaitable<void> Agent::fence_watchdog() {
                 limit.count());
       for (auto& [k, i] : instances_) i->wake->notify_all();
     }
+  }
+}
+
+asio::awaitable<void> Agent::docker_watchdog() {
+  // A host whose dockerd does not answer cannot restart, move or remove anything: it leaves
+  // the cluster (its lease is revoked, so the leader fails its primaries over at once) with
+  // its primaries fenced, and registers again once dockerd answers (register_host needs it).
+  asio::steady_timer timer(executor_);
+  auto limit = std::max(std::chrono::milliseconds(1000),
+                        std::chrono::milliseconds(options_.lease_ttl_seconds * 1000 / 2));
+  auto last_ok = std::chrono::steady_clock::now();
+  while (!stopping_) {
+    timer.expires_after(std::min(options_.probe_interval, std::chrono::milliseconds(500)));
+    co_await timer.async_wait(asio::use_awaitable);
+    bool ok = false;
+    try {
+      ok = co_await docker_.ping(limit);
+    } catch (const std::exception&) {
+    }
+    auto now = std::chrono::steady_clock::now();
+    if (ok) {
+      last_ok = now;
+      docker_down_ = false;
+      continue;
+    }
+    if (now - last_ok < limit || lease_ == 0 || stopping_) continue;
+    int64_t lease = lease_;
+    util::log(
+        "agent {}: dockerd has not answered for {} ms: fencing primaries and leaving "
+        "the cluster until it does",
+        options_.name, limit.count());
+    fenced_ = true;
+    docker_down_ = true;
+    for (auto& [k, i] : instances_) i->wake->notify_all();
+    try {
+      co_await store_.lease_revoke(lease);
+    } catch (const std::exception& e) {
+      util::log("agent {}: revoking the lease: {}", options_.name, e.what());
+    }
+    last_ok = now;  // once per outage: register_host waits for dockerd before a new lease
   }
 }
 
@@ -383,6 +426,33 @@ asio::awaitable<void> Agent::reconcile() {
     auto a = model::parse<Allocation>(kv->value);
     desired[model::keys::instance_owner(a.database_id, a.n)] = a;
   }
+  // Stop probing what is no longer ours, first: this needs no dockerd, which may be down.
+  for (auto it = instances_.begin(); it != instances_.end();) {
+    if (!desired.count(it->first)) {
+      auto instance = it->second;
+      instance->stopped = true;
+      instance->wake->notify_all();
+      it = instances_.erase(it);
+      // The database address goes with it, even while dockerd cannot remove the container.
+      co_await hold_database_address(*instance, false);
+      if (docker_down_ && instance->pid > 0) {
+        // Without dockerd the container cannot be removed, and it runs on elsewhere now:
+        // stop its process, which would otherwise answer at an address that moved.
+        util::log("agent {}: dockerd is down: unplugging and killing {}'s process {}",
+                  options_.name, instance->key, instance->pid);
+        co_await hostnet_->unplug(instance->pid);
+        ::kill(instance->pid, SIGKILL);
+      }
+      try {
+        co_await withdraw_status(*instance);
+      } catch (const std::exception& e) {
+        util::log("agent {}: withdrawing the status of {}: {}", options_.name, instance->key,
+                  e.what());
+      }
+    } else {
+      ++it;
+    }
+  }
   auto containers = co_await docker_.container_list(engines::labels::kHost, options_.name);
   std::map<std::string, docker::ContainerInfo> actual;
   for (auto& c : containers) {
@@ -393,19 +463,6 @@ asio::awaitable<void> Agent::reconcile() {
       continue;
     }
     actual[owner] = c;
-  }
-  // Stop probing what is no longer ours.
-  for (auto it = instances_.begin(); it != instances_.end();) {
-    if (!desired.count(it->first)) {
-      it->second->stopped = true;
-      it->second->wake->notify_all();
-      // Its container is gone: so must be the host's route to the address it held.
-      if (macvlan_ && !it->second->held_address.empty())
-        co_await hostnet_->unroute(it->second->held_address);
-      it = instances_.erase(it);
-    } else {
-      ++it;
-    }
   }
   for (auto& [owner, a] : desired) {
     std::string hash = spec_hash(a);
@@ -445,10 +502,13 @@ asio::awaitable<void> Agent::reconcile() {
                         instance->allocation.primary_ip != a.primary_ip ||
                         instance->allocation.memory_mb != a.memory_mb ||
                         instance->allocation.min_replicas_to_write != a.min_replicas_to_write;
-    if (!instance->held_address.empty()) {
-      // A restarted container has a new network namespace without the database address.
+    {
+      // The container's process: its network namespace, and what to stop should dockerd die.
+      // A restarted container has a new namespace, without the database address.
       auto info = co_await docker_.container_inspect(engines::container_name(a));
-      if (!info || info->pid != instance->pid) instance->held_address.clear();
+      int pid = info && info->running ? info->pid : 0;
+      if (pid != instance->pid) instance->held_address.clear();
+      instance->pid = pid;
     }
     instance->allocation = a;
     if (role_changed) instance->wake->notify_all();  // act on a promotion at once
@@ -555,10 +615,22 @@ asio::awaitable<void> Agent::publish(Instance& instance) {
   auto now = std::chrono::steady_clock::now();
   if (signature == instance.published && now - instance.published_at < 10s) co_return;
   s.updated_at = model::now_rfc3339();
-  co_await store_.put(model::keys::status(instance.allocation.database_id, instance.allocation.n),
-                      model::dump(s), lease_);
+  auto key = model::keys::status(instance.allocation.database_id, instance.allocation.n);
+  auto value = model::dump(s);
+  co_await store_.put(key, value, lease_);
   instance.published = signature;
+  instance.published_value = value;
   instance.published_at = now;
+  if (instance.stopped) co_await withdraw_status(instance);  // removed while we wrote
+}
+
+asio::awaitable<void> Agent::withdraw_status(Instance& instance) {
+  // Only our own word goes: if the instance runs elsewhere now, its new host's status stays.
+  if (instance.published_value.empty()) co_return;
+  auto key = model::keys::status(instance.allocation.database_id, instance.allocation.n);
+  std::vector<store::Compare> ours{store::Compare::value_is(key, instance.published_value)};
+  std::vector<store::Operation> erase{store::Operation::erase(key)};
+  co_await store_.txn(ours, erase);
 }
 
 asio::awaitable<bool> Agent::wait_registered(std::chrono::steady_clock::duration timeout) {

@@ -58,10 +58,13 @@ class Agent {
   boost::asio::awaitable<void> probe_loop(std::shared_ptr<Instance> instance);
   boost::asio::awaitable<void> publish(Instance& instance);
   boost::asio::awaitable<void> publish_in_background(std::shared_ptr<Instance> instance);
+  // Erases the instance's status if it is still what this agent wrote last.
+  boost::asio::awaitable<void> withdraw_status(Instance& instance);
   // Brings a healthy instance to what its allocation says: role, fencing, memory, address.
   boost::asio::awaitable<void> converge(Instance& instance, const engines::Engine& engine,
                                         const engines::ProbeResult& current);
   boost::asio::awaitable<void> fence_watchdog();
+  boost::asio::awaitable<void> docker_watchdog();
   boost::asio::awaitable<void> ensure_shim(const model::NetworkConfig& config);
   boost::asio::awaitable<void> hold_database_address(Instance& instance, bool want);
   boost::asio::awaitable<void> release_database_addresses(const std::string& database_id);
@@ -83,6 +86,7 @@ class Agent {
   util::Signal registered_;
   bool stopping_ = false;
   bool network_ready_ = false;
+  bool docker_down_ = false;    // dockerd has stopped answering (see docker_watchdog)
   std::string docker_network_;  // set by ensure_network
   std::map<std::string, std::shared_ptr<Instance>> instances_;  // by "id/n"
 };

@@ -65,6 +65,11 @@ boost::asio::awaitable<void> HostNetwork::drop_address(int pid, const std::strin
                     address + "/32", "dev", "eth0"));
 }
 
+boost::asio::awaitable<void> HostNetwork::unplug(int pid) {
+  co_await run(
+      argv("nsenter", "--target=" + std::to_string(pid), "--net", "ip", "link", "del", "eth0"));
+}
+
 boost::asio::awaitable<bool> HostNetwork::holds_address(int pid, const std::string& address) {
   std::string out;
   co_await run(argv("nsenter", "--target=" + std::to_string(pid), "--net", "ip", "-o", "addr",

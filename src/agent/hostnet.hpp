@@ -25,6 +25,9 @@ class HostNetwork {
   // Announces that eth0 in pid's namespace has address (unsolicited ARP): an instance
   // re-created on another host keeps its address, and neighbours must learn its new MAC.
   boost::asio::awaitable<void> announce(int pid, const std::string& address);
+  // Deletes eth0 in pid's namespace: the container leaves the LAN and frees its address and
+  // MAC at once, even if its namespace outlives it (dockerd is not there to clean up).
+  boost::asio::awaitable<void> unplug(int pid);
   // Whether eth0 in pid's namespace holds address.
   boost::asio::awaitable<bool> holds_address(int pid, const std::string& address);
 

@@ -59,6 +59,33 @@ bool valid_password(const std::string& p) {
   return true;
 }
 
+// Places `count` new instances of one database on distinct hosts, none of them in `avoid`.
+// On success fills *placed; otherwise returns the 409 message, naming the field at fault.
+std::string place_instances(std::map<std::string, scheduler::HostSnapshot> hosts, int count,
+                            int64_t memory_mb,
+                            const std::map<std::string, std::string>& constraints,
+                            std::set<std::string> avoid, int replicas_wanted,
+                            std::vector<std::string>* placed) {
+  for (int i = 0; i < count; ++i) {
+    scheduler::PlacementRequest request{memory_mb, avoid, constraints};
+    std::vector<scheduler::HostSnapshot> snapshot;
+    for (auto& [name, h] : hosts) snapshot.push_back(h);
+    auto placement = scheduler::place(snapshot, request);
+    if (!placement.ok()) {
+      if (avoid.empty() || placement.error.find("memory_mb") != std::string::npos)
+        return placement.error;
+      int could = static_cast<int>(avoid.size());
+      return "replicas: " + std::to_string(replicas_wanted) + " replicas need " +
+             std::to_string(replicas_wanted + 1) + " hosts that can take an instance of " +
+             std::to_string(memory_mb) + " MiB; only " + std::to_string(could) + " can";
+    }
+    hosts[placement.host].allocated_mb += memory_mb;
+    avoid.insert(placement.host);
+    placed->push_back(placement.host);
+  }
+  return {};
+}
+
 }  // namespace
 
 Api::Api(asio::any_io_executor executor, store::Store& store, Options options)
@@ -262,6 +289,46 @@ json Api::database_view(const std::string& id) const {
           {"port", port},
           {"created_at", db.created_at},
           {"instances", instances}};
+}
+
+model::Allocation Api::new_allocation(const model::Database& db, int n, const std::string& host,
+                                      const std::string& ip) const {
+  model::Allocation a;
+  a.database_id = db.id;
+  a.database_name = db.name;
+  a.n = n;
+  a.host = host;
+  a.ip = ip;
+  a.port = engines::find_engine(db.engine)->port();
+  a.engine = db.engine;
+  if (auto* kv = state_.find(keys::engine_settings(db.engine)))
+    a.image = model::parse<model::EngineSettings>(kv->value).image;
+  a.memory_mb = db.memory_mb;
+  a.password = db.password;
+  a.epoch = db.epoch;
+  return a;
+}
+
+std::vector<std::string> Api::reserve_addresses(const model::NetworkConfig& network, int count) {
+  std::set<std::string> taken = pending_addresses_;
+  for (auto* kv : state_.under(keys::kAddresses))
+    taken.insert(kv->key.substr(keys::kAddresses.size()));
+  std::vector<std::string> ips;
+  for (int i = 0; i < count; ++i) {
+    auto ip = netpool::choose(network, taken);
+    if (!ip) {
+      release_addresses(ips);
+      return {};
+    }
+    taken.insert(*ip);
+    ips.push_back(*ip);
+    pending_addresses_.insert(*ip);
+  }
+  return ips;
+}
+
+void Api::release_addresses(const std::vector<std::string>& ips) {
+  for (auto& ip : ips) pending_addresses_.erase(ip);
 }
 
 http::Response Api::list_databases() const {
@@ -468,43 +535,16 @@ asio::awaitable<http::Response> Api::create_database(const http::ServerRequest& 
   db.constraints = constraints;
   int64_t committed_revision = 0;
   for (int attempt = 0; attempt < 50 && committed_revision == 0; ++attempt) {
-    // A snapshot of live hosts and their use, from the mirror.
-    auto hosts = scheduler::live_hosts(state_);
     // Instance 0 is the primary; replicas go to other hosts, one instance per host.
     std::vector<std::string> placed_hosts;
-    for (int n = 0; n <= replicas; ++n) {
-      scheduler::PlacementRequest request{memory_mb, {}, constraints};
-      request.avoid_hosts.insert(placed_hosts.begin(), placed_hosts.end());
-      std::vector<scheduler::HostSnapshot> snapshot;
-      for (auto& [hn, h] : hosts) snapshot.push_back(h);
-      auto placement = scheduler::place(snapshot, request);
-      if (!placement.ok()) {
-        if (n > 0 && placement.error.find("memory_mb") == std::string::npos)
-          co_return error(409, "replicas: " + std::to_string(replicas) + " replicas need " +
-                                   std::to_string(replicas + 1) +
-                                   " hosts that can take an instance; only " + std::to_string(n) +
-                                   " can");
-        co_return error(409, placement.error);
-      }
-      hosts[placement.host].allocated_mb += memory_mb;
-      placed_hosts.push_back(placement.host);
-    }
+    auto problem = place_instances(scheduler::live_hosts(state_), replicas + 1, memory_mb,
+                                   constraints, {}, replicas, &placed_hosts);
+    if (!problem.empty()) co_return error(409, problem);
 
     // Addresses: one per instance, plus the database's own when it has replicas.
-    std::set<std::string> taken = pending_addresses_;
-    for (auto* kv : state_.under(keys::kAddresses))
-      taken.insert(kv->key.substr(keys::kAddresses.size()));
-    std::vector<std::string> ips;
-    for (int i = 0; i < replicas + 1 + (replicas > 0 ? 1 : 0); ++i) {
-      auto ip = netpool::choose(network, taken);
-      if (!ip) {
-        for (auto& p : ips) pending_addresses_.erase(p);
-        co_return error(409, "network: the address pool " + network.subnet + " is exhausted");
-      }
-      taken.insert(*ip);
-      ips.push_back(*ip);
-      pending_addresses_.insert(*ip);
-    }
+    auto ips = reserve_addresses(network, replicas + 1 + (replicas > 0 ? 1 : 0));
+    if (ips.empty())
+      co_return error(409, "network: the address pool " + network.subnet + " is exhausted");
     db.address = replicas > 0 ? ips.back() : "";
 
     // One transaction: name, addresses, database and allocations, or nothing at all.
@@ -512,20 +552,8 @@ asio::awaitable<http::Response> Api::create_database(const http::ServerRequest& 
     std::vector<store::Operation> ops{store::Operation::put(keys::database(db.id), model::dump(db)),
                                       store::Operation::put(keys::name(db.name), db.id)};
     for (int n = 0; n <= replicas; ++n) {
-      model::Allocation a;
-      a.database_id = db.id;
-      a.database_name = db.name;
-      a.n = n;
-      a.host = placed_hosts[n];
-      a.ip = ips[n];
-      a.port = engine->port();
-      a.engine = db.engine;
-      if (auto* kv = state_.find(keys::engine_settings(db.engine)))
-        a.image = model::parse<model::EngineSettings>(kv->value).image;
-      a.memory_mb = memory_mb;
-      a.password = db.password;
+      auto a = new_allocation(db, n, placed_hosts[n], ips[n]);
       a.role = n == 0 ? "primary" : "replica";
-      a.epoch = db.epoch;
       a.primary_ip = n == 0 ? "" : ips[0];
       a.database_address = n == 0 ? db.address : "";
       compares.push_back(store::Compare::absent(keys::address(a.ip)));
@@ -545,7 +573,7 @@ asio::awaitable<http::Response> Api::create_database(const http::ServerRequest& 
     } catch (...) {
       failed = true;
     }
-    for (auto& p : ips) pending_addresses_.erase(p);
+    release_addresses(ips);
     if (failed) co_return error(503, "etcd: the store does not answer; nothing was created");
     if (result.succeeded) {
       committed_revision = result.revision;
@@ -591,58 +619,203 @@ asio::awaitable<http::Response> Api::update_database(const std::string& ref,
   if (!parsed) co_return failure;
   json body = std::move(*parsed);
   if (!body.is_object()) co_return error(400, "body: expected a JSON object");
-  auto* kv = state_.find(keys::database(id));
-  auto db = model::parse<model::Database>(kv->value);
-  auto* engine = engines::find_engine(db.engine);
-  if (body.contains("replicas") && body["replicas"] != db.replicas)
-    co_return error(422,
-                    "replicas: changing the replica count of a database is not supported "
-                    "yet; create it with --replicas");
-  if (!body.contains("memory_mb")) co_return error(422, "memory_mb: required (MiB)");
-  if (!body["memory_mb"].is_number_integer())
-    co_return error(422, "memory_mb: must be an integer (MiB)");
-  int64_t memory_mb = body["memory_mb"].get<int64_t>();
-  if (memory_mb < engine->min_memory_mb())
-    co_return error(422, "memory_mb: at least " + std::to_string(engine->min_memory_mb()) +
-                             " MiB, got " + std::to_string(memory_mb));
-  // Capacity first: every host of the database must have room for the difference.
-  auto hosts = scheduler::live_hosts(state_);
-  std::vector<store::Compare> compares{
-      store::Compare::mod_revision_is(keys::database(id), kv->mod_revision)};
-  auto new_db = db;
-  new_db.memory_mb = memory_mb;
-  std::vector<store::Operation> ops{store::Operation::put(keys::database(id), model::dump(new_db))};
-  std::vector<int> instances;
-  for (auto* akv : state_.under(keys::kAllocations)) {
-    auto a = model::parse<model::Allocation>(akv->value);
-    if (a.database_id != id) continue;
-    auto it = hosts.find(a.host);
-    if (it != hosts.end() && memory_mb > a.memory_mb &&
-        it->second.memory_mb - it->second.allocated_mb < memory_mb - a.memory_mb)
-      co_return error(409, "memory_mb: host " + a.host + " has " +
-                               std::to_string(it->second.memory_mb - it->second.allocated_mb) +
-                               " MiB free, " + std::to_string(memory_mb - a.memory_mb) +
-                               " MiB more are needed");
-    a.memory_mb = memory_mb;
-    compares.push_back(store::Compare::mod_revision_is(akv->key, akv->mod_revision));
-    ops.push_back(store::Operation::put(akv->key, model::dump(a)));
-    instances.push_back(a.n);
+  if (!body.contains("memory_mb") && !body.contains("replicas"))
+    co_return error(422, "memory_mb: required (MiB), or replicas (0 to 4)");
+  auto* engine = engines::find_engine(
+      model::parse<model::Database>(state_.find(keys::database(id))->value).engine);
+  std::optional<int64_t> memory_mb;
+  if (body.contains("memory_mb")) {
+    if (!body["memory_mb"].is_number_integer())
+      co_return error(422, "memory_mb: must be an integer (MiB)");
+    memory_mb = body["memory_mb"].get<int64_t>();
+    if (*memory_mb < engine->min_memory_mb())
+      co_return error(422, "memory_mb: at least " + std::to_string(engine->min_memory_mb()) +
+                               " MiB, got " + std::to_string(*memory_mb));
   }
-  auto result = co_await store_.txn(compares, ops);
-  if (!result.succeeded) co_return error(409, "database: changed meanwhile; try again");
-  co_await state_.wait_revision(result.revision, 5s);
-  util::log("server: resized database {} to {} MiB", db.name, memory_mb);
-  // Answer once every instance runs with the new limit.
+  std::optional<int> replicas;
+  if (body.contains("replicas")) {
+    if (!body["replicas"].is_number_integer() || body["replicas"].get<int>() < 0 ||
+        body["replicas"].get<int>() > 4)
+      co_return error(422, "replicas: must be an integer from 0 to 4");
+    replicas = body["replicas"].get<int>();
+  }
+
+  // Everything changes in one transaction guarded by the mod revisions it read: the database,
+  // its instances' memory, new replicas with their addresses, removed replicas.
+  std::vector<int> added, kept;
+  std::vector<std::string> reserved;
+  model::Database db;
+  int64_t committed_revision = 0;
+  for (int attempt = 0; attempt < 20 && committed_revision == 0; ++attempt) {
+    auto* kv = state_.find(keys::database(id));
+    if (!kv) co_return error(404, "database: no database named or with id '" + ref + "'");
+    db = model::parse<model::Database>(kv->value);
+    auto new_db = db;
+    if (memory_mb) new_db.memory_mb = *memory_mb;
+    if (replicas) new_db.replicas = *replicas;
+    std::vector<store::Compare> compares{
+        store::Compare::mod_revision_is(keys::database(id), kv->mod_revision)};
+    std::vector<store::Operation> ops;
+
+    struct Existing {
+      const store::KeyValue* kv;
+      model::Allocation a;
+    };
+    std::vector<Existing> instances;
+    for (auto* akv : state_.under(keys::kAllocations)) {
+      auto a = model::parse<model::Allocation>(akv->value);
+      if (a.database_id == id) instances.push_back({akv, a});
+    }
+    auto primary = std::find_if(instances.begin(), instances.end(),
+                                [](auto& e) { return e.a.role == "primary"; });
+    if (primary == instances.end())
+      co_return error(409, "database: it has no primary right now; try again shortly");
+
+    // Fewer replicas: drop those on lost hosts first, then unhealthy ones, then the newest.
+    auto hosts = scheduler::live_hosts(state_);
+    int have = static_cast<int>(instances.size()) - 1;
+    std::set<int> removed;
+    if (replicas && *replicas < have) {
+      std::vector<std::pair<int, int>> ranked;  // (badness, n)
+      for (auto& e : instances) {
+        if (e.a.role == "primary") continue;
+        int badness = 0;
+        auto* skv = state_.find(keys::status(id, e.a.n));
+        if (!hosts.count(e.a.host))
+          badness = 2;
+        else if (!skv || model::parse<model::InstanceStatus>(skv->value).state != "healthy")
+          badness = 1;
+        ranked.push_back({-badness, -e.a.n});
+      }
+      std::sort(ranked.begin(), ranked.end());
+      for (int i = 0; i < have - *replicas; ++i) removed.insert(-ranked[i].second);
+    }
+
+    // Capacity first: every host that keeps an instance must have room for the difference.
+    std::set<std::string> used_hosts;
+    kept.clear();
+    for (auto& e : instances) {
+      compares.push_back(store::Compare::mod_revision_is(e.kv->key, e.kv->mod_revision));
+      if (removed.count(e.a.n)) {
+        ops.push_back(store::Operation::erase(e.kv->key));
+        // The address returns to the pool with the instance.
+        ops.push_back(store::Operation::erase(keys::address(e.a.ip)));
+        continue;
+      }
+      used_hosts.insert(e.a.host);
+      kept.push_back(e.a.n);
+      auto it = hosts.find(e.a.host);
+      if (it != hosts.end() && new_db.memory_mb > e.a.memory_mb) {
+        int64_t free_mb = it->second.memory_mb - it->second.allocated_mb;
+        if (free_mb < new_db.memory_mb - e.a.memory_mb)
+          co_return error(409, "memory_mb: host " + e.a.host + " has " + std::to_string(free_mb) +
+                                   " MiB free, " +
+                                   std::to_string(new_db.memory_mb - e.a.memory_mb) +
+                                   " MiB more are needed");
+        it->second.allocated_mb += new_db.memory_mb - e.a.memory_mb;
+      }
+      auto a = e.a;
+      a.memory_mb = new_db.memory_mb;
+      if (a.role == "primary") {
+        if (new_db.replicas == 0) a.min_replicas_to_write = 0;  // no replica left to wait for
+        if (a.database_address.empty() && new_db.replicas > 0) {
+          // A first replica: the database gets the address that follows the primary.
+          reserved = reserve_addresses(
+              model::parse<model::NetworkConfig>(state_.find(keys::kNetwork)->value), 1);
+          if (reserved.empty()) co_return error(409, "network: the address pool is exhausted");
+          new_db.address = reserved[0];
+          a.database_address = new_db.address;
+          compares.push_back(store::Compare::absent(keys::address(new_db.address)));
+          ops.push_back(store::Operation::put(keys::address(new_db.address),
+                                              keys::database_address_owner(id)));
+        }
+      }
+      if (model::dump(a) != e.kv->value)
+        ops.push_back(store::Operation::put(e.kv->key, model::dump(a)));
+    }
+
+    // More replicas: placed like at creation, on hosts without an instance of the database.
+    added.clear();
+    int missing = new_db.replicas + 1 - static_cast<int>(kept.size());
+    if (missing > 0) {
+      std::vector<std::string> placed;
+      auto problem = place_instances(hosts, missing, new_db.memory_mb, db.constraints, used_hosts,
+                                     new_db.replicas, &placed);
+      if (!problem.empty()) {
+        release_addresses(reserved);
+        co_return error(409, problem);
+      }
+      auto ips = reserve_addresses(
+          model::parse<model::NetworkConfig>(state_.find(keys::kNetwork)->value), missing);
+      if (ips.empty()) {
+        release_addresses(reserved);
+        co_return error(409, "network: the address pool is exhausted");
+      }
+      reserved.insert(reserved.end(), ips.begin(), ips.end());
+      std::set<int> numbers;
+      for (auto& e : instances) numbers.insert(e.a.n);
+      int n = 0;
+      for (int i = 0; i < missing; ++i) {
+        while (numbers.count(n)) ++n;
+        numbers.insert(n);
+        auto a = new_allocation(new_db, n, placed[i], ips[i]);
+        a.role = "replica";
+        a.primary_ip = primary->a.ip;
+        compares.push_back(store::Compare::absent(keys::address(a.ip)));
+        compares.push_back(store::Compare::present(keys::host(a.host)));
+        ops.push_back(store::Operation::put(keys::address(a.ip), keys::instance_owner(id, n)));
+        ops.push_back(store::Operation::put(keys::allocation(a.host, id, n), model::dump(a)));
+        added.push_back(n);
+      }
+    }
+    ops.push_back(store::Operation::put(keys::database(id), model::dump(new_db)));
+
+    store::TxnResult result;
+    bool failed = false;
+    try {
+      result = co_await store_.txn(compares, ops);
+    } catch (...) {
+      failed = true;
+    }
+    release_addresses(reserved);
+    reserved.clear();
+    if (failed) co_return error(503, "etcd: the store does not answer; nothing was changed");
+    if (result.succeeded) {
+      committed_revision = result.revision;
+      db = new_db;
+      break;
+    }
+    // A failover, a move or a concurrent create changed what we read: look again.
+    co_await state_.wait_revision(result.revision, 2s);
+  }
+  if (committed_revision == 0) co_return error(409, "database: changed meanwhile; try again");
+  co_await state_.wait_revision(committed_revision, 5s);
+  util::log("server: updated database {}: {} MiB, {} replicas", db.name, db.memory_mb, db.replicas);
+  // Answer once every instance runs with the new limit, new replicas are in sync and the
+  // database address is held.
   bool applied = co_await state_.wait_for(
       [&] {
-        for (int n : instances) {
+        for (int n : kept) {
           auto* s = state_.find(keys::status(id, n));
-          if (!s || model::parse<model::InstanceStatus>(s->value).memory_limit_mb != memory_mb)
+          if (!s || model::parse<model::InstanceStatus>(s->value).memory_limit_mb != db.memory_mb)
             return false;
+        }
+        for (int n : added) {
+          auto* s = state_.find(keys::status(id, n));
+          if (!s) return false;
+          auto status = model::parse<model::InstanceStatus>(s->value);
+          if (status.state != "healthy" || !status.link_up) return false;
+        }
+        if (!db.address.empty()) {
+          bool held = false;
+          for (int n : kept)
+            if (auto* s = state_.find(keys::status(id, n)))
+              held |= model::parse<model::InstanceStatus>(s->value).holds_address == db.address;
+          if (!held) return false;
         }
         return true;
       },
-      30s);
+      options_.create_wait);
   co_return reply(applied ? 200 : 202, database_view(id));
 }
 

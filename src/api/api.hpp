@@ -8,8 +8,10 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "http/http.hpp"
+#include "model/model.hpp"
 #include "scheduler/placement.hpp"
 #include "store/mirror.hpp"
 #include "store/store.hpp"
@@ -65,6 +67,14 @@ class Api {
   // The database record a name or id refers to; empty when none.
   std::string resolve(const std::string& ref) const;
   nlohmann::json database_view(const std::string& id) const;
+  // Picks `count` free pool addresses and holds them in pending_addresses_ until
+  // release_addresses, so concurrent requests on this server do not pick the same ones.
+  // Empty when the pool is exhausted.
+  std::vector<std::string> reserve_addresses(const model::NetworkConfig& network, int count);
+  void release_addresses(const std::vector<std::string>& ips);
+  // A new instance record of db: number n on host at ip.
+  model::Allocation new_allocation(const model::Database& db, int n, const std::string& host,
+                                   const std::string& ip) const;
 
   boost::asio::any_io_executor executor_;
   store::Store& store_;

@@ -69,6 +69,12 @@ int64_t parse_memory_mb(const std::string& text, const std::string& flag) {
   throw UsageError(flag + ": '" + text + "' is not a size like 256M or 1G");
 }
 
+int parse_replicas(const std::string& text) {
+  if (text.empty() || text.size() > 3 || text.find_first_not_of("0123456789") != std::string::npos)
+    throw UsageError("--replicas: '" + text + "' is not a number from 0 to 4");
+  return std::stoi(text);
+}
+
 namespace {
 
 struct ApiReply {
@@ -197,11 +203,7 @@ void add_client_commands(CLI::App& app, int* exit_code) {
                  {"engine", (*run_args)["engine"]},
                  {"memory_mb", parse_memory_mb((*run_args)["memory"], "--memory")}};
     if (!(*run_args)["password"].empty()) body["password"] = (*run_args)["password"];
-    const std::string& replicas = (*run_args)["replicas"];
-    if (replicas.empty() || replicas.size() > 3 ||
-        replicas.find_first_not_of("0123456789") != std::string::npos)
-      throw UsageError("--replicas: '" + replicas + "' is not a number from 0 to 4");
-    body["replicas"] = std::stoi(replicas);
+    body["replicas"] = parse_replicas((*run_args)["replicas"]);
     for (auto& c : *constraints) {
       auto eq = c.find('=');
       if (eq == std::string::npos || eq == 0)
@@ -274,21 +276,28 @@ void add_client_commands(CLI::App& app, int* exit_code) {
     }
   });
 
-  // berth update NAME --memory 1G
-  auto* update = app.add_subcommand("update", "Resize a database in place");
+  // berth update NAME [--memory 1G] [--replicas N]
+  auto* update = app.add_subcommand("update", "Resize a database in place, or change its replicas");
   auto update_args = std::make_shared<std::map<std::string, std::string>>();
   update->add_option("name", (*update_args)["name"], "database name or id")->required();
-  update->add_option("--memory", (*update_args)["memory"], "new memory limit, e.g. 1G")->required();
+  update->add_option("--memory", (*update_args)["memory"], "new memory limit, e.g. 1G");
+  update->add_option("--replicas", (*update_args)["replicas"], "replicas on other hosts (0-4)");
   update->add_flag("--json", flags->json, "print the database as JSON");
   add_connection(update);
   update->callback([=] {
     auto c = resolve_connection(flags->server, flags->token);
-    json body = {{"memory_mb", parse_memory_mb((*update_args)["memory"], "--memory")}};
+    json body = json::object();
+    if (!(*update_args)["memory"].empty())
+      body["memory_mb"] = parse_memory_mb((*update_args)["memory"], "--memory");
+    if (!(*update_args)["replicas"].empty())
+      body["replicas"] = parse_replicas((*update_args)["replicas"]);
+    if (body.empty()) throw UsageError("update: say --memory SIZE, --replicas N or both");
     auto r = call(c, "PATCH", "/v1/databases/" + http::url_encode((*update_args)["name"]), body);
     if (flags->json)
       std::cout << r.body.dump(2) << "\n";
     else
-      std::cout << r.body.value("name", "") << ": " << r.body.value("memory_mb", 0) << " MiB\n";
+      std::cout << r.body.value("name", "") << ": " << r.body.value("memory_mb", 0) << " MiB, "
+                << r.body.value("replicas", 0) << " replicas\n";
   });
 
   // berth switchover NAME [--to N]

@@ -26,6 +26,8 @@ void write_config(const Connection& connection);
 
 // "256M", "1G", "512MiB", "64" (MiB) -> MiB. Throws UsageError naming the flag.
 int64_t parse_memory_mb(const std::string& text, const std::string& flag);
+// "0".."4" style replica counts from --replicas (the API checks the range).
+int parse_replicas(const std::string& text);
 
 // Adds the client subcommands to app; each sets *exit_code when it runs.
 void add_client_commands(CLI::App& app, int* exit_code);

@@ -60,10 +60,10 @@ asio::awaitable<json> Client::call(const std::string& method, const std::string&
   }
 }
 
-asio::awaitable<bool> Client::ping() {
+asio::awaitable<bool> Client::ping(std::chrono::milliseconds timeout) {
   try {
     http::Request req{"GET", "/_ping"};
-    auto res = co_await http_->request(req, std::chrono::seconds(5));
+    auto res = co_await http_->request(req, timeout);
     co_return res.status == 200;
   } catch (const http::ConnectError&) {
     co_return false;

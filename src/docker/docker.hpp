@@ -4,6 +4,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -74,7 +75,7 @@ class Client {
 
   const std::string& endpoint() const { return endpoint_; }
 
-  asio::awaitable<bool> ping();
+  asio::awaitable<bool> ping(std::chrono::milliseconds timeout = std::chrono::seconds(5));
   asio::awaitable<json> version();
   asio::awaitable<json> info();  // /info: MemTotal, NCPU, ...
 

@@ -8,15 +8,16 @@ PlacementResult place(const std::vector<HostSnapshot>& hosts, const PlacementReq
   if (hosts.empty()) return {"", "no host is alive: start a berth agent"};
   const HostSnapshot* best = nullptr;
   int64_t most_free = -1;
-  int eligible = 0;
+  int eligible = 0, labelled = 0;
   for (auto& h : hosts) {
-    if (h.draining || request.avoid_hosts.count(h.name)) continue;
     bool labels_match =
         std::all_of(request.constraints.begin(), request.constraints.end(), [&](auto& c) {
           auto it = h.labels.find(c.first);
           return it != h.labels.end() && it->second == c.second;
         });
     if (!labels_match) continue;
+    ++labelled;
+    if (h.draining || request.avoid_hosts.count(h.name)) continue;
     ++eligible;
     int64_t free = h.memory_mb - h.allocated_mb;
     most_free = std::max(most_free, free);
@@ -32,6 +33,11 @@ PlacementResult place(const std::vector<HostSnapshot>& hosts, const PlacementReq
       best = &h;
   }
   if (best) return {best->name, ""};
+  if (labelled == 0) {
+    std::string wanted;
+    for (auto& [k, v] : request.constraints) wanted += (wanted.empty() ? "" : ", ") + k + "=" + v;
+    return {"", "constraints: no live host carries the labels " + wanted};
+  }
   if (eligible == 0)
     return {"", request.constraints.empty() && request.avoid_hosts.empty()
                     ? "no host can take an instance (all are draining)"

@@ -183,7 +183,14 @@ int run_agent(const AgentFlags& flags) {
   options.advertise = flags.advertise.empty() ? "127.0.0.1" : flags.advertise;
   options.lease_ttl_seconds = flags.lease_ttl;
   options.probe_interval = std::chrono::milliseconds(flags.probe_interval_ms);
-  options.labels = flags.labels;
+  for (auto& label : flags.labels) {
+    auto eq = label.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      std::cerr << "berth agent: --label: '" << label << "' is not key=value\n";
+      return 2;
+    }
+    options.labels[label.substr(0, eq)] = label.substr(eq + 1);
+  }
   options.network = flags.network;
   agent::Agent agent(io.get_executor(), store, docker, options);
   int exit_code = 0;

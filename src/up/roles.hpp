@@ -22,8 +22,8 @@ struct AgentFlags {
   std::string advertise;
   int lease_ttl = 5;
   int probe_interval_ms = 1000;
-  std::map<std::string, std::string> labels;
-  std::string network;  // "" or "macvlan:IF"
+  std::vector<std::string> labels;  // key=value
+  std::string network;              // "" or "macvlan:IF"
 };
 
 struct UpFlags {

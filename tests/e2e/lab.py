@@ -136,7 +136,9 @@ class Host:
                                            "--name", self.name, "--advertise", self.address,
                                            "--network", "macvlan:eth0",
                                            "--lease-ttl", str(self.lab.lease_ttl),
-                                           "--probe-interval-ms", "200"]),
+                                           "--probe-interval-ms", "200",
+                                           # h1 is in zone a, the others in zone b.
+                                           "--label", f"zone={'a' if self.index == 1 else 'b'}"]),
                              os.path.join(self.dir, "agent.log"))
 
     def cut(self):
@@ -200,4 +202,12 @@ class MultiHostLab:
         if getattr(self, "etcd", None):
             self.etcd.stop()
         sh("ip", "link", "del", BRIDGE, check=False)
+        keep = os.environ.get("BERTH_LAB_LOGS")  # a folder to keep every log in, for a post-mortem
+        if keep:
+            for root, _, files in os.walk(self.workdir):
+                for f in files:
+                    if f.endswith(".log"):
+                        rel = os.path.relpath(os.path.join(root, f), self.workdir)
+                        os.makedirs(os.path.dirname(os.path.join(keep, rel)), exist_ok=True)
+                        shutil.copy(os.path.join(root, f), os.path.join(keep, rel))
         shutil.rmtree(self.workdir, ignore_errors=True)

@@ -1,4 +1,5 @@
 """Many hosts: replicas on distinct hosts, automatic failover with fencing, on the lab."""
+import json
 import os
 import subprocess
 import time
@@ -6,7 +7,7 @@ import unittest
 
 from harness import Berth, redis_cli, wait_until
 from lab import MultiHostLab
-from writer import Writer
+from writer import Checker, Writer
 
 
 class FailoverTest(unittest.TestCase):
@@ -46,6 +47,90 @@ class FailoverTest(unittest.TestCase):
         self.assertIn("replicas", body["error"])
         self.assertEqual(self.berth.request("GET", "/v1/databases/toomany")[0], 404)
         self.assertEqual(self.berth.request("DELETE", "/v1/databases/spread")[0], 204)
+
+    def instances_of(self, db_id):
+        """Containers of the database on every host, as (host, container)."""
+        return [(h.name, c) for h in self.lab.hosts for c in h.dockerd.containers()
+                if c["Labels"].get("berth.database") == db_id]
+
+    def test_scale_replicas_and_resize_on_many_hosts(self):
+        db = self.berth.api("POST", "/v1/databases", {"name": "grow", "engine": "redis",
+                                                       "memory_mb": 64})
+        pw = db["password"]
+        self.assertEqual(redis_cli(db["address"], pw, "set", "before", "1"), "OK")
+        # Two replicas more: on the two other hosts, in sync, behind an address of their own.
+        r = self.berth.cli("update", "grow", "--replicas", "2", "--json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        view = json.loads(r.stdout)
+        self.assertEqual(view["replicas"], 2)
+        self.assertEqual(len({i["host"] for i in view["instances"]}), 3, view["instances"])
+        self.assertTrue(all(i["state"] == "healthy" for i in view["instances"]), view)
+        self.assertNotIn(view["address"], [i["address"] for i in view["instances"]])
+        self.assertEqual(redis_cli(view["address"], pw, "set", "after", "2"), "OK")
+        self.assertEqual(redis_cli(view["address"], pw, "wait", "2", "2000"), "2")
+        for inst in view["instances"]:
+            self.assertEqual(redis_cli(inst["address"], pw, "get", "before"), "1")
+        self.assertEqual(len(self.instances_of(db["id"])), 3)
+
+        # Resize every instance in place: the container limit and maxmemory, no restart.
+        started = {c["Id"]: c for _, c in self.instances_of(db["id"])}
+        r = self.berth.cli("update", "grow", "--memory", "96M", "--json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        for host, c in self.instances_of(db["id"]):
+            self.assertIn(c["Id"], started)
+            inspect = self.lab.host(host).dockerd.inspect(c["Id"])
+            self.assertEqual(inspect["HostConfig"]["Memory"], 96 * 1024 * 1024)
+        for inst in json.loads(r.stdout)["instances"]:
+            self.assertEqual(redis_cli(inst["address"], pw, "config", "get", "maxmemory")
+                             .split()[-1], str(96 * 1024 * 1024 * 85 // 100))
+
+        # Bad input changes nothing: beyond capacity, beyond the host count, out of range.
+        status, body = self.berth.request("PATCH", "/v1/databases/grow",
+                                          {"memory_mb": 10 ** 7})
+        self.assertEqual(status, 409, body)
+        self.assertIn("memory_mb", body["error"])
+        status, body = self.berth.request("PATCH", "/v1/databases/grow", {"replicas": 3})
+        self.assertEqual(status, 409, body)
+        self.assertIn("replicas", body["error"])
+        status, body = self.berth.request("PATCH", "/v1/databases/grow", {"replicas": 9})
+        self.assertEqual(status, 422, body)
+        r = self.berth.cli("update", "grow", "--replicas", "many")
+        self.assertEqual(r.returncode, 2)
+        self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+        view = self.berth.api("GET", "/v1/databases/grow")
+        self.assertEqual((view["replicas"], view["memory_mb"]), (2, 96))
+        self.assertEqual(len(self.instances_of(db["id"])), 3)
+
+        # Back to one replica: a container goes, its address returns to the pool.
+        r = self.berth.cli("update", "grow", "--replicas", "1", "--json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        view = json.loads(r.stdout)
+        self.assertEqual(len(view["instances"]), 2)
+        wait_until(lambda: len(self.instances_of(db["id"])) == 2, 20, "a replica removed")
+        self.assertEqual(redis_cli(view["address"], pw, "set", "last", "3"), "OK")
+        self.assertEqual(redis_cli(view["address"], pw, "wait", "1", "2000"), "1")
+        self.assertEqual(self.berth.request("DELETE", "/v1/databases/grow")[0], 204)
+        self.assertEqual(self.instances_of(db["id"]), [])
+
+    def test_constraints_choose_the_hosts(self):
+        # The lab labels h1 zone=a and the other two zone=b.
+        r = self.berth.cli("run", "redis", "--name", "zoned", "--memory", "64M", "--replicas", "1",
+                           "--constraint", "zone=b", "--json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        view = json.loads(r.stdout)
+        self.assertEqual(sorted(i["host"] for i in view["instances"]), ["h2", "h3"])
+        self.assertEqual(view["constraints"], {"zone": "b"})
+        # Only two hosts are in zone b: a third instance has nowhere to go.
+        status, body = self.berth.request("PATCH", "/v1/databases/zoned", {"replicas": 2})
+        self.assertEqual(status, 409, body)
+        self.assertIn("replicas", body["error"])
+        status, body = self.berth.request("POST", "/v1/databases", {
+            "name": "nowhere", "engine": "redis", "memory_mb": 64,
+            "constraints": {"zone": "c"}})
+        self.assertEqual(status, 409, body)
+        self.assertIn("zone", body["error"])
+        self.assertEqual(self.berth.request("GET", "/v1/databases/nowhere")[0], 404)
+        self.assertEqual(self.berth.request("DELETE", "/v1/databases/zoned")[0], 204)
 
     def writes_survive(self, db, action):
         """Runs action under a continuous writer; every durable write must survive it."""
@@ -167,6 +252,27 @@ class FailoverTest(unittest.TestCase):
                    40, "exactly two containers of the database, all healthy")
         self.assertEqual(self.berth.request("DELETE", "/v1/databases/killed")[0], 204)
 
+    def test_failover_when_dockerd_dies_and_the_agent_lives(self):
+        self.create("nodocker")
+        old_primary, db = self.primary("nodocker")
+        host = self.lab.host(old_primary["host"])
+        pid = next(host.dockerd.inspect(c["Id"])["State"]["Pid"]
+                   for c in host.dockerd.containers()
+                   if c["Labels"].get("berth.database") == db["id"])
+        # dockerd dies; the agent, its containers and the host's network live on.
+        self.cut_and_expect_failover("nodocker", lambda h: h.dockerd.kill())
+        with open(os.path.join(host.dir, "agent.log")) as f:
+            self.assertIn("dockerd has not answered", f.read())
+        # The stale primary could not be removed through dockerd: its agent stopped it.
+        wait_until(lambda: not os.path.exists(f"/proc/{pid}"), 10,
+                   "the stale primary's process to be stopped")
+        host.dockerd.start()
+        wait_until(lambda: len(self.instances_of(db["id"])) == 2 and
+                   self.berth.api("GET", "/v1/databases/nodocker")["state"] == "running" and
+                   [h["state"] for h in self.berth.api("GET", "/v1/hosts")] == ["alive"] * 3,
+                   60, "two instances again, all healthy, the host back")
+        self.assertEqual(self.berth.request("DELETE", "/v1/databases/nodocker")[0], 204)
+
     def test_leader_killed_mid_failover_and_an_etcd_member_down(self):
         self.create("ha")
         # A second server: when the leader dies, it takes over the controllers.
@@ -201,6 +307,9 @@ class FailoverTest(unittest.TestCase):
         old_primary, _ = self.primary("orders")
         writer = Writer(db["address"], db["password"])
         writer.start()
+        # Writes to every instance's own address all along: at no moment may two accept.
+        checker = Checker([i["address"] for i in db["instances"]], db["password"])
+        checker.start()
         wait_until(lambda: len(writer.durable) > 50, 30,
                    lambda: f"durable writes before the cut ({len(writer.accepted)} accepted, "
                    f"{len(writer.durable)} durable, {writer.errors} errors)")
@@ -229,6 +338,9 @@ class FailoverTest(unittest.TestCase):
                          if i["n"] == old_primary["n"])
             self.assertEqual(moved["address"], old_primary["address"])
             self.assertEqual(moved["role"], "replica")
+        except BaseException:
+            checker.running = False
+            raise
         finally:
             writer.running = False
             host.restore()
@@ -237,6 +349,12 @@ class FailoverTest(unittest.TestCase):
                                 c["Labels"].get("berth.database") == db["id"]], 30,
                    "the returning host to remove its stale container")
         self.assertEqual(redis_cli(db["address"], db["password"], "set", "after", "1"), "OK")
+        settled = time.monotonic()
+        wait_until(lambda: [t for t, _, _ in checker.accepted if t > settled + 1], 10,
+                   "the checker to write after the return")
+        checker.stop()
+        self.assertEqual(checker.overlaps(), [], checker.spans())
+        self.assertGreaterEqual(len(checker.spans()), 2, "old and new primary both seen")
         self.assertEqual(self.berth.request("DELETE", "/v1/databases/orders")[0], 204)
 
 

@@ -123,3 +123,52 @@ class Writer(threading.Thread):
             return missing
         finally:
             conn.close()
+
+
+class Checker(threading.Thread):
+    """Writes to every instance address in turn and records which Redis process (run_id)
+    accepted each write: two processes accepting writes over the same span of time would be
+    two primaries at once."""
+
+    def __init__(self, addresses, password):
+        super().__init__(daemon=True)
+        self.addresses, self.password = list(addresses), password
+        self.accepted = []  # (time, address, run_id)
+        self.running = True
+
+    def run(self):
+        i = 0
+        while self.running:
+            for address in self.addresses:
+                try:
+                    conn = Connection(address, self.password, timeout=0.2)
+                    try:
+                        info = conn.call("INFO", "server")
+                        run_id = next(line.split(":", 1)[1] for line in info.split("\r\n")
+                                      if line.startswith("run_id:"))
+                        if conn.call("SET", f"checker{i}", i) == "OK":
+                            self.accepted.append((time.monotonic(), address, run_id))
+                    finally:
+                        conn.close()
+                except (OSError, ConnectionError, RuntimeError, StopIteration):
+                    pass
+                i += 1
+            time.sleep(0.02)
+
+    def stop(self):
+        self.running = False
+        self.join(5)
+
+    def spans(self):
+        """run_id -> (first, last) time it accepted a write."""
+        spans = {}
+        for t, _, run_id in self.accepted:
+            first, last = spans.get(run_id, (t, t))
+            spans[run_id] = (min(first, t), max(last, t))
+        return spans
+
+    def overlaps(self):
+        """Pairs of processes whose spans of accepted writes overlap."""
+        spans = sorted(self.spans().items(), key=lambda kv: kv[1][0])
+        return [(a, b) for (a, (_, a_last)), (b, (b_first, _)) in zip(spans, spans[1:])
+                if b_first <= a_last]

@@ -48,5 +48,15 @@ TEST(Placement, AvoidsHostsAndDrainingHostsAndHonoursLabels) {
   EXPECT_FALSE(place({a, b, c}, {64, {}, {{"disk", "nvme"}}}).ok());
 }
 
+TEST(Placement, UnknownLabelsNameTheConstraint) {
+  auto a = host("a", 1000, 0);
+  a.labels["zone"] = "b";
+  EXPECT_EQ(place({a}, {64, {}, {{"zone", "c"}}}).error,
+            "constraints: no live host carries the labels zone=c");
+  // The label exists but its host already runs an instance: a distinct-host problem.
+  auto r = place({a}, {64, {"a"}, {{"zone", "b"}}});
+  EXPECT_NE(r.error.find("distinct hosts"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace berth::scheduler

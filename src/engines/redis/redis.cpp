@@ -96,7 +96,11 @@ docker::ContainerSpec RedisEngine::container_spec(const model::Allocation& a) co
               "--appendonly", "yes",
               "--appendfsync", "everysec",
               "--save", "",
-              "--dir", "/data"};
+              "--dir", "/data",
+              // Every start, first or after a crash, is read-only: a replica of nothing. Only
+              // the agent makes an instance primary, and only under the newest epoch, so a
+              // fresh or restarted container never takes a write that its role does not allow.
+              "--replicaof", "127.0.0.1", "1"};
   // clang-format on
   spec.memory_bytes = a.memory_mb * 1024 * 1024;
   spec.volumes[volume_name(a)] = "/data";
