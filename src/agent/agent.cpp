@@ -6,6 +6,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <csignal>
 #include <cstdio>
+#include <deque>
 #include <set>
 
 #include "engines/engine.hpp"
@@ -37,8 +38,20 @@ struct Agent::Instance {
   int64_t applied_memory_mb = 0;  // 0: not applied by this agent yet
   int pid = 0;                    // the container's process, for its network namespace
   std::string held_address;       // the database address this container holds
+  // Crash-loop detection: Docker's restart count when last seen (-1: a new container), and
+  // when each restart since was noticed, kept for kCrashWindow.
+  int last_restart_count = -1;
+  std::deque<std::chrono::steady_clock::time_point> restarts;
+  bool crash_looping = false;
   std::unique_ptr<util::Signal> wake;
 };
+
+namespace {
+// A container that restarts kCrashRestarts times within kCrashWindow keeps crashing: the
+// controller moves it to another host.
+constexpr int kCrashRestarts = 3;
+constexpr auto kCrashWindow = std::chrono::seconds(60);
+}  // namespace
 
 std::string spec_hash(const Allocation& a) {
   // Memory is left out: it changes in place. Role and epoch change at run time too.
@@ -381,7 +394,7 @@ asio::awaitable<void> Agent::start_instance(const Allocation& a, const std::stri
   util::log("agent {}: started {} ({}) at {}", options_.name, spec.name, id.substr(0, 12), a.ip);
 }
 
-asio::awaitable<void> Agent::remove_container(const docker::ContainerInfo& c) {
+asio::awaitable<void> Agent::remove_container(const docker::ContainerInfo& c, bool wanted_here) {
   auto owner = c.labels.count(engines::labels::kInstance) ? c.labels.at(engines::labels::kInstance)
                                                           : std::string();
   co_await docker_.container_remove(c.id);
@@ -393,11 +406,14 @@ asio::awaitable<void> Agent::remove_container(const docker::ContainerInfo& c) {
   if (slash == std::string::npos) co_return;
   std::string db_id = owner.substr(0, slash);
   int n = std::stoi(owner.substr(slash + 1));
-  // The data goes, the address returns to the pool and the status disappears only when the
+  // A duplicate of an instance that stays here keeps the data it shares with the original.
+  if (wanted_here) co_return;
+  // An instance that moved away (or was scaled away) lives on from its replicas: its data
+  // here goes. The address returns to the pool and the status disappears only when the
   // database itself is gone; an instance that merely moved keeps its address.
+  co_await docker_.volume_remove(engines::volume_name(db_id, n));
   auto db = co_await store_.get(model::keys::database(db_id));
   if (!db.kvs.empty()) co_return;
-  co_await docker_.volume_remove(engines::volume_name(db_id, n));
   for (auto& [name, ip] : c.ips) {
     std::vector<store::Compare> owned{store::Compare::absent(model::keys::database(db_id)),
                                       store::Compare::value_is(model::keys::address(ip), owner)};
@@ -459,21 +475,25 @@ asio::awaitable<void> Agent::reconcile() {
     auto it = c.labels.find(engines::labels::kInstance);
     std::string owner = it == c.labels.end() ? "" : it->second;
     if (!desired.count(owner) || actual.count(owner)) {
-      co_await remove_container(c);  // not wanted here, or a duplicate
+      co_await remove_container(c, desired.count(owner) > 0);  // not wanted here, or a duplicate
       continue;
     }
     actual[owner] = c;
   }
+  std::set<std::string> new_containers, restarted_by_us;
   for (auto& [owner, a] : desired) {
     std::string hash = spec_hash(a);
     auto found = actual.find(owner);
     try {
       if (found == actual.end()) {
         co_await start_instance(a, hash);
+        new_containers.insert(owner);
       } else if (found->second.labels[engines::labels::kSpec] != hash) {
         co_await docker_.container_remove(found->second.id);
         co_await start_instance(a, hash);
+        new_containers.insert(owner);
       } else if (!found->second.running) {
+        restarted_by_us.insert(owner);
         util::log("agent {}: {} is {}, starting it", options_.name, found->second.name,
                   found->second.state);
         co_await docker_.container_start(found->second.id);
@@ -497,6 +517,7 @@ asio::awaitable<void> Agent::reconcile() {
     }
     if (instance->allocation.password != a.password || instance->allocation.ip != a.ip)
       instance->ever_healthy = false;
+    if (new_containers.count(owner)) instance->last_restart_count = -1;
     bool role_changed = instance->allocation.role != a.role ||
                         instance->allocation.epoch != a.epoch ||
                         instance->allocation.primary_ip != a.primary_ip ||
@@ -509,10 +530,29 @@ asio::awaitable<void> Agent::reconcile() {
       int pid = info && info->running ? info->pid : 0;
       if (pid != instance->pid) instance->held_address.clear();
       instance->pid = pid;
+      note_restarts(*instance, info ? info->restart_count : -1, restarted_by_us.count(owner) > 0);
     }
     instance->allocation = a;
     if (role_changed) instance->wake->notify_all();  // act on a promotion at once
   }
+}
+
+void Agent::note_restarts(Instance& instance, int restart_count, bool restarted_by_us) {
+  auto now = std::chrono::steady_clock::now();
+  int seen = 0;
+  if (instance.last_restart_count >= 0 && restart_count > instance.last_restart_count)
+    seen = restart_count - instance.last_restart_count;
+  if (restarted_by_us) seen = std::max(seen, 1);
+  for (int i = 0; i < seen; ++i) instance.restarts.push_back(now);
+  if (restart_count >= 0) instance.last_restart_count = restart_count;
+  while (!instance.restarts.empty() && now - instance.restarts.front() > kCrashWindow)
+    instance.restarts.pop_front();
+  bool looping = static_cast<int>(instance.restarts.size()) >= kCrashRestarts;
+  if (looping && !instance.crash_looping)
+    util::log("agent {}: {} keeps crashing ({} restarts within {} s)", options_.name, instance.key,
+              instance.restarts.size(), kCrashWindow.count());
+  instance.crash_looping = looping;
+  instance.status.restarts += seen;
 }
 
 asio::awaitable<void> Agent::probe_loop(std::shared_ptr<Instance> instance) {
@@ -533,6 +573,8 @@ asio::awaitable<void> Agent::probe_loop(std::shared_ptr<Instance> instance) {
       s.state = "healthy";
       s.role = result.role;
       s.memory_used_bytes = result.memory_used_bytes;
+      s.connections = result.connections;
+      s.operations = result.operations;
       s.offset = result.offset;
       s.link_up = result.link_up;
       s.epoch = a.epoch;
@@ -540,6 +582,11 @@ asio::awaitable<void> Agent::probe_loop(std::shared_ptr<Instance> instance) {
       s.holds_address = instance->held_address;
       s.message = fenced_ && a.role == "primary" ? "fenced: writes paused" : "";
       instance->ever_healthy = true;
+      if (instance->crash_looping) {
+        s.state = "failed";
+        s.message = "keeps crashing: " + std::to_string(instance->restarts.size()) +
+                    " restarts within a minute";
+      }
       // A second opinion for the controller: can this replica's host reach the primary?
       s.primary_down = false;
       if (a.role == "replica" && !a.primary_ip.empty()) {
@@ -552,8 +599,13 @@ asio::awaitable<void> Agent::probe_loop(std::shared_ptr<Instance> instance) {
       }
     } else {
       // Before the first answer an instance is starting; afterwards a silence is a fault.
-      s.state = instance->ever_healthy ? "unhealthy" : "starting";
-      s.message = result.message;
+      s.state = instance->crash_looping  ? "failed"
+                : instance->ever_healthy ? "unhealthy"
+                                         : "starting";
+      s.message = instance->crash_looping
+                      ? "keeps crashing: " + std::to_string(instance->restarts.size()) +
+                            " restarts within a minute; " + result.message
+                      : result.message;
     }
     // Publishing waits on etcd, which may be out of reach: never let it hold up probing
     // and fencing. One publication in flight per instance; the next round catches up.
@@ -607,9 +659,10 @@ asio::awaitable<void> Agent::publish_in_background(std::shared_ptr<Instance> ins
 
 asio::awaitable<void> Agent::publish(Instance& instance) {
   auto& s = instance.status;
-  // Memory figures drift all the time: rewrite them at most every 10 s; state changes at once.
+  // Memory and traffic figures drift all the time: rewrite them at most every 10 s; state changes
+  // at once.
   model::InstanceStatus comparable = s;
-  comparable.memory_used_bytes = 0;
+  comparable.memory_used_bytes = comparable.connections = comparable.operations = 0;
   comparable.updated_at.clear();
   std::string signature = model::dump(comparable);
   auto now = std::chrono::steady_clock::now();

@@ -54,7 +54,10 @@ class Agent {
   boost::asio::awaitable<void> ensure_image(const model::Allocation& allocation);
   boost::asio::awaitable<void> start_instance(const model::Allocation& allocation,
                                               const std::string& spec_hash);
-  boost::asio::awaitable<void> remove_container(const docker::ContainerInfo& container);
+  // Removes a container that is not wanted here; its volume too unless wanted_here (it was
+  // a duplicate), and its address and status when its database is gone.
+  boost::asio::awaitable<void> remove_container(const docker::ContainerInfo& container,
+                                                bool wanted_here);
   boost::asio::awaitable<void> probe_loop(std::shared_ptr<Instance> instance);
   boost::asio::awaitable<void> publish(Instance& instance);
   boost::asio::awaitable<void> publish_in_background(std::shared_ptr<Instance> instance);
@@ -63,6 +66,8 @@ class Agent {
   // Brings a healthy instance to what its allocation says: role, fencing, memory, address.
   boost::asio::awaitable<void> converge(Instance& instance, const engines::Engine& engine,
                                         const engines::ProbeResult& current);
+  // Counts the container's restarts seen since the last look; marks a crash loop.
+  void note_restarts(Instance& instance, int restart_count, bool restarted_by_us);
   boost::asio::awaitable<void> fence_watchdog();
   boost::asio::awaitable<void> docker_watchdog();
   boost::asio::awaitable<void> ensure_shim(const model::NetworkConfig& config);

@@ -179,12 +179,22 @@ asio::awaitable<http::Response> Api::handle(const http::ServerRequest& request) 
   }
   if (path == "/v1/engines" && method == "GET") {
     json engines = json::array();
-    for (auto* e : engines::all_engines())
+    for (auto* e : engines::all_engines()) {
+      auto caps = e->capabilities();
       engines.push_back({{"name", e->name()},
                          {"version", e->version()},
+                         {"installed", !e->version().empty()},
                          {"port", e->port()},
                          {"min_memory_mb", e->min_memory_mb()},
-                         {"image", engine_image(*e)}});
+                         {"image", engine_image(*e)},
+                         {"supports",
+                          {{"replication", caps.replication},
+                           {"failover", caps.replication},
+                           {"persistence", caps.persistent},
+                           {"users", caps.users},
+                           {"shrink_in_place", caps.shrink_in_place},
+                           {"password_optional", caps.password_optional}}}});
+    }
     co_return reply(200, engines);
   }
   if (path.starts_with("/v1/engines/") && method == "PUT")
@@ -253,9 +263,11 @@ json Api::database_view(const std::string& id) const {
       auto s = model::parse<model::InstanceStatus>(skv->value);
       instance["state"] = s.state;
       instance["memory_used_bytes"] = s.memory_used_bytes;
+      instance["connections"] = s.connections;
+      instance["operations"] = s.operations;
       if (!s.message.empty()) instance["message"] = s.message;
       if (s.state == "healthy") ++healthy;
-      if (s.state == "unhealthy") any_unhealthy = true;
+      if (s.state == "unhealthy" || s.state == "failed") any_unhealthy = true;
     } else if (!state_.find(keys::host(a.host))) {
       instance["state"] = "unknown";  // its host is not reporting
       any_unhealthy = true;
@@ -282,12 +294,14 @@ json Api::database_view(const std::string& id) const {
           {"memory_mb", db.memory_mb},
           {"replicas", db.replicas},
           {"epoch", db.epoch},
-          {"durable", true},
+          {"durable", db.durable},
           {"constraints", db.constraints},
           {"state", state},
           {"address", address},
           {"port", port},
           {"created_at", db.created_at},
+          {"user", db.user.empty() ? json(nullptr) : json(db.user)},
+          {"auth", !db.password.empty()},
           {"instances", instances}};
 }
 
@@ -507,6 +521,10 @@ asio::awaitable<http::Response> Api::create_database(const http::ServerRequest& 
       co_return error(422, "replicas: must be an integer from 0 to 4");
     replicas = r->get<int>();
   }
+  auto caps = engine->capabilities();
+  if (replicas > 0 && !caps.replication)
+    co_return error(422,
+                    "replicas: " + engine->name() + " has no replication (replicas must be 0)");
   std::map<std::string, std::string> constraints;
   if (auto c = body.find("constraints"); c != body.end() && !c->is_null()) {
     if (!c->is_object()) co_return error(422, "constraints: must be an object of label: value");
@@ -528,7 +546,10 @@ asio::awaitable<http::Response> Api::create_database(const http::ServerRequest& 
   db.engine = engine->name();
   db.version = engine->version();
   db.memory_mb = memory_mb;
-  db.password = password ? *password : util::random_password(24);
+  // An engine whose password is optional runs open unless the user asks for one.
+  db.password = password ? *password : caps.password_optional ? "" : util::random_password(24);
+  db.durable = caps.persistent;
+  db.user = engine->user();
   db.created_at = model::now_rfc3339();
 
   db.replicas = replicas;
@@ -606,7 +627,7 @@ asio::awaitable<http::Response> Api::create_database(const http::ServerRequest& 
         options_.create_wait);
   }
   json view = database_view(db.id);
-  view["password"] = db.password;  // shown once, at creation
+  if (!db.password.empty()) view["password"] = db.password;  // shown once, at creation
   co_return reply(healthy ? 201 : 202, view);
 }
 
@@ -638,6 +659,9 @@ asio::awaitable<http::Response> Api::update_database(const std::string& ref,
         body["replicas"].get<int>() > 4)
       co_return error(422, "replicas: must be an integer from 0 to 4");
     replicas = body["replicas"].get<int>();
+    if (*replicas > 0 && !engine->capabilities().replication)
+      co_return error(422,
+                      "replicas: " + engine->name() + " has no replication (replicas must be 0)");
   }
 
   // Everything changes in one transaction guarded by the mod revisions it read: the database,
@@ -651,6 +675,10 @@ asio::awaitable<http::Response> Api::update_database(const std::string& ref,
     if (!kv) co_return error(404, "database: no database named or with id '" + ref + "'");
     db = model::parse<model::Database>(kv->value);
     auto new_db = db;
+    if (memory_mb && *memory_mb < db.memory_mb && !engine->capabilities().shrink_in_place)
+      co_return error(409, "memory_mb: " + engine->name() + " cannot shrink in place (" +
+                               std::to_string(db.memory_mb) +
+                               " MiB now); only growing is possible");
     if (memory_mb) new_db.memory_mb = *memory_mb;
     if (replicas) new_db.replicas = *replicas;
     std::vector<store::Compare> compares{

@@ -60,6 +60,12 @@ bool confirmed_unreachable(const Snapshot& snapshot, const AllocationEntry& prim
   return witnesses > 0;
 }
 
+// The agent says the instance keeps crashing where it is: it must move.
+bool crash_looping(const Snapshot& snapshot, const model::Allocation& a) {
+  auto it = snapshot.statuses.find(keys::instance_owner(a.database_id, a.n));
+  return it != snapshot.statuses.end() && it->second.state == "failed";
+}
+
 bool replica_in_sync(const Snapshot& snapshot, const model::Allocation& a) {
   auto it = snapshot.statuses.find(keys::instance_owner(a.database_id, a.n));
   return snapshot.hosts.count(a.host) && it != snapshot.statuses.end() &&
@@ -85,13 +91,34 @@ std::vector<Change> plan(const Snapshot& snapshot) {
     if (!primary) continue;
     auto alive = [&](const AllocationEntry* e) { return hosts.count(e->allocation.host) > 0; };
 
-    if (!alive(primary) || confirmed_unreachable(snapshot, *primary, instances)) {
-      // Failover: the primary's host is gone. Promote the best live replica under a new
-      // epoch, in one transaction with everything else that changes with it.
+    if (!alive(primary) || confirmed_unreachable(snapshot, *primary, instances) ||
+        crash_looping(snapshot, primary->allocation)) {
+      // Failover: the primary's host is gone, or the primary keeps crashing there. Promote the best
+      // live replica under a new epoch, in one transaction with everything else that changes with
+      // it.
       std::vector<const AllocationEntry*> replicas;
       for (auto* e : instances)
         if (e != primary && e->allocation.role == "replica") replicas.push_back(e);
       auto* chosen = choose_promotion(snapshot, replicas);
+      if (!chosen && replicas.empty() && !db.durable && !alive(primary)) {
+        // A cache without replicas: its data went with its host. Start it afresh elsewhere,
+        // at the same address, rather than wait for a host that may never return.
+        auto moved = primary->allocation;
+        std::string host = place_elsewhere(hosts, db, instances, moved);
+        if (host.empty()) continue;
+        moved.host = host;
+        Change c;
+        c.database_id = id;
+        c.kind = "replace";
+        c.detail = "instance " + std::to_string(moved.n) + " re-created empty on " + host;
+        c.expect_mod_revision[primary->key] = primary->mod_revision;
+        c.expect_mod_revision[keys::database(id)] = db_revision;
+        c.expect_mod_revision[keys::allocation(host, id, moved.n)] = 0;
+        c.deletes.push_back(primary->key);
+        c.puts[keys::allocation(host, id, moved.n)] = model::dump(moved);
+        changes.push_back(std::move(c));
+        continue;
+      }
       if (!chosen) continue;  // nothing to promote yet: wait for a replica to report
       Change c;
       c.database_id = id;
@@ -171,7 +198,8 @@ std::vector<Change> plan(const Snapshot& snapshot) {
     for (auto* e : instances) {
       if (e == primary) continue;
       bool draining = alive(e) && hosts.at(e->allocation.host).draining;
-      if (alive(e) && !(draining && settled)) continue;
+      bool crashing = alive(e) && crash_looping(snapshot, e->allocation);
+      if (alive(e) && !crashing && !(draining && settled)) continue;
       if (draining) settled = false;  // one move at a time
       auto moved = e->allocation;
       std::string host = place_elsewhere(hosts, db, instances, moved);
@@ -181,7 +209,7 @@ std::vector<Change> plan(const Snapshot& snapshot) {
       moved.epoch = db.epoch;
       Change c;
       c.database_id = id;
-      c.kind = draining ? "move" : "replace";
+      c.kind = draining || crashing ? "move" : "replace";
       c.detail = "instance " + std::to_string(moved.n) + " re-created on " + host;
       c.expect_mod_revision[e->key] = e->mod_revision;
       c.expect_mod_revision[keys::database(id)] = db_revision;

@@ -143,6 +143,7 @@ asio::awaitable<std::string> Client::container_create(const ContainerSpec& spec)
   json body = {{"Image", spec.image}, {"Labels", spec.labels}, {"HostConfig", host}};
   if (!spec.cmd.empty()) body["Cmd"] = spec.cmd;
   if (!spec.env.empty()) body["Env"] = spec.env;
+  if (!spec.user.empty()) body["User"] = spec.user;
   if (!spec.network.empty()) {
     body["HostConfig"]["NetworkMode"] = spec.network;
     json endpoint = json::object();

@@ -42,6 +42,7 @@ struct ContainerSpec {
   // Named volumes: volume name -> mount path in the container (created when missing).
   std::map<std::string, std::string> volumes;
   std::string restart_policy = "unless-stopped";
+  std::string user;  // "uid:gid"; empty: the image's (root)
 };
 
 struct ContainerInfo {

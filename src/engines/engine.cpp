@@ -1,12 +1,14 @@
 #include "engines/engine.hpp"
 
+#include "engines/memcached/memcached.hpp"
 #include "engines/redis/redis.hpp"
 
 namespace berth::engines {
 
 std::vector<const Engine*> all_engines() {
   static const RedisEngine redis;
-  return {&redis};
+  static const MemcachedEngine memcached;
+  return {&redis, &memcached};
 }
 
 const Engine* find_engine(const std::string& name) {

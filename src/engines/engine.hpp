@@ -1,5 +1,6 @@
 // The engine interface: everything berth knows about one database engine (image recipe,
-// container spec, health probe over its own protocol). One folder per engine implements it.
+// container spec, health probe and replication over its own protocol, metrics). One folder
+// per engine implements it; nothing engine-specific lives outside src/engines/<engine>/.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
@@ -23,6 +24,18 @@ struct ProbeResult {
   bool link_up = false;      // for a replica: its link to the primary is up
   int min_replicas_to_write = 0;
   bool writes_paused = false;
+  // Metrics, as the engine counts them.
+  int64_t connections = 0;
+  int64_t operations = 0;  // commands or requests served since the start
+};
+
+// What an engine can do: the API, the controllers and the UI ask, never the engine's name.
+struct Capabilities {
+  bool replication = false;      // --replicas, failover, switchover
+  bool persistent = false;       // keeps data across restarts (on its host's volume)
+  bool users = false;            // a user name goes with the password
+  bool shrink_in_place = false;  // its memory limit can go down without a restart
+  bool password_optional = false;
 };
 
 // The replication role an agent wants an instance to have.
@@ -52,6 +65,9 @@ class Engine {
   virtual std::string version() const = 0;
   virtual int port() const = 0;
   virtual int64_t min_memory_mb() const { return 32; }
+  virtual Capabilities capabilities() const = 0;
+  // The user clients authenticate as ("" when the engine has only a password).
+  virtual std::string user() const { return ""; }
   virtual ImageRecipe image_recipe() const = 0;
   virtual docker::ContainerSpec container_spec(const model::Allocation& allocation) const = 0;
   virtual boost::asio::awaitable<ProbeResult> probe(

@@ -79,10 +79,14 @@ struct Database {
   std::string address;
   int64_t epoch = 1;  // bumped by every promotion, in the same transaction
   std::map<std::string, std::string> constraints;  // host labels every instance needs
+  // The engine keeps data across restarts. When not (a cache), an instance whose host is lost
+  // is re-created empty on another host at once: there is nothing to wait for.
+  bool durable = true;
+  std::string user;  // for engines with users: whom clients authenticate as
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Database, id, name, engine, version, memory_mb,
                                                 replicas, password, created_at, address, epoch,
-                                                constraints)
+                                                constraints, durable, user)
 
 // Instance n of a database, placed on a host with a fixed address.
 struct Allocation {
@@ -143,11 +147,14 @@ struct InstanceStatus {
   bool primary_down = false;    // a replica's agent cannot reach the primary
   int64_t memory_limit_mb = 0;  // the limit the agent has applied (container and engine)
   std::string holds_address;    // the database address this instance holds, if any
+  int64_t connections = 0;      // clients connected, as the engine counts them
+  int64_t operations = 0;       // commands served since the engine started
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(InstanceStatus, host, state, role, container_id,
                                                 memory_used_bytes, restarts, message, updated_at,
                                                 offset, link_up, epoch, primary_down,
-                                                memory_limit_mb, holds_address)
+                                                memory_limit_mb, holds_address, connections,
+                                                operations)
 
 // The cluster network the address pool hands out from.
 struct NetworkConfig {

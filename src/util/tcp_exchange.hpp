@@ -22,4 +22,12 @@ boost::asio::awaitable<std::string> tcp_exchange(
     const std::string& request, const std::function<bool(const std::string&)>& complete,
     std::chrono::milliseconds timeout);
 
+// For protocols where the server speaks first: reads its greeting until greeting_complete,
+// writes request_for(greeting), then reads until complete(reply). Returns the reply alone.
+boost::asio::awaitable<std::string> tcp_greeted_exchange(
+    boost::asio::any_io_executor executor, const std::string& host, int port,
+    const std::function<size_t(const std::string&)>& greeting_length,
+    const std::function<std::string(const std::string&)>& request_for,
+    const std::function<bool(const std::string&)>& complete, std::chrono::milliseconds timeout);
+
 }  // namespace berth::util

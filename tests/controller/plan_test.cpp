@@ -151,5 +151,59 @@ TEST(Plan, SingleInstanceDatabasesAreLeftToTheirHost) {
   EXPECT_TRUE(plan(b.s).empty());
 }
 
+TEST(Plan, ACrashLoopingReplicaMovesToAnotherHostWithItsNumberAndAddress) {
+  Builder b;
+  b.host("h1").host("h2").host("h3").database("d", 1);
+  b.instance("d", 0, "h1", "primary", 100, "healthy", false, 1);
+  b.instance("d", 1, "h2", "replica", 0, "failed");
+  auto changes = plan(b.s);
+  ASSERT_GE(changes.size(), 1u);
+  auto& c = changes[0];
+  EXPECT_EQ(c.kind, "move");
+  auto moved = put_value(c, keys::allocation("h3", "d", 1));
+  EXPECT_EQ(moved.ip, "10.0.0.11");
+  EXPECT_EQ(moved.role, "replica");
+  EXPECT_EQ(c.deletes, std::vector<std::string>{keys::allocation("h2", "d", 1)});
+}
+
+TEST(Plan, ACrashLoopingPrimaryFailsOverAndMoves) {
+  Builder b;
+  b.host("h1").host("h2").host("h3").database("d", 1, 4);
+  b.instance("d", 0, "h1", "primary", 100, "failed", false, 1);
+  b.instance("d", 1, "h2", "replica", 100);
+  auto changes = plan(b.s);
+  ASSERT_EQ(changes.size(), 1u);
+  auto& c = changes[0];
+  EXPECT_EQ(c.kind, "failover");
+  EXPECT_EQ(put_value(c, keys::allocation("h2", "d", 1)).role, "primary");
+  EXPECT_EQ(put_value(c, keys::allocation("h2", "d", 1)).epoch, 5);
+  // The crashing instance comes back as a replica on the one host that has neither.
+  EXPECT_EQ(put_value(c, keys::allocation("h3", "d", 0)).role, "replica");
+}
+
+TEST(Plan, ACrashLoopingSoleInstanceStaysPut) {
+  // Nothing to promote and nowhere its data lives: it stays, and the API shows it failed.
+  Builder b;
+  b.host("h1").host("h2").database("d", 0);
+  b.instance("d", 0, "h1", "primary", 0, "failed");
+  EXPECT_TRUE(plan(b.s).empty());
+}
+
+TEST(Plan, ACacheOnALostHostStartsAfreshElsewhereAtItsAddress) {
+  Builder b;
+  b.host("h2").host("h3").database("d", 0);
+  b.s.databases["d"].first.durable = false;
+  b.instance("d", 0, "h1", "primary");  // h1 is gone
+  auto changes = plan(b.s);
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0].kind, "replace");
+  auto moved = put_value(changes[0], keys::allocation("h2", "d", 0));
+  EXPECT_EQ(moved.ip, "10.0.0.10");
+  EXPECT_EQ(moved.role, "primary");
+  // A durable database without replicas waits for its host: its data is there.
+  b.s.databases["d"].first.durable = true;
+  EXPECT_TRUE(plan(b.s).empty());
+}
+
 }  // namespace
 }  // namespace berth::controller

@@ -162,7 +162,8 @@ class DatabasesTest(unittest.TestCase):
         before = self.state_keys()
         for patch, code, field in (({"memory_mb": 16}, 422, "memory_mb"),
                                    ({"memory_mb": 10**9}, 409, "memory_mb"),
-                                   ({"memory_mb": 64, "replicas": 3}, 422, "replicas")):
+                                   ({"memory_mb": 64, "replicas": 3}, 409, "replicas"),
+                                   ({"replicas": -1}, 422, "replicas")):
             got, reply = self.berth.request("PATCH", "/v1/databases/elastic", patch)
             self.assertEqual(got, code, reply)
             self.assertIn(field, reply["error"])

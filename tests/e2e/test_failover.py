@@ -273,6 +273,42 @@ class FailoverTest(unittest.TestCase):
                    60, "two instances again, all healthy, the host back")
         self.assertEqual(self.berth.request("DELETE", "/v1/databases/nodocker")[0], 204)
 
+    def test_a_replica_that_keeps_crashing_moves(self):
+        self.create("crashy")
+        db = self.berth.api("GET", "/v1/databases/crashy")
+        pw = self.passwords["crashy"]
+        self.assertEqual(redis_cli(db["address"], pw, "set", "kept", "1"), "OK")
+        replica = next(i for i in db["instances"] if i["role"] == "replica")
+        host = self.lab.host(replica["host"])
+        container = next(c for c in host.dockerd.containers()
+                         if c["Labels"].get("berth.instance") == f"{db['id']}/{replica['n']}")
+        # A corrupt AOF manifest: Redis refuses to start, Docker restarts it, again and again.
+        data = os.path.join(host.dir, "docker", "data", "volumes",
+                            f"berth-{db['id']}-{replica['n']}", "_data", "appendonlydir")
+        manifest = next(os.path.join(data, f) for f in os.listdir(data)
+                        if f.endswith(".manifest"))
+        with open(manifest, "w") as f:
+            f.write("this is not a manifest\n")
+        os.kill(host.dockerd.inspect(container["Id"])["State"]["Pid"], 9)
+
+        def moved():
+            view = self.berth.api("GET", "/v1/databases/crashy")
+            inst = next(i for i in view["instances"] if i["n"] == replica["n"])
+            return inst["host"] != host.name and inst["state"] == "healthy" and \
+                inst.get("link_up") and view["state"] == "running"
+
+        wait_until(moved, 60, "the crashing replica moved to another host and in sync")
+        with open(os.path.join(host.dir, "agent.log")) as f:
+            self.assertIn("keeps crashing", f.read())
+        view = self.berth.api("GET", "/v1/databases/crashy")
+        inst = next(i for i in view["instances"] if i["n"] == replica["n"])
+        self.assertEqual(inst["address"], replica["address"])
+        self.assertEqual(redis_cli(inst["address"], pw, "get", "kept"), "1")
+        wait_until(lambda: not [c for c in host.dockerd.containers()
+                                if c["Labels"].get("berth.database") == db["id"]], 20,
+                   "the old host to remove the crashing container")
+        self.assertEqual(self.berth.request("DELETE", "/v1/databases/crashy")[0], 204)
+
     def test_leader_killed_mid_failover_and_an_etcd_member_down(self):
         self.create("ha")
         # A second server: when the leader dies, it takes over the controllers.

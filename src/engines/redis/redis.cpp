@@ -179,11 +179,12 @@ boost::asio::awaitable<ProbeResult> RedisEngine::probe(boost::asio::any_io_execu
   ProbeResult result;
   std::string request = command({"AUTH", password}) + command({"PING"}) +
                         command({"INFO", "memory"}) + command({"INFO", "replication"}) +
-                        command({"CONFIG", "GET", "min-replicas-to-write"});
+                        command({"CONFIG", "GET", "min-replicas-to-write"}) +
+                        command({"INFO", "clients"}) + command({"INFO", "stats"});
   std::string reply;
   try {
     reply = co_await util::tcp_exchange(
-        executor, ip, port, request, [](const std::string& b) { return complete_replies(b) >= 5; },
+        executor, ip, port, request, [](const std::string& b) { return complete_replies(b) >= 7; },
         timeout);
   } catch (const util::ExchangeError& e) {
     result.message = e.what();
@@ -207,6 +208,10 @@ boost::asio::awaitable<ProbeResult> RedisEngine::probe(boost::asio::any_io_execu
   if (!offset.empty()) result.offset = std::stoll(offset);
   result.primary_host = info_field(reply, "master_host");
   result.link_up = info_field(reply, "master_link_status") == "up";
+  if (auto clients = info_field(reply, "connected_clients"); !clients.empty())
+    result.connections = std::stoll(clients);
+  if (auto ops = info_field(reply, "total_commands_processed"); !ops.empty())
+    result.operations = std::stoll(ops);
   // CONFIG GET min-replicas-to-write answers as the fifth reply: *2 $N name $M value.
   auto pos = reply.find("min-replicas-to-write\r\n");
   if (pos != std::string::npos) {

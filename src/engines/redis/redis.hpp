@@ -11,6 +11,9 @@ class RedisEngine : public Engine {
   std::string name() const override { return "redis"; }
   std::string version() const override;
   int port() const override { return 6379; }
+  Capabilities capabilities() const override {
+    return {.replication = true, .persistent = true, .users = false, .shrink_in_place = true};
+  }
   ImageRecipe image_recipe() const override;
   docker::ContainerSpec container_spec(const model::Allocation& allocation) const override;
   boost::asio::awaitable<ProbeResult> probe(
