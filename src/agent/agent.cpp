@@ -629,7 +629,8 @@ asio::awaitable<void> Agent::converge(Instance& instance, const engines::Engine&
   engines::RoleConfig role{a.role, a.primary_ip, a.port, a.min_replicas_to_write,
                            fenced_ && primary};
   auto observed = current;
-  observed.writes_paused = instance.writes_paused;
+  // Engines that can tell (a read-only Tarantool) say so; Redis cannot, so the agent recalls.
+  observed.writes_paused = current.writes_paused || instance.writes_paused;
   co_await engine.apply_role(executor_, a.ip, a.port, a.password, role, observed);
   instance.writes_paused = role.fenced;
   if (a.memory_mb != instance.applied_memory_mb) {

@@ -522,6 +522,9 @@ asio::awaitable<http::Response> Api::create_database(const http::ServerRequest& 
     replicas = r->get<int>();
   }
   auto caps = engine->capabilities();
+  if (password && !caps.password_auth)
+    co_return error(
+        422, "password: " + engine->name() + " databases take no password here yet; leave it out");
   if (replicas > 0 && !caps.replication)
     co_return error(422,
                     "replicas: " + engine->name() + " has no replication (replicas must be 0)");
@@ -628,6 +631,8 @@ asio::awaitable<http::Response> Api::create_database(const http::ServerRequest& 
   }
   json view = database_view(db.id);
   if (!db.password.empty()) view["password"] = db.password;  // shown once, at creation
+  view["connect"] = engine->connect_command(view["address"], view["port"], db.password);
+  view["notes"] = engine->notes(!db.password.empty());
   co_return reply(healthy ? 201 : 202, view);
 }
 

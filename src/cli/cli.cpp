@@ -223,10 +223,13 @@ void add_client_commands(CLI::App& app, int* exit_code) {
                 << db.value("engine", "") << " " << db.value("version", "") << ", "
                 << db.value("memory_mb", 0) << " MiB) on " << primary_host(db) << "\n"
                 << "  id:       " << db.value("id", "") << "\n"
-                << "  address:  " << address << ":" << port << "\n"
-                << "  password: " << password << "\n"
-                << "  connect:  redis-cli -h " << address << " -p " << port << " -a " << password
-                << "\n";
+                << "  address:  " << address << ":" << port << "\n";
+      if (db.contains("user") && db["user"].is_string())
+        std::cout << "  user:     " << db["user"].get<std::string>() << "\n";
+      if (!password.empty()) std::cout << "  password: " << password << "\n";
+      std::cout << "  connect:  " << db.value("connect", "") << "\n";
+      for (auto& note : db.value("notes", json::array()))
+        std::cout << "  note:     " << note.get<std::string>() << "\n";
     }
     *exit_code = r.status == 201 || detach ? 0 : 1;
   });

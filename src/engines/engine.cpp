@@ -2,13 +2,15 @@
 
 #include "engines/memcached/memcached.hpp"
 #include "engines/redis/redis.hpp"
+#include "engines/tarantool/tarantool.hpp"
 
 namespace berth::engines {
 
 std::vector<const Engine*> all_engines() {
   static const RedisEngine redis;
+  static const TarantoolEngine tarantool;
   static const MemcachedEngine memcached;
-  return {&redis, &memcached};
+  return {&redis, &tarantool, &memcached};
 }
 
 const Engine* find_engine(const std::string& name) {

@@ -36,6 +36,7 @@ struct Capabilities {
   bool users = false;            // a user name goes with the password
   bool shrink_in_place = false;  // its memory limit can go down without a restart
   bool password_optional = false;
+  bool password_auth = true;  // a password can be set at all
 };
 
 // The replication role an agent wants an instance to have.
@@ -68,6 +69,14 @@ class Engine {
   virtual Capabilities capabilities() const = 0;
   // The user clients authenticate as ("" when the engine has only a password).
   virtual std::string user() const { return ""; }
+  // How a person connects with the engine's own client, for `berth run` to print.
+  virtual std::string connect_command(const std::string& address, int port,
+                                      const std::string& password) const = 0;
+  // What a user must know about the database as created (e.g. that it is open to all).
+  virtual std::vector<std::string> notes(bool has_password) const {
+    (void)has_password;
+    return {};
+  }
   virtual ImageRecipe image_recipe() const = 0;
   virtual docker::ContainerSpec container_spec(const model::Allocation& allocation) const = 0;
   virtual boost::asio::awaitable<ProbeResult> probe(

@@ -11,7 +11,7 @@ import subprocess
 import tempfile
 import urllib.request
 
-from harness import BERTH, Berth, Dockerd, Process, free_port, wait_until
+from harness import BERTH, Berth, Dockerd, Etcd, Process, free_port, wait_until
 
 BRIDGE = "berth-lan"
 LAN_PREFIX = "10.77"
@@ -96,6 +96,8 @@ class EtcdCluster:
 
     def kill(self, i):
         self.members[i]["proc"].kill()
+
+    get_prefix = Etcd.get_prefix  # etcdctl takes the members as a comma-separated list
 
     def stop(self):
         for m in self.members:

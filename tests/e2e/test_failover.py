@@ -349,6 +349,7 @@ class FailoverTest(unittest.TestCase):
         wait_until(lambda: len(writer.durable) > 50, 30,
                    lambda: f"durable writes before the cut ({len(writer.accepted)} accepted, "
                    f"{len(writer.durable)} durable, {writer.errors} errors)")
+        wait_until(lambda: checker.accepted, 10, "the checker's first write, to the primary")
         host = self.lab.host(old_primary["host"])
         cut_at = time.monotonic()
         host.cut()

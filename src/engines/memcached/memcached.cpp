@@ -24,6 +24,21 @@ std::string MemcachedEngine::version() const {
   return cached;
 }
 
+namespace {
+const char* const kNotDurable =
+    "not durable: a cache keeps nothing across restarts, and comes back empty if its host is "
+    "lost";
+const char* const kOpen =
+    "no password: the text protocol is open to anyone who can reach the address; keep it on a "
+    "private network";
+}  // namespace
+
+std::vector<std::string> MemcachedEngine::notes(bool has_password) const {
+  std::vector<const char*> out{kNotDurable};
+  if (!has_password) out.push_back(kOpen);
+  return std::vector<std::string>(out.begin(), out.end());
+}
+
 ImageRecipe MemcachedEngine::image_recipe() const {
   ImageRecipe r;
   r.repo = "berth/memcached";

@@ -19,8 +19,15 @@ class MemcachedEngine : public Engine {
             .persistent = false,
             .users = false,
             .shrink_in_place = true,
-            .password_optional = true};
+            .password_optional = true,
+            // SASL needs a sasldb per database inside the container: not there yet.
+            .password_auth = false};
   }
+  std::string connect_command(const std::string& address, int port,
+                              const std::string&) const override {
+    return "telnet " + address + " " + std::to_string(port);
+  }
+  std::vector<std::string> notes(bool has_password) const override;
   ImageRecipe image_recipe() const override;
   docker::ContainerSpec container_spec(const model::Allocation& allocation) const override;
   boost::asio::awaitable<ProbeResult> probe(

@@ -14,6 +14,10 @@ class RedisEngine : public Engine {
   Capabilities capabilities() const override {
     return {.replication = true, .persistent = true, .users = false, .shrink_in_place = true};
   }
+  std::string connect_command(const std::string& address, int port,
+                              const std::string& password) const override {
+    return "redis-cli -h " + address + " -p " + std::to_string(port) + " -a " + password;
+  }
   ImageRecipe image_recipe() const override;
   docker::ContainerSpec container_spec(const model::Allocation& allocation) const override;
   boost::asio::awaitable<ProbeResult> probe(

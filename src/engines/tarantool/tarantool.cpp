@@ -1,0 +1,243 @@
+#include "engines/tarantool/tarantool.hpp"
+
+#include <cstdio>
+
+#include "engines/tarantool/iproto.hpp"
+
+namespace berth::engines {
+
+namespace {
+
+// Runs inside every instance after `local cfg = {...}`. Every start is read-only except the
+// very first of a primary (Tarantool cannot bootstrap read-only): only the agent makes an
+// instance writable, under the newest epoch. The berth.* functions are what the agent calls.
+constexpr const char* kInit = R"lua(
+local fio = require('fio')
+local fiber = require('fiber')
+local fresh = #fio.glob('/data/*.snap') == 0
+local bootstrap = fresh and cfg.role == 'primary'
+box.cfg{
+  listen = cfg.port,
+  memtx_memory = cfg.memtx_memory,
+  vinyl_memory = 8 * 1024 * 1024,
+  vinyl_cache = 4 * 1024 * 1024,
+  memtx_dir = '/data', wal_dir = '/data', vinyl_dir = '/data',
+  read_only = not bootstrap,
+  replication = (cfg.role == 'replica' and cfg.primary ~= '') and {cfg.primary} or nil,
+  replication_connect_quorum = 0,
+  replication_connect_timeout = 5,
+  replication_timeout = 0.3,
+  log_level = 5,
+}
+if bootstrap then
+  box.schema.user.create(cfg.user, {password = cfg.password, if_not_exists = true})
+  box.schema.user.grant(cfg.user, 'super', nil, nil, {if_not_exists = true})
+  box.cfg{read_only = true}
+end
+
+berth = {}
+
+-- ro, lsn, link_up, upstream, memory used, connections, operations, memtx_memory
+function berth.status()
+  local info = box.info
+  local lsn = 0
+  for id, v in pairs(info.vclock) do if id ~= 0 then lsn = lsn + v end end
+  local link_up, upstream = false, ''
+  for _, r in pairs(info.replication) do
+    if r.id ~= info.id and r.upstream ~= nil then
+      upstream = r.upstream.peer or ''
+      link_up = r.upstream.status == 'follow'
+    end
+  end
+  local net = box.stat.net()
+  local connections = net.CONNECTIONS and net.CONNECTIONS.current or 0
+  local ops = 0
+  for _, v in pairs(box.stat()) do ops = ops + (v.total or 0) end
+  return {info.ro, lsn, link_up, upstream, box.slab.info().arena_used, connections, ops,
+          box.cfg.memtx_memory}
+end
+
+function berth.apply(role, primary, writable)
+  if role == 'primary' then
+    if #(box.cfg.replication or {}) > 0 then box.cfg{replication = {}} end
+    if box.cfg.read_only ~= not writable then box.cfg{read_only = not writable} end
+  else
+    if not box.cfg.read_only then box.cfg{read_only = true} end
+    local current = box.cfg.replication or {}
+    if primary ~= '' and (#current ~= 1 or current[1] ~= primary) then
+      box.cfg{replication = {primary}}
+    end
+  end
+  return true
+end
+
+function berth.resize(memtx_memory)
+  if memtx_memory > box.cfg.memtx_memory then box.cfg{memtx_memory = memtx_memory} end
+  return box.cfg.memtx_memory
+end
+
+-- Like Redis WAIT: how many replicas have everything this instance wrote, waiting up to
+-- timeout seconds for at least n of them.
+function berth.wait(n, timeout)
+  local deadline = fiber.clock() + (timeout or 1)
+  local id, lsn = box.info.id, box.info.lsn
+  while true do
+    local acked = 0
+    for _, r in pairs(box.info.replication) do
+      local d = r.downstream
+      if r.id ~= id and d ~= nil and d.vclock ~= nil and (d.vclock[id] or 0) >= lsn then
+        acked = acked + 1
+      end
+    end
+    if acked >= n or fiber.clock() >= deadline then return acked end
+    fiber.sleep(0.001)
+  end
+end
+)lua";
+
+// A Lua string literal of s, whatever it holds.
+std::string lua_quote(const std::string& s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 32 || c >= 127) {
+      out += "\\" + std::to_string(c);
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + "\"";
+}
+
+std::string uri(const std::string& user, const std::string& password, const std::string& ip,
+                int port) {
+  return user + ":" + password + "@" + ip + ":" + std::to_string(port);
+}
+
+}  // namespace
+
+std::string TarantoolEngine::version() const {
+  // "Tarantool 2.6.0-0-g47aa4e01e": read once; the binary does not change under us.
+  static const std::string cached = [] {
+    std::string out;
+    if (FILE* p = popen("tarantool --version 2>/dev/null", "r")) {
+      char buf[256];
+      if (fgets(buf, sizeof buf, p)) out = buf;
+      pclose(p);
+    }
+    auto space = out.find(' ');
+    if (space == std::string::npos) return std::string();
+    auto v = out.substr(space + 1);
+    return v.substr(0, v.find_first_of("- \r\n"));
+  }();
+  return cached;
+}
+
+ImageRecipe TarantoolEngine::image_recipe() const {
+  ImageRecipe r;
+  r.repo = "berth/tarantool";
+  r.tag = version();
+  r.binaries = {"/usr/bin/tarantool"};
+  r.directories = {"/data", "/tmp"};
+  r.changes = {R"(CMD ["/usr/bin/tarantool"])", "WORKDIR /data"};
+  return r;
+}
+
+int64_t TarantoolEngine::memtx_memory_bytes(int64_t memory_mb) {
+  // The rest of the limit: Lua, vinyl's small arenas, network buffers, WAL writer.
+  return memory_mb * 1024 * 1024 * 70 / 100;
+}
+
+std::string TarantoolEngine::init_script(const model::Allocation& a) {
+  TarantoolEngine engine;
+  std::string primary = a.role == "replica" && !a.primary_ip.empty()
+                            ? uri(engine.user(), a.password, a.primary_ip, a.port)
+                            : "";
+  return "local cfg = {port = " + std::to_string(a.port) +
+         ", memtx_memory = " + std::to_string(memtx_memory_bytes(a.memory_mb)) +
+         ", user = " + lua_quote(engine.user()) + ", password = " + lua_quote(a.password) +
+         ", role = " + lua_quote(a.role) + ", primary = " + lua_quote(primary) + "}\n" + kInit;
+}
+
+docker::ContainerSpec TarantoolEngine::container_spec(const model::Allocation& a) const {
+  docker::ContainerSpec spec;
+  spec.name = container_name(a);
+  spec.image = a.image.empty() ? image_recipe().reference() : a.image;
+  spec.cmd = {"/usr/bin/tarantool", "-e", init_script(a)};
+  spec.memory_bytes = a.memory_mb * 1024 * 1024;
+  spec.volumes[volume_name(a)] = "/data";
+  return spec;
+}
+
+boost::asio::awaitable<ProbeResult> TarantoolEngine::probe(
+    boost::asio::any_io_executor executor, const std::string& ip, int port,
+    const std::string& password, std::chrono::milliseconds timeout) const {
+  ProbeResult result;
+  iproto::Value status;
+  std::string failure;
+  try {
+    std::vector<iproto::Value> no_args;
+    status = (co_await iproto::call(executor, ip, port, user(), password, "berth.status", no_args,
+                                    timeout))[0];
+  } catch (const std::exception& e) {
+    failure = e.what();
+  }
+  if (!failure.empty() || status.kind != iproto::Value::Kind::Array) {
+    result.message = failure.empty() ? "berth.status answered no table" : failure;
+    co_return result;
+  }
+  result.healthy = true;
+  bool read_only = status[0].as_bool();
+  result.offset = status[1].as_int();
+  result.link_up = status[2].as_bool();
+  std::string upstream = status[3].string;
+  // The peer reads "user@ip:port": the primary a replica follows.
+  auto at = upstream.rfind('@');
+  auto colon = upstream.rfind(':');
+  result.primary_host =
+      upstream.substr(at == std::string::npos ? 0 : at + 1,
+                      colon == std::string::npos ? std::string::npos : colon - (at + 1));
+  result.role = read_only && !upstream.empty() ? "replica" : "primary";
+  result.writes_paused = read_only && upstream.empty();
+  result.memory_used_bytes = status[4].as_int();
+  result.connections = std::max<int64_t>(0, status[5].as_int() - 1);  // not the probe itself
+  result.operations = status[6].as_int();
+  co_return result;
+}
+
+boost::asio::awaitable<void> TarantoolEngine::apply_role(boost::asio::any_io_executor executor,
+                                                         const std::string& ip, int port,
+                                                         const std::string& password,
+                                                         const RoleConfig& config,
+                                                         const ProbeResult& current) const {
+  bool writable = config.role == "primary" && !config.fenced;
+  std::string primary = config.role == "replica" && !config.primary_ip.empty()
+                            ? uri(user(), password, config.primary_ip, config.primary_port)
+                            : "";
+  // Nothing to do when the instance is there already.
+  if (config.role == "primary" && current.role == "primary" && current.writes_paused != writable)
+    co_return;
+  if (config.role == "replica" && current.role == "replica" &&
+      current.primary_host == config.primary_ip)
+    co_return;
+  std::vector<iproto::Value> args{iproto::Value::of(config.role), iproto::Value::of(primary),
+                                  iproto::Value::of(writable)};
+  co_await iproto::call(executor, ip, port, user(), password, "berth.apply", args,
+                        std::chrono::milliseconds(3000));
+}
+
+boost::asio::awaitable<void> TarantoolEngine::resize(boost::asio::any_io_executor executor,
+                                                     const std::string& ip, int port,
+                                                     const std::string& password,
+                                                     int64_t memory_mb) const {
+  std::vector<iproto::Value> args{iproto::Value::of(memtx_memory_bytes(memory_mb))};
+  auto result = co_await iproto::call(executor, ip, port, user(), password, "berth.resize", args,
+                                      std::chrono::milliseconds(3000));
+  if (result[0].as_int() < memtx_memory_bytes(memory_mb))
+    throw std::runtime_error("tarantool kept memtx_memory at " +
+                             std::to_string(result[0].as_int()) + " bytes");
+}
+
+}  // namespace berth::engines

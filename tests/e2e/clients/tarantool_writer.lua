@@ -1,0 +1,37 @@
+-- Usage: tarantool tarantool_writer.lua URI STOPFILE
+-- Writes continuously to space `log` until STOPFILE exists: each insert, then berth.wait(1,
+-- 0.1) as Redis's WAIT 1 100. Prints "A id" for every accepted insert and "D id" for every one
+-- a replica acknowledged; reconnects on any error.
+local netbox = require('net.box')
+local fio = require('fio')
+local fiber = require('fiber')
+local uri, stop = arg[1], arg[2]
+io.stdout:setvbuf('line')
+local conn
+local id = 0
+while not fio.path.exists(stop) do
+  if conn == nil or not conn:is_connected() then
+    if conn then conn:close() end
+    conn = netbox.connect(uri, {wait_connected = 0.3, connect_timeout = 0.3})
+    if conn:is_connected() then
+      pcall(conn.eval, conn, [[
+        box.schema.space.create('log', {if_not_exists = true})
+        box.space.log:create_index('pk', {if_not_exists = true, parts = {1, 'unsigned'}})
+      ]], {}, {timeout = 1})
+    else
+      fiber.sleep(0.01)
+    end
+  else
+    id = id + 1
+    local ok = pcall(conn.space.log.insert, conn.space.log, {id, fiber.time()}, {timeout = 0.5})
+    if ok then
+      print('A ' .. id)
+      local wok, acked = pcall(conn.call, conn, 'berth.wait', {1, 0.1}, {timeout = 0.5})
+      if wok and acked >= 1 then print('D ' .. id) end
+    else
+      conn:close()
+      conn = nil
+    end
+  end
+end
+os.exit(0)

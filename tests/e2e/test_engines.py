@@ -1,0 +1,225 @@
+"""Tarantool and memcached beside Redis, through the same API, on the lab's three hosts:
+each engine's own client writes 10,000 entries and reads them back; resize; delete; failover
+for Tarantool; a lost host for memcached."""
+import json
+import os
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+
+from harness import wait_until
+from lab import MultiHostLab
+
+CLIENTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "clients")
+
+
+def tarantool(script, *args, timeout=120):
+    r = subprocess.run(["tarantool", os.path.join(CLIENTS, script), *map(str, args)],
+                       capture_output=True, text=True, timeout=timeout)
+    if r.returncode != 0:
+        raise AssertionError(f"{script} failed: {r.stderr}")
+    return r.stdout.strip()
+
+
+class Memcached:
+    """The memcached text protocol, as any client speaks it."""
+
+    def __init__(self, address, port=11211):
+        self.sock = socket.create_connection((address, port), timeout=5)
+        self.buf = b""
+
+    def _until(self, marker):
+        while marker not in self.buf:
+            chunk = self.sock.recv(1 << 16)
+            if not chunk:
+                raise ConnectionError("closed")
+            self.buf += chunk
+        at = self.buf.index(marker) + len(marker)
+        out, self.buf = self.buf[:at], self.buf[at:]
+        return out
+
+    def set_many(self, items):
+        self.sock.sendall(b"".join(f"set {k} 0 0 {len(v)} noreply\r\n{v}\r\n".encode()
+                                   for k, v in items))
+
+    def get_many(self, keys):
+        self.sock.sendall(("get " + " ".join(keys) + "\r\n").encode())
+        reply = self._until(b"END\r\n").decode()
+        found, lines = {}, reply.split("\r\n")
+        for i, line in enumerate(lines):
+            if line.startswith("VALUE "):
+                found[line.split()[1]] = lines[i + 1]
+        return found
+
+    def stats(self, kind=""):
+        self.sock.sendall(f"stats {kind}\r\n".encode())
+        reply = self._until(b"END\r\n").decode()
+        return dict(line.split()[1:3] for line in reply.split("\r\n") if line.startswith("STAT"))
+
+    def close(self):
+        self.sock.close()
+
+
+class EnginesTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.lab = MultiHostLab(hosts=3)
+        cls.berth = cls.lab.berth
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.lab.close()
+
+    def setUp(self):
+        wait_until(lambda: [h["state"] for h in self.berth.api("GET", "/v1/hosts")] ==
+                   ["alive"] * 3, 40, "all three hosts alive")
+
+    def containers(self, db_id):
+        return [(h.name, c) for h in self.lab.hosts for c in h.dockerd.containers()
+                if c["Labels"].get("berth.database") == db_id]
+
+    def delete_releases_everything(self, name, db_id):
+        self.assertEqual(self.berth.request("DELETE", f"/v1/databases/{name}")[0], 204)
+        # A container an agent was starting as the delete came in goes on its next pass.
+        wait_until(lambda: self.containers(db_id) == [], 10, "every container removed")
+        owners = [kv for kv in self.lab.etcd.get_prefix("/berth/ips/").values()
+                  if kv.startswith(db_id)]
+        self.assertEqual(owners, [])
+
+    def test_engines_are_listed_with_what_they_support(self):
+        engines = {e["name"]: e for e in self.berth.api("GET", "/v1/engines")}
+        self.assertEqual(set(engines), {"redis", "tarantool", "memcached"})
+        self.assertTrue(engines["tarantool"]["version"].startswith("2."))
+        self.assertTrue(engines["tarantool"]["supports"]["replication"])
+        self.assertTrue(engines["tarantool"]["supports"]["users"])
+        self.assertFalse(engines["memcached"]["supports"]["replication"])
+        self.assertFalse(engines["memcached"]["supports"]["persistence"])
+        status, body = self.berth.request("POST", "/v1/databases", {
+            "name": "nocopies", "engine": "memcached", "memory_mb": 64, "replicas": 1})
+        self.assertEqual(status, 422, body)
+        self.assertIn("replicas", body["error"])
+
+    def test_memcached_holds_10000_entries_resizes_and_goes(self):
+        r = self.berth.cli("run", "memcached", "--name", "cache", "--memory", "64M")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("open", r.stdout)  # the output says the text protocol is open
+        db = self.berth.api("GET", "/v1/databases/cache")
+        self.assertEqual((db["engine"], db["durable"], db["port"]), ("memcached", False, 11211))
+        mc = Memcached(db["address"])
+        try:
+            items = [(f"key{i}", f"value{i}") for i in range(10000)]
+            mc.set_many(items)
+            found = {}
+            for start in range(0, 10000, 500):
+                found.update(mc.get_many([k for k, _ in items[start:start + 500]]))
+            self.assertEqual(found, dict(items))
+            r = self.berth.cli("update", "cache", "--memory", "128M")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(int(mc.stats("settings")["maxbytes"]), 128 * 80 // 100 << 20)
+            self.assertEqual(mc.get_many(["key1"]), {"key1": "value1"})  # no restart
+        finally:
+            mc.close()
+        self.delete_releases_everything("cache", db["id"])
+
+    def test_memcached_on_a_lost_host_comes_back_empty_at_its_address(self):
+        db = self.berth.api("POST", "/v1/databases", {"name": "volatile", "engine": "memcached",
+                                                       "memory_mb": 64})
+        mc = Memcached(db["address"])
+        mc.set_many([("before", "1")])
+        self.assertEqual(mc.get_many(["before"]), {"before": "1"})
+        mc.close()
+        host = self.lab.host(db["instances"][0]["host"])
+        host.cut()
+        try:
+            def moved():
+                view = self.berth.api("GET", "/v1/databases/volatile")
+                i = view["instances"][0]
+                return i["host"] != host.name and i["state"] == "healthy"
+            wait_until(moved, 30, "the cache re-created on another host")
+            view = self.berth.api("GET", "/v1/databases/volatile")
+            self.assertEqual(view["address"], db["address"])
+            self.assertFalse(view["durable"])
+            mc = Memcached(view["address"])
+            self.assertEqual(mc.get_many(["before"]), {})  # empty, as promised
+            mc.set_many([("after", "2")])
+            self.assertEqual(mc.get_many(["after"]), {"after": "2"})
+            mc.close()
+        finally:
+            host.restore()
+        wait_until(lambda: not [c for h, c in self.containers(db["id"]) if h == host.name], 30,
+                   "the returning host to remove its stale cache")
+        self.delete_releases_everything("volatile", db["id"])
+
+    def test_tarantool_holds_10000_tuples_replicates_resizes_and_goes(self):
+        r = self.berth.cli("run", "tarantool", "--name", "tt", "--memory", "128M",
+                           "--replicas", "1", "--json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        db = json.loads(r.stdout)
+        self.assertEqual(db["user"], "berth")
+        self.assertEqual(len({i["host"] for i in db["instances"]}), 2)
+        uri = f"berth:{db['password']}@{db['address']}:3301"
+        out = tarantool("tarantool_fill.lua", uri, 10000)
+        self.assertEqual(out, "inserted 10000 counted 10000 sampled_ok 104 replicas_acked 1")
+        replica = next(i for i in db["instances"] if i["role"] == "replica")
+        self.assertEqual(tarantool("tarantool_count.lua",
+                                   f"berth:{db['password']}@{replica['address']}:3301"), "10000")
+        # A replica is read-only: the user's writes go to the primary only.
+        self.assertIn("read-only", tarantool(
+            "tarantool_eval.lua", f"berth:{db['password']}@{replica['address']}:3301",
+            "box.space.kv:replace{1, 'x'}"))
+        # Growing is in place; shrinking memtx_memory is not possible while Tarantool runs.
+        r = self.berth.cli("update", "tt", "--memory", "192M", "--json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        memtx = tarantool("tarantool_eval.lua", uri, "return box.cfg.memtx_memory")
+        self.assertEqual(int(memtx), 192 * 1024 * 1024 * 70 // 100)
+        status, body = self.berth.request("PATCH", "/v1/databases/tt", {"memory_mb": 96})
+        self.assertEqual(status, 409, body)
+        self.assertIn("memory_mb", body["error"])
+        self.assertEqual(tarantool("tarantool_count.lua", uri), "10000")
+        self.delete_releases_everything("tt", db["id"])
+
+    def test_tarantool_failover_loses_no_acknowledged_write(self):
+        db = self.berth.api("POST", "/v1/databases", {"name": "ledger", "engine": "tarantool",
+                                                       "memory_mb": 128, "replicas": 1})
+        uri = f"berth:{db['password']}@{db['address']}:3301"
+        old_primary = next(i for i in db["instances"] if i["role"] == "primary")
+        host = self.lab.host(old_primary["host"])
+        stop = tempfile.mktemp(prefix="berth-writer-stop-")
+        log = tempfile.NamedTemporaryFile("w+", prefix="berth-writer-", delete=False)
+        writer = subprocess.Popen(["tarantool", os.path.join(CLIENTS, "tarantool_writer.lua"),
+                                   uri, stop], stdout=log, stderr=subprocess.STDOUT)
+
+        def lines(kind):
+            with open(log.name) as f:
+                return [int(line.split()[1]) for line in f if line.startswith(kind + " ")]
+
+        try:
+            wait_until(lambda: len(lines("D")) > 50, 30, "durable writes before the cut")
+            cut_at = len(lines("A"))
+            host.cut()
+            wait_until(lambda: self.berth.api("GET", "/v1/databases/ledger")["instances"] and
+                       next(i for i in self.berth.api("GET", "/v1/databases/ledger")["instances"]
+                            if i["role"] == "primary")["host"] != host.name, 30,
+                       "the replica promoted")
+            wait_until(lambda: len(lines("A")) > cut_at + 50, 30, "writes accepted again")
+        finally:
+            open(stop, "w").close()
+            writer.wait(10)
+            host.restore()
+        durable = lines("D")
+        missing = tarantool("tarantool_missing.lua", uri, *durable).split()
+        print(f"\ntarantool failover: {len(lines('A'))} accepted, {len(durable)} acknowledged")
+        self.assertEqual(missing, [], f"{len(missing)} of {len(durable)} acknowledged writes lost")
+        view = self.berth.api("GET", "/v1/databases/ledger")
+        self.assertGreater(view["epoch"], db["epoch"])
+        wait_until(lambda: self.berth.api("GET", "/v1/databases/ledger")["state"] == "running",
+                   60, "the lost instance re-created as a replica")
+        os.unlink(log.name)
+        os.unlink(stop)
+        self.delete_releases_everything("ledger", db["id"])
+
+
+if __name__ == "__main__":
+    unittest.main()
