@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
-"""bench/provision: time from POST /v1/databases to PING answered at the returned address,
-against plain `docker run` of the same image to PING, in the same run on the same daemon.
+"""bench/provision: for each engine, the time from POST /v1/databases to the engine answering
+at the returned address, against plain `docker run` of the same image until it answers, in the
+same run on the same daemon.
 
-Prints provision_ms=, docker_run_ms=, provision_ratio= (medians of RUNS runs each)."""
+Prints provision_ms=, docker_run_ms=, provision_ratio= for Redis, and the same three with
+_tarantool and _memcached suffixes (medians of RUNS runs each)."""
 import os
+import socket
 import statistics
 import subprocess
 import sys
@@ -16,47 +19,83 @@ RUNS = int(os.environ.get("RUNS", "11"))
 DOCKER = "/usr/bin/docker" if os.path.exists("/usr/bin/docker") else "docker"
 
 
-def ping_until_pong(address, password, timeout=30):
+def answers(address, port, request, expect):
+    """Whether a TCP server at address:port says expect (after request, if any)."""
+    try:
+        with socket.create_connection((address, port), timeout=0.2) as s:
+            if request:
+                s.sendall(request)
+            return s.recv(256).startswith(expect)
+    except OSError:
+        return False
+
+
+def redis_ready(address, password):
+    return redis_cli(address, password, "ping") == "PONG"
+
+
+ENGINES = {
+    # engine: (readiness check, plain command for `docker run` of the same image)
+    "redis": (redis_ready,
+              ["/usr/bin/redis-server", "--protected-mode", "no", "--requirepass", "benchpass"]),
+    "tarantool": (lambda a, _: answers(a, 3301, b"", b"Tarantool"),
+                  ["/usr/bin/tarantool", "-e",
+                   "box.cfg{listen = 3301, memtx_dir = '/tmp', wal_dir = '/tmp',"
+                   " memtx_memory = 64 * 1024 * 1024}"]),
+    "memcached": (lambda a, _: answers(a, 11211, b"version\r\n", b"VERSION"),
+                  ["/usr/bin/memcached", "--port=11211", "--memory-limit=100"]),
+}
+
+
+def wait_ready(check, address, password, timeout=30):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if redis_cli(address, password, "ping") == "PONG":
+        if check(address, password):
             return
-    raise RuntimeError(f"{address} never answered PING")
+    raise RuntimeError(f"{address} never answered")
+
+
+def measure(lab, engine, first_ip):
+    berth, dockerd = lab.berth, lab.dockerd
+    docker = [DOCKER, "-H", "unix://" + dockerd.socket]
+    check, plain_cmd = ENGINES[engine]
+    # Warm up: the first create builds the image.
+    warm = berth.api("POST", "/v1/databases", {"name": "warm", "engine": engine,
+                                                "memory_mb": 128})
+    inspect = dockerd.inspect(dockerd.containers(f"berth.database={warm['id']}")[0]["Id"])
+    image, user = inspect["Config"]["Image"], inspect["Config"]["User"]
+    berth.api("DELETE", "/v1/databases/warm")
+    provision, plain = [], []
+    for i in range(RUNS):
+        started = time.monotonic()
+        db = berth.api("POST", "/v1/databases", {"name": f"p{i}", "engine": engine,
+                                                  "memory_mb": 128})
+        wait_ready(check, db["address"], db.get("password", ""))
+        provision.append((time.monotonic() - started) * 1000)
+
+        ip = f"10.216.200.{first_ip + i}"
+        started = time.monotonic()
+        subprocess.run(docker + ["run", "-d", "--name", f"plain{i}", "--network", lab.bridge,
+                                 "--ip", ip, "--memory", "128m"] +
+                       (["--user", user] if user else []) + [image] + plain_cmd,
+                       check=True, capture_output=True)
+        wait_ready(check, ip, "benchpass")
+        plain.append((time.monotonic() - started) * 1000)
+    for i in range(RUNS):
+        berth.api("DELETE", f"/v1/databases/p{i}")
+        subprocess.run(docker + ["rm", "-f", f"plain{i}"], capture_output=True)
+    return statistics.median(provision), statistics.median(plain)
 
 
 def main():
     lab = Lab("bench", "10.216.0.0/16")
-    berth, dockerd = lab.berth, lab.dockerd
-    docker = [DOCKER, "-H", "unix://" + dockerd.socket]
     try:
-        # Warm up: the first create builds the image.
-        warm = berth.api("POST", "/v1/databases", {"name": "warm", "engine": "redis",
-                                                    "memory_mb": 128})
-        image = dockerd.inspect(dockerd.containers(f"berth.database={warm['id']}")[0]["Id"])["Config"]["Image"]
-        berth.api("DELETE", "/v1/databases/warm")
-        provision, plain = [], []
-        for i in range(RUNS):
-            started = time.monotonic()
-            db = berth.api("POST", "/v1/databases", {"name": f"p{i}", "engine": "redis",
-                                                      "memory_mb": 128})
-            ping_until_pong(db["address"], db["password"])
-            provision.append((time.monotonic() - started) * 1000)
-
-            ip = f"10.216.200.{i + 1}"
-            started = time.monotonic()
-            subprocess.run(docker + ["run", "-d", "--name", f"plain{i}", "--network", lab.bridge,
-                                     "--ip", ip, "--memory", "128m", image, "/usr/bin/redis-server",
-                                     "--protected-mode", "no", "--requirepass", "benchpass"],
-                           check=True, capture_output=True)
-            ping_until_pong(ip, "benchpass")
-            plain.append((time.monotonic() - started) * 1000)
-        for i in range(RUNS):
-            berth.api("DELETE", f"/v1/databases/p{i}")
-            subprocess.run(docker + ["rm", "-f", f"plain{i}"], capture_output=True)
-        p, d = statistics.median(provision), statistics.median(plain)
-        print(f"provision_ms={p:.0f} ms")
-        print(f"docker_run_ms={d:.0f} ms")
-        print(f"provision_ratio={p / d:.2f} ratio")
+        for k, engine in enumerate(ENGINES):
+            p, d = measure(lab, engine, 1 + k * RUNS)
+            suffix = "" if engine == "redis" else "_" + engine
+            print(f"provision_ms{suffix}={p:.0f} ms")
+            print(f"docker_run_ms{suffix}={d:.0f} ms")
+            print(f"provision_ratio{suffix}={p / d:.2f} ratio", flush=True)
     finally:
         lab.close()
 

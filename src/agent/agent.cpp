@@ -54,12 +54,14 @@ constexpr auto kCrashWindow = std::chrono::seconds(60);
 }  // namespace
 
 std::string spec_hash(const Allocation& a) {
-  // Memory is left out: it changes in place. Role and epoch change at run time too.
+  // Memory is left out where it changes in place. Role and epoch change at run time too.
   nlohmann::json j = {{"image", a.image},
                       {"password", a.password},
                       {"ip", a.ip},
                       {"port", a.port},
                       {"engine", a.engine}};
+  if (auto* engine = engines::find_engine(a.engine); engine && engine->resize_restarts(a))
+    j["memory_mb"] = a.memory_mb;
   return util::sha256_hex(j.dump()).substr(0, 16);
 }
 

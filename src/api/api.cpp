@@ -552,7 +552,7 @@ asio::awaitable<http::Response> Api::create_database(const http::ServerRequest& 
   // An engine whose password is optional runs open unless the user asks for one.
   db.password = password ? *password : caps.password_optional ? "" : util::random_password(24);
   db.durable = caps.persistent;
-  db.user = engine->user();
+  db.user = db.password.empty() ? "" : engine->user();
   db.created_at = model::now_rfc3339();
 
   db.replicas = replicas;

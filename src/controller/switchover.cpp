@@ -4,7 +4,6 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "engines/engine.hpp"
-#include "engines/redis/redis.hpp"
 #include "model/model.hpp"
 #include "util/log.hpp"
 
@@ -54,40 +53,36 @@ asio::awaitable<SwitchoverResult> switchover(asio::any_io_executor executor, sto
         target_n >= 0 ? "to: instance " + std::to_string(target_n) + " is not a replica in sync"
                       : "replicas: no replica is in sync to take over",
         -1};
-  if (db.engine != "redis")
+  auto* engine = engines::find_engine(db.engine);
+  if (!engine || !engine->capabilities().replication)
     co_return SwitchoverResult{422, "engine: switchover is not available for " + db.engine, -1};
 
-  // 1. Hold writes on the primary (they wait, they are not refused), for 5 s at most.
+  // 1. Hold writes on the primary, for 5 s at most.
   auto& p = primary->a;
-  std::vector<std::vector<std::string>> pause{{"CLIENT", "PAUSE", "5000", "WRITE"},
-                                              {"INFO", "replication"}};
-  std::string reply;
+  int64_t primary_offset = 0;
+  std::string failure;
   try {
-    reply = co_await engines::RedisEngine::call(executor, p.ip, p.port, p.password, pause);
+    primary_offset = co_await engine->pause_writes(executor, p.ip, p.port, p.password, 5000ms);
   } catch (const std::exception& e) {
-    co_return SwitchoverResult{503, std::string("primary: cannot pause writes: ") + e.what(), -1};
+    failure = e.what();
   }
-  std::string primary_offset = engines::RedisEngine::info_field(reply, "master_repl_offset");
+  if (!failure.empty())
+    co_return SwitchoverResult{503, "primary: cannot pause writes: " + failure, -1};
   // 2. Wait until the replica has everything the primary has.
   auto& t = target->a;
   auto deadline = std::chrono::steady_clock::now() + 3s;
   asio::steady_timer pause_timer(executor);
   bool caught_up = false;
   while (!caught_up && std::chrono::steady_clock::now() < deadline) {
-    std::vector<std::vector<std::string>> info{{"INFO", "replication"}};
-    try {
-      auto r = co_await engines::RedisEngine::call(executor, t.ip, t.port, t.password, info);
-      caught_up = engines::RedisEngine::info_field(r, "slave_repl_offset") == primary_offset;
-    } catch (const std::exception&) {
-    }
+    auto probe = co_await engine->probe(executor, t.ip, t.port, t.password, 500ms);
+    caught_up = probe.healthy && probe.offset >= primary_offset;
     if (caught_up) break;
     pause_timer.expires_after(5ms);
     co_await pause_timer.async_wait(asio::use_awaitable);
   }
   if (!caught_up) {
-    std::vector<std::vector<std::string>> unpause{{"CLIENT", "UNPAUSE"}};
     try {
-      co_await engines::RedisEngine::call(executor, p.ip, p.port, p.password, unpause);
+      co_await engine->resume_writes(executor, p.ip, p.port, p.password);
     } catch (const std::exception&) {
     }
     co_return SwitchoverResult{503, "replicas: the replica did not catch up in 3 s", -1};
@@ -128,12 +123,10 @@ asio::awaitable<SwitchoverResult> switchover(asio::any_io_executor executor, sto
         return s && model::parse<model::InstanceStatus>(s->value).role == "primary";
       },
       5s);
-  // Let the held writes go: the old primary now replicates from the new one, so they fail as
-  // READONLY (never acknowledged) and their clients reconnect to the database address.
-  std::vector<std::vector<std::string>> demote{{"REPLICAOF", t.ip, std::to_string(t.port)},
-                                               {"CLIENT", "UNPAUSE"}};
+  // Let the held writes go: the old primary now replicates from the new one, so they fail
+  // (never acknowledged) and their clients reconnect to the database address.
   try {
-    co_await engines::RedisEngine::call(executor, p.ip, p.port, p.password, demote);
+    co_await engine->follow(executor, p.ip, p.port, p.password, t.ip, t.port);
   } catch (const std::exception&) {
   }
   co_return SwitchoverResult{200, "", t.n};

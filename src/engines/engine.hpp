@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "docker/docker.hpp"
+#include "engines/rootfs.hpp"
 #include "model/model.hpp"
 
 namespace berth::engines {
@@ -55,6 +56,7 @@ struct ImageRecipe {
   std::vector<std::string> binaries;
   std::vector<std::string> directories;
   std::vector<std::string> changes;  // Dockerfile lines: CMD [...]
+  std::vector<RootfsFile> files;     // made-up files: configuration the engine reads
   std::string reference() const { return repo + ":" + tag; }
 };
 
@@ -89,6 +91,28 @@ class Engine {
                                                   const std::string& password,
                                                   const RoleConfig& config,
                                                   const ProbeResult& current) const = 0;
+  // A planned switchover, on the primary: hold (or refuse) writes for at most `hold`, and
+  // return the replication offset reached, which the replica's probe offset must reach.
+  virtual boost::asio::awaitable<int64_t> pause_writes(boost::asio::any_io_executor executor,
+                                                       const std::string& ip, int port,
+                                                       const std::string& password,
+                                                       std::chrono::milliseconds hold) const = 0;
+  // The switchover gave up: writes go on as before.
+  virtual boost::asio::awaitable<void> resume_writes(boost::asio::any_io_executor executor,
+                                                     const std::string& ip, int port,
+                                                     const std::string& password) const = 0;
+  // The switchover is done: the old primary follows the new one, and the writes it held fail
+  // (never acknowledged) so their clients reconnect to the database address.
+  virtual boost::asio::awaitable<void> follow(boost::asio::any_io_executor executor,
+                                              const std::string& ip, int port,
+                                              const std::string& password,
+                                              const std::string& primary_ip,
+                                              int primary_port) const = 0;
+  // Whether this instance can only take a new memory limit by a restart (a new container).
+  virtual bool resize_restarts(const model::Allocation& allocation) const {
+    (void)allocation;
+    return false;
+  }
   // Changes the engine's own memory limit in place (the container limit is Docker's).
   virtual boost::asio::awaitable<void> resize(boost::asio::any_io_executor executor,
                                               const std::string& ip, int port,

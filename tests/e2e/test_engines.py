@@ -4,6 +4,7 @@ for Tarantool; a lost host for memcached."""
 import json
 import os
 import socket
+import struct
 import subprocess
 import tempfile
 import time
@@ -57,6 +58,45 @@ class Memcached:
         self.sock.sendall(f"stats {kind}\r\n".encode())
         reply = self._until(b"END\r\n").decode()
         return dict(line.split()[1:3] for line in reply.split("\r\n") if line.startswith("STAT"))
+
+    def close(self):
+        self.sock.close()
+
+
+class MemcachedBinary:
+    """The memcached binary protocol with SASL PLAIN, as SASL-capable clients speak it."""
+
+    def __init__(self, address, port=11211):
+        self.sock = socket.create_connection((address, port), timeout=5)
+
+    def request(self, opcode, key=b"", value=b"", extras=b""):
+        body = extras + key + value
+        self.sock.sendall(struct.pack(">BBHBBHIIQ", 0x80, opcode, len(key), len(extras), 0, 0,
+                                      len(body), 0, 0) + body)
+        header = self._read(24)
+        _, _, key_len, extras_len, _, status, body_len, _, _ = struct.unpack(">BBHBBHIIQ",
+                                                                            header)
+        body = self._read(body_len)
+        return status, body[extras_len + key_len:]
+
+    def _read(self, n):
+        data = b""
+        while len(data) < n:
+            chunk = self.sock.recv(n - len(data))
+            if not chunk:
+                raise ConnectionError("closed")
+            data += chunk
+        return data
+
+    def auth(self, user, password):
+        return self.request(0x21, b"PLAIN", b"\0" + user.encode() + b"\0" + password.encode())[0]
+
+    def set(self, key, value):
+        return self.request(0x01, key.encode(), value.encode(), extras=b"\0" * 8)[0]
+
+    def get(self, key):
+        status, value = self.request(0x00, key.encode())
+        return value.decode() if status == 0 else None
 
     def close(self):
         self.sock.close()
@@ -123,6 +163,45 @@ class EnginesTest(unittest.TestCase):
             mc.close()
         self.delete_releases_everything("cache", db["id"])
 
+    def test_memcached_with_a_password_speaks_sasl_only(self):
+        db = self.berth.api("POST", "/v1/databases", {"name": "locked", "engine": "memcached",
+                                                       "memory_mb": 64,
+                                                       "password": "cache-secret-1"})
+        self.assertEqual(db["user"], "berth")
+        self.assertEqual(db["instances"][0]["state"], "healthy")
+        mc = MemcachedBinary(db["address"])
+        self.assertNotEqual(mc.auth("berth", "wrong-password"), 0)
+        mc.close()
+        mc = MemcachedBinary(db["address"])
+        self.assertEqual(mc.auth("berth", "cache-secret-1"), 0)
+        for i in range(1000):
+            self.assertEqual(mc.set(f"k{i}", f"v{i}"), 0)
+        self.assertEqual([mc.get(f"k{i}") for i in range(0, 1000, 111)],
+                         [f"v{i}" for i in range(0, 1000, 111)])
+        mc.close()
+        # Without authentication nothing is served, in either protocol.
+        mc = MemcachedBinary(db["address"])
+        self.assertIsNone(mc.get("k1"))
+        mc.close()
+        text = Memcached(db["address"])
+        text.sock.settimeout(1)
+        try:
+            text.sock.sendall(b"get k1\r\n")
+            self.assertNotIn(b"VALUE", text.sock.recv(1024))
+        except (socket.timeout, ConnectionError):
+            pass
+        text.close()
+        # A new limit restarts it (SASL leaves no text protocol to change it in place).
+        r = self.berth.cli("update", "locked", "--memory", "96M")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        view = self.berth.api("GET", "/v1/databases/locked")
+        self.assertEqual(view["memory_mb"], 96)
+        mc = MemcachedBinary(db["address"])
+        self.assertEqual(mc.auth("berth", "cache-secret-1"), 0)
+        self.assertEqual(mc.request(0x10, b"", b"")[0], 0)
+        mc.close()
+        self.delete_releases_everything("locked", db["id"])
+
     def test_memcached_on_a_lost_host_comes_back_empty_at_its_address(self):
         db = self.berth.api("POST", "/v1/databases", {"name": "volatile", "engine": "memcached",
                                                        "memory_mb": 64})
@@ -169,6 +248,16 @@ class EnginesTest(unittest.TestCase):
         self.assertIn("read-only", tarantool(
             "tarantool_eval.lua", f"berth:{db['password']}@{replica['address']}:3301",
             "box.space.kv:replace{1, 'x'}"))
+        # A planned switchover: the replica takes over with every tuple, and takes writes.
+        r = self.berth.cli("switchover", "tt")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        view = self.berth.api("GET", "/v1/databases/tt")
+        now = next(i for i in view["instances"] if i["role"] == "primary")
+        self.assertEqual(now["n"], replica["n"])
+        wait_until(lambda: tarantool("tarantool_eval.lua", uri,
+                                     "box.space.kv:replace{10001, 'after'} return 'written'")
+                   == "written", 10, "writes at the database address after the switchover")
+        self.assertEqual(tarantool("tarantool_count.lua", uri), "10001")
         # Growing is in place; shrinking memtx_memory is not possible while Tarantool runs.
         r = self.berth.cli("update", "tt", "--memory", "192M", "--json")
         self.assertEqual(r.returncode, 0, r.stderr)
@@ -177,7 +266,7 @@ class EnginesTest(unittest.TestCase):
         status, body = self.berth.request("PATCH", "/v1/databases/tt", {"memory_mb": 96})
         self.assertEqual(status, 409, body)
         self.assertIn("memory_mb", body["error"])
-        self.assertEqual(tarantool("tarantool_count.lua", uri), "10000")
+        self.assertEqual(tarantool("tarantool_count.lua", uri), "10001")
         self.delete_releases_everything("tt", db["id"])
 
     def test_tarantool_failover_loses_no_acknowledged_write(self):

@@ -39,12 +39,30 @@ std::vector<std::string> MemcachedEngine::notes(bool has_password) const {
   return std::vector<std::string>(out.begin(), out.end());
 }
 
+namespace {
+const char* const kSaslDir = "/etc/berth-sasl";
+const char* const kSaslDb = "/tmp/sasldb";
+const char* const kPlugins = "/usr/lib/x86_64-linux-gnu/sasl2";
+}  // namespace
+
+std::string MemcachedEngine::connect_command(const std::string& address, int port,
+                                             const std::string& password) const {
+  if (password.empty()) return "telnet " + address + " " + std::to_string(port);
+  return "memcached client with the binary protocol and SASL PLAIN, user " + user() + ", at " +
+         address + ":" + std::to_string(port);
+}
+
 ImageRecipe MemcachedEngine::image_recipe() const {
   ImageRecipe r;
   r.repo = "berth/memcached";
-  r.tag = version();
-  r.binaries = {"/usr/bin/memcached"};
+  r.tag = version().empty() ? "" : version() + "-sasl";
+  // A shell and saslpasswd2 make the password database at start; Cyrus SASL's PLAIN mechanism
+  // and sasldb plugins check it.
+  r.binaries = {"/usr/bin/memcached", "/bin/sh", "/usr/sbin/saslpasswd2",
+                std::string(kPlugins) + "/libplain.so", std::string(kPlugins) + "/libsasldb.so"};
   r.directories = {"/tmp"};
+  r.files = {{std::string(kSaslDir) + "/memcached.conf",
+              "mech_list: plain\nsasldb_path: " + std::string(kSaslDb) + "\n", 0644}};
   r.changes = {R"(CMD ["/usr/bin/memcached"])"};
   return r;
 }
@@ -57,14 +75,20 @@ docker::ContainerSpec MemcachedEngine::container_spec(const model::Allocation& a
   docker::ContainerSpec spec;
   spec.name = container_name(a);
   spec.image = a.image.empty() ? image_recipe().reference() : a.image;
-  // clang-format off
-  spec.cmd = {"/usr/bin/memcached",
-              "--port=" + std::to_string(a.port),
-              "--udp-port=0",
-              "--memory-limit=" + std::to_string(item_memory_mb(a.memory_mb)),
-              "--conn-limit=4096",
-              "--threads=2"};
-  // clang-format on
+  std::string memcached =
+      "/usr/bin/memcached --port=" + std::to_string(a.port) +
+      " --udp-port=0 --memory-limit=" + std::to_string(item_memory_mb(a.memory_mb)) +
+      " --conn-limit=4096 --threads=2";
+  if (a.password.empty()) {
+    spec.cmd = {"/bin/sh", "-c", "exec " + memcached};
+  } else {
+    // The password reaches saslpasswd2 through the environment, never a command line.
+    spec.env = {"BERTH_PASSWORD=" + a.password, "SASL_CONF_PATH=" + std::string(kSaslDir)};
+    spec.cmd = {"/bin/sh", "-c",
+                "printf %s \"$BERTH_PASSWORD\" | /usr/sbin/saslpasswd2 -p -c -f " +
+                    std::string(kSaslDb) + " -a memcached " + user() + " && exec " + memcached +
+                    " --enable-sasl"};
+  }
   spec.memory_bytes = a.memory_mb * 1024 * 1024;
   spec.user = "65534:65534";  // memcached will not run as root
   return spec;
@@ -84,25 +108,94 @@ std::map<std::string, std::string> MemcachedEngine::parse_stats(const std::strin
   return stats;
 }
 
+namespace {
+
+// The binary protocol: a 24-byte header, then extras, key and value.
+std::string binary_request(uint8_t opcode, const std::string& key, const std::string& value) {
+  std::string h(24, '\0');
+  h[0] = static_cast<char>(0x80);
+  h[1] = static_cast<char>(opcode);
+  h[2] = static_cast<char>(key.size() >> 8);
+  h[3] = static_cast<char>(key.size() & 0xff);
+  uint32_t body = static_cast<uint32_t>(key.size() + value.size());
+  for (int i = 0; i < 4; ++i) h[8 + i] = static_cast<char>((body >> (24 - 8 * i)) & 0xff);
+  return h + key + value;
+}
+
+struct BinaryResponse {
+  uint16_t status = 0;
+  std::string key, value;
+};
+
+// Complete responses at the start of buf; *done when the stats have ended (an empty key).
+std::vector<BinaryResponse> binary_responses(const std::string& buf, bool* done) {
+  std::vector<BinaryResponse> out;
+  size_t pos = 0;
+  *done = false;
+  auto byte = [&](size_t i) { return static_cast<uint32_t>(static_cast<unsigned char>(buf[i])); };
+  while (buf.size() >= pos + 24) {
+    uint32_t key_length = byte(pos + 2) << 8 | byte(pos + 3);
+    uint32_t extras = byte(pos + 4);
+    uint32_t body =
+        byte(pos + 8) << 24 | byte(pos + 9) << 16 | byte(pos + 10) << 8 | byte(pos + 11);
+    if (buf.size() < pos + 24 + body) break;
+    BinaryResponse r;
+    r.status = static_cast<uint16_t>(byte(pos + 6) << 8 | byte(pos + 7));
+    r.key = buf.substr(pos + 24 + extras, key_length);
+    r.value = buf.substr(pos + 24 + extras + key_length, body - extras - key_length);
+    bool is_stat = byte(pos + 1) == 0x10;
+    if (r.status != 0 || (is_stat && r.key.empty())) *done = true;
+    out.push_back(std::move(r));
+    pos += 24 + body;
+  }
+  return out;
+}
+
+}  // namespace
+
 boost::asio::awaitable<ProbeResult> MemcachedEngine::probe(
-    boost::asio::any_io_executor executor, const std::string& ip, int port, const std::string&,
-    std::chrono::milliseconds timeout) const {
+    boost::asio::any_io_executor executor, const std::string& ip, int port,
+    const std::string& password, std::chrono::milliseconds timeout) const {
   ProbeResult result;
-  std::string reply;
+  std::map<std::string, std::string> stats;
   try {
-    reply = co_await util::tcp_exchange(
-        executor, ip, port, "stats\r\n",
-        [](const std::string& b) {
-          return b.ends_with("END\r\n") || b.ends_with("ERROR\r\n") || b.find("ERROR") == 0;
-        },
-        timeout);
+    if (password.empty()) {
+      auto reply = co_await util::tcp_exchange(
+          executor, ip, port, "stats\r\n",
+          [](const std::string& b) {
+            return b.ends_with("END\r\n") || b.ends_with("ERROR\r\n") || b.find("ERROR") == 0;
+          },
+          timeout);
+      stats = parse_stats(reply);
+    } else {
+      // SASL PLAIN (opcode 0x21), then STAT (0x10), in one round trip.
+      std::string request =
+          binary_request(0x21, "PLAIN",
+                         std::string(1, '\0') + user() + std::string(1, '\0') + password) +
+          binary_request(0x10, "", "");
+      auto reply = co_await util::tcp_exchange(
+          executor, ip, port, request,
+          [](const std::string& b) {
+            bool done = false;
+            binary_responses(b, &done);
+            return done;
+          },
+          timeout);
+      bool done = false;
+      auto responses = binary_responses(reply, &done);
+      if (responses.empty() || responses[0].status != 0) {
+        result.message = "SASL authentication refused";
+        co_return result;
+      }
+      for (size_t i = 1; i < responses.size(); ++i)
+        if (!responses[i].key.empty()) stats[responses[i].key] = responses[i].value;
+    }
   } catch (const util::ExchangeError& e) {
     result.message = e.what();
     co_return result;
   }
-  auto stats = parse_stats(reply);
   if (!stats.count("version")) {
-    result.message = "stats not answered: " + reply.substr(0, reply.find("\r\n"));
+    result.message = "stats not answered";
     co_return result;
   }
   auto number = [&](const char* name) -> int64_t {
@@ -122,7 +215,10 @@ boost::asio::awaitable<ProbeResult> MemcachedEngine::probe(
 
 boost::asio::awaitable<void> MemcachedEngine::resize(boost::asio::any_io_executor executor,
                                                      const std::string& ip, int port,
-                                                     const std::string&, int64_t memory_mb) const {
+                                                     const std::string& password,
+                                                     int64_t memory_mb) const {
+  // With SASL there is no text protocol: the agent starts a new container instead.
+  if (!password.empty()) co_return;
   auto reply = co_await util::tcp_exchange(
       executor, ip, port, "cache_memlimit " + std::to_string(item_memory_mb(memory_mb)) + "\r\n",
       [](const std::string& b) { return b.find("\r\n") != std::string::npos; },

@@ -1,6 +1,7 @@
 // memcached: a cache, not a store. Image from the machine's memcached, -m from the memory
 // limit, no replication and no persistence (re-created empty when its host is lost), health and
-// metrics from `stats` over the text protocol.
+// metrics from `stats`: over the open text protocol, or with a password over the binary
+// protocol after SASL PLAIN (a sasldb made in the container at start).
 #pragma once
 
 #include <map>
@@ -17,16 +18,13 @@ class MemcachedEngine : public Engine {
   Capabilities capabilities() const override {
     return {.replication = false,
             .persistent = false,
-            .users = false,
+            .users = true,  // with a password: SASL's user
             .shrink_in_place = true,
-            .password_optional = true,
-            // SASL needs a sasldb per database inside the container: not there yet.
-            .password_auth = false};
+            .password_optional = true};
   }
+  std::string user() const override { return "berth"; }
   std::string connect_command(const std::string& address, int port,
-                              const std::string&) const override {
-    return "telnet " + address + " " + std::to_string(port);
-  }
+                              const std::string& password) const override;
   std::vector<std::string> notes(bool has_password) const override;
   ImageRecipe image_recipe() const override;
   docker::ContainerSpec container_spec(const model::Allocation& allocation) const override;
@@ -40,9 +38,28 @@ class MemcachedEngine : public Engine {
                                           const ProbeResult&) const override {
     co_return;
   }
+  // No replication, so no switchover: the API never asks.
+  boost::asio::awaitable<int64_t> pause_writes(boost::asio::any_io_executor, const std::string&,
+                                               int, const std::string&,
+                                               std::chrono::milliseconds) const override {
+    throw std::logic_error("memcached has no replicas to switch over to");
+  }
+  boost::asio::awaitable<void> resume_writes(boost::asio::any_io_executor, const std::string&, int,
+                                             const std::string&) const override {
+    co_return;
+  }
+  boost::asio::awaitable<void> follow(boost::asio::any_io_executor, const std::string&, int,
+                                      const std::string&, const std::string&, int) const override {
+    co_return;
+  }
   boost::asio::awaitable<void> resize(boost::asio::any_io_executor executor, const std::string& ip,
                                       int port, const std::string& password,
                                       int64_t memory_mb) const override;
+
+  // With SASL the text protocol (and its cache_memlimit) is off: a new limit needs a restart.
+  bool resize_restarts(const model::Allocation& allocation) const override {
+    return !allocation.password.empty();
+  }
 
   // The item memory memcached may use (-m, cache_memlimit): the rest of the container's limit
   // is left for connections, hash table and slab overhead.

@@ -161,6 +161,37 @@ boost::asio::awaitable<void> RedisEngine::apply_role(boost::asio::any_io_executo
   co_await call(executor, ip, port, password, commands);
 }
 
+boost::asio::awaitable<int64_t> RedisEngine::pause_writes(boost::asio::any_io_executor executor,
+                                                          const std::string& ip, int port,
+                                                          const std::string& password,
+                                                          std::chrono::milliseconds hold) const {
+  // Held writes wait, they are not refused.
+  std::vector<std::vector<std::string>> pause{
+      {"CLIENT", "PAUSE", std::to_string(hold.count()), "WRITE"}, {"INFO", "replication"}};
+  auto reply = co_await call(executor, ip, port, password, pause);
+  auto offset = info_field(reply, "master_repl_offset");
+  if (offset.empty()) throw std::runtime_error("no replication offset in: " + reply.substr(0, 80));
+  co_return std::stoll(offset);
+}
+
+boost::asio::awaitable<void> RedisEngine::resume_writes(boost::asio::any_io_executor executor,
+                                                        const std::string& ip, int port,
+                                                        const std::string& password) const {
+  std::vector<std::vector<std::string>> unpause{{"CLIENT", "UNPAUSE"}};
+  co_await call(executor, ip, port, password, unpause);
+}
+
+boost::asio::awaitable<void> RedisEngine::follow(boost::asio::any_io_executor executor,
+                                                 const std::string& ip, int port,
+                                                 const std::string& password,
+                                                 const std::string& primary_ip,
+                                                 int primary_port) const {
+  // Replicating first, then unpaused: the held writes fail as READONLY.
+  std::vector<std::vector<std::string>> demote{
+      {"REPLICAOF", primary_ip, std::to_string(primary_port)}, {"CLIENT", "UNPAUSE"}};
+  co_await call(executor, ip, port, password, demote);
+}
+
 boost::asio::awaitable<void> RedisEngine::resize(boost::asio::any_io_executor executor,
                                                  const std::string& ip, int port,
                                                  const std::string& password,

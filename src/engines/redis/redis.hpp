@@ -29,6 +29,17 @@ class RedisEngine : public Engine {
                                           const std::string& ip, int port,
                                           const std::string& password, const RoleConfig& config,
                                           const ProbeResult& current) const override;
+  boost::asio::awaitable<int64_t> pause_writes(boost::asio::any_io_executor executor,
+                                               const std::string& ip, int port,
+                                               const std::string& password,
+                                               std::chrono::milliseconds hold) const override;
+  boost::asio::awaitable<void> resume_writes(boost::asio::any_io_executor executor,
+                                             const std::string& ip, int port,
+                                             const std::string& password) const override;
+  boost::asio::awaitable<void> follow(boost::asio::any_io_executor executor, const std::string& ip,
+                                      int port, const std::string& password,
+                                      const std::string& primary_ip,
+                                      int primary_port) const override;
   boost::asio::awaitable<void> resize(boost::asio::any_io_executor executor, const std::string& ip,
                                       int port, const std::string& password,
                                       int64_t memory_mb) const override;

@@ -35,13 +35,31 @@ if bootstrap then
   box.cfg{read_only = true}
 end
 
-berth = {}
+berth = {paused_until = 0}
+
+local function lsn_sum()
+  local lsn = 0
+  for id, v in pairs(box.info.vclock) do if id ~= 0 then lsn = lsn + v end end
+  return lsn
+end
+
+-- A planned switchover: read-only for a while (writes are refused, never lost), even if the
+-- agent asks for writable meanwhile; returns the offset the replica must reach.
+function berth.pause(seconds)
+  berth.paused_until = fiber.clock() + seconds
+  if not box.cfg.read_only then box.cfg{read_only = true} end
+  return lsn_sum()
+end
+
+function berth.resume()
+  berth.paused_until = 0
+  return true
+end
 
 -- ro, lsn, link_up, upstream, memory used, connections, operations, memtx_memory
 function berth.status()
   local info = box.info
-  local lsn = 0
-  for id, v in pairs(info.vclock) do if id ~= 0 then lsn = lsn + v end end
+  local lsn = lsn_sum()
   local link_up, upstream = false, ''
   for _, r in pairs(info.replication) do
     if r.id ~= info.id and r.upstream ~= nil then
@@ -58,6 +76,7 @@ function berth.status()
 end
 
 function berth.apply(role, primary, writable)
+  writable = writable and fiber.clock() >= berth.paused_until
   if role == 'primary' then
     if #(box.cfg.replication or {}) > 0 then box.cfg{replication = {}} end
     if box.cfg.read_only ~= not writable then box.cfg{read_only = not writable} end
@@ -226,6 +245,37 @@ boost::asio::awaitable<void> TarantoolEngine::apply_role(boost::asio::any_io_exe
                                   iproto::Value::of(writable)};
   co_await iproto::call(executor, ip, port, user(), password, "berth.apply", args,
                         std::chrono::milliseconds(3000));
+}
+
+boost::asio::awaitable<int64_t> TarantoolEngine::pause_writes(
+    boost::asio::any_io_executor executor, const std::string& ip, int port,
+    const std::string& password, std::chrono::milliseconds hold) const {
+  std::vector<iproto::Value> args{iproto::Value::of(static_cast<int64_t>(hold.count() / 1000))};
+  auto result = co_await iproto::call(executor, ip, port, user(), password, "berth.pause", args,
+                                      std::chrono::milliseconds(3000));
+  co_return result[0].as_int();
+}
+
+boost::asio::awaitable<void> TarantoolEngine::resume_writes(boost::asio::any_io_executor executor,
+                                                            const std::string& ip, int port,
+                                                            const std::string& password) const {
+  // The agent makes it writable again on its next round, under the newest epoch.
+  std::vector<iproto::Value> no_args;
+  co_await iproto::call(executor, ip, port, user(), password, "berth.resume", no_args,
+                        std::chrono::milliseconds(3000));
+}
+
+boost::asio::awaitable<void> TarantoolEngine::follow(boost::asio::any_io_executor executor,
+                                                     const std::string& ip, int port,
+                                                     const std::string& password,
+                                                     const std::string& primary_ip,
+                                                     int primary_port) const {
+  std::vector<iproto::Value> args{
+      iproto::Value::of(std::string("replica")),
+      iproto::Value::of(uri(user(), password, primary_ip, primary_port)), iproto::Value::of(false)};
+  co_await iproto::call(executor, ip, port, user(), password, "berth.apply", args,
+                        std::chrono::milliseconds(3000));
+  co_await resume_writes(executor, ip, port, password);
 }
 
 boost::asio::awaitable<void> TarantoolEngine::resize(boost::asio::any_io_executor executor,

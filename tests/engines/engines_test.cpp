@@ -1,0 +1,72 @@
+// The engines' pure parts: msgpack values for iproto, the chap-sha1 scramble, stats parsing
+// and the generated Tarantool script.
+#include <gtest/gtest.h>
+
+#include "engines/memcached/memcached.hpp"
+#include "engines/tarantool/iproto.hpp"
+#include "engines/tarantool/tarantool.hpp"
+#include "util/encoding.hpp"
+
+namespace berth::engines {
+namespace {
+
+TEST(Iproto, ValuesSurviveEncodeAndDecode) {
+  iproto::Value array{.kind = iproto::Value::Kind::Array};
+  array.items = {iproto::Value::of(true), iproto::Value::of(int64_t{-5}),
+                 iproto::Value::of(int64_t{1} << 40), iproto::Value::of(std::string("peer"))};
+  std::string bytes = iproto::encode(array);
+  const char* p = bytes.data();
+  auto back = iproto::decode(p, bytes.data() + bytes.size());
+  EXPECT_EQ(p, bytes.data() + bytes.size());
+  ASSERT_EQ(back.items.size(), 4u);
+  EXPECT_TRUE(back[0].as_bool());
+  EXPECT_EQ(back[1].as_int(), -5);
+  EXPECT_EQ(back[2].as_int(), int64_t{1} << 40);
+  EXPECT_EQ(back[3].string, "peer");
+  EXPECT_EQ(back[9].kind, iproto::Value::Kind::Nil);  // out of range reads as nil
+}
+
+TEST(Iproto, TruncatedInputIsAnErrorNotACrash) {
+  std::string bytes = iproto::encode(iproto::Value::of(std::string("a longer string")));
+  const char* p = bytes.data();
+  EXPECT_THROW(iproto::decode(p, bytes.data() + 3), std::runtime_error);
+}
+
+TEST(Iproto, ScrambleIsShaOneOfSaltAndPassword) {
+  // A greeting: 64 bytes of banner, then the salt in base64, padded to 128 bytes.
+  std::string salt(32, 'x');
+  std::string greeting(63, ' ');
+  greeting.push_back('\n');
+  greeting.append(util::base64_encode(salt));
+  greeting.resize(127, ' ');
+  greeting += "\n";
+  auto a = iproto::scramble(greeting, "secret");
+  EXPECT_EQ(a.size(), 20u);
+  EXPECT_EQ(a, iproto::scramble(greeting, "secret"));
+  EXPECT_NE(a, iproto::scramble(greeting, "Secret"));
+}
+
+TEST(Memcached, StatsAreParsedByName) {
+  auto stats = MemcachedEngine::parse_stats(
+      "STAT version 1.6.18\r\nSTAT curr_connections 3\r\nSTAT bytes 1024\r\nEND\r\n");
+  EXPECT_EQ(stats.at("version"), "1.6.18");
+  EXPECT_EQ(stats.at("curr_connections"), "3");
+  EXPECT_EQ(stats.size(), 3u);
+}
+
+TEST(Tarantool, ScriptQuotesThePasswordAndFollowsThePrimary) {
+  model::Allocation a;
+  a.port = 3301;
+  a.memory_mb = 100;
+  a.password = "pa\"ss\\word";
+  a.role = "replica";
+  a.primary_ip = "10.0.0.1";
+  auto script = TarantoolEngine::init_script(a);
+  EXPECT_NE(script.find(R"(password = "pa\"ss\\word")"), std::string::npos) << script;
+  EXPECT_NE(script.find(R"(primary = "berth:pa\"ss\\word@10.0.0.1:3301")"), std::string::npos)
+      << script;
+  EXPECT_NE(script.find("memtx_memory = 73400320"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace berth::engines
