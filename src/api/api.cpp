@@ -236,20 +236,27 @@ std::string Api::resolve(const std::string& ref) const {
   return {};
 }
 
-json Api::database_view(const std::string& id) const {
+json Api::database_view(const std::string& id,
+                        const std::vector<model::Allocation>* allocations) const {
   auto* kv = state_.find(keys::database(id));
   if (!kv) return nullptr;
   auto db = model::parse<model::Database>(kv->value);
+  std::vector<model::Allocation> own;
+  if (!allocations) {
+    for (auto* akv : state_.under(keys::kAllocations))
+      // Keys are /berth/allocations/HOST/ID/N: match the id segment.
+      if (akv->key.find("/" + id + "/") != std::string::npos) {
+        auto a = model::parse<model::Allocation>(akv->value);
+        if (a.database_id == id) own.push_back(std::move(a));
+      }
+    allocations = &own;
+  }
   json instances = json::array();
   std::string address;
   int port = 0;
   int healthy = 0, total = 0;
   bool any_unhealthy = false;
-  for (auto* akv : state_.under(keys::kAllocations)) {
-    // Keys are /berth/allocations/HOST/ID/N: match the id segment.
-    if (akv->key.find("/" + id + "/") == std::string::npos) continue;
-    auto a = model::parse<model::Allocation>(akv->value);
-    if (a.database_id != id) continue;
+  for (auto& a : *allocations) {
     ++total;
     json instance = {{"n", a.n},
                      {"host", a.host},
@@ -346,9 +353,19 @@ void Api::release_addresses(const std::vector<std::string>& ips) {
 }
 
 http::Response Api::list_databases() const {
+  // One pass over the allocations for all databases, not one per database.
+  std::map<std::string, std::vector<model::Allocation>> by_database;
+  for (auto* kv : state_.under(keys::kAllocations)) {
+    auto a = model::parse<model::Allocation>(kv->value);
+    by_database[a.database_id].push_back(std::move(a));
+  }
+  static const std::vector<model::Allocation> none;
   json out = json::array();
-  for (auto* kv : state_.under(keys::kDatabases))
-    out.push_back(database_view(kv->key.substr(keys::kDatabases.size())));
+  for (auto* kv : state_.under(keys::kDatabases)) {
+    auto id = kv->key.substr(keys::kDatabases.size());
+    auto it = by_database.find(id);
+    out.push_back(database_view(id, it == by_database.end() ? &none : &it->second));
+  }
   std::sort(out.begin(), out.end(),
             [](const json& a, const json& b) { return a["name"] < b["name"]; });
   return reply(200, out);

@@ -66,7 +66,9 @@ class Api {
 
   // The database record a name or id refers to; empty when none.
   std::string resolve(const std::string& ref) const;
-  nlohmann::json database_view(const std::string& id) const;
+  // allocations: the database's instances when the caller has them (a list), else looked up.
+  nlohmann::json database_view(const std::string& id,
+                               const std::vector<model::Allocation>* allocations = nullptr) const;
   // Picks `count` free pool addresses and holds them in pending_addresses_ until
   // release_addresses, so concurrent requests on this server do not pick the same ones.
   // Empty when the pool is exhausted.
