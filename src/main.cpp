@@ -17,6 +17,8 @@ int main(int argc, char** argv) {
   server->add_option("--state-dir", server_flags.state_dir, "where the admin token is written");
   server->add_option("--token-file", server_flags.token_file, "admin token file (mode 0600)");
   server->add_option("--leader-ttl", server_flags.leader_ttl, "seconds")->capture_default_str();
+  server->add_option("--backup-dir", server_flags.backup_dir,
+                     "the backup store, shared with the agents (default STATE_DIR/backups)");
   server->callback([&] { exit_code = berth::up::run_server(server_flags); });
 
   berth::up::AgentFlags agent_flags;
@@ -30,6 +32,8 @@ int main(int argc, char** argv) {
   agent->add_option("--probe-interval-ms", agent_flags.probe_interval_ms, "health probe period")
       ->capture_default_str();
   agent->add_option("--label", agent_flags.labels, "host label key=value (repeatable)");
+  agent->add_option("--backup-dir", agent_flags.backup_dir, "the backup store, shared with servers")
+      ->capture_default_str();
   agent->add_option("--network", agent_flags.network,
                     "macvlan:IF puts containers on the LAN behind interface IF");
   agent->callback([&] { exit_code = berth::up::run_agent(agent_flags); });

@@ -9,6 +9,7 @@
 #include <deque>
 #include <set>
 
+#include "agent/instance.hpp"
 #include "engines/engine.hpp"
 #include "netpool/netpool.hpp"
 #include "util/encoding.hpp"
@@ -21,30 +22,6 @@ namespace berth::agent {
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 using model::Allocation;
-
-// What the agent tracks of one instance it runs.
-struct Agent::Instance {
-  Allocation allocation;
-  std::string key;  // "id/n"
-  model::InstanceStatus status;
-  std::string published;        // the status JSON last written, without its volatile fields
-  std::string published_value;  // exactly what was last written
-  std::chrono::steady_clock::time_point published_at{};
-  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
-  bool ever_healthy = false;
-  bool stopped = false;
-  bool writes_paused = false;
-  bool publishing = false;
-  int64_t applied_memory_mb = 0;  // 0: not applied by this agent yet
-  int pid = 0;                    // the container's process, for its network namespace
-  std::string held_address;       // the database address this container holds
-  // Crash-loop detection: Docker's restart count when last seen (-1: a new container), and
-  // when each restart since was noticed, kept for kCrashWindow.
-  int last_restart_count = -1;
-  std::deque<std::chrono::steady_clock::time_point> restarts;
-  bool crash_looping = false;
-  std::unique_ptr<util::Signal> wake;
-};
 
 namespace {
 // A container that restarts kCrashRestarts times within kCrashWindow keeps crashing: the
@@ -73,7 +50,8 @@ Agent::Agent(asio::any_io_executor executor, store::Store& store, docker::Client
       options_(std::move(options)),
       allocations_(executor, store, model::keys::allocations_of(options_.name)),
       wake_(executor),
-      registered_(executor) {
+      registered_(executor),
+      tasks_(executor, store, model::keys::kTasks) {
   allocations_.on_change = [this] { wake_.notify_all(); };
   macvlan_ = options_.network.starts_with("macvlan:");
   hostnet_ = std::make_unique<HostNetwork>(executor, macvlan_ ? options_.network.substr(8) : "");
@@ -87,6 +65,8 @@ asio::awaitable<void> Agent::run() {
   asio::co_spawn(executor_, keep_alive_loop(), asio::detached);
   asio::co_spawn(executor_, fence_watchdog(), asio::detached);
   asio::co_spawn(executor_, docker_watchdog(), asio::detached);
+  asio::co_spawn(executor_, tasks_.run(), asio::detached);
+  asio::co_spawn(executor_, task_loop(), asio::detached);
   co_await reconcile_loop();
 }
 
@@ -386,6 +366,13 @@ asio::awaitable<void> Agent::start_instance(const Allocation& a, const std::stri
     // (created concurrently or left half-made): remove it and create ours.
     co_await docker_.container_remove(spec.name);
     id = co_await docker_.container_create(spec);
+  }
+  auto owner = model::keys::instance_owner(a.database_id, a.n);
+  if (auto restore = pending_restore_.find(owner); restore != pending_restore_.end()) {
+    // A restore: the data goes into the volume before the engine first starts.
+    co_await docker_.archive_put(id, engine->data_dir(), restore->second);
+    pending_restore_.erase(owner);
+    util::log("agent {}: {} starts from restored data", options_.name, owner);
   }
   co_await docker_.container_start(id);
   if (macvlan_) {

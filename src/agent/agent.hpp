@@ -5,8 +5,10 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 
 #include "agent/hostnet.hpp"
@@ -28,6 +30,7 @@ struct Options {
   int64_t memory_mb = 0;  // 0: what dockerd reports
   // "" (a bridge network, one machine) or "macvlan:IF" (containers on the LAN behind IF).
   std::string network;
+  std::string backup_dir = "/var/lib/berth/backups";  // the backup store (a shared directory)
 };
 
 class Agent {
@@ -74,6 +77,20 @@ class Agent {
   boost::asio::awaitable<void> hold_database_address(Instance& instance, bool want);
   boost::asio::awaitable<void> release_database_addresses(const std::string& database_id);
 
+  // Tasks (agent/tasks.cpp): claims the tasks dispatched to this host and runs them.
+  boost::asio::awaitable<void> task_loop();
+  boost::asio::awaitable<void> run_task(std::string task_id);
+  boost::asio::awaitable<void> run_backup(const model::Task& task, Instance& instance,
+                                          const engines::Engine& engine);
+  boost::asio::awaitable<void> run_restore(const model::Task& task, std::string owner,
+                                           const engines::Engine& engine);
+  // Records progress and a log line; throws once the task is no longer this agent's.
+  boost::asio::awaitable<void> report_progress(std::string id, int percent, std::string line);
+  // Changes the task with modify() while this agent holds its claim; false once it does not.
+  boost::asio::awaitable<bool> modify_task(const std::string& id,
+                                           std::function<void(model::Task&)> modify,
+                                           std::vector<store::Operation> also = {});
+
   boost::asio::any_io_executor executor_;
   store::Store& store_;
   docker::Client& docker_;
@@ -94,6 +111,10 @@ class Agent {
   bool docker_down_ = false;    // dockerd has stopped answering (see docker_watchdog)
   std::string docker_network_;  // set by ensure_network
   std::map<std::string, std::shared_ptr<Instance>> instances_;  // by "id/n"
+  store::Mirror tasks_;
+  std::set<std::string> running_tasks_;
+  // Data to put in an instance's fresh volume when its container is next created (a restore).
+  std::map<std::string, std::string> pending_restore_;  // "id/n" -> tar
 };
 
 // The hash of everything in an allocation that needs a new container when it changes.

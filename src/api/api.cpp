@@ -8,6 +8,7 @@
 #include <fstream>
 #include <regex>
 
+#include "api/respond.hpp"
 #include "controller/switchover.hpp"
 #include "engines/engine.hpp"
 #include "model/model.hpp"
@@ -25,27 +26,6 @@ using nlohmann::json;
 using namespace std::chrono_literals;
 
 namespace {
-
-http::Response reply(int status, const json& body) {
-  http::Response r;
-  r.status = status;
-  r.body = body.dump();
-  return r;
-}
-
-http::Response error(int status, const std::string& message) {
-  return reply(status, json{{"error", message}});
-}
-
-// Parses a request body as JSON; on failure fills *failure with the 400 to answer.
-std::optional<json> parse_body(const http::ServerRequest& request, http::Response* failure) {
-  try {
-    return json::parse(request.body);
-  } catch (const json::exception& e) {
-    *failure = error(400, std::string("malformed JSON: ") + e.what());
-    return std::nullopt;
-  }
-}
 
 bool valid_name(const std::string& name) {
   static const std::regex pattern("[a-z][a-z0-9-]{0,62}");
@@ -153,6 +133,27 @@ asio::awaitable<http::Response> Api::handle(const http::ServerRequest& request) 
     if (method == "GET") co_return list_databases();
     if (method == "POST") co_return co_await create_database(request);
     co_return error(405, "method not allowed: " + method + " " + path);
+  }
+  if (path.starts_with("/v1/databases/") && path.ends_with("/backups") && method == "POST")
+    co_return co_await start_backup(path.substr(14, path.size() - 14 - 8));
+  if (path.starts_with("/v1/databases/") && path.ends_with("/restore") && method == "POST")
+    co_return co_await start_restore(path.substr(14, path.size() - 14 - 8), request);
+  if (path == "/v1/tasks" && method == "GET") co_return list_tasks(request);
+  if (path.starts_with("/v1/tasks/")) {
+    std::string rest = path.substr(10);
+    if (rest.ends_with("/cancel") && method == "POST")
+      co_return co_await cancel_task(rest.substr(0, rest.size() - 7));
+    if (rest.find('/') == std::string::npos && method == "GET")
+      co_return co_await get_task(rest, request);
+  }
+  if (path == "/v1/backups" && method == "GET") co_return list_backups(request);
+  if (path.starts_with("/v1/backups/")) {
+    std::string rest = path.substr(12);
+    if (rest.ends_with("/data") && method == "GET")
+      co_return backup_data(rest.substr(0, rest.size() - 5));
+    if (rest.find('/') == std::string::npos && method == "GET") co_return get_backup(rest);
+    if (rest.find('/') == std::string::npos && method == "DELETE")
+      co_return co_await delete_backup(rest);
   }
   if (path.starts_with("/v1/databases/") && path.ends_with("/switchover") && method == "POST")
     co_return co_await switchover_database(path.substr(14, path.size() - 14 - 11), request);

@@ -26,6 +26,7 @@ struct Options {
   std::string listen = "127.0.0.1:7070";
   std::string token_file;  // where the admin token is written at first start
   std::chrono::seconds create_wait{60};
+  std::string backup_dir = "/var/lib/berth/backups";  // the backup store
 };
 
 class Api {
@@ -59,6 +60,23 @@ class Api {
                                                              const http::ServerRequest& request);
   http::Response get_network() const;
   boost::asio::awaitable<http::Response> set_network(const http::ServerRequest& request);
+
+  // Tasks and backups (api/tasks.cpp).
+  bool task_running_for(const std::string& database_id) const;
+  boost::asio::awaitable<http::Response> start_task(model::Task task,
+                                                    std::vector<store::Compare> compares,
+                                                    std::vector<store::Operation> ops);
+  boost::asio::awaitable<http::Response> start_backup(const std::string& ref);
+  boost::asio::awaitable<http::Response> start_restore(const std::string& ref,
+                                                       const http::ServerRequest& request);
+  http::Response list_tasks(const http::ServerRequest& request) const;
+  boost::asio::awaitable<http::Response> get_task(const std::string& id,
+                                                  const http::ServerRequest& request);
+  boost::asio::awaitable<http::Response> cancel_task(const std::string& id);
+  http::Response list_backups(const http::ServerRequest& request) const;
+  http::Response get_backup(const std::string& id) const;
+  boost::asio::awaitable<http::Response> delete_backup(const std::string& id);
+  http::Response backup_data(const std::string& id) const;
 
   std::string engine_image(const engines::Engine& engine) const;
   boost::asio::awaitable<http::Response> set_engine(const std::string& name,

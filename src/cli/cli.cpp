@@ -169,6 +169,38 @@ int64_t used_bytes(const json& db) {
   return 0;
 }
 
+// Follows a task to its end: a progress bar on a terminal, its log lines otherwise. Returns the
+// task as it ended.
+json follow_task(const Connection& c, const std::string& id, bool quiet) {
+  bool tty = ::isatty(STDOUT_FILENO) && !quiet;
+  int64_t revision = 0;
+  size_t printed = 0;
+  for (;;) {
+    auto r =
+        call(c, "GET",
+             "/v1/tasks/" + http::url_encode(id) + "?wait=30&revision=" + std::to_string(revision));
+    auto& t = r.body;
+    revision = t.value("revision", int64_t{0});
+    auto log = t.value("log", json::array());
+    if (!quiet && !tty)
+      for (; printed < log.size(); ++printed) std::cout << log[printed].get<std::string>() << "\n";
+    if (tty) {
+      int progress = t.value("progress", 0);
+      std::string bar(progress / 5, '#');
+      bar.resize(20, ' ');
+      std::string last = log.empty() ? "" : log.back().get<std::string>();
+      if (auto space = last.find(' '); space != std::string::npos) last = last.substr(space + 1);
+      std::cout << "\r[" << bar << "] " << progress << "% " << last.substr(0, 50) << "\033[K"
+                << std::flush;
+    }
+    std::string state = t.value("state", "");
+    if (state == "done" || state == "failed" || state == "cancelled") {
+      if (tty) std::cout << "\n";
+      return t;
+    }
+  }
+}
+
 }  // namespace
 
 void add_client_commands(CLI::App& app, int* exit_code) {
@@ -414,6 +446,158 @@ void add_client_commands(CLI::App& app, int* exit_code) {
                  {"docker_network", (*net)["docker_network"]}};
     auto r = call(resolve_connection(flags->server, flags->token), "PUT", "/v1/network", body);
     std::cout << r.body.dump(2) << "\n";
+  });
+
+  // berth backup NAME [--detach] [--json] | berth backup rm ID
+  auto* backup = app.add_subcommand("backup", "Back a database up (waits for it), or remove one");
+  auto backup_args = std::make_shared<std::map<std::string, std::string>>();
+  backup->add_option("name", (*backup_args)["name"], "database name or id");
+  backup->add_flag("--detach,-d", (*backup_args)["detach"], "print the task id at once");
+  backup->add_flag("--json", flags->json, "print the backup (or task) as JSON");
+  add_connection(backup);
+  auto* backup_rm = backup->add_subcommand("rm", "Remove a backup and its data");
+  auto backup_ids = std::make_shared<std::vector<std::string>>();
+  backup_rm->add_option("id", *backup_ids, "backup ids")->required();
+  add_connection(backup_rm);
+  backup_rm->callback([=] {
+    auto c = resolve_connection(flags->server, flags->token);
+    for (auto& id : *backup_ids) {
+      call(c, "DELETE", "/v1/backups/" + http::url_encode(id));
+      std::cout << id << "\n";
+    }
+  });
+  backup->callback([=] {
+    if (backup_rm->parsed()) return;  // `berth backup rm ID` ran instead
+    if ((*backup_args)["name"].empty()) throw UsageError("backup: say which database (or rm ID)");
+    auto c = resolve_connection(flags->server, flags->token);
+    auto r =
+        call(c, "POST", "/v1/databases/" + http::url_encode((*backup_args)["name"]) + "/backups");
+    std::string id = r.body.value("id", "");
+    bool detach = !(*backup_args)["detach"].empty() && (*backup_args)["detach"] != "0";
+    if (detach) {
+      std::cout << (flags->json ? r.body.dump(2) : id) << "\n";
+      return;
+    }
+    auto t = follow_task(c, id, flags->json);
+    if (t.value("state", "") != "done") {
+      std::cerr << "backup " << t.value("state", "") << ": " << t.value("error", "") << "\n";
+      *exit_code = 1;
+      return;
+    }
+    auto b = call(c, "GET", "/v1/backups/" + http::url_encode(t.value("backup_id", "")));
+    if (flags->json) {
+      std::cout << b.body.dump(2) << "\n";
+    } else {
+      std::cout << "backup " << b.body.value("id", "") << " of "
+                << b.body.value("database_name", "") << ": "
+                << human_bytes(b.body.value("size_bytes", int64_t{0})) << ", sha256 "
+                << b.body.value("sha256", "").substr(0, 12) << "\n";
+    }
+  });
+
+  // berth backups [NAME] [--json]
+  auto* backups = app.add_subcommand("backups", "List backups");
+  auto backups_of = std::make_shared<std::string>();
+  backups->add_option("name", *backups_of, "only this database's");
+  backups->add_flag("--json", flags->json, "print a JSON array");
+  add_connection(backups);
+  backups->callback([=] {
+    auto r = call(
+        resolve_connection(flags->server, flags->token), "GET",
+        "/v1/backups" + (backups_of->empty() ? "" : "?database=" + http::url_encode(*backups_of)));
+    if (flags->json) {
+      std::cout << r.body.dump(2) << "\n";
+      return;
+    }
+    std::vector<std::vector<std::string>> rows{
+        {"ID", "DATABASE", "ENGINE", "SIZE", "VERIFIED", "AGE", "FROM"}};
+    for (auto& b : r.body)
+      rows.push_back(
+          {b.value("id", ""), b.value("database_name", ""), b.value("engine", ""),
+           human_bytes(b.value("size_bytes", int64_t{0})), b.value("verified", ""),
+           age(b.value("created_at", "")),
+           b.value("source_role", "") + " " + std::to_string(b.value("source_instance", 0))});
+    print_table(rows);
+  });
+
+  // berth restore NAME BACKUP [--detach] [--json]
+  auto* restore = app.add_subcommand("restore", "Restore a backup into a database (waits)");
+  auto restore_args = std::make_shared<std::map<std::string, std::string>>();
+  restore->add_option("name", (*restore_args)["name"], "database name or id")->required();
+  restore->add_option("backup", (*restore_args)["backup"], "backup id")->required();
+  restore->add_flag("--detach,-d", (*restore_args)["detach"], "print the task id at once");
+  restore->add_flag("--json", flags->json, "print the task as JSON");
+  add_connection(restore);
+  restore->callback([=] {
+    auto c = resolve_connection(flags->server, flags->token);
+    auto r =
+        call(c, "POST", "/v1/databases/" + http::url_encode((*restore_args)["name"]) + "/restore",
+             json{{"backup", (*restore_args)["backup"]}});
+    std::string id = r.body.value("id", "");
+    bool detach = !(*restore_args)["detach"].empty() && (*restore_args)["detach"] != "0";
+    if (detach) {
+      std::cout << (flags->json ? r.body.dump(2) : id) << "\n";
+      return;
+    }
+    auto t = follow_task(c, id, flags->json);
+    if (flags->json) std::cout << t.dump(2) << "\n";
+    if (t.value("state", "") != "done") {
+      std::cerr << "restore " << t.value("state", "") << ": " << t.value("error", "") << "\n";
+      *exit_code = 1;
+    } else if (!flags->json) {
+      std::cout << (*restore_args)["name"] << " restored from " << (*restore_args)["backup"]
+                << "\n";
+    }
+  });
+
+  // berth tasks [--json] | berth task ID [--follow] [--json] | berth task cancel ID
+  auto* tasks = app.add_subcommand("tasks", "List tasks (backups, restores)");
+  tasks->add_flag("--json", flags->json, "print a JSON array");
+  add_connection(tasks);
+  tasks->callback([=] {
+    auto r = call(resolve_connection(flags->server, flags->token), "GET", "/v1/tasks");
+    if (flags->json) {
+      std::cout << r.body.dump(2) << "\n";
+      return;
+    }
+    std::vector<std::vector<std::string>> rows{
+        {"ID", "KIND", "DATABASE", "STATE", "PROGRESS", "WORKER", "AGE"}};
+    for (auto& t : r.body)
+      rows.push_back({t.value("id", ""), t.value("kind", ""), t.value("database_name", ""),
+                      t.value("state", ""), std::to_string(t.value("progress", 0)) + "%",
+                      t.value("worker", ""), age(t.value("created_at", ""))});
+    print_table(rows);
+  });
+  auto* task = app.add_subcommand("task", "Show one task; --follow waits for its end");
+  auto task_args = std::make_shared<std::pair<std::string, bool>>("", false);
+  task->add_option("id", task_args->first, "task id")->required();
+  task->add_flag("--follow,-f", task_args->second, "follow it to its end");
+  task->add_flag("--json", flags->json, "print the task as JSON");
+  add_connection(task);
+  task->callback([=] {
+    auto c = resolve_connection(flags->server, flags->token);
+    json t;
+    if (task_args->second) {
+      t = follow_task(c, task_args->first, flags->json);
+    } else {
+      t = call(c, "GET", "/v1/tasks/" + http::url_encode(task_args->first)).body;
+      if (!flags->json)
+        for (auto& line : t.value("log", json::array()))
+          std::cout << line.get<std::string>() << "\n";
+    }
+    if (flags->json) std::cout << t.dump(2) << "\n";
+    std::string state = t.value("state", "");
+    if (task_args->second && state != "done") *exit_code = 1;
+  });
+  auto* cancel = app.add_subcommand("cancel", "Cancel a task");
+  auto cancel_id = std::make_shared<std::string>();
+  cancel->add_option("id", *cancel_id, "task id")->required();
+  add_connection(cancel);
+  cancel->callback([=] {
+    auto r = call(resolve_connection(flags->server, flags->token), "POST",
+                  "/v1/tasks/" + http::url_encode(*cancel_id) + "/cancel");
+    std::cout << r.body.value("id", "") << ": " << r.body.value("state", "")
+              << (r.body.value("cancel_requested", false) ? " (cancel requested)" : "") << "\n";
   });
 }
 

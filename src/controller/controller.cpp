@@ -7,6 +7,7 @@
 
 #include "controller/plan.hpp"
 #include "controller/switchover.hpp"
+#include "controller/tasks.hpp"
 #include "engines/engine.hpp"
 #include "model/model.hpp"
 #include "scheduler/snapshot.hpp"
@@ -112,13 +113,21 @@ asio::awaitable<void> Controller::reconcile_once() {
   for (auto* kv : state_.under(keys::kStatus))
     snapshot.statuses[kv->key.substr(keys::kStatus.size())] =
         model::parse<model::InstanceStatus>(kv->value);
+  for (auto* kv : state_.under(keys::kTasks)) {
+    auto task = model::parse<model::Task>(kv->value);
+    if (!model::task_finished(task.state)) snapshot.tasks.push_back({kv->mod_revision, task});
+  }
+  for (auto* kv : state_.under(keys::kTaskClaims))
+    snapshot.claimed.insert(kv->key.substr(keys::kTaskClaims.size()));
 
   // A primary counts as unreachable after 600 ms without an answer to the leader's probes.
   auto now = std::chrono::steady_clock::now();
   for (auto& [owner, since] : down_since_)
     if (now - since >= 600ms) snapshot.unreachable.insert(owner);
 
-  for (auto& change : plan(snapshot)) {
+  auto changes = plan(snapshot);
+  for (auto& c : plan_tasks(snapshot)) changes.push_back(std::move(c));
+  for (auto& change : changes) {
     if (!leading_) co_return;
     if (change.kind == "switchover") {
       auto r = co_await switchover(executor_, store_, state_, change.database_id, -1);

@@ -82,6 +82,7 @@ std::vector<Change> plan(const Snapshot& snapshot) {
 
   for (auto& [id, entry] : snapshot.databases) {
     auto& [db, db_revision] = entry;
+    if (!db.maintenance.empty()) continue;  // a restore restarts the primary on purpose
     auto& instances = by_database[id];
     const AllocationEntry* primary = nullptr;
     for (auto* e : instances)

@@ -27,12 +27,15 @@ struct Snapshot {
   // Primaries ("id/n") the leader has not reached for a while: lost if their replicas
   // cannot reach them either, even while their host's lease still runs.
   std::set<std::string> unreachable;
+  // Tasks (backups, restores) and which of them a live worker holds a claim on.
+  std::vector<std::pair<int64_t, model::Task>> tasks;  // (mod revision, task)
+  std::set<std::string> claimed;
 };
 
 // One change: written as one transaction that succeeds only if every key it read is unchanged.
 struct Change {
   std::string database_id;
-  std::string kind;  // failover, replace, min-replicas
+  std::string kind;  // failover, replace, move, min-replicas, switchover, dispatch, requeue
   std::string detail;
   std::map<std::string, int64_t> expect_mod_revision;  // key -> mod revision (0: absent)
   std::map<std::string, std::string> puts;

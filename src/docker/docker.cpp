@@ -155,6 +155,23 @@ asio::awaitable<std::string> Client::container_create(const ContainerSpec& spec)
   co_return j.value("Id", "");
 }
 
+asio::awaitable<std::optional<std::string>> Client::archive_get(const std::string& id,
+                                                                const std::string& path) {
+  http::Request req{"GET", kApi + "/containers/" + id + "/archive?path=" + http::url_encode(path)};
+  auto res = co_await http_->request(req, std::chrono::seconds(600));
+  if (res.status == 404) co_return std::nullopt;
+  if (res.status != 200) throw Error(res.status, message_of(res.body));
+  co_return res.body;
+}
+
+asio::awaitable<void> Client::archive_put(const std::string& id, const std::string& path,
+                                          const std::string& tar) {
+  http::Request req{"PUT", kApi + "/containers/" + id + "/archive?path=" + http::url_encode(path),
+                    tar, "application/x-tar"};
+  auto res = co_await http_->request(req, std::chrono::seconds(600));
+  if (res.status != 200) throw Error(res.status, message_of(res.body));
+}
+
 asio::awaitable<void> Client::container_start(const std::string& id) {
   try {
     co_await call("POST", "/containers/" + id + "/start");

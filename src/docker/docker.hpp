@@ -102,6 +102,12 @@ class Client {
   // empty).
   asio::awaitable<std::vector<ContainerInfo>> container_list(const std::string& label_key,
                                                              const std::string& label_value = "");
+  // A tar of path in the container (GET /containers/{id}/archive); nullopt when absent.
+  asio::awaitable<std::optional<std::string>> archive_get(const std::string& id,
+                                                          const std::string& path);
+  // Unpacks a tar into directory path of the container, running or not.
+  asio::awaitable<void> archive_put(const std::string& id, const std::string& path,
+                                    const std::string& tar);
   // Changes the memory limit of a running container in place.
   asio::awaitable<void> container_update_memory(const std::string& id, int64_t memory_bytes);
 

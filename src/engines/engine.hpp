@@ -5,6 +5,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -108,6 +109,27 @@ class Engine {
                                               const std::string& password,
                                               const std::string& primary_ip,
                                               int primary_port) const = 0;
+  // Backups. The engine makes a consistent snapshot inside the instance and names the files
+  // (paths in the container) that hold it; empty when the engine keeps no data.
+  virtual boost::asio::awaitable<std::vector<std::string>> snapshot_for_backup(
+      boost::asio::any_io_executor executor, const std::string& ip, int port,
+      const std::string& password) const {
+    (void)executor, (void)ip, (void)port, (void)password;
+    co_return std::vector<std::string>{};
+  }
+  // What to put in a fresh data volume (paths relative to it) so that the engine starts with
+  // the backed-up data; backup_files are the snapshot's files by name.
+  virtual std::vector<RootfsFile> restore_files(
+      const std::map<std::string, std::string>& backup_files) const {
+    (void)backup_files;
+    return {};
+  }
+  virtual std::string data_dir() const { return "/data"; }
+  // The memory the engine's data may take within memory_mb: a restore must fit in it.
+  virtual int64_t data_memory_bytes(int64_t memory_mb) const {
+    return memory_mb * 1024 * 1024 * 80 / 100;
+  }
+
   // Whether this instance can only take a new memory limit by a restart (a new container).
   virtual bool resize_restarts(const model::Allocation& allocation) const {
     (void)allocation;

@@ -10,6 +10,7 @@
 #include <set>
 #include <sstream>
 #include <stdexcept>
+#include <utility>
 
 namespace berth::engines {
 
@@ -129,6 +130,37 @@ std::string build_rootfs_tar(const std::vector<std::string>& binaries,
   for (auto& dir : directories) tar.directory(dir, dir == "/tmp" ? 01777 : 0755);
   for (auto& f : extra_files) tar.file(f.path, f.content, f.mode);
   return tar.finish();
+}
+
+std::string make_tar(const std::vector<RootfsFile>& files) {
+  TarWriter tar;
+  for (auto& f : files) tar.file(f.path, f.content, f.mode);
+  return tar.finish();
+}
+
+std::map<std::string, std::string> read_tar(const std::string& tar) {
+  std::map<std::string, std::string> files;
+  size_t pos = 0;
+  auto field = [&](size_t offset, size_t length) {
+    std::string s = tar.substr(pos + offset, length);
+    return s.substr(0, s.find('\0'));
+  };
+  std::string long_name;
+  while (pos + 512 <= tar.size() && tar[pos] != '\0') {
+    size_t size = std::strtoull(field(124, 12).c_str(), nullptr, 8);
+    char type = tar[pos + 156];
+    std::string name = field(0, 100);
+    if (std::string prefix = field(345, 155); !prefix.empty()) name = prefix + "/" + name;
+    if (!long_name.empty()) name = std::exchange(long_name, "");
+    if (pos + 512 + size > tar.size()) throw std::runtime_error("tar: truncated");
+    std::string content = tar.substr(pos + 512, size);
+    if (type == 'L')
+      long_name = content.substr(0, content.find('\0'));  // GNU: the next entry's long name
+    else if (type == '0' || type == '\0')
+      files[name] = std::move(content);
+    pos += 512 + (size + 511) / 512 * 512;
+  }
+  return files;
 }
 
 }  // namespace berth::engines

@@ -2,6 +2,7 @@
 // and every shared library ldd names for them, ready for docker::Client::image_import.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -18,5 +19,10 @@ struct RootfsFile {
 std::string build_rootfs_tar(const std::vector<std::string>& binaries,
                              const std::vector<std::string>& directories = {},
                              const std::vector<RootfsFile>& extra_files = {});
+
+// A tar of just these files and their folders.
+std::string make_tar(const std::vector<RootfsFile>& files);
+// The regular files of a tar, by the path the archive gives them (no leading slash).
+std::map<std::string, std::string> read_tar(const std::string& tar);
 
 }  // namespace berth::engines

@@ -57,6 +57,18 @@ inline std::string host_address_owner(const std::string& host) {
   return "host/" + host;
 }
 inline const std::string kLeader = "/berth/leader";
+inline const std::string kTasks = "/berth/tasks/";             // + id
+inline const std::string kTaskClaims = "/berth/task-claims/";  // + id (lease-bound: its worker)
+inline const std::string kBackups = "/berth/backups/";         // + id
+inline std::string task(const std::string& id) {
+  return kTasks + id;
+}
+inline std::string task_claim(const std::string& id) {
+  return kTaskClaims + id;
+}
+inline std::string backup(const std::string& id) {
+  return kBackups + id;
+}
 inline const std::string kHostSettings = "/berth/host-settings/";  // + host (persistent)
 inline std::string host_settings(const std::string& host) {
   return kHostSettings + host;
@@ -83,10 +95,12 @@ struct Database {
   // is re-created empty on another host at once: there is nothing to wait for.
   bool durable = true;
   std::string user;  // for engines with users: whom clients authenticate as
+  // A restore in progress (its task id): no failover while the primary restarts with the data.
+  std::string maintenance;
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Database, id, name, engine, version, memory_mb,
                                                 replicas, password, created_at, address, epoch,
-                                                constraints, durable, user)
+                                                constraints, durable, user, maintenance)
 
 // Instance n of a database, placed on a host with a fixed address.
 struct Allocation {
@@ -172,6 +186,55 @@ struct EngineSettings {
   std::string image;  // a registry image to run instead of the locally built one
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(EngineSettings, image)
+
+// A durable job (backup, restore): the leader dispatches it to a worker host, whose agent
+// claims it under its lease; a claim that vanishes with its agent sends the task back.
+struct Task {
+  std::string id;
+  std::string kind;  // backup, restore
+  std::string database_id;
+  std::string database_name;
+  std::string state = "pending";  // pending, running, done, failed, cancelled
+  int progress = 0;               // 0-100
+  std::vector<std::string> log;
+  int attempts = 0;
+  std::string worker;     // the host whose agent runs it ("" until dispatched)
+  int instance = -1;      // the instance it works on
+  std::string backup_id;  // restore: what to restore; backup: what was made
+  bool cancel_requested = false;
+  std::string error;
+  std::string created_at, started_at, finished_at;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Task, id, kind, database_id, database_name, state,
+                                                progress, log, attempts, worker, instance,
+                                                backup_id, cancel_requested, error, created_at,
+                                                started_at, finished_at)
+
+// One backup in the catalog; its data is an object in the backup store named by its checksum.
+struct Backup {
+  std::string id;
+  std::string database_id;
+  std::string database_name;
+  std::string engine;
+  std::string version;
+  std::string created_at;
+  std::string sha256;  // of the data: the object's name in the store
+  int64_t size_bytes = 0;
+  int64_t memory_used_bytes = 0;  // what the data needed in memory when taken
+  int source_instance = -1;
+  std::string source_role;
+  std::string task_id;
+  std::string verified = "unverified";  // unverified, verified, failed
+  std::string verify_message;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Backup, id, database_id, database_name, engine,
+                                                version, created_at, sha256, size_bytes,
+                                                memory_used_bytes, source_instance, source_role,
+                                                task_id, verified, verify_message)
+
+inline bool task_finished(const std::string& state) {
+  return state == "done" || state == "failed" || state == "cancelled";
+}
 
 // Current time as RFC 3339 in UTC with milliseconds.
 std::string now_rfc3339();

@@ -155,6 +155,7 @@ int run_server(const ServerFlags& flags) {
   options.listen = flags.listen;
   std::string state_dir = flags.state_dir.empty() ? default_state_dir() : flags.state_dir;
   options.token_file = flags.token_file.empty() ? state_dir + "/admin.token" : flags.token_file;
+  options.backup_dir = flags.backup_dir.empty() ? state_dir + "/backups" : flags.backup_dir;
   api::Api api(io.get_executor(), store, options);
   controller::Controller controller(io.get_executor(), store, api.state(),
                                     hostname() + ":" + std::to_string(getpid()), flags.leader_ttl);
@@ -192,6 +193,7 @@ int run_agent(const AgentFlags& flags) {
     options.labels[label.substr(0, eq)] = label.substr(eq + 1);
   }
   options.network = flags.network;
+  options.backup_dir = flags.backup_dir;
   agent::Agent agent(io.get_executor(), store, docker, options);
   int exit_code = 0;
   asio::co_spawn(io, agent.run(), stop_on_error(io, &exit_code));
@@ -251,10 +253,12 @@ int run_up(UpFlags flags) {
   api::Options api_options;
   api_options.listen = flags.listen;
   api_options.token_file = flags.state_dir + "/admin.token";
+  api_options.backup_dir = flags.state_dir + "/backups";
   api::Api api(io.get_executor(), store, api_options);
   agent::Options agent_options;
   agent_options.name = hostname();
   agent_options.advertise = "127.0.0.1";
+  agent_options.backup_dir = api_options.backup_dir;
   agent::Agent agent(io.get_executor(), store, docker, agent_options);
   controller::Controller controller(io.get_executor(), store, api.state(), "up");
   int exit_code = 0;

@@ -12,7 +12,8 @@ struct ServerFlags {
   std::string listen = "127.0.0.1:7070";
   std::string state_dir;
   std::string token_file;
-  int leader_ttl = 2;  // seconds: how long a dead leader holds the controllers
+  int leader_ttl = 2;      // seconds: how long a dead leader holds the controllers
+  std::string backup_dir;  // default: STATE_DIR/backups
 };
 
 struct AgentFlags {
@@ -23,7 +24,8 @@ struct AgentFlags {
   int lease_ttl = 5;
   int probe_interval_ms = 1000;
   std::vector<std::string> labels;  // key=value
-  std::string network;              // "" or "macvlan:IF"
+  std::string backup_dir = "/var/lib/berth/backups";
+  std::string network;  // "" or "macvlan:IF"
 };
 
 struct UpFlags {

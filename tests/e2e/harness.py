@@ -178,13 +178,15 @@ class Berth:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.token_file = os.path.join(workdir, "admin.token")
+        self.backup_dir = os.path.join(workdir, "backups")  # the store servers and agents share
         self.subnet, self.bridge = subnet, bridge
         self.server = self.agent = None
 
     def start_server(self, log="server.log"):
         self.server = Process([BERTH, "server", "--etcd", self.etcd.endpoint,
                                "--listen", f"127.0.0.1:{self.port}",
-                               "--token-file", self.token_file],
+                               "--token-file", self.token_file,
+                               "--backup-dir", self.backup_dir],
                               os.path.join(self.workdir, log))
         wait_until(lambda: self.health(), 20, "berth server to answer")
         with open(self.token_file) as f:
@@ -193,7 +195,7 @@ class Berth:
     def start_agent(self, name="h1"):
         self.agent = Process([BERTH, "agent", "--etcd", self.etcd.endpoint, "--docker-socket",
                               self.dockerd.socket, "--name", name, "--advertise", "127.0.0.1",
-                              "--lease-ttl", "3"],
+                              "--lease-ttl", "3", "--backup-dir", self.backup_dir],
                              os.path.join(self.workdir, "agent.log"))
         wait_until(lambda: any(h["name"] == name and h["state"] == "alive"
                                for h in self.api("GET", "/v1/hosts")), 20, "agent to register")

@@ -139,6 +139,7 @@ class Host:
                                            "--network", "macvlan:eth0",
                                            "--lease-ttl", str(self.lab.lease_ttl),
                                            "--probe-interval-ms", "200",
+                                           "--backup-dir", self.lab.berth.backup_dir,
                                            # h1 is in zone a, the others in zone b.
                                            "--label", f"zone={'a' if self.index == 1 else 'b'}"]),
                              os.path.join(self.dir, "agent.log"))

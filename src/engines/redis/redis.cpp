@@ -1,5 +1,7 @@
 #include "engines/redis/redis.hpp"
 
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <cstdio>
 
 #include "util/tcp_exchange.hpp"
@@ -190,6 +192,42 @@ boost::asio::awaitable<void> RedisEngine::follow(boost::asio::any_io_executor ex
   std::vector<std::vector<std::string>> demote{
       {"REPLICAOF", primary_ip, std::to_string(primary_port)}, {"CLIENT", "UNPAUSE"}};
   co_await call(executor, ip, port, password, demote);
+}
+
+boost::asio::awaitable<std::vector<std::string>> RedisEngine::snapshot_for_backup(
+    boost::asio::any_io_executor executor, const std::string& ip, int port,
+    const std::string& password) const {
+  // BGSAVE SCHEDULE waits for an AOF rewrite in progress instead of failing; the snapshot is
+  // done when the count of saves has moved on and none is running.
+  std::vector<std::vector<std::string>> before{{"INFO", "persistence"}};
+  auto saves_before = info_field(co_await call(executor, ip, port, password, before), "rdb_saves");
+  std::vector<std::vector<std::string>> save{{"BGSAVE", "SCHEDULE"}};
+  auto reply = co_await call(executor, ip, port, password, save);
+  if (reply.find("-ERR") != std::string::npos)
+    throw std::runtime_error("redis refused BGSAVE: " + reply.substr(0, reply.find("\r\n", 6)));
+  boost::asio::steady_timer timer(executor);
+  for (int i = 0; i < 6000; ++i) {  // 10 minutes at most
+    auto info = co_await call(executor, ip, port, password, before);
+    if (info_field(info, "rdb_saves") != saves_before &&
+        info_field(info, "rdb_bgsave_in_progress") == "0") {
+      if (info_field(info, "rdb_last_bgsave_status") != "ok")
+        throw std::runtime_error("redis could not write its snapshot");
+      co_return std::vector<std::string>{"/data/dump.rdb"};
+    }
+    timer.expires_after(std::chrono::milliseconds(100));
+    co_await timer.async_wait(boost::asio::use_awaitable);
+  }
+  throw std::runtime_error("redis did not finish its snapshot in 10 minutes");
+}
+
+std::vector<RootfsFile> RedisEngine::restore_files(
+    const std::map<std::string, std::string>& backup_files) const {
+  auto rdb = backup_files.find("dump.rdb");
+  if (rdb == backup_files.end()) throw std::runtime_error("the backup holds no dump.rdb");
+  // With AOF on, Redis loads what the AOF manifest names: the snapshot becomes its base.
+  return {{"appendonlydir/appendonly.aof.1.base.rdb", rdb->second, 0644},
+          {"appendonlydir/appendonly.aof.manifest", "file appendonly.aof.1.base.rdb seq 1 type b\n",
+           0644}};
 }
 
 boost::asio::awaitable<void> RedisEngine::resize(boost::asio::any_io_executor executor,

@@ -44,6 +44,13 @@ class RedisEngine : public Engine {
                                       int port, const std::string& password,
                                       int64_t memory_mb) const override;
 
+  boost::asio::awaitable<std::vector<std::string>> snapshot_for_backup(
+      boost::asio::any_io_executor executor, const std::string& ip, int port,
+      const std::string& password) const override;
+  std::vector<RootfsFile> restore_files(
+      const std::map<std::string, std::string>& backup_files) const override;
+  int64_t data_memory_bytes(int64_t memory_mb) const override { return maxmemory_bytes(memory_mb); }
+
   // Sends commands (after AUTH) in one round trip; returns the raw replies.
   static boost::asio::awaitable<std::string> call(
       boost::asio::any_io_executor executor, const std::string& ip, int port,

@@ -1,0 +1,284 @@
+// The agent's side of tasks: claim what the leader dispatched to this host, run it, and end it
+// in one transaction with its result, so a worker that dies leaves nothing half-recorded.
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <filesystem>
+
+#include "agent/agent.hpp"
+#include "agent/instance.hpp"
+#include "backup/store.hpp"
+#include "engines/rootfs.hpp"
+#include "util/encoding.hpp"
+#include "util/log.hpp"
+
+namespace berth::agent {
+
+namespace asio = boost::asio;
+namespace keys = model::keys;
+using namespace std::chrono_literals;
+
+namespace {
+// A named coroutine, not a capturing lambda: g++ 12 mishandles lambda coroutines co_spawned
+// from another coroutine.
+asio::awaitable<std::string> put_in_store(std::string dir,
+                                          std::shared_ptr<const std::string> data) {
+  co_return backup::open_directory_store(dir)->put(*data);
+}
+}  // namespace
+
+asio::awaitable<void> Agent::task_loop() {
+  while (!stopping_) {
+    co_await tasks_.wait_change(2s);
+    if (!tasks_.loaded() || lease_ == 0 || fenced_) continue;
+    for (auto* kv : tasks_.under(keys::kTasks)) {
+      auto task = model::parse<model::Task>(kv->value);
+      if (task.state != "pending" || task.worker != options_.name || running_tasks_.count(task.id))
+        continue;
+      // Claim it: the task runs here, under this agent's lease.
+      task.state = "running";
+      task.attempts += 1;
+      task.started_at = model::now_rfc3339();
+      task.log.push_back(task.started_at + " running on " + options_.name + " (attempt " +
+                         std::to_string(task.attempts) + ")");
+      std::vector<store::Compare> unchanged{
+          store::Compare::mod_revision_is(kv->key, kv->mod_revision),
+          store::Compare::absent(keys::task_claim(task.id))};
+      std::vector<store::Operation> claim{
+          store::Operation::put(kv->key, model::dump(task)),
+          store::Operation::put(keys::task_claim(task.id), options_.name, lease_)};
+      try {
+        auto result = co_await store_.txn(unchanged, claim);
+        if (!result.succeeded) continue;
+        co_await tasks_.wait_revision(result.revision, 2s);
+      } catch (const std::exception& e) {
+        util::log("agent {}: claiming task {}: {}", options_.name, task.id, e.what());
+        continue;
+      }
+      running_tasks_.insert(task.id);
+      asio::co_spawn(executor_, run_task(task.id), asio::detached);
+    }
+  }
+}
+
+asio::awaitable<bool> Agent::modify_task(const std::string& id,
+                                         std::function<void(model::Task&)> modify,
+                                         std::vector<store::Operation> also) {
+  for (int attempt = 0; attempt < 10; ++attempt) {
+    auto* kv = tasks_.find(keys::task(id));
+    if (!kv) co_return false;
+    auto task = model::parse<model::Task>(kv->value);
+    modify(task);
+    std::vector<store::Compare> ours{store::Compare::mod_revision_is(kv->key, kv->mod_revision),
+                                     store::Compare::value_is(keys::task_claim(id), options_.name)};
+    std::vector<store::Operation> ops{store::Operation::put(kv->key, model::dump(task))};
+    ops.insert(ops.end(), also.begin(), also.end());
+    auto result = co_await store_.txn(ours, ops);
+    if (result.succeeded) {
+      co_await tasks_.wait_revision(result.revision, 2s);
+      co_return true;
+    }
+    // Someone else wrote the task meanwhile (a cancel request): read it again.
+    auto claim = co_await store_.get(keys::task_claim(id));
+    if (claim.kvs.empty() || claim.kvs[0].value != options_.name) co_return false;
+    co_await tasks_.wait_change(200ms);
+  }
+  co_return false;
+}
+
+namespace {
+struct Cancelled : std::runtime_error {
+  Cancelled() : std::runtime_error("cancelled") {}
+};
+}  // namespace
+
+asio::awaitable<void> Agent::report_progress(std::string id, int percent, std::string line) {
+  bool cancel = false;
+  bool ours = co_await modify_task(id, [&](model::Task& t) {
+    cancel = t.cancel_requested;
+    t.progress = percent;
+    t.log.push_back(model::now_rfc3339() + " " + (cancel ? "stopping: cancel requested" : line));
+  });
+  if (!ours) throw std::runtime_error("the task is no longer ours");
+  if (cancel) throw Cancelled();  // between steps, before anything is recorded
+}
+
+asio::awaitable<void> Agent::run_task(std::string id) {
+  std::string failure;
+  bool cancelled = false;
+  try {
+    auto task = model::parse<model::Task>(tasks_.find(keys::task(id))->value);
+    auto owner = keys::instance_owner(task.database_id, task.instance);
+    auto it = instances_.find(owner);
+    auto* engine =
+        it == instances_.end() ? nullptr : engines::find_engine(it->second->allocation.engine);
+    if (!engine) throw std::runtime_error("instance " + owner + " does not run on this host");
+    if (task.kind == "backup")
+      co_await run_backup(task, *it->second, *engine);
+    else if (task.kind == "restore")
+      co_await run_restore(task, owner, *engine);
+    else
+      throw std::runtime_error("unknown task kind " + task.kind);
+  } catch (const Cancelled& e) {
+    failure = e.what();
+    cancelled = true;
+  } catch (const std::exception& e) {
+    failure = e.what();
+  }
+  if (!failure.empty()) {
+    util::log("agent {}: task {} failed: {}", options_.name, id, failure);
+    std::vector<store::Operation> also{store::Operation::erase(keys::task_claim(id))};
+    try {
+      // A failed restore ends its database's maintenance with it.
+      auto* kv = tasks_.find(keys::task(id));
+      auto task = kv ? model::parse<model::Task>(kv->value) : model::Task{};
+      auto db = co_await store_.get(keys::database(task.database_id));
+      if (task.kind == "restore" && !db.kvs.empty()) {
+        auto d = model::parse<model::Database>(db.kvs[0].value);
+        if (d.maintenance == id) {
+          d.maintenance.clear();
+          also.push_back(store::Operation::put(keys::database(d.id), model::dump(d)));
+        }
+      }
+      co_await modify_task(
+          id,
+          [&](model::Task& t) {
+            t.state = cancelled ? "cancelled" : "failed";
+            t.error = cancelled ? "" : failure;
+            t.finished_at = model::now_rfc3339();
+            t.log.push_back(t.finished_at + " " + t.state + (cancelled ? "" : ": " + failure));
+          },
+          also);
+    } catch (const std::exception& e) {
+      util::log("agent {}: recording the failure of task {}: {}", options_.name, id, e.what());
+    }
+  }
+  running_tasks_.erase(id);
+}
+
+asio::awaitable<void> Agent::run_backup(const model::Task& task, Instance& instance,
+                                        const engines::Engine& engine) {
+  auto a = instance.allocation;  // a copy: the instance may change while we wait
+  co_await report_progress(task.id, 5,
+                           "taking a consistent snapshot on instance " + std::to_string(a.n));
+  auto paths = co_await engine.snapshot_for_backup(executor_, a.ip, a.port, a.password);
+  if (paths.empty()) throw std::runtime_error(a.engine + " keeps no data to back up");
+  co_await report_progress(task.id, 40, "copying the snapshot out of the container");
+  std::vector<engines::RootfsFile> files;
+  for (auto& path : paths) {
+    auto tar = co_await docker_.archive_get(engines::container_name(a), path);
+    if (!tar) throw std::runtime_error("the snapshot file " + path + " is missing");
+    for (auto& [name, content] : engines::read_tar(*tar)) files.push_back({name, content, 0644});
+  }
+  auto archive = engines::make_tar(files);
+  co_await report_progress(task.id, 70, "storing " + std::to_string(archive.size()) + " bytes");
+  // Writing a big file blocks: a worker thread does it, not the event loop.
+  asio::thread_pool pool(1);
+  std::string sha = co_await asio::co_spawn(
+      pool.get_executor(),
+      put_in_store(options_.backup_dir, std::make_shared<const std::string>(std::move(archive))),
+      asio::use_awaitable);
+  pool.join();
+  auto size = static_cast<int64_t>(std::filesystem::file_size(options_.backup_dir + "/" + sha));
+
+  model::Backup b;
+  b.id = "b-" + util::random_hex(6);
+  b.database_id = task.database_id;
+  b.database_name = task.database_name;
+  b.engine = a.engine;
+  b.version = engine.version();
+  b.created_at = model::now_rfc3339();
+  b.sha256 = sha;
+  b.size_bytes = size;
+  b.memory_used_bytes = instance.status.memory_used_bytes;
+  b.source_instance = a.n;
+  b.source_role = a.role;
+  b.task_id = task.id;
+  // The catalog entry and the task's end are one transaction: no backup without its task done.
+  std::vector<store::Operation> also{store::Operation::put(keys::backup(b.id), model::dump(b)),
+                                     store::Operation::erase(keys::task_claim(task.id))};
+  bool done = co_await modify_task(
+      task.id,
+      [&](model::Task& t) {
+        t.state = "done";
+        t.progress = 100;
+        t.backup_id = b.id;
+        t.finished_at = model::now_rfc3339();
+        t.log.push_back(t.finished_at + " backup " + b.id + " stored (" +
+                        std::to_string(b.size_bytes) + " bytes, sha256 " + sha.substr(0, 12) + ")");
+      },
+      also);
+  if (!done) throw std::runtime_error("the task is no longer ours");
+  util::log("agent {}: backup {} of {} done ({} bytes)", options_.name, b.id, task.database_name,
+            b.size_bytes);
+}
+
+asio::awaitable<void> Agent::run_restore(const model::Task& task, std::string owner,
+                                         const engines::Engine& engine) {
+  auto record = co_await store_.get(keys::backup(task.backup_id));
+  if (record.kvs.empty()) throw std::runtime_error("backup " + task.backup_id + " is gone");
+  auto b = model::parse<model::Backup>(record.kvs[0].value);
+  co_await report_progress(task.id, 10, "reading backup " + b.id + " and checking its checksum");
+  auto store = backup::open_directory_store(options_.backup_dir);
+  auto data = store->get(b.sha256);
+  // Checked before anything is touched.
+  if (!data) throw std::runtime_error("backup data " + b.sha256 + " is missing from the store");
+  if (util::sha256_hex(*data) != b.sha256)
+    throw std::runtime_error("checksum mismatch: the stored data is damaged");
+  auto files = engine.restore_files(engines::read_tar(*data));
+  auto it = instances_.find(owner);
+  if (it == instances_.end()) throw std::runtime_error("instance " + owner + " is not here");
+  auto a = it->second->allocation;
+  int old_pid = it->second->pid;
+  co_await report_progress(task.id, 40, "replacing the data of instance " + std::to_string(a.n));
+  // The next container of this instance starts from the backup, in a fresh volume.
+  pending_restore_[owner] = engines::make_tar(files);
+  co_await docker_.container_remove(engines::container_name(a));
+  try {
+    co_await docker_.volume_remove(engines::volume_name(a));
+  } catch (const std::exception&) {
+    // Re-created meanwhile by the reconciler, from the restored data: nothing to remove.
+  }
+  wake_.notify_all();
+  // Past the point of no return: a cancel request no longer stops it.
+  co_await modify_task(task.id, [](model::Task& t) {
+    t.progress = 70;
+    t.log.push_back(model::now_rfc3339() + " waiting for the restored instance to answer");
+  });
+  asio::steady_timer timer(executor_);
+  auto deadline = std::chrono::steady_clock::now() + 120s;
+  for (;;) {
+    auto i = instances_.find(owner);
+    if (i != instances_.end() && i->second->pid != old_pid && i->second->pid != 0 &&
+        i->second->status.state == "healthy" && i->second->status.role == "primary" &&
+        !pending_restore_.count(owner))
+      break;
+    if (std::chrono::steady_clock::now() > deadline)
+      throw std::runtime_error("the restored instance did not come back in 2 minutes");
+    timer.expires_after(100ms);
+    co_await timer.async_wait(asio::use_awaitable);
+  }
+  // Done, and the database out of maintenance, in one transaction.
+  std::vector<store::Operation> also{store::Operation::erase(keys::task_claim(task.id))};
+  auto db = co_await store_.get(keys::database(task.database_id));
+  if (!db.kvs.empty()) {
+    auto d = model::parse<model::Database>(db.kvs[0].value);
+    d.maintenance.clear();
+    also.push_back(store::Operation::put(keys::database(d.id), model::dump(d)));
+  }
+  bool done = co_await modify_task(
+      task.id,
+      [&](model::Task& t) {
+        t.state = "done";
+        t.progress = 100;
+        t.finished_at = model::now_rfc3339();
+        t.log.push_back(t.finished_at + " restored backup " + b.id);
+      },
+      also);
+  if (!done) throw std::runtime_error("the task is no longer ours");
+  util::log("agent {}: restored backup {} into {}", options_.name, b.id, task.database_name);
+}
+
+}  // namespace berth::agent

@@ -1,0 +1,101 @@
+#include "controller/tasks.hpp"
+
+namespace berth::controller {
+
+namespace keys = model::keys;
+
+namespace {
+
+Change task_change(const std::string& kind, int64_t revision, const model::Task& task,
+                   const std::string& detail) {
+  Change c;
+  c.database_id = task.database_id;
+  c.kind = kind;
+  c.detail = "task " + task.id + " (" + task.kind + "): " + detail;
+  c.expect_mod_revision[keys::task(task.id)] = revision;
+  c.puts[keys::task(task.id)] = model::dump(task);
+  return c;
+}
+
+// The instance to work on: for a backup, the in-sync replica with the highest offset, else the
+// primary; for a restore, the primary. Healthy and on a live host either way.
+const AllocationEntry* choose_instance(const Snapshot& snapshot, const model::Task& task) {
+  const AllocationEntry* best = nullptr;
+  int64_t best_offset = -1;
+  const AllocationEntry* primary = nullptr;
+  for (auto& e : snapshot.allocations) {
+    auto& a = e.allocation;
+    if (a.database_id != task.database_id || !snapshot.hosts.count(a.host)) continue;
+    auto it = snapshot.statuses.find(keys::instance_owner(a.database_id, a.n));
+    if (it == snapshot.statuses.end() || it->second.state != "healthy") continue;
+    if (a.role == "primary") primary = &e;
+    if (task.kind == "backup" && a.role == "replica" && it->second.link_up &&
+        it->second.offset > best_offset) {
+      best = &e;
+      best_offset = it->second.offset;
+    }
+  }
+  return best ? best : primary;
+}
+
+}  // namespace
+
+std::vector<Change> plan_tasks(const Snapshot& snapshot) {
+  std::vector<Change> changes;
+  for (auto& [revision, task] : snapshot.tasks) {
+    if (task.state == "pending" && !task.worker.empty() && !snapshot.hosts.count(task.worker)) {
+      auto t = task;
+      t.worker.clear();
+      t.instance = -1;
+      t.log.push_back(model::now_rfc3339() + " worker " + task.worker +
+                      " is gone; dispatching again");
+      changes.push_back(task_change("dispatch", revision, t, "worker gone"));
+    } else if (task.state == "pending" && task.worker.empty()) {
+      if (!snapshot.databases.count(task.database_id)) {
+        auto t = task;
+        t.state = "failed";
+        t.error = "database: it no longer exists";
+        changes.push_back(task_change("dispatch", revision, t, t.error));
+        continue;
+      }
+      auto* chosen = choose_instance(snapshot, task);
+      if (!chosen) continue;  // nothing healthy to work on yet: stays pending
+      auto t = task;
+      t.worker = chosen->allocation.host;
+      t.instance = chosen->allocation.n;
+      t.log.push_back(model::now_rfc3339() + " dispatched to " + t.worker + ", instance " +
+                      std::to_string(t.instance) + " (" + chosen->allocation.role + ")");
+      changes.push_back(task_change("dispatch", revision, t, "to " + t.worker));
+    } else if (task.state == "running" && !snapshot.claimed.count(task.id)) {
+      // Its worker died mid-way: the claim went with its lease. Nothing it did was recorded
+      // (results are written in the same transaction that ends the task), so it runs again.
+      auto t = task;
+      t.worker.clear();
+      t.instance = -1;
+      t.progress = 0;
+      if (t.attempts >= kTaskAttempts) {
+        t.state = "failed";
+        t.error = "worker: lost " + std::to_string(t.attempts) + " times";
+        t.finished_at = model::now_rfc3339();
+      } else {
+        t.state = "pending";
+      }
+      t.log.push_back(model::now_rfc3339() + " worker " + task.worker + " lost; " +
+                      (t.state == "failed" ? "giving up" : "trying again"));
+      auto c = task_change("requeue", revision, t, t.state);
+      // A restore that will not run again ends its database's maintenance.
+      auto db = snapshot.databases.find(task.database_id);
+      if (t.state == "failed" && db != snapshot.databases.end() &&
+          db->second.first.maintenance == task.id) {
+        auto d = db->second.first;
+        d.maintenance.clear();
+        c.expect_mod_revision[keys::database(d.id)] = db->second.second;
+        c.puts[keys::database(d.id)] = model::dump(d);
+      }
+      changes.push_back(std::move(c));
+    }
+  }
+  return changes;
+}
+
+}  // namespace berth::controller

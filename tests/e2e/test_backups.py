@@ -1,0 +1,139 @@
+"""Tasks and backups on the lab: a backup taken from a replica, wiped data restored, bad input
+refused, and a worker that dies mid-backup leaves one backup or none, never half of one."""
+import hashlib
+import json
+import os
+import subprocess
+import time
+import unittest
+import urllib.request
+
+from harness import redis_cli, wait_until
+from lab import MultiHostLab
+
+KEYS = 100_000
+
+
+def fill(address, password, count, value_size=200):
+    """count keys through redis-cli --pipe (Redis's own mass-insert path)."""
+    value = "v" * value_size
+    payload = "".join(f"*3\r\n$3\r\nSET\r\n${len(f'key:{i}')}\r\nkey:{i}\r\n"
+                      f"${value_size}\r\n{value}\r\n" for i in range(count)).encode()
+    r = subprocess.run(["redis-cli", "--no-auth-warning", "-h", address, "-a", password,
+                        "--pipe"], input=payload, capture_output=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+
+
+class BackupsTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.lab = MultiHostLab(hosts=3)
+        cls.berth = cls.lab.berth
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.lab.close()
+
+    def setUp(self):
+        wait_until(lambda: [h["state"] for h in self.berth.api("GET", "/v1/hosts")] ==
+                   ["alive"] * 3, 40, "all three hosts alive")
+
+    def in_sync(self, db, password):
+        replica = next(i for i in db["instances"] if i["role"] == "replica")
+        wait_until(lambda: redis_cli(replica["address"], password, "dbsize") == str(KEYS), 60,
+                   "the replica to have every key")
+
+    def test_backup_wipe_restore_gives_the_same_contents(self):
+        db = self.berth.api("POST", "/v1/databases", {"name": "big", "engine": "redis",
+                                                       "memory_mb": 128, "replicas": 1})
+        pw = db["password"]
+        fill(db["address"], pw, KEYS)
+        self.assertEqual(redis_cli(db["address"], pw, "dbsize"), str(KEYS))
+        self.in_sync(db, pw)
+
+        r = self.berth.cli("backup", "big", "--json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        backup = json.loads(r.stdout)
+        self.assertEqual(backup["source_role"], "replica")  # not the primary's load
+        self.assertGreater(backup["size_bytes"], KEYS * 10)  # RDB compresses the values
+        # The data as stored is what its checksum says.
+        req = urllib.request.Request(f"{self.berth.url}/v1/backups/{backup['id']}/data",
+                                     headers={"Authorization": "Bearer " + self.berth.token})
+        with urllib.request.urlopen(req, timeout=60) as resp:
+            self.assertEqual(hashlib.sha256(resp.read()).hexdigest(), backup["sha256"])
+        listed = self.berth.cli("backups", "big")
+        self.assertIn(backup["id"], listed.stdout)
+        tasks = self.berth.api("GET", "/v1/tasks")
+        task = next(t for t in tasks if t["backup_id"] == backup["id"])
+        self.assertEqual((task["state"], task["progress"], task["attempts"]), ("done", 100, 1))
+
+        # Wipe, then restore: the same keys, and the replica re-seeded from the primary.
+        self.assertEqual(redis_cli(db["address"], pw, "flushall"), "OK")
+        self.assertEqual(redis_cli(db["address"], pw, "set", "after-backup", "1"), "OK")
+        r = self.berth.cli("restore", "big", backup["id"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(redis_cli(db["address"], pw, "dbsize"), str(KEYS))
+        self.assertEqual(redis_cli(db["address"], pw, "get", "key:99999"), "v" * 200)
+        self.assertEqual(redis_cli(db["address"], pw, "exists", "after-backup"), "0")
+        view = self.berth.api("GET", "/v1/databases/big")
+        replica = next(i for i in view["instances"] if i["role"] == "replica")
+        wait_until(lambda: redis_cli(replica["address"], pw, "dbsize") == str(KEYS), 60,
+                   "the replica re-seeded from the restored primary")
+        self.assertEqual(redis_cli(db["address"], pw, "set", "writable", "1"), "OK")
+
+        # Bad input changes nothing: an unknown backup, a database too small, another engine.
+        r = self.berth.cli("restore", "big", "b-nosuch")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("backup", r.stderr)
+        small = self.berth.api("POST", "/v1/databases", {"name": "small", "engine": "redis",
+                                                          "memory_mb": 32})
+        status, body = self.berth.request("POST", "/v1/databases/small/restore",
+                                          {"backup": backup["id"]})
+        self.assertEqual(status, 409, body)
+        self.assertIn("memory_mb", body["error"])
+        status, body = self.berth.request("POST", "/v1/databases/small/restore", {})
+        self.assertEqual(status, 422, body)
+        self.assertEqual(redis_cli(small["address"], small["password"], "dbsize"), "0")
+        self.assertEqual(self.berth.request("POST", "/v1/databases/nosuch/backups")[0], 404)
+
+        r = self.berth.cli("backup", "rm", backup["id"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.berth.request("GET", f"/v1/backups/{backup['id']}")[0], 404)
+        self.assertFalse(os.path.exists(os.path.join(self.berth.backup_dir, backup["sha256"])))
+        for name in ("big", "small"):
+            self.assertEqual(self.berth.request("DELETE", f"/v1/databases/{name}")[0], 204)
+
+    def test_a_worker_that_dies_mid_backup_leaves_one_backup_or_none(self):
+        db = self.berth.api("POST", "/v1/databases", {"name": "fragile", "engine": "redis",
+                                                       "memory_mb": 128, "replicas": 1})
+        fill(db["address"], db["password"], KEYS)
+        self.in_sync(db, db["password"])
+        status, task = self.berth.request("POST", "/v1/databases/fragile/backups")
+        self.assertEqual(status, 202, task)
+        # The moment its worker starts, the worker's host dies (agent and all).
+        wait_until(lambda: self.berth.api("GET", f"/v1/tasks/{task['id']}")["state"] ==
+                   "running", 30, "the backup to start")
+        worker = self.lab.host(self.berth.api("GET", f"/v1/tasks/{task['id']}")["worker"])
+        worker.kill_agent()
+        try:
+            wait_until(lambda: self.berth.api("GET", f"/v1/tasks/{task['id']}?wait=5")["state"]
+                       in ("done", "failed"), 60, "the task to end")
+            final = self.berth.api("GET", f"/v1/tasks/{task['id']}")
+            backups = [b for b in self.berth.api("GET", "/v1/backups?database=fragile")
+                       if b["task_id"] == task["id"]]
+            # Once: done with exactly one catalog entry, or failed with none.
+            self.assertEqual(len(backups), 1 if final["state"] == "done" else 0, final)
+            if final["state"] == "done":
+                self.assertEqual(final["backup_id"], backups[0]["id"])
+                self.assertTrue(os.path.exists(os.path.join(self.berth.backup_dir,
+                                                            backups[0]["sha256"])))
+            # No partial object is left in the store.
+            self.assertEqual([f for f in os.listdir(self.berth.backup_dir) if "partial" in f],
+                             [])
+        finally:
+            worker.start_agent()
+        self.assertEqual(self.berth.request("DELETE", "/v1/databases/fragile")[0], 204)
+
+
+if __name__ == "__main__":
+    unittest.main()
