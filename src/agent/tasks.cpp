@@ -193,9 +193,11 @@ asio::awaitable<void> Agent::run_backup(const model::Task& task, Instance& insta
   b.sha256 = sha;
   b.size_bytes = size;
   b.memory_used_bytes = instance.status.memory_used_bytes;
+  b.memory_mb = a.memory_mb;
   b.source_instance = a.n;
   b.source_role = a.role;
   b.task_id = task.id;
+  b.scheduled = task.scheduled;
   // The catalog entry and the task's end are one transaction: no backup without its task done.
   std::vector<store::Operation> also{store::Operation::put(keys::backup(b.id), model::dump(b)),
                                      store::Operation::erase(keys::task_claim(task.id))};

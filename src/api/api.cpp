@@ -13,6 +13,7 @@
 #include "engines/engine.hpp"
 #include "model/model.hpp"
 #include "netpool/netpool.hpp"
+#include "schedule/cron.hpp"
 #include "scheduler/placement.hpp"
 #include "scheduler/snapshot.hpp"
 #include "util/encoding.hpp"
@@ -149,6 +150,8 @@ asio::awaitable<http::Response> Api::handle(const http::ServerRequest& request) 
   if (path == "/v1/backups" && method == "GET") co_return list_backups(request);
   if (path.starts_with("/v1/backups/")) {
     std::string rest = path.substr(12);
+    if (rest.ends_with("/restore") && method == "POST")
+      co_return co_await restore_to_new(rest.substr(0, rest.size() - 8), request);
     if (rest.ends_with("/data") && method == "GET")
       co_return backup_data(rest.substr(0, rest.size() - 5));
     if (rest.find('/') == std::string::npos && method == "GET") co_return get_backup(rest);
@@ -303,6 +306,9 @@ json Api::database_view(const std::string& id,
           {"replicas", db.replicas},
           {"epoch", db.epoch},
           {"durable", db.durable},
+          {"backup_schedule", db.backup_schedule},
+          {"backup_keep", db.backup_keep},
+          {"backup_next", db.backup_next},
           {"constraints", db.constraints},
           {"state", state},
           {"address", address},
@@ -663,8 +669,26 @@ asio::awaitable<http::Response> Api::update_database(const std::string& ref,
   if (!parsed) co_return failure;
   json body = std::move(*parsed);
   if (!body.is_object()) co_return error(400, "body: expected a JSON object");
-  if (!body.contains("memory_mb") && !body.contains("replicas"))
-    co_return error(422, "memory_mb: required (MiB), or replicas (0 to 4)");
+  if (!body.contains("memory_mb") && !body.contains("replicas") &&
+      !body.contains("backup_schedule") && !body.contains("backup_keep"))
+    co_return error(
+        422, "memory_mb: required (MiB), or replicas (0 to 4), backup_schedule, backup_keep");
+  std::optional<std::string> backup_schedule;
+  if (body.contains("backup_schedule")) {
+    if (!body["backup_schedule"].is_string())
+      co_return error(422, "backup_schedule: must be a cron string like \"0 3 * * *\" (UTC)");
+    backup_schedule = body["backup_schedule"].get<std::string>();
+    std::string problem;
+    if (!backup_schedule->empty() && !schedule::parse_cron(*backup_schedule, &problem))
+      co_return error(422, "backup_schedule: " + problem);
+  }
+  std::optional<int> backup_keep;
+  if (body.contains("backup_keep")) {
+    if (!body["backup_keep"].is_number_integer() || body["backup_keep"].get<int>() < 1 ||
+        body["backup_keep"].get<int>() > 1000)
+      co_return error(422, "backup_keep: must be an integer from 1 to 1000");
+    backup_keep = body["backup_keep"].get<int>();
+  }
   auto* engine = engines::find_engine(
       model::parse<model::Database>(state_.find(keys::database(id))->value).engine);
   std::optional<int64_t> memory_mb;
@@ -704,6 +728,13 @@ asio::awaitable<http::Response> Api::update_database(const std::string& ref,
                                " MiB now); only growing is possible");
     if (memory_mb) new_db.memory_mb = *memory_mb;
     if (replicas) new_db.replicas = *replicas;
+    if (backup_schedule && *backup_schedule != db.backup_schedule) {
+      if (!backup_schedule->empty() && !engine->capabilities().persistent)
+        co_return error(422, "backup_schedule: " + engine->name() + " keeps no data to back up");
+      new_db.backup_schedule = *backup_schedule;
+      new_db.backup_next.clear();  // the leader works out the next time
+    }
+    if (backup_keep) new_db.backup_keep = *backup_keep;
     std::vector<store::Compare> compares{
         store::Compare::mod_revision_is(keys::database(id), kv->mod_revision)};
     std::vector<store::Operation> ops;

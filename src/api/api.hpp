@@ -69,6 +69,9 @@ class Api {
   boost::asio::awaitable<http::Response> start_backup(const std::string& ref);
   boost::asio::awaitable<http::Response> start_restore(const std::string& ref,
                                                        const http::ServerRequest& request);
+  // POST /v1/backups/{id}/restore {"to": NAME}: a new database made from a backup.
+  boost::asio::awaitable<http::Response> restore_to_new(const std::string& backup_id,
+                                                        const http::ServerRequest& request);
   http::Response list_tasks(const http::ServerRequest& request) const;
   boost::asio::awaitable<http::Response> get_task(const std::string& id,
                                                   const http::ServerRequest& request);

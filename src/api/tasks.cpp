@@ -108,6 +108,39 @@ asio::awaitable<http::Response> Api::start_restore(const std::string& ref,
   co_return co_await start_task(task, compares, ops);
 }
 
+asio::awaitable<http::Response> Api::restore_to_new(const std::string& backup_id,
+                                                    const http::ServerRequest& request) {
+  auto* bkv = state_.find(keys::backup(backup_id));
+  if (!bkv) co_return error(404, "backup: no backup with id '" + backup_id + "'");
+  auto b = model::parse<model::Backup>(bkv->value);
+  http::Response failure;
+  auto parsed = parse_body(request, &failure);
+  if (!parsed) co_return failure;
+  if (!parsed->is_object() || !parsed->contains("to") || !(*parsed)["to"].is_string())
+    co_return error(422, "to: required (the new database's name)");
+  // The new database: the backup's engine, at least the memory the original had.
+  json create = {{"name", (*parsed)["to"]},
+                 {"engine", b.engine},
+                 {"memory_mb", parsed->value("memory_mb", std::max<int64_t>(b.memory_mb, 64))}};
+  if (parsed->contains("replicas")) create["replicas"] = (*parsed)["replicas"];
+  http::ServerRequest inner;
+  inner.method = "POST";
+  inner.path = "/v1/databases";
+  inner.body = create.dump();
+  auto created = co_await create_database(inner);
+  if (created.status != 201) co_return created;
+  json body = {{"backup", backup_id}};
+  http::ServerRequest restore;
+  restore.method = "POST";
+  restore.body = body.dump();
+  auto started = co_await start_restore(create["name"].get<std::string>(), restore);
+  if (started.status != 202) co_return started;
+  // The new database's password is shown here, once, as at any creation.
+  auto task = json::parse(started.body);
+  task["database"] = json::parse(created.body);
+  co_return reply(202, task);
+}
+
 http::Response Api::list_tasks(const http::ServerRequest& request) const {
   std::string filter;
   if (auto it = request.query.find("database"); it != request.query.end())

@@ -317,6 +317,10 @@ void add_client_commands(CLI::App& app, int* exit_code) {
   update->add_option("name", (*update_args)["name"], "database name or id")->required();
   update->add_option("--memory", (*update_args)["memory"], "new memory limit, e.g. 1G");
   update->add_option("--replicas", (*update_args)["replicas"], "replicas on other hosts (0-4)");
+  update->add_option("--backup-schedule", (*update_args)["backup_schedule"],
+                     "cron in UTC, e.g. \"0 3 * * *\" (\"none\" turns it off)");
+  update->add_option("--backup-keep", (*update_args)["backup_keep"],
+                     "how many scheduled backups to keep");
   update->add_flag("--json", flags->json, "print the database as JSON");
   add_connection(update);
   update->callback([=] {
@@ -326,7 +330,17 @@ void add_client_commands(CLI::App& app, int* exit_code) {
       body["memory_mb"] = parse_memory_mb((*update_args)["memory"], "--memory");
     if (!(*update_args)["replicas"].empty())
       body["replicas"] = parse_replicas((*update_args)["replicas"]);
-    if (body.empty()) throw UsageError("update: say --memory SIZE, --replicas N or both");
+    if (!(*update_args)["backup_schedule"].empty()) {
+      auto cron = (*update_args)["backup_schedule"];
+      body["backup_schedule"] = cron == "none" ? "" : cron;
+    }
+    if (auto& keep = (*update_args)["backup_keep"]; !keep.empty()) {
+      if (keep.size() > 4 || keep.find_first_not_of("0123456789") != std::string::npos)
+        throw UsageError("--backup-keep: '" + keep + "' is not a number");
+      body["backup_keep"] = std::stoi(keep);
+    }
+    if (body.empty())
+      throw UsageError("update: say --memory, --replicas, --backup-schedule or --backup-keep");
     auto r = call(c, "PATCH", "/v1/databases/" + http::url_encode((*update_args)["name"]), body);
     if (flags->json)
       std::cout << r.body.dump(2) << "\n";
@@ -520,19 +534,32 @@ void add_client_commands(CLI::App& app, int* exit_code) {
     print_table(rows);
   });
 
-  // berth restore NAME BACKUP [--detach] [--json]
+  // berth restore NAME BACKUP | berth restore BACKUP --to NEWNAME  [--detach] [--json]
   auto* restore = app.add_subcommand("restore", "Restore a backup into a database (waits)");
   auto restore_args = std::make_shared<std::map<std::string, std::string>>();
-  restore->add_option("name", (*restore_args)["name"], "database name or id")->required();
-  restore->add_option("backup", (*restore_args)["backup"], "backup id")->required();
+  restore->add_option("name", (*restore_args)["name"], "database (or, with --to, the backup)")
+      ->required();
+  restore->add_option("backup", (*restore_args)["backup"], "backup id");
+  restore->add_option("--to", (*restore_args)["to"], "restore into a new database of this name");
   restore->add_flag("--detach,-d", (*restore_args)["detach"], "print the task id at once");
   restore->add_flag("--json", flags->json, "print the task as JSON");
   add_connection(restore);
   restore->callback([=] {
     auto c = resolve_connection(flags->server, flags->token);
-    auto r =
-        call(c, "POST", "/v1/databases/" + http::url_encode((*restore_args)["name"]) + "/restore",
-             json{{"backup", (*restore_args)["backup"]}});
+    auto& args = *restore_args;
+    ApiReply r;
+    if (!args["to"].empty()) {
+      if (!args["backup"].empty()) throw UsageError("restore: with --to, name only the backup");
+      args["backup"] = args["name"];
+      args["name"] = args["to"];
+      r = call(c, "POST", "/v1/backups/" + http::url_encode(args["backup"]) + "/restore",
+               json{{"to", args["to"]}});
+    } else {
+      if (args["backup"].empty())
+        throw UsageError("restore: say NAME BACKUP, or BACKUP --to NEWNAME");
+      r = call(c, "POST", "/v1/databases/" + http::url_encode(args["name"]) + "/restore",
+               json{{"backup", args["backup"]}});
+    }
     std::string id = r.body.value("id", "");
     bool detach = !(*restore_args)["detach"].empty() && (*restore_args)["detach"] != "0";
     if (detach) {

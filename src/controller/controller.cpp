@@ -5,6 +5,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "backup/store.hpp"
 #include "controller/plan.hpp"
 #include "controller/switchover.hpp"
 #include "controller/tasks.hpp"
@@ -119,6 +120,8 @@ asio::awaitable<void> Controller::reconcile_once() {
   }
   for (auto* kv : state_.under(keys::kTaskClaims))
     snapshot.claimed.insert(kv->key.substr(keys::kTaskClaims.size()));
+  for (auto* kv : state_.under(keys::kBackups))
+    snapshot.backups.push_back({kv->mod_revision, model::parse<model::Backup>(kv->value)});
 
   // A primary counts as unreachable after 600 ms without an answer to the leader's probes.
   auto now = std::chrono::steady_clock::now();
@@ -127,6 +130,7 @@ asio::awaitable<void> Controller::reconcile_once() {
 
   auto changes = plan(snapshot);
   for (auto& c : plan_tasks(snapshot)) changes.push_back(std::move(c));
+  for (auto& c : plan_schedules(snapshot, std::time(nullptr))) changes.push_back(std::move(c));
   for (auto& change : changes) {
     if (!leading_) co_return;
     if (change.kind == "switchover") {
@@ -135,6 +139,8 @@ asio::awaitable<void> Controller::reconcile_once() {
                 r.error.empty() ? "done" : r.error);
       co_return;  // plan again on the new state
     }
+    if (change.kind == "failover" && !co_await primary_really_lost(snapshot, change.database_id))
+      continue;
     // Every change also checks that we still lead: a deposed leader writes nothing.
     std::vector<store::Compare> compares{store::Compare::value_is(keys::kLeader, id_)};
     for (auto& [key, rev] : change.expect_mod_revision)
@@ -152,7 +158,41 @@ asio::awaitable<void> Controller::reconcile_once() {
     if (change.kind == "failover") ++failovers_;
     util::log("controller {}: {} {}: {}", id_, change.kind, change.database_id, change.detail);
     co_await state_.wait_revision(result.revision, 2s);
+    drop_unreferenced(change.drop_objects);
   }
+}
+
+asio::awaitable<bool> Controller::primary_really_lost(const Snapshot& snapshot,
+                                                      const std::string& database_id) {
+  const model::Allocation* primary = nullptr;
+  for (auto& e : snapshot.allocations)
+    if (e.allocation.database_id == database_id && e.allocation.role == "primary" &&
+        (!primary || e.allocation.epoch > primary->epoch))
+      primary = &e.allocation;
+  // A host whose lease is gone, or an instance that keeps crashing, is lost for sure.
+  if (!primary || !snapshot.hosts.count(primary->host)) co_return true;
+  auto status = snapshot.statuses.find(keys::instance_owner(database_id, primary->n));
+  if (status != snapshot.statuses.end() && status->second.state == "failed") co_return true;
+  // Judged unreachable by probes: one last look before a promotion that, if the primary is
+  // merely slow, would leave two primaries until its agent demotes it.
+  auto* engine = engines::find_engine(primary->engine);
+  if (!engine) co_return true;
+  auto result =
+      co_await engine->probe(executor_, primary->ip, primary->port, primary->password, 500ms);
+  if (!result.healthy) co_return true;
+  down_since_.erase(keys::instance_owner(database_id, primary->n));
+  util::log("controller {}: primary of {} answers after all: no failover", id_, database_id);
+  co_return false;
+}
+
+void Controller::drop_unreferenced(const std::vector<std::string>& objects) {
+  if (objects.empty() || backup_dir_.empty()) return;
+  std::set<std::string> referenced;
+  for (auto* kv : state_.under(keys::kBackups))
+    referenced.insert(model::parse<model::Backup>(kv->value).sha256);
+  auto store = backup::open_directory_store(backup_dir_);
+  for (auto& sha : objects)
+    if (!referenced.count(sha)) store->remove(sha);
 }
 
 asio::awaitable<void> Controller::probe_primaries() {

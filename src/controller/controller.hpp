@@ -8,7 +8,9 @@
 #include <map>
 #include <set>
 #include <string>
+#include <vector>
 
+#include "controller/plan.hpp"
 #include "store/mirror.hpp"
 #include "store/store.hpp"
 #include "util/signal.hpp"
@@ -27,12 +29,17 @@ class Controller {
   boost::asio::awaitable<void> resign();
 
   int64_t failovers() const { return failovers_; }
+  // Where backup data lives, so that retention can remove what it prunes.
+  void set_backup_dir(std::string dir) { backup_dir_ = std::move(dir); }
 
  private:
   boost::asio::awaitable<bool> campaign();
   boost::asio::awaitable<void> lead();
   boost::asio::awaitable<void> keep_lease();
   boost::asio::awaitable<void> reconcile_once();
+  void drop_unreferenced(const std::vector<std::string>& objects);
+  boost::asio::awaitable<bool> primary_really_lost(const Snapshot& snapshot,
+                                                   const std::string& database_id);
   // While leading: probes every primary that has replicas, to notice a lost host faster than
   // its lease can expire.
   boost::asio::awaitable<void> probe_primaries();
@@ -51,6 +58,7 @@ class Controller {
   util::Signal wake_;
   std::map<std::string, std::chrono::steady_clock::time_point> down_since_;  // "id/n"
   std::set<std::string> probing_;
+  std::string backup_dir_;
 };
 
 }  // namespace berth::controller

@@ -30,6 +30,8 @@ struct Snapshot {
   // Tasks (backups, restores) and which of them a live worker holds a claim on.
   std::vector<std::pair<int64_t, model::Task>> tasks;  // (mod revision, task)
   std::set<std::string> claimed;
+  // The backup catalog: (key, mod revision, record).
+  std::vector<std::pair<int64_t, model::Backup>> backups;
 };
 
 // One change: written as one transaction that succeeds only if every key it read is unchanged.
@@ -40,6 +42,9 @@ struct Change {
   std::map<std::string, int64_t> expect_mod_revision;  // key -> mod revision (0: absent)
   std::map<std::string, std::string> puts;
   std::vector<std::string> deletes;
+  // Backup store objects (checksums) to remove once the change is applied, unless another
+  // catalog entry still names them.
+  std::vector<std::string> drop_objects;
 };
 
 std::vector<Change> plan(const Snapshot& snapshot);

@@ -1,5 +1,10 @@
 #include "controller/tasks.hpp"
 
+#include <algorithm>
+
+#include "schedule/cron.hpp"
+#include "util/encoding.hpp"
+
 namespace berth::controller {
 
 namespace keys = model::keys;
@@ -92,6 +97,83 @@ std::vector<Change> plan_tasks(const Snapshot& snapshot) {
         c.expect_mod_revision[keys::database(d.id)] = db->second.second;
         c.puts[keys::database(d.id)] = model::dump(d);
       }
+      changes.push_back(std::move(c));
+    }
+  }
+  return changes;
+}
+
+std::string format_time(std::time_t t) {
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::time_t parse_time(const std::string& rfc3339) {
+  std::tm tm{};
+  if (!strptime(rfc3339.c_str(), "%Y-%m-%dT%H:%M:%S", &tm)) return 0;
+  return timegm(&tm);
+}
+
+std::vector<Change> plan_schedules(const Snapshot& snapshot, std::time_t now) {
+  std::vector<Change> changes;
+  std::set<std::string> busy;
+  for (auto& [rev, task] : snapshot.tasks)
+    if (!model::task_finished(task.state)) busy.insert(task.database_id);
+  for (auto& [id, entry] : snapshot.databases) {
+    auto& [db, db_revision] = entry;
+    std::string error;
+    auto cron = db.backup_schedule.empty() ? std::nullopt
+                                           : schedule::parse_cron(db.backup_schedule, &error);
+    if (cron) {
+      std::time_t next = parse_time(db.backup_next);
+      if (next == 0 || now >= next) {
+        auto d = db;
+        d.backup_next = format_time(schedule::next_fire(*cron, now));
+        Change c;
+        c.database_id = id;
+        c.kind = "schedule";
+        c.expect_mod_revision[keys::database(id)] = db_revision;
+        c.puts[keys::database(id)] = model::dump(d);
+        if (next != 0 && !busy.count(id)) {
+          model::Task t;
+          // The id derives from the occurrence: two leaders cannot fire it twice.
+          t.id = "t-" + util::sha256_hex(id + "@" + db.backup_next).substr(0, 12);
+          t.kind = "backup";
+          t.database_id = id;
+          t.database_name = db.name;
+          t.scheduled = true;
+          t.created_at = model::now_rfc3339();
+          t.log.push_back(t.created_at + " fired by schedule '" + db.backup_schedule + "'");
+          c.expect_mod_revision[keys::task(t.id)] = 0;
+          c.puts[keys::task(t.id)] = model::dump(t);
+          c.detail = "backup due at " + db.backup_next + " fired; next at " + d.backup_next;
+        } else {
+          c.detail = next == 0 ? "first backup at " + d.backup_next
+                               : "backup due at " + db.backup_next + " skipped: a task is running";
+        }
+        changes.push_back(std::move(c));
+      }
+    }
+    // Retention: the newest backup_keep scheduled backups stay.
+    std::vector<const model::Backup*> scheduled;
+    for (auto& [rev, b] : snapshot.backups)
+      if (b.database_id == id && b.scheduled) scheduled.push_back(&b);
+    std::sort(scheduled.begin(), scheduled.end(),
+              [](auto* a, auto* b) { return a->created_at > b->created_at; });
+    int keep = std::max(1, db.backup_keep);
+    if (static_cast<int>(scheduled.size()) > keep) {
+      Change c;
+      c.database_id = id;
+      c.kind = "retention";
+      for (size_t i = keep; i < scheduled.size(); ++i) {
+        c.deletes.push_back(keys::backup(scheduled[i]->id));
+        c.drop_objects.push_back(scheduled[i]->sha256);
+      }
+      c.detail = std::to_string(c.deletes.size()) + " scheduled backups beyond " +
+                 std::to_string(keep) + " pruned";
       changes.push_back(std::move(c));
     }
   }

@@ -3,6 +3,8 @@
 // whose worker died (back to pending, or failed after three attempts). Pure: no I/O.
 #pragma once
 
+#include <ctime>
+#include <string>
 #include <vector>
 
 #include "controller/plan.hpp"
@@ -12,5 +14,14 @@ namespace berth::controller {
 inline constexpr int kTaskAttempts = 3;
 
 std::vector<Change> plan_tasks(const Snapshot& snapshot);
+
+// Backup schedules at `now` (Unix seconds): fire a backup task when one is due (skipping the
+// occurrence while another task runs on the database), and prune scheduled backups beyond
+// each database's keep count, oldest first.
+std::vector<Change> plan_schedules(const Snapshot& snapshot, std::time_t now);
+
+// RFC 3339 (UTC, seconds) to and from Unix seconds; 0 when unreadable.
+std::string format_time(std::time_t t);
+std::time_t parse_time(const std::string& rfc3339);
 
 }  // namespace berth::controller

@@ -97,10 +97,16 @@ struct Database {
   std::string user;  // for engines with users: whom clients authenticate as
   // A restore in progress (its task id): no failover while the primary restarts with the data.
   std::string maintenance;
+  // Scheduled backups: cron in UTC ("" for none), how many scheduled backups to keep, and when
+  // the leader fires next (RFC 3339; set by the leader).
+  std::string backup_schedule;
+  int backup_keep = 7;
+  std::string backup_next;
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Database, id, name, engine, version, memory_mb,
                                                 replicas, password, created_at, address, epoch,
-                                                constraints, durable, user, maintenance)
+                                                constraints, durable, user, maintenance,
+                                                backup_schedule, backup_keep, backup_next)
 
 // Instance n of a database, placed on a host with a fixed address.
 struct Allocation {
@@ -202,13 +208,14 @@ struct Task {
   int instance = -1;      // the instance it works on
   std::string backup_id;  // restore: what to restore; backup: what was made
   bool cancel_requested = false;
+  bool scheduled = false;  // fired by the database's backup schedule
   std::string error;
   std::string created_at, started_at, finished_at;
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Task, id, kind, database_id, database_name, state,
                                                 progress, log, attempts, worker, instance,
-                                                backup_id, cancel_requested, error, created_at,
-                                                started_at, finished_at)
+                                                backup_id, cancel_requested, scheduled, error,
+                                                created_at, started_at, finished_at)
 
 // One backup in the catalog; its data is an object in the backup store named by its checksum.
 struct Backup {
@@ -221,16 +228,19 @@ struct Backup {
   std::string sha256;  // of the data: the object's name in the store
   int64_t size_bytes = 0;
   int64_t memory_used_bytes = 0;  // what the data needed in memory when taken
+  int64_t memory_mb = 0;          // the database's memory limit then
   int source_instance = -1;
   std::string source_role;
   std::string task_id;
   std::string verified = "unverified";  // unverified, verified, failed
   std::string verify_message;
+  bool scheduled = false;  // made by the schedule: subject to its retention
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Backup, id, database_id, database_name, engine,
                                                 version, created_at, sha256, size_bytes,
-                                                memory_used_bytes, source_instance, source_role,
-                                                task_id, verified, verify_message)
+                                                memory_used_bytes, memory_mb, source_instance,
+                                                source_role, task_id, verified, verify_message,
+                                                scheduled)
 
 inline bool task_finished(const std::string& state) {
   return state == "done" || state == "failed" || state == "cancelled";

@@ -159,6 +159,7 @@ int run_server(const ServerFlags& flags) {
   api::Api api(io.get_executor(), store, options);
   controller::Controller controller(io.get_executor(), store, api.state(),
                                     hostname() + ":" + std::to_string(getpid()), flags.leader_ttl);
+  controller.set_backup_dir(options.backup_dir);
   int exit_code = 0;
   asio::co_spawn(
       io,
@@ -261,6 +262,7 @@ int run_up(UpFlags flags) {
   agent_options.backup_dir = api_options.backup_dir;
   agent::Agent agent(io.get_executor(), store, docker, agent_options);
   controller::Controller controller(io.get_executor(), store, api.state(), "up");
+  controller.set_backup_dir(api_options.backup_dir);
   int exit_code = 0;
 
   asio::co_spawn(

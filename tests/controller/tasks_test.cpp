@@ -113,5 +113,68 @@ TEST(Tasks, APendingTaskOnAHostThatWentAwayIsDispatchedAgain) {
   EXPECT_EQ(written(changes[0]).worker, "");
 }
 
+TEST(Schedules, TheFirstLookOnlySetsTheNextTime) {
+  World w;
+  w.s.databases["d"].first.backup_schedule = "0 3 * * *";
+  auto now = parse_time("2026-11-25T14:00:00Z");
+  auto changes = plan_schedules(w.s, now);
+  ASSERT_EQ(changes.size(), 1u);
+  auto db = model::parse<model::Database>(changes[0].puts.at(keys::database("d")));
+  EXPECT_EQ(db.backup_next, "2026-11-26T03:00:00Z");
+  EXPECT_EQ(changes[0].puts.size(), 1u);  // no task yet
+}
+
+TEST(Schedules, ADueScheduleFiresOnceAndMovesOn) {
+  World w;
+  auto& db = w.s.databases["d"].first;
+  db.backup_schedule = "0 3 * * *";
+  db.backup_next = "2026-11-26T03:00:00Z";
+  EXPECT_TRUE(plan_schedules(w.s, parse_time("2026-11-26T02:59:59Z")).empty());
+  auto changes = plan_schedules(w.s, parse_time("2026-11-26T03:00:00Z"));
+  ASSERT_EQ(changes.size(), 1u);
+  auto& c = changes[0];
+  auto next = model::parse<model::Database>(c.puts.at(keys::database("d"))).backup_next;
+  EXPECT_EQ(next, "2026-11-27T03:00:00Z");
+  model::Task task;
+  for (auto& [key, value] : c.puts)
+    if (key.starts_with(keys::kTasks)) task = model::parse<model::Task>(value);
+  EXPECT_EQ(task.kind, "backup");
+  EXPECT_TRUE(task.scheduled);
+  EXPECT_EQ(c.expect_mod_revision.at(keys::task(task.id)), 0);  // never fired twice
+  // The same occurrence seen by another leader makes the same task id.
+  auto again = plan_schedules(w.s, parse_time("2026-11-26T03:00:30Z"));
+  EXPECT_EQ(again[0].puts.count(keys::task(task.id)), 1u);
+}
+
+TEST(Schedules, AnOccurrenceIsSkippedWhileAnotherTaskRuns) {
+  World w;
+  auto& db = w.s.databases["d"].first;
+  db.backup_schedule = "* * * * *";
+  db.backup_next = "2026-11-26T03:00:00Z";
+  w.task("restore", "running");
+  auto changes = plan_schedules(w.s, parse_time("2026-11-26T03:00:10Z"));
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0].puts.size(), 1u);  // only the next time
+  EXPECT_NE(changes[0].detail.find("skipped"), std::string::npos);
+}
+
+TEST(Schedules, RetentionPrunesTheOldestScheduledBackups) {
+  World w;
+  w.s.databases["d"].first.backup_keep = 2;
+  for (int i = 0; i < 4; ++i) {
+    model::Backup b;
+    b.id = "b" + std::to_string(i);
+    b.database_id = "d";
+    b.created_at = "2026-11-2" + std::to_string(i) + "T00:00:00Z";
+    b.sha256 = "s" + std::to_string(i);
+    b.scheduled = i != 0;  // b0 was made by hand: never pruned
+    w.s.backups.push_back({40, b});
+  }
+  auto changes = plan_schedules(w.s, parse_time("2026-11-26T00:00:00Z"));
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0].deletes, std::vector<std::string>{keys::backup("b1")});
+  EXPECT_EQ(changes[0].drop_objects, std::vector<std::string>{"s1"});
+}
+
 }  // namespace
 }  // namespace berth::controller

@@ -43,6 +43,13 @@ class BackupsTest(unittest.TestCase):
         wait_until(lambda: redis_cli(replica["address"], password, "dbsize") == str(KEYS), 60,
                    "the replica to have every key")
 
+        def replica_in_sync():
+            view = self.berth.api("GET", f"/v1/databases/{db['name']}")
+            r = next(i for i in view["instances"] if i["role"] == "replica")
+            return r["state"] == "healthy" and r.get("link_up")
+
+        wait_until(replica_in_sync, 30, "the replica reported in sync")
+
     def test_backup_wipe_restore_gives_the_same_contents(self):
         db = self.berth.api("POST", "/v1/databases", {"name": "big", "engine": "redis",
                                                        "memory_mb": 128, "replicas": 1})
@@ -96,12 +103,69 @@ class BackupsTest(unittest.TestCase):
         self.assertEqual(redis_cli(small["address"], small["password"], "dbsize"), "0")
         self.assertEqual(self.berth.request("POST", "/v1/databases/nosuch/backups")[0], 404)
 
+        # Into a new database: same engine, the original's memory, the same keys.
+        status, started = self.berth.request("POST", f"/v1/backups/{backup['id']}/restore",
+                                             {"to": "copy"})
+        self.assertEqual(status, 202, started)
+        copy_pw = started["database"]["password"]
+        r = self.berth.cli("task", started["id"], "--follow")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("restored backup", r.stdout)  # plain log lines when not on a terminal
+        copy = self.berth.api("GET", "/v1/databases/copy")
+        self.assertEqual((copy["engine"], copy["memory_mb"]), ("redis", 128))
+        self.assertEqual(redis_cli(copy["address"], copy_pw, "dbsize"), str(KEYS))
+        status, body = self.berth.request("POST", f"/v1/backups/{backup['id']}/restore",
+                                          {"to": "copy"})
+        self.assertEqual(status, 409, body)  # the name is taken
+        self.assertIn("name", body["error"])
         r = self.berth.cli("backup", "rm", backup["id"])
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(self.berth.request("GET", f"/v1/backups/{backup['id']}")[0], 404)
         self.assertFalse(os.path.exists(os.path.join(self.berth.backup_dir, backup["sha256"])))
-        for name in ("big", "small"):
+        for name in ("big", "small", "copy"):
             self.assertEqual(self.berth.request("DELETE", f"/v1/databases/{name}")[0], 204)
+
+    def test_a_schedule_fires_on_time_and_retention_prunes(self):
+        db = self.berth.api("POST", "/v1/databases", {"name": "nightly", "engine": "redis",
+                                                       "memory_mb": 64})
+        redis_cli(db["address"], db["password"], "set", "k", "v")
+        for bad in ("0 25 * * *", "every night", "* * * *"):
+            status, body = self.berth.request("PATCH", "/v1/databases/nightly",
+                                              {"backup_schedule": bad})
+            self.assertEqual(status, 422, body)
+            self.assertIn("backup_schedule", body["error"])
+        r = self.berth.cli("update", "nightly", "--backup-schedule", "* * * * *",
+                           "--backup-keep", "1")
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+        seen = {}  # every scheduled backup observed: id -> sha256
+
+        def scheduled_tasks():
+            for b in self.berth.api("GET", "/v1/backups?database=nightly"):
+                seen[b["id"]] = b["sha256"]
+            return [t for t in self.berth.api("GET", "/v1/tasks?database=nightly")
+                    if t["scheduled"] and t["state"] == "done"]
+
+        # Every minute on the minute (UTC): two fires within about two minutes.
+        wait_until(lambda: len(scheduled_tasks()) >= 2, 150, "two scheduled backups")
+        for t in scheduled_tasks():
+            started = time.strptime(t["started_at"][:19], "%Y-%m-%dT%H:%M:%S")
+            self.assertLessEqual(started.tm_sec, 15, t["started_at"])  # on time, give or take
+        # Keep 1: the older scheduled backup is gone, catalog entry and data.
+        wait_until(lambda: len(self.berth.api("GET", "/v1/backups?database=nightly")) == 1, 20,
+                   "retention to prune")
+        kept = self.berth.api("GET", "/v1/backups?database=nightly")[0]
+        self.assertTrue(kept["scheduled"])
+        pruned = {sha for bid, sha in seen.items() if bid != kept["id"]}
+        self.assertTrue(pruned, seen)
+        for sha in pruned - {kept["sha256"]}:
+            self.assertFalse(os.path.exists(os.path.join(self.berth.backup_dir, sha)))
+        view = self.berth.api("GET", "/v1/databases/nightly")
+        self.assertEqual((view["backup_schedule"], view["backup_keep"]), ("* * * * *", 1))
+        r = self.berth.cli("update", "nightly", "--backup-schedule", "none")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.berth.cli("backup", "rm", kept["id"], check=True)
+        self.assertEqual(self.berth.request("DELETE", "/v1/databases/nightly")[0], 204)
 
     def test_a_worker_that_dies_mid_backup_leaves_one_backup_or_none(self):
         db = self.berth.api("POST", "/v1/databases", {"name": "fragile", "engine": "redis",
