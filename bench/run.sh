@@ -6,3 +6,4 @@ cd "$(dirname "$0")/.."
 python3 bench/provision.py
 python3 bench/footprint.py
 python3 bench/failover.py
+python3 bench/backup.py

@@ -575,6 +575,9 @@ asio::awaitable<void> Agent::probe_loop(std::shared_ptr<Instance> instance) {
         s.state = "failed";
         s.message = "keeps crashing: " + std::to_string(instance->restarts.size()) +
                     " restarts within a minute";
+      } else if (instance->lost_writes && result.awaiting_role) {
+        s.state = "failed";
+        s.message = "restarted: a replica with every acknowledged write takes over";
       }
       // A second opinion for the controller: can this replica's host reach the primary?
       s.primary_down = false;
@@ -612,6 +615,19 @@ asio::awaitable<void> Agent::converge(Instance& instance, const engines::Engine&
                                       const engines::ProbeResult& current) {
   auto& a = instance.allocation;
   bool primary = a.role == "primary";
+  if (primary && current.awaiting_role && instance.ever_healthy && !a.database_address.empty() &&
+      !instance.lost_writes) {
+    instance.lost_writes = true;
+    instance.lost_writes_since = std::chrono::steady_clock::now();
+    util::log("agent {}: primary {} restarted: holding it read-only for a replica to take over",
+              options_.name, instance.key);
+  }
+  if (!primary || !current.awaiting_role) instance.lost_writes = false;
+  if (instance.lost_writes &&
+      std::chrono::steady_clock::now() - instance.lost_writes_since < std::chrono::seconds(15)) {
+    co_await hold_database_address(instance, false);
+    co_return;
+  }
   // The database address moves first: the old holder lets go before any new one takes it.
   bool hold = primary && !fenced_ && !a.database_address.empty();
   if (!hold) co_await hold_database_address(instance, false);

@@ -33,6 +33,10 @@ struct Agent::Instance {
   int last_restart_count = -1;
   std::deque<std::chrono::steady_clock::time_point> restarts;
   bool crash_looping = false;
+  // A primary whose container restarted while it had replicas: it may have lost writes they
+  // acknowledged, so it stays read-only and a replica takes over (or, with none, after 15 s).
+  std::chrono::steady_clock::time_point lost_writes_since{};
+  bool lost_writes = false;
   std::unique_ptr<util::Signal> wake;
 };
 

@@ -166,13 +166,20 @@ asio::awaitable<void> Agent::run_backup(const model::Task& task, Instance& insta
   auto paths = co_await engine.snapshot_for_backup(executor_, a.ip, a.port, a.password);
   if (paths.empty()) throw std::runtime_error(a.engine + " keeps no data to back up");
   co_await report_progress(task.id, 40, "copying the snapshot out of the container");
+  // The backup is a tar of the snapshot's files: Docker's own archive when there is one file,
+  // so big datasets are not copied again.
+  std::string archive;
   std::vector<engines::RootfsFile> files;
   for (auto& path : paths) {
     auto tar = co_await docker_.archive_get(engines::container_name(a), path);
     if (!tar) throw std::runtime_error("the snapshot file " + path + " is missing");
+    if (paths.size() == 1) {
+      archive = std::move(*tar);
+      break;
+    }
     for (auto& [name, content] : engines::read_tar(*tar)) files.push_back({name, content, 0644});
   }
-  auto archive = engines::make_tar(files);
+  if (paths.size() > 1) archive = engines::make_tar(files);
   co_await report_progress(task.id, 70, "storing " + std::to_string(archive.size()) + " bytes");
   // Writing a big file blocks: a worker thread does it, not the event loop.
   asio::thread_pool pool(1);

@@ -26,6 +26,9 @@ struct ProbeResult {
   bool link_up = false;      // for a replica: its link to the primary is up
   int min_replicas_to_write = 0;
   bool writes_paused = false;
+  // Started afresh and given no role since (instances start read-only): a primary seen so had
+  // restarted, and may have lost writes its replicas acknowledged.
+  bool awaiting_role = false;
   // Metrics, as the engine counts them.
   int64_t connections = 0;
   int64_t operations = 0;  // commands or requests served since the start

@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import unittest
 import urllib.request
 
 from harness import BERTH, Berth, Dockerd, Etcd, Process, free_port, wait_until
@@ -214,3 +215,21 @@ class MultiHostLab:
                         os.makedirs(os.path.dirname(os.path.join(keep, rel)), exist_ok=True)
                         shutil.copy(os.path.join(root, f), os.path.join(keep, rel))
         shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+class LabTestCase(unittest.TestCase):
+    """Tests on one lab of three hosts for the whole class; every test starts with all three
+    alive and none draining."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.lab = MultiHostLab(hosts=3)
+        cls.berth = cls.lab.berth
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.lab.close()
+
+    def setUp(self):
+        wait_until(lambda: [h["state"] for h in self.berth.api("GET", "/v1/hosts")] ==
+                   ["alive"] * 3, 40, "all three hosts alive")

@@ -9,7 +9,7 @@ import unittest
 import urllib.request
 
 from harness import redis_cli, wait_until
-from lab import MultiHostLab
+from lab import LabTestCase
 
 KEYS = 100_000
 
@@ -24,19 +24,8 @@ def fill(address, password, count, value_size=200):
     assert r.returncode == 0, r.stderr
 
 
-class BackupsTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.lab = MultiHostLab(hosts=3)
-        cls.berth = cls.lab.berth
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.lab.close()
-
-    def setUp(self):
-        wait_until(lambda: [h["state"] for h in self.berth.api("GET", "/v1/hosts")] ==
-                   ["alive"] * 3, 40, "all three hosts alive")
+class BackupsTest(LabTestCase):
+    """On a lab of three hosts, all alive at the start of every test."""
 
     def in_sync(self, db, password):
         replica = next(i for i in db["instances"] if i["role"] == "replica")

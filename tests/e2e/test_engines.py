@@ -11,7 +11,7 @@ import time
 import unittest
 
 from harness import wait_until
-from lab import MultiHostLab
+from lab import LabTestCase
 
 CLIENTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "clients")
 
@@ -102,19 +102,8 @@ class MemcachedBinary:
         self.sock.close()
 
 
-class EnginesTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.lab = MultiHostLab(hosts=3)
-        cls.berth = cls.lab.berth
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.lab.close()
-
-    def setUp(self):
-        wait_until(lambda: [h["state"] for h in self.berth.api("GET", "/v1/hosts")] ==
-                   ["alive"] * 3, 40, "all three hosts alive")
+class EnginesTest(LabTestCase):
+    """On a lab of three hosts, all alive at the start of every test."""
 
     def containers(self, db_id):
         return [(h.name, c) for h in self.lab.hosts for c in h.dockerd.containers()

@@ -277,6 +277,7 @@ boost::asio::awaitable<ProbeResult> RedisEngine::probe(boost::asio::any_io_execu
   if (!offset.empty()) result.offset = std::stoll(offset);
   result.primary_host = info_field(reply, "master_host");
   result.link_up = info_field(reply, "master_link_status") == "up";
+  result.awaiting_role = result.role == "replica" && result.primary_host == "127.0.0.1";
   if (auto clients = info_field(reply, "connected_clients"); !clients.empty())
     result.connections = std::stoll(clients);
   if (auto ops = info_field(reply, "total_commands_processed"); !ops.empty())

@@ -1,0 +1,88 @@
+#!/usr/bin/env python3
+"""bench/backup: backup and restore throughput of a Redis dataset (SIZE_MB, 500 by default) in
+MB/s, against `docker cp` of the same RDB file out of the same container in the same run.
+
+Prints backup_mbps=, restore_mbps=, copy_mbps= and backup_copy_ratio= (medians of RUNS)."""
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "e2e"))
+from harness import Lab, redis_cli  # noqa: E402
+
+SIZE_MB = int(os.environ.get("SIZE_MB", "500"))
+RUNS = int(os.environ.get("RUNS", "3"))
+DOCKER = "/usr/bin/docker" if os.path.exists("/usr/bin/docker") else "docker"
+
+
+def fill(address, password, size_mb):
+    """size_mb of incompressible values (the RDB is as big as the data) via redis-cli --pipe."""
+    value_size, batch = 4096, 1000
+    count = size_mb * 1024 * 1024 // value_size
+    proc = subprocess.Popen(["redis-cli", "--no-auth-warning", "-h", address, "-a", password,
+                             "--pipe"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
+    for start in range(0, count, batch):
+        chunk = []
+        for i in range(start, min(start + batch, count)):
+            value = os.urandom(value_size // 2).hex()
+            key = f"key:{i}"
+            chunk.append(f"*3\r\n$3\r\nSET\r\n${len(key)}\r\n{key}\r\n${value_size}\r\n{value}\r\n")
+        proc.stdin.write("".join(chunk).encode())
+    proc.stdin.close()
+    proc.wait()
+    return count
+
+
+def timed(argv, env_cli):
+    started = time.monotonic()
+    r = env_cli(*argv)
+    if r.returncode != 0:
+        raise RuntimeError(f"berth {' '.join(argv)}: {r.stderr}")
+    return time.monotonic() - started, r
+
+
+def main():
+    lab = Lab("bkbench", "10.217.0.0/16")
+    berth, dockerd = lab.berth, lab.dockerd
+    docker = [DOCKER, "-H", "unix://" + dockerd.socket]
+    try:
+        db = berth.api("POST", "/v1/databases", {"name": "big", "engine": "redis",
+                                                  "memory_mb": SIZE_MB * 2 + 256})
+        keys = fill(db["address"], db["password"], SIZE_MB)
+        assert redis_cli(db["address"], db["password"], "dbsize") == str(keys)
+        container = dockerd.containers(f"berth.database={db['id']}")[0]["Id"]
+        backup_mbps, restore_mbps, copy_mbps = [], [], []
+        for run in range(RUNS):
+            seconds, r = timed(["backup", "big", "--json"], berth.cli)
+            backup = json.loads(r.stdout)
+            mb = backup["size_bytes"] / 1024 / 1024
+            backup_mbps.append(mb / seconds)
+            # The floor: the same RDB file (just written by that backup) copied out by Docker.
+            started = time.monotonic()
+            subprocess.run(docker + ["cp", f"{container}:/data/dump.rdb", f"/tmp/bkbench-{run}.rdb"],
+                           check=True, capture_output=True)
+            copy_mbps.append(os.path.getsize(f"/tmp/bkbench-{run}.rdb") / 1024 / 1024 /
+                             (time.monotonic() - started))
+            os.unlink(f"/tmp/bkbench-{run}.rdb")
+            seconds, _ = timed(["restore", "big", backup["id"]], berth.cli)
+            restore_mbps.append(mb / seconds)
+            container = dockerd.containers(f"berth.database={db['id']}")[0]["Id"]
+            assert redis_cli(db["address"], db["password"], "dbsize") == str(keys)
+            berth.cli("backup", "rm", backup["id"])
+            print(f"# run {run}: {mb:.0f} MB, backup {backup_mbps[-1]:.0f} MB/s, "
+                  f"restore {restore_mbps[-1]:.0f} MB/s, docker cp {copy_mbps[-1]:.0f} MB/s",
+                  flush=True)
+        b, r, c = (statistics.median(x) for x in (backup_mbps, restore_mbps, copy_mbps))
+        print(f"backup_mbps={b:.0f} MB/s")
+        print(f"restore_mbps={r:.0f} MB/s")
+        print(f"copy_mbps={c:.0f} MB/s")
+        print(f"backup_copy_ratio={b / c:.2f} ratio")
+    finally:
+        lab.close()
+
+
+if __name__ == "__main__":
+    main()
