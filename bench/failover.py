@@ -61,7 +61,8 @@ class SentinelSetup:
         self.lab, self.i = lab, i
         self.ips = [f"10.77.50.{2 * i + 1}", f"10.77.50.{2 * i + 2}"]
         self.names = [f"sent-p{i}", f"sent-r{i}"]
-        image = "berth/redis:" + lab.berth.api("GET", "/v1/engines")[0]["version"]
+        redis = next(e for e in lab.berth.api("GET", "/v1/engines") if e["name"] == "redis")
+        image = redis["image"].split()[0]  # "berth/redis:TAG (built on each host)"
         for n, host in enumerate(lab.hosts[:2]):
             args = ["/usr/bin/redis-server", "--protected-mode", "no", "--requirepass", PASSWORD,
                     "--masterauth", PASSWORD, "--save", "", "--appendonly", "no"]

@@ -84,6 +84,10 @@ class Agent {
                                           const engines::Engine& engine);
   boost::asio::awaitable<void> run_restore(const model::Task& task, std::string owner,
                                            const engines::Engine& engine);
+  // Loads a backup with the engine's own code in a scratch container (no network).
+  boost::asio::awaitable<engines::Engine::Verification> verify_backup(
+      const engines::Engine& engine, model::Allocation allocation,
+      std::shared_ptr<const std::string> data, std::string task_id);
   // Records progress and a log line; throws once the task is no longer this agent's.
   boost::asio::awaitable<void> report_progress(std::string id, int percent, std::string line);
   // Changes the task with modify() while this agent holds its claim; false once it does not.

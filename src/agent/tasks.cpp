@@ -182,12 +182,16 @@ asio::awaitable<void> Agent::run_backup(const model::Task& task, Instance& insta
   if (paths.size() > 1) archive = engines::make_tar(files);
   co_await report_progress(task.id, 70, "storing " + std::to_string(archive.size()) + " bytes");
   // Writing a big file blocks: a worker thread does it, not the event loop.
+  auto data = std::make_shared<const std::string>(std::move(archive));
   asio::thread_pool pool(1);
   std::string sha = co_await asio::co_spawn(
-      pool.get_executor(),
-      put_in_store(options_.backup_dir, std::make_shared<const std::string>(std::move(archive))),
-      asio::use_awaitable);
+      pool.get_executor(), put_in_store(options_.backup_dir, data), asio::use_awaitable);
   pool.join();
+  engines::Engine::Verification verification;
+  if (task.verify) {
+    co_await report_progress(task.id, 85, "verifying: loading it in a scratch container");
+    verification = co_await verify_backup(engine, a, data, task.id);
+  }
   auto size = static_cast<int64_t>(std::filesystem::file_size(options_.backup_dir + "/" + sha));
 
   model::Backup b;
@@ -205,6 +209,10 @@ asio::awaitable<void> Agent::run_backup(const model::Task& task, Instance& insta
   b.source_role = a.role;
   b.task_id = task.id;
   b.scheduled = task.scheduled;
+  if (task.verify) {
+    b.verified = verification.ok ? "verified" : "failed";
+    b.verify_message = verification.message;
+  }
   // The catalog entry and the task's end are one transaction: no backup without its task done.
   std::vector<store::Operation> also{store::Operation::put(keys::backup(b.id), model::dump(b)),
                                      store::Operation::erase(keys::task_claim(task.id))};
@@ -222,6 +230,42 @@ asio::awaitable<void> Agent::run_backup(const model::Task& task, Instance& insta
   if (!done) throw std::runtime_error("the task is no longer ours");
   util::log("agent {}: backup {} of {} done ({} bytes)", options_.name, b.id, task.database_name,
             b.size_bytes);
+}
+
+asio::awaitable<engines::Engine::Verification> Agent::verify_backup(
+    const engines::Engine& engine, model::Allocation a, std::shared_ptr<const std::string> data,
+    std::string task_id) {
+  auto command = engine.verify_command("/tmp");
+  if (command.empty()) co_return engines::Engine::Verification{false, a.engine + " cannot verify"};
+  std::string failure, id;
+  engines::Engine::Verification result;
+  try {
+    co_await ensure_image(a);
+    docker::ContainerSpec spec;
+    spec.name = "berth-verify-" + task_id;
+    spec.image = a.image.empty() ? engine.image_recipe().reference() : a.image;
+    spec.cmd = command;
+    spec.memory_bytes = a.memory_mb * 1024 * 1024;
+    spec.network = "none";
+    spec.restart_policy = "no";
+    spec.labels["berth.verify"] = task_id;         // no host label: the reconciler leaves it alone
+    co_await docker_.container_remove(spec.name);  // one left by an earlier attempt
+    id = co_await docker_.container_create(spec);
+    co_await docker_.archive_put(id, "/tmp", *data);
+    co_await docker_.container_start(id);
+    int exit_code = co_await docker_.container_wait(id, std::chrono::seconds(600));
+    result = engine.read_verification(exit_code, co_await docker_.container_logs(id));
+  } catch (const std::exception& e) {
+    failure = e.what();
+  }
+  if (!id.empty()) {
+    try {
+      co_await docker_.container_remove(id);
+    } catch (const std::exception&) {
+    }
+  }
+  if (!failure.empty()) result = {false, "verification could not run: " + failure};
+  co_return result;
 }
 
 asio::awaitable<void> Agent::run_restore(const model::Task& task, std::string owner,

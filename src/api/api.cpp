@@ -136,7 +136,7 @@ asio::awaitable<http::Response> Api::handle(const http::ServerRequest& request) 
     co_return error(405, "method not allowed: " + method + " " + path);
   }
   if (path.starts_with("/v1/databases/") && path.ends_with("/backups") && method == "POST")
-    co_return co_await start_backup(path.substr(14, path.size() - 14 - 8));
+    co_return co_await start_backup(path.substr(14, path.size() - 14 - 8), request);
   if (path.starts_with("/v1/databases/") && path.ends_with("/restore") && method == "POST")
     co_return co_await start_restore(path.substr(14, path.size() - 14 - 8), request);
   if (path == "/v1/tasks" && method == "GET") co_return list_tasks(request);
@@ -309,6 +309,7 @@ json Api::database_view(const std::string& id,
           {"backup_schedule", db.backup_schedule},
           {"backup_keep", db.backup_keep},
           {"backup_next", db.backup_next},
+          {"backup_verify", db.backup_verify},
           {"constraints", db.constraints},
           {"state", state},
           {"address", address},
@@ -670,7 +671,8 @@ asio::awaitable<http::Response> Api::update_database(const std::string& ref,
   json body = std::move(*parsed);
   if (!body.is_object()) co_return error(400, "body: expected a JSON object");
   if (!body.contains("memory_mb") && !body.contains("replicas") &&
-      !body.contains("backup_schedule") && !body.contains("backup_keep"))
+      !body.contains("backup_schedule") && !body.contains("backup_keep") &&
+      !body.contains("backup_verify"))
     co_return error(
         422, "memory_mb: required (MiB), or replicas (0 to 4), backup_schedule, backup_keep");
   std::optional<std::string> backup_schedule;
@@ -681,6 +683,12 @@ asio::awaitable<http::Response> Api::update_database(const std::string& ref,
     std::string problem;
     if (!backup_schedule->empty() && !schedule::parse_cron(*backup_schedule, &problem))
       co_return error(422, "backup_schedule: " + problem);
+  }
+  std::optional<bool> backup_verify;
+  if (body.contains("backup_verify")) {
+    if (!body["backup_verify"].is_boolean())
+      co_return error(422, "backup_verify: must be true or false");
+    backup_verify = body["backup_verify"].get<bool>();
   }
   std::optional<int> backup_keep;
   if (body.contains("backup_keep")) {
@@ -735,6 +743,7 @@ asio::awaitable<http::Response> Api::update_database(const std::string& ref,
       new_db.backup_next.clear();  // the leader works out the next time
     }
     if (backup_keep) new_db.backup_keep = *backup_keep;
+    if (backup_verify) new_db.backup_verify = *backup_verify;
     std::vector<store::Compare> compares{
         store::Compare::mod_revision_is(keys::database(id), kv->mod_revision)};
     std::vector<store::Operation> ops;

@@ -66,7 +66,8 @@ class Api {
   boost::asio::awaitable<http::Response> start_task(model::Task task,
                                                     std::vector<store::Compare> compares,
                                                     std::vector<store::Operation> ops);
-  boost::asio::awaitable<http::Response> start_backup(const std::string& ref);
+  boost::asio::awaitable<http::Response> start_backup(const std::string& ref,
+                                                      const http::ServerRequest& request);
   boost::asio::awaitable<http::Response> start_restore(const std::string& ref,
                                                        const http::ServerRequest& request);
   // POST /v1/backups/{id}/restore {"to": NAME}: a new database made from a backup.

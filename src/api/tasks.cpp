@@ -49,9 +49,20 @@ asio::awaitable<http::Response> Api::start_task(model::Task task,
   co_return reply(202, task_view(task, result.revision));
 }
 
-asio::awaitable<http::Response> Api::start_backup(const std::string& ref) {
+asio::awaitable<http::Response> Api::start_backup(const std::string& ref,
+                                                  const http::ServerRequest& request) {
   std::string id = resolve(ref);
   if (id.empty()) co_return error(404, "database: no database named or with id '" + ref + "'");
+  bool verify = false;
+  if (!request.body.empty()) {
+    http::Response failure;
+    auto parsed = parse_body(request, &failure);
+    if (!parsed) co_return failure;
+    if (parsed->contains("verify")) {
+      if (!(*parsed)["verify"].is_boolean()) co_return error(422, "verify: must be true or false");
+      verify = (*parsed)["verify"];
+    }
+  }
   auto db = model::parse<model::Database>(state_.find(keys::database(id))->value);
   if (!engines::find_engine(db.engine)->capabilities().persistent)
     co_return error(422, "engine: " + db.engine + " keeps no data to back up");
@@ -62,6 +73,7 @@ asio::awaitable<http::Response> Api::start_backup(const std::string& ref) {
   task.kind = "backup";
   task.database_id = id;
   task.database_name = db.name;
+  task.verify = verify;
   co_return co_await start_task(task, {}, {});
 }
 

@@ -321,6 +321,8 @@ void add_client_commands(CLI::App& app, int* exit_code) {
                      "cron in UTC, e.g. \"0 3 * * *\" (\"none\" turns it off)");
   update->add_option("--backup-keep", (*update_args)["backup_keep"],
                      "how many scheduled backups to keep");
+  update->add_option("--backup-verify", (*update_args)["backup_verify"],
+                     "verify scheduled backups: true or false");
   update->add_flag("--json", flags->json, "print the database as JSON");
   add_connection(update);
   update->callback([=] {
@@ -333,6 +335,11 @@ void add_client_commands(CLI::App& app, int* exit_code) {
     if (!(*update_args)["backup_schedule"].empty()) {
       auto cron = (*update_args)["backup_schedule"];
       body["backup_schedule"] = cron == "none" ? "" : cron;
+    }
+    if (auto& verify = (*update_args)["backup_verify"]; !verify.empty()) {
+      if (verify != "true" && verify != "false")
+        throw UsageError("--backup-verify: '" + verify + "' is not true or false");
+      body["backup_verify"] = verify == "true";
     }
     if (auto& keep = (*update_args)["backup_keep"]; !keep.empty()) {
       if (keep.size() > 4 || keep.find_first_not_of("0123456789") != std::string::npos)
@@ -467,6 +474,8 @@ void add_client_commands(CLI::App& app, int* exit_code) {
   auto backup_args = std::make_shared<std::map<std::string, std::string>>();
   backup->add_option("name", (*backup_args)["name"], "database name or id");
   backup->add_flag("--detach,-d", (*backup_args)["detach"], "print the task id at once");
+  backup->add_flag("--verify", (*backup_args)["verify"],
+                   "load it in a scratch container before calling it done");
   backup->add_flag("--json", flags->json, "print the backup (or task) as JSON");
   add_connection(backup);
   auto* backup_rm = backup->add_subcommand("rm", "Remove a backup and its data");
@@ -484,8 +493,10 @@ void add_client_commands(CLI::App& app, int* exit_code) {
     if (backup_rm->parsed()) return;  // `berth backup rm ID` ran instead
     if ((*backup_args)["name"].empty()) throw UsageError("backup: say which database (or rm ID)");
     auto c = resolve_connection(flags->server, flags->token);
+    bool verify = !(*backup_args)["verify"].empty() && (*backup_args)["verify"] != "0";
     auto r =
-        call(c, "POST", "/v1/databases/" + http::url_encode((*backup_args)["name"]) + "/backups");
+        call(c, "POST", "/v1/databases/" + http::url_encode((*backup_args)["name"]) + "/backups",
+             json{{"verify", verify}});
     std::string id = r.body.value("id", "");
     bool detach = !(*backup_args)["detach"].empty() && (*backup_args)["detach"] != "0";
     if (detach) {

@@ -145,6 +145,7 @@ std::vector<Change> plan_schedules(const Snapshot& snapshot, std::time_t now) {
           t.database_id = id;
           t.database_name = db.name;
           t.scheduled = true;
+          t.verify = db.backup_verify;
           t.created_at = model::now_rfc3339();
           t.log.push_back(t.created_at + " fired by schedule '" + db.backup_schedule + "'");
           c.expect_mod_revision[keys::task(t.id)] = 0;

@@ -242,6 +242,29 @@ asio::awaitable<std::vector<ContainerInfo>> Client::container_list(const std::st
   co_return out;
 }
 
+asio::awaitable<int> Client::container_wait(const std::string& id, std::chrono::seconds timeout) {
+  http::Request req{"POST", kApi + "/containers/" + id + "/wait"};
+  auto res = co_await http_->request(req, timeout);
+  if (res.status != 200) throw Error(res.status, message_of(res.body));
+  co_return json::parse(res.body).value("StatusCode", -1);
+}
+
+asio::awaitable<std::string> Client::container_logs(const std::string& id) {
+  http::Request req{"GET", kApi + "/containers/" + id + "/logs?stdout=1&stderr=1"};
+  auto res = co_await http_->request(req, std::chrono::seconds(30));
+  if (res.status != 200) throw Error(res.status, message_of(res.body));
+  // Without a TTY the stream is multiplexed: 8-byte frame headers (stream, 0, 0, 0, size).
+  std::string out;
+  size_t pos = 0;
+  while (pos + 8 <= res.body.size()) {
+    auto byte = [&](size_t i) { return static_cast<unsigned char>(res.body[pos + i]); };
+    size_t size = size_t{byte(4)} << 24 | size_t{byte(5)} << 16 | size_t{byte(6)} << 8 | byte(7);
+    out += res.body.substr(pos + 8, size);
+    pos += 8 + size;
+  }
+  co_return out;
+}
+
 asio::awaitable<void> Client::container_update_memory(const std::string& id, int64_t memory_bytes) {
   json body = {{"Memory", memory_bytes}, {"MemorySwap", memory_bytes}};
   co_await call("POST", "/containers/" + id + "/update", body.dump());

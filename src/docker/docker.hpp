@@ -108,6 +108,10 @@ class Client {
   // Unpacks a tar into directory path of the container, running or not.
   asio::awaitable<void> archive_put(const std::string& id, const std::string& path,
                                     const std::string& tar);
+  // Waits until the container stops; returns its exit code.
+  asio::awaitable<int> container_wait(const std::string& id, std::chrono::seconds timeout);
+  // Its output so far, stdout and stderr together.
+  asio::awaitable<std::string> container_logs(const std::string& id);
   // Changes the memory limit of a running container in place.
   asio::awaitable<void> container_update_memory(const std::string& id, int64_t memory_bytes);
 

@@ -128,6 +128,21 @@ class Engine {
     return {};
   }
   virtual std::string data_dir() const { return "/data"; }
+  // Verification: the command that loads the backup's files (unpacked in dir) with the
+  // engine's own code in a scratch container, and what its exit code and output say.
+  // Empty command: the engine cannot verify.
+  virtual std::vector<std::string> verify_command(const std::string& dir) const {
+    (void)dir;
+    return {};
+  }
+  struct Verification {
+    bool ok = false;
+    std::string message;  // e.g. "100000 keys"
+  };
+  virtual Verification read_verification(int exit_code, const std::string& output) const {
+    (void)output;
+    return {exit_code == 0, "exit code " + std::to_string(exit_code)};
+  }
   // The memory the engine's data may take within memory_mb: a restore must fit in it.
   virtual int64_t data_memory_bytes(int64_t memory_mb) const {
     return memory_mb * 1024 * 1024 * 80 / 100;

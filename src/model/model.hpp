@@ -102,11 +102,13 @@ struct Database {
   std::string backup_schedule;
   int backup_keep = 7;
   std::string backup_next;
+  bool backup_verify = false;  // scheduled backups are verified too
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Database, id, name, engine, version, memory_mb,
                                                 replicas, password, created_at, address, epoch,
                                                 constraints, durable, user, maintenance,
-                                                backup_schedule, backup_keep, backup_next)
+                                                backup_schedule, backup_keep, backup_next,
+                                                backup_verify)
 
 // Instance n of a database, placed on a host with a fixed address.
 struct Allocation {
@@ -209,13 +211,14 @@ struct Task {
   std::string backup_id;  // restore: what to restore; backup: what was made
   bool cancel_requested = false;
   bool scheduled = false;  // fired by the database's backup schedule
+  bool verify = false;     // a backup: load it in a scratch container before calling it done
   std::string error;
   std::string created_at, started_at, finished_at;
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Task, id, kind, database_id, database_name, state,
                                                 progress, log, attempts, worker, instance,
-                                                backup_id, cancel_requested, scheduled, error,
-                                                created_at, started_at, finished_at)
+                                                backup_id, cancel_requested, scheduled, verify,
+                                                error, created_at, started_at, finished_at)
 
 // One backup in the catalog; its data is an object in the backup store named by its checksum.
 struct Backup {

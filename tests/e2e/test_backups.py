@@ -47,9 +47,12 @@ class BackupsTest(LabTestCase):
         self.assertEqual(redis_cli(db["address"], pw, "dbsize"), str(KEYS))
         self.in_sync(db, pw)
 
-        r = self.berth.cli("backup", "big", "--json")
+        r = self.berth.cli("backup", "big", "--verify", "--json")
         self.assertEqual(r.returncode, 0, r.stderr)
         backup = json.loads(r.stdout)
+        # Verified: Redis's own loader read every key of it in a scratch container.
+        self.assertEqual(backup["verified"], "verified", backup)
+        self.assertIn(f"{KEYS} keys", backup["verify_message"])
         self.assertEqual(backup["source_role"], "replica")  # not the primary's load
         self.assertGreater(backup["size_bytes"], KEYS * 10)  # RDB compresses the values
         # The data as stored is what its checksum says.

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "engines/memcached/memcached.hpp"
+#include "engines/redis/redis.hpp"
 #include "engines/tarantool/iproto.hpp"
 #include "engines/tarantool/tarantool.hpp"
 #include "util/encoding.hpp"
@@ -66,6 +67,22 @@ TEST(Tarantool, ScriptQuotesThePasswordAndFollowsThePrimary) {
   EXPECT_NE(script.find(R"(primary = "berth:pa\"ss\\word@10.0.0.1:3301")"), std::string::npos)
       << script;
   EXPECT_NE(script.find("memtx_memory = 73400320"), std::string::npos);
+}
+
+TEST(Redis, VerificationReadsTheKeyCountOrTheFailure) {
+  RedisEngine redis;
+  auto ok = redis.read_verification(
+      0,
+      "[offset 0] Checking RDB file dump.rdb\n[info] 100000 keys read\n[info] 0 expires\n"
+      "\\o/ RDB looks OK! \\o/\n");
+  EXPECT_TRUE(ok.ok);
+  EXPECT_EQ(ok.message, "redis loads it: 100000 keys");
+  auto bad = redis.read_verification(
+      1, "--- RDB ERROR DETECTED ---\n[additional info] Reason: Wrong RDB checksum\n");
+  EXPECT_FALSE(bad.ok);
+  EXPECT_NE(bad.message.find("Wrong RDB checksum"), std::string::npos) << bad.message;
+  EXPECT_EQ(redis.verify_command("/tmp"),
+            (std::vector<std::string>{"/usr/bin/redis-check-rdb", "/tmp/dump.rdb"}));
 }
 
 }  // namespace

@@ -68,8 +68,9 @@ std::string RedisEngine::version() const {
 ImageRecipe RedisEngine::image_recipe() const {
   ImageRecipe r;
   r.repo = "berth/redis";
-  r.tag = version();
-  r.binaries = {"/usr/bin/redis-server"};
+  // redis-check-rdb (the same binary, named so) verifies backups in a scratch container.
+  r.tag = version().empty() ? "" : version() + "-2";
+  r.binaries = {"/usr/bin/redis-server", "/usr/bin/redis-check-rdb"};
   r.directories = {"/data", "/tmp"};
   r.changes = {R"(CMD ["/usr/bin/redis-server"])", "WORKDIR /data"};
   return r;
@@ -218,6 +219,23 @@ boost::asio::awaitable<std::vector<std::string>> RedisEngine::snapshot_for_backu
     co_await timer.async_wait(boost::asio::use_awaitable);
   }
   throw std::runtime_error("redis did not finish its snapshot in 10 minutes");
+}
+
+Engine::Verification RedisEngine::read_verification(int exit_code,
+                                                    const std::string& output) const {
+  // redis-check-rdb: "[info] 100000 keys read" then "\o/ RDB looks OK! \o/".
+  auto keys = output.find(" keys read");
+  std::string count;
+  if (keys != std::string::npos) {
+    auto start = output.rfind(' ', keys - 1);
+    count = output.substr(start + 1, keys - start - 1);
+  }
+  if (exit_code == 0 && output.find("RDB looks OK") != std::string::npos)
+    return {true, "redis loads it: " + (count.empty() ? std::string("?") : count) + " keys"};
+  auto last = output.find_last_not_of("\r\n ");
+  auto line_start = output.rfind('\n', last == std::string::npos ? 0 : last);
+  return {false, "redis-check-rdb failed (exit " + std::to_string(exit_code) +
+                     "): " + output.substr(line_start == std::string::npos ? 0 : line_start + 1)};
 }
 
 std::vector<RootfsFile> RedisEngine::restore_files(

@@ -49,6 +49,10 @@ class RedisEngine : public Engine {
       const std::string& password) const override;
   std::vector<RootfsFile> restore_files(
       const std::map<std::string, std::string>& backup_files) const override;
+  std::vector<std::string> verify_command(const std::string& dir) const override {
+    return {"/usr/bin/redis-check-rdb", dir + "/dump.rdb"};
+  }
+  Verification read_verification(int exit_code, const std::string& output) const override;
   int64_t data_memory_bytes(int64_t memory_mb) const override { return maxmemory_bytes(memory_mb); }
 
   // Sends commands (after AUTH) in one round trip; returns the raw replies.
