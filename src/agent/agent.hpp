@@ -88,6 +88,9 @@ class Agent {
   boost::asio::awaitable<engines::Engine::Verification> verify_backup(
       const engines::Engine& engine, model::Allocation allocation,
       std::shared_ptr<const std::string> data, std::string task_id);
+  // Adds to ops the write that ends the maintenance task put its database in, if it did.
+  boost::asio::awaitable<void> end_maintenance(const model::Task& task,
+                                               std::vector<store::Operation>& ops);
   // Records progress and a log line; throws once the task is no longer this agent's.
   boost::asio::awaitable<void> report_progress(std::string id, int percent, std::string line);
   // Changes the task with modify() while this agent holds its claim; false once it does not.

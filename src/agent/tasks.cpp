@@ -94,6 +94,16 @@ struct Cancelled : std::runtime_error {
 };
 }  // namespace
 
+asio::awaitable<void> Agent::end_maintenance(const model::Task& task,
+                                             std::vector<store::Operation>& ops) {
+  auto db = co_await store_.get(keys::database(task.database_id));
+  if (db.kvs.empty()) co_return;
+  auto d = model::parse<model::Database>(db.kvs[0].value);
+  if (d.maintenance != task.id) co_return;
+  d.maintenance.clear();
+  ops.push_back(store::Operation::put(keys::database(d.id), model::dump(d)));
+}
+
 asio::awaitable<void> Agent::report_progress(std::string id, int percent, std::string line) {
   bool cancel = false;
   bool ours = co_await modify_task(id, [&](model::Task& t) {
@@ -132,16 +142,8 @@ asio::awaitable<void> Agent::run_task(std::string id) {
     std::vector<store::Operation> also{store::Operation::erase(keys::task_claim(id))};
     try {
       // A failed restore ends its database's maintenance with it.
-      auto* kv = tasks_.find(keys::task(id));
-      auto task = kv ? model::parse<model::Task>(kv->value) : model::Task{};
-      auto db = co_await store_.get(keys::database(task.database_id));
-      if (task.kind == "restore" && !db.kvs.empty()) {
-        auto d = model::parse<model::Database>(db.kvs[0].value);
-        if (d.maintenance == id) {
-          d.maintenance.clear();
-          also.push_back(store::Operation::put(keys::database(d.id), model::dump(d)));
-        }
-      }
+      if (auto* kv = tasks_.find(keys::task(id)))
+        co_await end_maintenance(model::parse<model::Task>(kv->value), also);
       co_await modify_task(
           id,
           [&](model::Task& t) {
@@ -315,12 +317,7 @@ asio::awaitable<void> Agent::run_restore(const model::Task& task, std::string ow
   }
   // Done, and the database out of maintenance, in one transaction.
   std::vector<store::Operation> also{store::Operation::erase(keys::task_claim(task.id))};
-  auto db = co_await store_.get(keys::database(task.database_id));
-  if (!db.kvs.empty()) {
-    auto d = model::parse<model::Database>(db.kvs[0].value);
-    d.maintenance.clear();
-    also.push_back(store::Operation::put(keys::database(d.id), model::dump(d)));
-  }
+  co_await end_maintenance(task, also);
   bool done = co_await modify_task(
       task.id,
       [&](model::Task& t) {

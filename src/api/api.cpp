@@ -338,6 +338,17 @@ model::Allocation Api::new_allocation(const model::Database& db, int n, const st
   return a;
 }
 
+asio::awaitable<std::optional<store::TxnResult>> Api::try_txn(std::vector<store::Compare> compares,
+                                                              std::vector<store::Operation> ops) {
+  std::optional<store::TxnResult> result;
+  try {
+    result = co_await store_.txn(compares, ops);
+  } catch (const std::exception&) {
+    // etcd does not answer: the caller says nothing was done.
+  }
+  co_return result;
+}
+
 std::vector<std::string> Api::reserve_addresses(const model::NetworkConfig& network, int count) {
   std::set<std::string> taken = pending_addresses_;
   for (auto* kv : state_.under(keys::kAddresses))
@@ -615,21 +626,15 @@ asio::awaitable<http::Response> Api::create_database(const http::ServerRequest& 
       ops.push_back(
           store::Operation::put(keys::address(db.address), keys::database_address_owner(db.id)));
     }
-    store::TxnResult result;
-    bool failed = false;
-    try {
-      result = co_await store_.txn(compares, ops);
-    } catch (...) {
-      failed = true;
-    }
+    auto result = co_await try_txn(compares, ops);
     release_addresses(ips);
-    if (failed) co_return error(503, "etcd: the store does not answer; nothing was created");
-    if (result.succeeded) {
-      committed_revision = result.revision;
+    if (!result) co_return error(503, "etcd: the store does not answer; nothing was created");
+    if (result->succeeded) {
+      committed_revision = result->revision;
       break;
     }
     // Someone else won the name or an address, or a host went away: look again.
-    co_await state_.wait_revision(result.revision, 2s);
+    co_await state_.wait_revision(result->revision, 2s);
     if (state_.find(keys::name(db.name)))
       co_return error(409, "name: '" + db.name + "' is already taken");
   }
@@ -861,23 +866,17 @@ asio::awaitable<http::Response> Api::update_database(const std::string& ref,
     }
     ops.push_back(store::Operation::put(keys::database(id), model::dump(new_db)));
 
-    store::TxnResult result;
-    bool failed = false;
-    try {
-      result = co_await store_.txn(compares, ops);
-    } catch (...) {
-      failed = true;
-    }
+    auto result = co_await try_txn(compares, ops);
     release_addresses(reserved);
     reserved.clear();
-    if (failed) co_return error(503, "etcd: the store does not answer; nothing was changed");
-    if (result.succeeded) {
-      committed_revision = result.revision;
+    if (!result) co_return error(503, "etcd: the store does not answer; nothing was changed");
+    if (result->succeeded) {
+      committed_revision = result->revision;
       db = new_db;
       break;
     }
     // A failover, a move or a concurrent create changed what we read: look again.
-    co_await state_.wait_revision(result.revision, 2s);
+    co_await state_.wait_revision(result->revision, 2s);
   }
   if (committed_revision == 0) co_return error(409, "database: changed meanwhile; try again");
   co_await state_.wait_revision(committed_revision, 5s);

@@ -6,6 +6,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -96,6 +97,9 @@ class Api {
   // Empty when the pool is exhausted.
   std::vector<std::string> reserve_addresses(const model::NetworkConfig& network, int count);
   void release_addresses(const std::vector<std::string>& ips);
+  // A transaction; nullopt when etcd does not answer.
+  boost::asio::awaitable<std::optional<store::TxnResult>> try_txn(
+      std::vector<store::Compare> compares, std::vector<store::Operation> ops);
   // A new instance record of db: number n on host at ip.
   model::Allocation new_allocation(const model::Database& db, int n, const std::string& host,
                                    const std::string& ip) const;

@@ -6,6 +6,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -22,11 +23,12 @@ boost::asio::awaitable<std::string> tcp_exchange(
     const std::string& request, const std::function<bool(const std::string&)>& complete,
     std::chrono::milliseconds timeout);
 
-// For protocols where the server speaks first: reads its greeting until greeting_complete,
-// writes request_for(greeting), then reads until complete(reply). Returns the reply alone.
+// For protocols where the server speaks first: reads until greeting_length says how long its
+// greeting is (nullopt: not all here yet), writes request_for(greeting), then reads until
+// complete(reply). Returns the reply alone.
 boost::asio::awaitable<std::string> tcp_greeted_exchange(
     boost::asio::any_io_executor executor, const std::string& host, int port,
-    const std::function<size_t(const std::string&)>& greeting_length,
+    const std::function<std::optional<size_t>(const std::string&)>& greeting_length,
     const std::function<std::string(const std::string&)>& request_for,
     const std::function<bool(const std::string&)>& complete, std::chrono::milliseconds timeout);
 

@@ -237,7 +237,9 @@ boost::asio::awaitable<Value> call(boost::asio::any_io_executor executor, const 
   };
   auto reply = co_await util::tcp_greeted_exchange(
       executor, ip, port,
-      [](const std::string& b) { return b.size() >= kGreetingSize ? kGreetingSize : 0; },
+      [](const std::string& b) {
+        return b.size() >= kGreetingSize ? std::optional<size_t>(kGreetingSize) : std::nullopt;
+      },
       request_for,
       [](const std::string& b) {
         int n = complete_packets(b);
