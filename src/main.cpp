@@ -17,6 +17,9 @@ int main(int argc, char** argv) {
   server->add_option("--state-dir", server_flags.state_dir, "where the admin token is written");
   server->add_option("--token-file", server_flags.token_file, "admin token file (mode 0600)");
   server->add_option("--leader-ttl", server_flags.leader_ttl, "seconds")->capture_default_str();
+  server->add_option("--usage-step", server_flags.usage_step, "seconds between usage samples")
+      ->check(CLI::Range(1, 3600))
+      ->capture_default_str();
   server->add_option("--backup-dir", server_flags.backup_dir,
                      "the backup store, shared with the agents (default STATE_DIR/backups)");
   server->callback([&] { exit_code = berth::up::run_server(server_flags); });

@@ -564,6 +564,7 @@ asio::awaitable<void> Agent::probe_loop(std::shared_ptr<Instance> instance) {
       s.memory_used_bytes = result.memory_used_bytes;
       s.connections = result.connections;
       s.operations = result.operations;
+      s.keys = result.keys;
       s.offset = result.offset;
       s.link_up = result.link_up;
       s.epoch = a.epoch;
@@ -669,6 +670,7 @@ asio::awaitable<void> Agent::publish(Instance& instance) {
   // at once.
   model::InstanceStatus comparable = s;
   comparable.memory_used_bytes = comparable.connections = comparable.operations = 0;
+  comparable.keys = 0;
   comparable.updated_at.clear();
   std::string signature = model::dump(comparable);
   auto now = std::chrono::steady_clock::now();

@@ -16,6 +16,7 @@
 #include "schedule/cron.hpp"
 #include "scheduler/placement.hpp"
 #include "scheduler/snapshot.hpp"
+#include "usage/usage.hpp"
 #include "util/encoding.hpp"
 #include "util/log.hpp"
 
@@ -158,6 +159,9 @@ asio::awaitable<http::Response> Api::handle(const http::ServerRequest& request) 
     if (rest.find('/') == std::string::npos && method == "DELETE")
       co_return co_await delete_backup(rest);
   }
+  if (path.starts_with("/v1/databases/") && path.ends_with("/usage") && method == "GET")
+    co_return co_await get_usage(path.substr(14, path.size() - 14 - 6), request);
+  if (path == "/v1/events" && method == "GET") co_return co_await list_events(request);
   if (path.starts_with("/v1/databases/") && path.ends_with("/switchover") && method == "POST")
     co_return co_await switchover_database(path.substr(14, path.size() - 14 - 11), request);
   if (path.starts_with("/v1/hosts/") && method == "POST") {
@@ -918,7 +922,8 @@ asio::awaitable<http::Response> Api::delete_database(const std::string& ref) {
   std::vector<store::Compare> compares{
       store::Compare::mod_revision_is(keys::database(id), kv->mod_revision)};
   std::vector<store::Operation> ops{store::Operation::erase(keys::database(id)),
-                                    store::Operation::erase(keys::name(db.name))};
+                                    store::Operation::erase(keys::name(db.name)),
+                                    store::Operation::erase_prefix(usage::database_prefix(id))};
   bool host_alive = false;
   for (auto* akv : state_.under(keys::kAllocations)) {
     auto a = model::parse<model::Allocation>(akv->value);

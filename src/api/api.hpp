@@ -28,6 +28,7 @@ struct Options {
   std::string token_file;  // where the admin token is written at first start
   std::chrono::seconds create_wait{60};
   std::string backup_dir = "/var/lib/berth/backups";  // the backup store
+  int64_t usage_step = 15;                            // seconds between usage samples
 };
 
 class Api {
@@ -82,6 +83,11 @@ class Api {
   http::Response get_backup(const std::string& id) const;
   boost::asio::awaitable<http::Response> delete_backup(const std::string& id);
   http::Response backup_data(const std::string& id) const;
+
+  // Usage and events (api/observe.cpp).
+  boost::asio::awaitable<http::Response> get_usage(const std::string& ref,
+                                                   const http::ServerRequest& request);
+  boost::asio::awaitable<http::Response> list_events(const http::ServerRequest& request);
 
   std::string engine_image(const engines::Engine& engine) const;
   boost::asio::awaitable<http::Response> set_engine(const std::string& name,

@@ -627,6 +627,82 @@ void add_client_commands(CLI::App& app, int* exit_code) {
     std::string state = t.value("state", "");
     if (task_args->second && state != "done") *exit_code = 1;
   });
+  // berth usage NAME [--range 1h] [--json]
+  auto* usage = app.add_subcommand("usage", "Memory, keys, connections and operations over time");
+  auto usage_args = std::make_shared<std::pair<std::string, std::string>>("", "1h");
+  usage->add_option("name", usage_args->first, "database name or id")->required();
+  usage->add_option("--range", usage_args->second, "how far back: 15m, 1h, 6h, 24h, 7d")
+      ->capture_default_str();
+  usage->add_flag("--json", flags->json, "print the points as JSON");
+  add_connection(usage);
+  usage->callback([=] {
+    auto r = call(resolve_connection(flags->server, flags->token), "GET",
+                  "/v1/databases/" + http::url_encode(usage_args->first) +
+                      "/usage?range=" + http::url_encode(usage_args->second));
+    if (flags->json) {
+      std::cout << r.body.dump(2) << "\n";
+      return;
+    }
+    auto points = r.body.value("points", json::array());
+    std::cout << r.body.value("name", "") << ": usage over " << r.body.value("range", "")
+              << ", a point every " << r.body.value("step_seconds", 0) << " s\n";
+    if (points.empty()) {
+      std::cout << "no samples yet\n";
+      return;
+    }
+    std::vector<std::vector<std::string>> rows{
+        {"TIME", "MEMORY", "LIMIT", "KEYS", "CONNECTIONS", "OPS/S"}};
+    for (auto& p : points) {
+      char ops[32];
+      std::snprintf(ops, sizeof ops, "%.1f", p.value("ops_per_sec", 0.0));
+      rows.push_back({p.value("time", ""), human_bytes(p.value("memory_used_bytes", int64_t{0})),
+                      human_bytes(p.value("memory_limit_bytes", int64_t{0})),
+                      std::to_string(p.value("keys", int64_t{0})),
+                      std::to_string(p.value("connections", int64_t{0})), ops});
+    }
+    print_table(rows);
+  });
+
+  // berth events [NAME] [--follow] [--limit N] [--json]
+  auto* events = app.add_subcommand("events", "What happened: created, failed over, resized...");
+  struct EventArgs {
+    std::string database;
+    bool follow = false;
+    int limit = 50;
+  };
+  auto event_args = std::make_shared<EventArgs>();
+  events->add_option("name", event_args->database, "only this database's events");
+  events->add_flag("--follow,-f", event_args->follow, "keep printing events as they happen");
+  events->add_option("--limit", event_args->limit, "how many past events")
+      ->check(CLI::Range(1, 10000))
+      ->capture_default_str();
+  events->add_flag("--json", flags->json, "one JSON object per line");
+  add_connection(events);
+  events->callback([=] {
+    auto c = resolve_connection(flags->server, flags->token);
+    std::string filter =
+        event_args->database.empty() ? "" : "&database=" + http::url_encode(event_args->database);
+    std::string after;
+    int limit = event_args->limit;
+    for (;;) {
+      std::string query = "/v1/events?limit=" + std::to_string(limit) + filter;
+      if (!after.empty()) query += "&after=" + http::url_encode(after) + "&wait=30";
+      auto r = call(c, "GET", query);
+      for (auto& e : r.body.value("events", json::array())) {
+        after = e.value("id", after);
+        if (flags->json) {
+          std::cout << e.dump() << std::endl;
+          continue;
+        }
+        std::cout << e.value("time", "") << "  " << e.value("kind", "") << "  "
+                  << e.value("message", "") << std::endl;
+      }
+      if (!event_args->follow) return;
+      if (after.empty()) after = "0";  // nothing yet: everything from now on is new
+      limit = 10000;
+    }
+  });
+
   auto* cancel = app.add_subcommand("cancel", "Cancel a task");
   auto cancel_id = std::make_shared<std::string>();
   cancel->add_option("id", *cancel_id, "task id")->required();

@@ -89,15 +89,18 @@ asio::awaitable<void> Controller::lead() {
   leading_ = true;
   asio::co_spawn(executor_, keep_lease(), asio::detached);
   asio::co_spawn(executor_, probe_primaries(), asio::detached);
+  asio::co_spawn(executor_, record_usage(), asio::detached);
   while (leading_ && !stopping_) {
     try {
       co_await reconcile_once();
+      co_await record_events();
     } catch (const std::exception& e) {
       util::log("controller {}: reconcile: {}", id_, e.what());
     }
     // React to every change of state at once; look again every 250 ms regardless.
     co_await state_.wait_change(250ms);
   }
+  last_view_.reset();
   util::log("controller {}: no longer leader", id_);
 }
 

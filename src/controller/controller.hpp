@@ -6,6 +6,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -13,6 +14,8 @@
 #include "controller/plan.hpp"
 #include "store/mirror.hpp"
 #include "store/store.hpp"
+#include "events/events.hpp"
+#include "usage/usage.hpp"
 #include "util/signal.hpp"
 
 namespace berth::controller {
@@ -31,6 +34,8 @@ class Controller {
   int64_t failovers() const { return failovers_; }
   // Where backup data lives, so that retention can remove what it prunes.
   void set_backup_dir(std::string dir) { backup_dir_ = std::move(dir); }
+  // Seconds between usage samples (controller/usage.cpp); coarse points span 20 of them.
+  void set_usage_step(int64_t seconds) { usage_ = usage::Tracker(seconds); }
 
  private:
   boost::asio::awaitable<bool> campaign();
@@ -43,6 +48,13 @@ class Controller {
   // While leading: probes every primary that has replicas, to notice a lost host faster than
   // its lease can expire.
   boost::asio::awaitable<void> probe_primaries();
+  // Writes the events between the last view of the state and now (controller/events.cpp);
+  // the first view after an election is only a baseline.
+  boost::asio::awaitable<void> record_events();
+  events::View view_of_state();
+  // While leading: samples every database's usage each step and prunes what has aged out.
+  boost::asio::awaitable<void> record_usage();
+  boost::asio::awaitable<void> record_usage_once(int64_t now, bool prune);
   boost::asio::awaitable<void> probe_one(std::string owner, std::string engine, std::string ip,
                                          int port, std::string password);
 
@@ -59,6 +71,10 @@ class Controller {
   std::map<std::string, std::chrono::steady_clock::time_point> down_since_;  // "id/n"
   std::set<std::string> probing_;
   std::string backup_dir_;
+  usage::Tracker usage_;
+  std::optional<events::View> last_view_;
+  std::map<std::string, std::pair<int64_t, events::TaskView>> task_views_;  // by key: mod rev
+  int64_t events_pruned_at_ = 0;
 };
 
 }  // namespace berth::controller

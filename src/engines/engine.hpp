@@ -32,6 +32,7 @@ struct ProbeResult {
   // Metrics, as the engine counts them.
   int64_t connections = 0;
   int64_t operations = 0;  // commands or requests served since the start
+  int64_t keys = 0;        // keys, tuples or items held
 };
 
 // What an engine can do: the API, the controllers and the UI ask, never the engine's name.

@@ -171,12 +171,13 @@ struct InstanceStatus {
   std::string holds_address;    // the database address this instance holds, if any
   int64_t connections = 0;      // clients connected, as the engine counts them
   int64_t operations = 0;       // commands served since the engine started
+  int64_t keys = 0;             // keys, tuples or items held
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(InstanceStatus, host, state, role, container_id,
                                                 memory_used_bytes, restarts, message, updated_at,
                                                 offset, link_up, epoch, primary_down,
                                                 memory_limit_mb, holds_address, connections,
-                                                operations)
+                                                operations, keys)
 
 // The cluster network the address pool hands out from.
 struct NetworkConfig {

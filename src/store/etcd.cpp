@@ -66,6 +66,9 @@ json operation_json(const Operation& op) {
     case Operation::Kind::DeletePrefix:
       return {{"request_delete_range",
                {{"key", base64_encode(op.key)}, {"range_end", base64_encode(prefix_end(op.key))}}}};
+    case Operation::Kind::DeleteRange:
+      return {{"request_delete_range",
+               {{"key", base64_encode(op.key)}, {"range_end", base64_encode(op.range_end)}}}};
   }
   return {};
 }
@@ -168,6 +171,11 @@ asio::awaitable<RangeResult> EtcdStore::get(std::string key) {
 asio::awaitable<RangeResult> EtcdStore::get_prefix(std::string prefix, int64_t revision) {
   json req = {{"key", base64_encode(prefix)}, {"range_end", base64_encode(prefix_end(prefix))}};
   if (revision > 0) req["revision"] = std::to_string(revision);
+  co_return parse_range(co_await call("/v3/kv/range", req.dump()));
+}
+
+asio::awaitable<RangeResult> EtcdStore::get_range(std::string from, std::string to) {
+  json req = {{"key", base64_encode(from)}, {"range_end", base64_encode(to)}};
   co_return parse_range(co_await call("/v3/kv/range", req.dump()));
 }
 

@@ -23,6 +23,7 @@ class EtcdStore : public Store {
 
   asio::awaitable<RangeResult> get(std::string key) override;
   asio::awaitable<RangeResult> get_prefix(std::string prefix, int64_t revision = 0) override;
+  asio::awaitable<RangeResult> get_range(std::string from, std::string to) override;
   asio::awaitable<int64_t> put(std::string key, std::string value, int64_t lease = 0) override;
   asio::awaitable<int64_t> erase(std::string key) override;
   asio::awaitable<TxnResult> txn(std::vector<Compare> compares, std::vector<Operation> success,

@@ -53,11 +53,12 @@ struct Compare {
 };
 
 struct Operation {
-  enum class Kind { Put, Delete, DeletePrefix };
+  enum class Kind { Put, Delete, DeletePrefix, DeleteRange };
   Kind kind = Kind::Put;
   std::string key;
   std::string value;
   int64_t lease = 0;
+  std::string range_end;  // DeleteRange: every key in [key, range_end)
 
   static Operation put(std::string key, std::string value, int64_t lease = 0) {
     return {Kind::Put, std::move(key), std::move(value), lease};
@@ -65,6 +66,9 @@ struct Operation {
   static Operation erase(std::string key) { return {Kind::Delete, std::move(key), {}, 0}; }
   static Operation erase_prefix(std::string prefix) {
     return {Kind::DeletePrefix, std::move(prefix), {}, 0};
+  }
+  static Operation erase_range(std::string from, std::string to) {
+    return {Kind::DeleteRange, std::move(from), {}, 0, std::move(to)};
   }
 };
 
@@ -96,6 +100,8 @@ class Store {
   virtual asio::awaitable<RangeResult> get(std::string key) = 0;
   // revision 0: the newest; otherwise the keys as they were at that revision.
   virtual asio::awaitable<RangeResult> get_prefix(std::string prefix, int64_t revision = 0) = 0;
+  // Every key in [from, to), in key order.
+  virtual asio::awaitable<RangeResult> get_range(std::string from, std::string to) = 0;
   virtual asio::awaitable<int64_t> put(std::string key, std::string value, int64_t lease = 0) = 0;
   virtual asio::awaitable<int64_t> erase(std::string key) = 0;
   virtual asio::awaitable<TxnResult> txn(std::vector<Compare> compares,

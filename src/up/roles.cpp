@@ -156,10 +156,12 @@ int run_server(const ServerFlags& flags) {
   std::string state_dir = flags.state_dir.empty() ? default_state_dir() : flags.state_dir;
   options.token_file = flags.token_file.empty() ? state_dir + "/admin.token" : flags.token_file;
   options.backup_dir = flags.backup_dir.empty() ? state_dir + "/backups" : flags.backup_dir;
+  options.usage_step = flags.usage_step;
   api::Api api(io.get_executor(), store, options);
   controller::Controller controller(io.get_executor(), store, api.state(),
                                     hostname() + ":" + std::to_string(getpid()), flags.leader_ttl);
   controller.set_backup_dir(options.backup_dir);
+  controller.set_usage_step(flags.usage_step);
   int exit_code = 0;
   asio::co_spawn(
       io,

@@ -13,6 +13,7 @@ struct ServerFlags {
   std::string state_dir;
   std::string token_file;
   int leader_ttl = 2;      // seconds: how long a dead leader holds the controllers
+  int usage_step = 15;     // seconds between usage samples
   std::string backup_dir;  // default: STATE_DIR/backups
 };
 

@@ -173,8 +173,9 @@ class ApiError(Exception):
 class Berth:
     """A berth server and one agent (or `berth up`) against the given etcd and dockerd."""
 
-    def __init__(self, workdir, etcd, dockerd, subnet, bridge):
+    def __init__(self, workdir, etcd, dockerd, subnet, bridge, server_args=()):
         self.workdir, self.etcd, self.dockerd = workdir, etcd, dockerd
+        self.server_args = list(server_args)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.token_file = os.path.join(workdir, "admin.token")
@@ -186,7 +187,7 @@ class Berth:
         self.server = Process([BERTH, "server", "--etcd", self.etcd.endpoint,
                                "--listen", f"127.0.0.1:{self.port}",
                                "--token-file", self.token_file,
-                               "--backup-dir", self.backup_dir],
+                               "--backup-dir", self.backup_dir, *self.server_args],
                               os.path.join(self.workdir, log))
         wait_until(lambda: self.health(), 20, "berth server to answer")
         with open(self.token_file) as f:
@@ -261,12 +262,13 @@ def redis_cli(address, password, *args, port=6379):
 class Lab:
     """etcd + dockerd + berth server + agent in one temporary folder."""
 
-    def __init__(self, tag, subnet):
+    def __init__(self, tag, subnet, server_args=()):
         self.workdir = tempfile.mkdtemp(prefix=f"berth-test-{tag}-")
         self.bridge = "bt" + tag[:6] + str(os.getpid() % 10000)
         self.etcd = Etcd(self.workdir)
         self.dockerd = Dockerd(self.workdir)
-        self.berth = Berth(self.workdir, self.etcd, self.dockerd, subnet, self.bridge)
+        self.berth = Berth(self.workdir, self.etcd, self.dockerd, subnet, self.bridge,
+                           server_args)
         self.berth.start_server()
         self.berth.configure_network()
         self.berth.start_agent()

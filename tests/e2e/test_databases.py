@@ -34,7 +34,7 @@ class DatabasesTest(unittest.TestCase):
     def state_keys(self):
         """What bad input must never change: desired state, addresses and containers."""
         keys = {k: v for k, v in self.etcd.get_prefix("/berth/").items()
-                if not k.startswith(("/berth/status/", "/berth/hosts/"))}
+                if not k.startswith(("/berth/status/", "/berth/hosts/", "/berth/events/"))}
         containers = sorted(c["Id"] for c in self.dockerd.containers())
         return keys, containers
 

@@ -205,6 +205,7 @@ boost::asio::awaitable<ProbeResult> MemcachedEngine::probe(
   result.healthy = true;
   result.role = "primary";
   result.memory_used_bytes = number("bytes");
+  result.keys = number("curr_items");
   // The probe's own connection is not a client.
   result.connections = std::max<int64_t>(0, number("curr_connections") - 1);
   result.operations = number("cmd_get") + number("cmd_set") + number("cmd_touch") +

@@ -267,11 +267,12 @@ boost::asio::awaitable<ProbeResult> RedisEngine::probe(boost::asio::any_io_execu
   std::string request = command({"AUTH", password}) + command({"PING"}) +
                         command({"INFO", "memory"}) + command({"INFO", "replication"}) +
                         command({"CONFIG", "GET", "min-replicas-to-write"}) +
-                        command({"INFO", "clients"}) + command({"INFO", "stats"});
+                        command({"INFO", "clients"}) + command({"INFO", "stats"}) +
+                        command({"INFO", "keyspace"});
   std::string reply;
   try {
     reply = co_await util::tcp_exchange(
-        executor, ip, port, request, [](const std::string& b) { return complete_replies(b) >= 7; },
+        executor, ip, port, request, [](const std::string& b) { return complete_replies(b) >= 8; },
         timeout);
   } catch (const util::ExchangeError& e) {
     result.message = e.what();
@@ -300,6 +301,14 @@ boost::asio::awaitable<ProbeResult> RedisEngine::probe(boost::asio::any_io_execu
     result.connections = std::stoll(clients);
   if (auto ops = info_field(reply, "total_commands_processed"); !ops.empty())
     result.operations = std::stoll(ops);
+  // Keyspace lines read "db0:keys=N,expires=...": one per logical database.
+  for (auto pos = reply.find("\r\ndb"); pos != std::string::npos;
+       pos = reply.find("\r\ndb", pos + 4)) {
+    auto keys = reply.find(":keys=", pos);
+    auto line_end = reply.find("\r\n", pos + 2);
+    if (keys == std::string::npos || keys > line_end) continue;
+    result.keys += std::strtoll(reply.c_str() + keys + 6, nullptr, 10);
+  }
   // CONFIG GET min-replicas-to-write answers as the fifth reply: *2 $N name $M value.
   auto pos = reply.find("min-replicas-to-write\r\n");
   if (pos != std::string::npos) {

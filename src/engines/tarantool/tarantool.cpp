@@ -71,8 +71,12 @@ function berth.status()
   local connections = net.CONNECTIONS and net.CONNECTIONS.current or 0
   local ops = 0
   for _, v in pairs(box.stat()) do ops = ops + (v.total or 0) end
+  local tuples = 0
+  for id, space in pairs(box.space) do
+    if type(id) == 'number' and id >= 512 then tuples = tuples + space:len() end
+  end
   return {info.ro, lsn, link_up, upstream, box.slab.info().arena_used, connections, ops,
-          box.cfg.memtx_memory}
+          box.cfg.memtx_memory, tuples}
 end
 
 function berth.apply(role, primary, writable)
@@ -223,6 +227,7 @@ boost::asio::awaitable<ProbeResult> TarantoolEngine::probe(
   result.memory_used_bytes = status[4].as_int();
   result.connections = std::max<int64_t>(0, status[5].as_int() - 1);  // not the probe itself
   result.operations = status[6].as_int();
+  result.keys = status[8].as_int();
   co_return result;
 }
 

@@ -1,0 +1,104 @@
+// The leader's event recorder: compares the state with what it saw last (events::diff) and
+// writes each change as an event under /berth/events/, pruned after a week or 10,000 events.
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+
+#include <chrono>
+
+#include "controller/controller.hpp"
+#include "model/model.hpp"
+#include "util/log.hpp"
+
+namespace berth::controller {
+
+namespace asio = boost::asio;
+namespace keys = model::keys;
+
+events::View Controller::view_of_state() {
+  events::View view;
+  for (auto* kv : state_.under(keys::kDatabases)) {
+    auto db = model::parse<model::Database>(kv->value);
+    view.databases[db.id] = {db.name, db.engine, db.memory_mb, db.replicas};
+  }
+  for (auto* kv : state_.under(keys::kAllocations)) {
+    auto a = model::parse<model::Allocation>(kv->value);
+    auto& instance = view.instances[keys::instance_owner(a.database_id, a.n)];
+    instance.database = a.database_id;
+    instance.host = a.host;
+    instance.role = a.role;
+    if (auto* status = state_.find(keys::status(a.database_id, a.n))) {
+      auto s = model::parse<model::InstanceStatus>(status->value);
+      if (s.host == a.host) {
+        instance.state = s.state;
+        instance.message = s.message;
+      }
+    }
+  }
+  for (auto* kv : state_.under(keys::kHostSettings)) {
+    auto settings = model::parse<model::HostSettings>(kv->value);
+    view.hosts[kv->key.substr(keys::kHostSettings.size())] =
+        settings.draining ? "draining" : "down";
+  }
+  for (auto* kv : state_.under(keys::kHosts)) {
+    auto& state = view.hosts[kv->key.substr(keys::kHosts.size())];
+    state = state == "draining" ? "draining" : "alive";
+  }
+  // Finished tasks pile up until pruned: parse each version once.
+  std::map<std::string, std::pair<int64_t, events::TaskView>> tasks;
+  for (auto* kv : state_.under(keys::kTasks)) {
+    auto cached = task_views_.find(kv->key);
+    if (cached != task_views_.end() && cached->second.first == kv->mod_revision) {
+      tasks[kv->key] = cached->second;
+    } else {
+      auto t = model::parse<model::Task>(kv->value);
+      std::string detail = t.state == "done" && !t.log.empty() ? t.log.back() : t.error;
+      tasks[kv->key] = {kv->mod_revision,
+                        {t.kind, t.state, t.database_id, t.database_name, detail}};
+    }
+    view.tasks[kv->key.substr(keys::kTasks.size())] = tasks[kv->key].second;
+  }
+  task_views_ = std::move(tasks);
+  return view;
+}
+
+asio::awaitable<void> Controller::record_events() {
+  auto view = view_of_state();
+  auto now = std::chrono::system_clock::now();
+  int64_t micros =
+      std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count();
+  std::vector<store::Operation> ops;
+  if (last_view_) {
+    auto found = events::diff(*last_view_, view);
+    std::string time = fmt::format("{:%FT%T}Z", std::chrono::floor<std::chrono::milliseconds>(now));
+    for (size_t i = 0; i < found.size(); ++i) {
+      auto& e = found[i];
+      auto key = events::key(micros, int(i));
+      e.id = key.substr(events::kPrefix.size());
+      e.time = time;
+      ops.push_back(store::Operation::put(key, nlohmann::json(e).dump()));
+      util::log("event {}: {}", e.kind, e.message);
+    }
+  }
+  // Prune once a minute: what is older than the retention, and beyond the count.
+  if (micros - events_pruned_at_ > 60'000'000) {
+    events_pruned_at_ = micros;
+    auto all = state_.under(events::kPrefix);
+    std::string cut = events::key_before(micros - events::kRetentionSeconds * 1'000'000);
+    if (all.size() > events::kMaxEvents)
+      cut = std::max(cut, all[all.size() - events::kMaxEvents]->key);
+    if (!all.empty() && all.front()->key < cut)
+      ops.push_back(store::Operation::erase_range(events::kPrefix, cut));
+  }
+  if (!ops.empty()) {
+    for (size_t start = 0; start < ops.size(); start += 100) {
+      std::vector<store::Operation> batch(ops.begin() + start,
+                                          ops.begin() + std::min(ops.size(), start + 100));
+      // A deposed leader writes nothing.
+      std::vector<store::Compare> leading{store::Compare::value_is(keys::kLeader, id_)};
+      co_await store_.txn(leading, batch);
+    }
+  }
+  last_view_ = std::move(view);
+}
+
+}  // namespace berth::controller
