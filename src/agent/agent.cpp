@@ -37,6 +37,7 @@ std::string spec_hash(const Allocation& a) {
                       {"ip", a.ip},
                       {"port", a.port},
                       {"engine", a.engine}};
+  if (!a.data_generation.empty()) j["data"] = a.data_generation;
   if (auto* engine = engines::find_engine(a.engine); engine && engine->resize_restarts(a))
     j["memory_mb"] = a.memory_mb;
   return util::sha256_hex(j.dump()).substr(0, 16);
@@ -353,6 +354,7 @@ asio::awaitable<void> Agent::start_instance(const Allocation& a, const std::stri
   spec.labels[engines::labels::kDatabase] = a.database_id;
   spec.labels[engines::labels::kHost] = options_.name;
   spec.labels[engines::labels::kSpec] = hash;
+  spec.labels[engines::labels::kData] = a.data_generation;
   std::string id;
   bool name_taken = false;
   try {
@@ -479,6 +481,10 @@ asio::awaitable<void> Agent::reconcile() {
         new_containers.insert(owner);
       } else if (found->second.labels[engines::labels::kSpec] != hash) {
         co_await docker_.container_remove(found->second.id);
+        if (found->second.labels[engines::labels::kData] != a.data_generation) {
+          co_await docker_.volume_remove(engines::volume_name(a));
+          util::log("agent {}: {} starts over from an empty volume", options_.name, owner);
+        }
         co_await start_instance(a, hash);
         new_containers.insert(owner);
       } else if (!found->second.running) {

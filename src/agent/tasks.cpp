@@ -318,6 +318,16 @@ asio::awaitable<void> Agent::run_restore(const model::Task& task, std::string ow
   // Done, and the database out of maintenance, in one transaction.
   std::vector<store::Operation> also{store::Operation::erase(keys::task_claim(task.id))};
   co_await end_maintenance(task, also);
+  if (engine.capabilities().restore_reseeds_replicas) {
+    // Replicas join the restored primary from scratch: their agents see a new data generation.
+    auto all = co_await store_.get_prefix(keys::kAllocations);
+    for (auto& kv : all.kvs) {
+      auto replica = model::parse<model::Allocation>(kv.value);
+      if (replica.database_id != task.database_id || replica.role != "replica") continue;
+      replica.data_generation = task.id;
+      also.push_back(store::Operation::put(kv.key, model::dump(replica)));
+    }
+  }
   bool done = co_await modify_task(
       task.id,
       [&](model::Task& t) {

@@ -51,7 +51,10 @@ events::View Controller::view_of_state() {
       tasks[kv->key] = cached->second;
     } else {
       auto t = model::parse<model::Task>(kv->value);
-      std::string detail = t.state == "done" && !t.log.empty() ? t.log.back() : t.error;
+      // A log line starts with its time; the event has its own.
+      std::string detail = t.error;
+      if (t.state == "done" && !t.log.empty())
+        detail = t.log.back().substr(t.log.back().find(' ') + 1);
       tasks[kv->key] = {kv->mod_revision,
                         {t.kind, t.state, t.database_id, t.database_name, detail}};
     }

@@ -43,6 +43,9 @@ struct Capabilities {
   bool shrink_in_place = false;  // its memory limit can go down without a restart
   bool password_optional = false;
   bool password_auth = true;  // a password can be set at all
+  // Replicas cannot follow a primary restored from a backup (their logs diverge): a restore
+  // gives them fresh data volumes to join from scratch.
+  bool restore_reseeds_replicas = false;
 };
 
 // The replication role an agent wants an instance to have.
@@ -171,6 +174,7 @@ inline const std::string kInstance = "berth.instance";  // "<database id>/<n>"
 inline const std::string kDatabase = "berth.database";
 inline const std::string kHost = "berth.host";
 inline const std::string kSpec = "berth.spec";  // hash of the allocation the container runs
+inline const std::string kData = "berth.data";  // the data generation its volume holds
 }  // namespace labels
 
 std::string container_name(const model::Allocation& allocation);

@@ -71,7 +71,9 @@ std::vector<Event> diff(const View& before, const View& after) {
     if (old == state) continue;
     Event e;
     e.host = name;
-    if (old.empty()) {
+    if (old.empty() && state == "down") {
+      continue;  // known only from its settings: it says nothing until its agent registers
+    } else if (old.empty()) {
       e.kind = "host.joined";
       e.message = "host " + name + " joined (" + state + ")";
     } else if (state == "down") {
@@ -79,7 +81,7 @@ std::vector<Event> diff(const View& before, const View& after) {
       e.message = "host " + name + " is down: its agent's lease expired";
     } else if (old == "down") {
       e.kind = "host.up";
-      e.message = "host " + name + " is back (" + state + ")";
+      e.message = "host " + name + " is up (" + state + ")";
     } else if (state == "draining") {
       e.kind = "host.draining";
       e.message = "host " + name + " is draining: its instances move away";

@@ -127,11 +127,14 @@ struct Allocation {
   std::string primary_ip;         // for a replica: whom it replicates from
   std::string database_address;   // for the primary: the address it holds for the database
   int min_replicas_to_write = 0;  // for the primary: writes need this many live replicas
+  // Changed to make the instance start over from an empty volume (a replica re-seeded after
+  // its primary was restored from a backup).
+  std::string data_generation;
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Allocation, database_id, database_name, n, host, ip,
                                                 port, engine, image, memory_mb, password, role,
                                                 epoch, primary_ip, database_address,
-                                                min_replicas_to_write)
+                                                min_replicas_to_write, data_generation)
 
 // A Docker host as its agent registers it.
 struct Host {

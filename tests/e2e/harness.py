@@ -253,6 +253,16 @@ class Berth:
                 p.stop()
 
 
+def tarantool(script, *args, timeout=120):
+    """Runs one of clients/*.lua with the machine's tarantool; its stdout, stripped."""
+    clients = os.path.join(os.path.dirname(os.path.abspath(__file__)), "clients")
+    r = subprocess.run(["tarantool", os.path.join(clients, script), *map(str, args)],
+                       capture_output=True, text=True, timeout=timeout)
+    if r.returncode != 0:
+        raise AssertionError(f"{script} failed: {r.stderr}")
+    return r.stdout.strip()
+
+
 def redis_cli(address, password, *args, port=6379):
     r = subprocess.run(["redis-cli", "--no-auth-warning", "-h", address, "-p", str(port),
                         "-a", password, *args], capture_output=True, text=True, timeout=30)

@@ -10,18 +10,10 @@ import tempfile
 import time
 import unittest
 
-from harness import wait_until
+from harness import tarantool, wait_until
 from lab import LabTestCase
 
 CLIENTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "clients")
-
-
-def tarantool(script, *args, timeout=120):
-    r = subprocess.run(["tarantool", os.path.join(CLIENTS, script), *map(str, args)],
-                       capture_output=True, text=True, timeout=timeout)
-    if r.returncode != 0:
-        raise AssertionError(f"{script} failed: {r.stderr}")
-    return r.stdout.strip()
 
 
 class Memcached:

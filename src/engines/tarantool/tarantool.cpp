@@ -16,24 +16,30 @@ local fio = require('fio')
 local fiber = require('fiber')
 local fresh = #fio.glob('/data/*.snap') == 0
 local bootstrap = fresh and cfg.role == 'primary'
+-- Restored from a backup: the snapshot's user has the backed-up database's password.
+local restored = fio.path.exists('/data/berth-restored')
+local setup = bootstrap or (restored and cfg.role == 'primary')
 box.cfg{
-  listen = cfg.port,
   memtx_memory = cfg.memtx_memory,
   vinyl_memory = 8 * 1024 * 1024,
   vinyl_cache = 4 * 1024 * 1024,
   memtx_dir = '/data', wal_dir = '/data', vinyl_dir = '/data',
-  read_only = not bootstrap,
+  read_only = not setup,
   replication = (cfg.role == 'replica' and cfg.primary ~= '') and {cfg.primary} or nil,
   replication_connect_quorum = 0,
   replication_connect_timeout = 5,
   replication_timeout = 0.3,
   log_level = 5,
 }
-if bootstrap then
+if setup then
   box.schema.user.create(cfg.user, {password = cfg.password, if_not_exists = true})
+  box.schema.user.passwd(cfg.user, cfg.password)
   box.schema.user.grant(cfg.user, 'super', nil, nil, {if_not_exists = true})
   box.cfg{read_only = true}
 end
+if restored then fio.unlink('/data/berth-restored') end
+-- Clients only once the instance is set up (and read-only).
+box.cfg{listen = cfg.port}
 
 berth = {paused_until = 0}
 
@@ -92,6 +98,14 @@ function berth.apply(role, primary, writable)
     end
   end
   return true
+end
+
+-- A consistent snapshot for a backup: the path of the newest .snap file.
+function berth.backup()
+  box.snapshot()
+  local snaps = fio.glob(box.cfg.memtx_dir .. '/*.snap')
+  table.sort(snaps)
+  return snaps[#snaps]
 end
 
 function berth.resize(memtx_memory)
@@ -293,6 +307,62 @@ boost::asio::awaitable<void> TarantoolEngine::resize(boost::asio::any_io_executo
   if (result[0].as_int() < memtx_memory_bytes(memory_mb))
     throw std::runtime_error("tarantool kept memtx_memory at " +
                              std::to_string(result[0].as_int()) + " bytes");
+}
+
+boost::asio::awaitable<std::vector<std::string>> TarantoolEngine::snapshot_for_backup(
+    boost::asio::any_io_executor executor, const std::string& ip, int port,
+    const std::string& password) const {
+  std::vector<iproto::Value> no_args;
+  auto result = co_await iproto::call(executor, ip, port, user(), password, "berth.backup", no_args,
+                                      std::chrono::seconds(600));
+  std::string path = result[0].string;
+  if (path.empty()) throw std::runtime_error("box.snapshot() left no .snap file");
+  co_return std::vector<std::string>{path};
+}
+
+std::vector<RootfsFile> TarantoolEngine::restore_files(
+    const std::map<std::string, std::string>& backup_files) const {
+  std::vector<RootfsFile> files;
+  for (auto& [name, content] : backup_files)
+    if (name.ends_with(".snap")) files.push_back({name, content, 0644});
+  if (files.empty()) throw std::runtime_error("the backup holds no .snap file");
+  files.push_back({"berth-restored", "", 0644});
+  return files;
+}
+
+std::vector<std::string> TarantoolEngine::verify_command(const std::string& dir) const {
+  // Tarantool's own recovery reads the snapshot, read-only and without a log of its own.
+  std::string lua = "local dir = " + lua_quote(dir) + R"lua(
+local fio = require('fio')
+if #fio.glob(dir .. '/*.snap') == 0 then print('no .snap file in the backup') os.exit(2) end
+box.cfg{memtx_dir = dir, wal_dir = dir, vinyl_dir = dir, wal_mode = 'none', read_only = true,
+        memtx_memory = 4 * 1024 * 1024 * 1024, log_level = 2}
+local tuples = 0
+for id, space in pairs(box.space) do
+  if type(id) == 'number' and id >= 512 then tuples = tuples + space:len() end
+end
+print('berth-verify: ' .. tuples .. ' tuples')
+os.exit(0)
+)lua";
+  return {"/usr/bin/tarantool", "-e", lua};
+}
+
+Engine::Verification TarantoolEngine::read_verification(int exit_code,
+                                                        const std::string& output) const {
+  auto found = output.find("berth-verify: ");
+  if (exit_code == 0 && found != std::string::npos) {
+    auto end = output.find('\n', found);
+    return {true, "tarantool loads it: " + output.substr(found + 14, end - found - 14)};
+  }
+  // The last line Tarantool printed says why.
+  auto trimmed = output.substr(0, output.find_last_not_of("\r\n") + 1);
+  auto last = trimmed.substr(trimmed.find_last_of('\n') + 1);
+  return {false, "tarantool cannot load it (exit code " + std::to_string(exit_code) +
+                     "): " + last.substr(0, 300)};
+}
+
+int64_t TarantoolEngine::data_memory_bytes(int64_t memory_mb) const {
+  return memtx_memory_bytes(memory_mb);
 }
 
 }  // namespace berth::engines

@@ -15,7 +15,11 @@ class TarantoolEngine : public Engine {
   int64_t min_memory_mb() const override { return 64; }
   Capabilities capabilities() const override {
     // memtx_memory can only grow while Tarantool runs.
-    return {.replication = true, .persistent = true, .users = true, .shrink_in_place = false};
+    return {.replication = true,
+            .persistent = true,
+            .users = true,
+            .shrink_in_place = false,
+            .restore_reseeds_replicas = true};
   }
   std::string user() const override { return "berth"; }
   std::string connect_command(const std::string& address, int port,
@@ -47,6 +51,15 @@ class TarantoolEngine : public Engine {
   boost::asio::awaitable<void> resize(boost::asio::any_io_executor executor, const std::string& ip,
                                       int port, const std::string& password,
                                       int64_t memory_mb) const override;
+
+  boost::asio::awaitable<std::vector<std::string>> snapshot_for_backup(
+      boost::asio::any_io_executor executor, const std::string& ip, int port,
+      const std::string& password) const override;
+  std::vector<RootfsFile> restore_files(
+      const std::map<std::string, std::string>& backup_files) const override;
+  std::vector<std::string> verify_command(const std::string& dir) const override;
+  Verification read_verification(int exit_code, const std::string& output) const override;
+  int64_t data_memory_bytes(int64_t memory_mb) const override;
 
   static int64_t memtx_memory_bytes(int64_t memory_mb);
   // The generated init script for one instance.
