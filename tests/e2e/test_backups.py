@@ -8,7 +8,7 @@ import time
 import unittest
 import urllib.request
 
-from harness import redis_cli, tarantool, wait_until
+from harness import Berth, redis_cli, tarantool, wait_until
 from lab import LabTestCase
 
 KEYS = 100_000
@@ -230,23 +230,54 @@ class BackupsTest(LabTestCase):
         worker = self.lab.host(self.berth.api("GET", f"/v1/tasks/{task['id']}")["worker"])
         worker.kill_agent()
         try:
-            wait_until(lambda: self.berth.api("GET", f"/v1/tasks/{task['id']}?wait=5")["state"]
-                       in ("done", "failed"), 60, "the task to end")
-            final = self.berth.api("GET", f"/v1/tasks/{task['id']}")
-            backups = [b for b in self.berth.api("GET", "/v1/backups?database=fragile")
-                       if b["task_id"] == task["id"]]
-            # Once: done with exactly one catalog entry, or failed with none.
-            self.assertEqual(len(backups), 1 if final["state"] == "done" else 0, final)
-            if final["state"] == "done":
-                self.assertEqual(final["backup_id"], backups[0]["id"])
-                self.assertTrue(os.path.exists(os.path.join(self.berth.backup_dir,
-                                                            backups[0]["sha256"])))
-            # No partial object is left in the store.
-            self.assertEqual([f for f in os.listdir(self.berth.backup_dir) if "partial" in f],
-                             [])
+            self.assert_ended_once(self.berth, task["id"], "fragile")
         finally:
             worker.start_agent()
         self.assertEqual(self.berth.request("DELETE", "/v1/databases/fragile")[0], 204)
+
+    def test_the_leader_killed_mid_backup_ends_it_once(self):
+        db = self.berth.api("POST", "/v1/databases", {"name": "orphan", "engine": "redis",
+                                                       "memory_mb": 128, "replicas": 1})
+        fill(db["address"], db["password"], KEYS)
+        self.in_sync(db, db["password"])
+        # A second server takes over the controllers when the leader dies.
+        standby = Berth(self.lab.workdir, self.lab.etcd, None, None, None)
+        standby.start_server(log="server2.log")
+        try:
+            status, task = self.berth.request("POST", "/v1/databases/orphan/backups")
+            self.assertEqual(status, 202, task)
+            # (The standby's view of etcd may lag the leader's by a moment.)
+            wait_until(lambda: (standby.request("GET", f"/v1/tasks/{task['id']}")[1] or {})
+                       .get("state") == "running", 30, "the backup to start")
+            self.berth.server.kill()
+            self.assert_ended_once(standby, task["id"], "orphan")
+            # The new leader goes on dispatching: another backup runs to its end.
+            r = standby.cli("backup", "orphan", "--json")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            backups = standby.api("GET", "/v1/backups?database=orphan")
+            self.assertIn(json.loads(r.stdout)["id"], [b["id"] for b in backups])
+            for b in backups:
+                standby.cli("backup", "rm", b["id"], check=True)
+            self.assertEqual(standby.request("DELETE", "/v1/databases/orphan")[0], 204)
+        finally:
+            standby.server.stop()
+            if not self.berth.server.alive():
+                self.berth.start_server()
+
+    def assert_ended_once(self, server, task_id, name):
+        """The task ends done with exactly one catalog entry, or failed with none, and no
+        partial object is left in the store."""
+        wait_until(lambda: server.api("GET", f"/v1/tasks/{task_id}?wait=5")["state"]
+                   in ("done", "failed"), 60, "the task to end")
+        final = server.api("GET", f"/v1/tasks/{task_id}")
+        backups = [b for b in server.api("GET", f"/v1/backups?database={name}")
+                   if b["task_id"] == task_id]
+        self.assertEqual(len(backups), 1 if final["state"] == "done" else 0, final)
+        if final["state"] == "done":
+            self.assertEqual(final["backup_id"], backups[0]["id"])
+            self.assertTrue(os.path.exists(os.path.join(self.berth.backup_dir,
+                                                        backups[0]["sha256"])))
+        self.assertEqual([f for f in os.listdir(self.berth.backup_dir) if "partial" in f], [])
 
 
 if __name__ == "__main__":
