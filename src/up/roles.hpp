@@ -14,6 +14,7 @@ struct ServerFlags {
   std::string token_file;
   int leader_ttl = 2;      // seconds: how long a dead leader holds the controllers
   std::string backup_dir;  // default: STATE_DIR/backups
+  std::string advertise;   // HOST:PORT others reach the API at (default: the listen address)
 };
 
 struct AgentFlags {
@@ -25,7 +26,8 @@ struct AgentFlags {
   int probe_interval_ms = 1000;
   std::vector<std::string> labels;  // key=value
   std::string backup_dir = "/var/lib/berth/backups";
-  std::string network;  // "" or "macvlan:IF"
+  std::string network;         // "" or "macvlan:IF"
+  std::string metrics_listen;  // ADDR:PORT of /metrics (default ADVERTISE:7071; port 0: any)
 };
 
 struct UpFlags {
@@ -37,6 +39,7 @@ struct UpFlags {
   std::string subnet = "10.213.0.0/16";
   std::string gateway = "10.213.0.1";
   std::string docker_network = "berth";
+  std::string metrics_listen = "127.0.0.1:7071";  // the agent's /metrics
 };
 
 int run_server(const ServerFlags& flags);
