@@ -181,7 +181,6 @@ Counter& failover_counter() {
 void failover_committed(const std::string& database_id, int64_t epoch_before,
                         std::chrono::steady_clock::time_point decided) {
   failover_counter().inc();
-  failover_histogram();  // the family shows from the first failover on, even while pending
   pending_failovers()[database_id] = {epoch_before, decided};
 }
 
@@ -350,6 +349,9 @@ http::Response exposition(const Registry& registry) {
 }
 
 http::Response server_exposition(const store::Mirror& state) {
+  // Failovers show at zero before the first, so rates and alerts have a series to work on.
+  failover_counter();
+  failover_histogram();
   Registry scrape = global();
   collect_cluster(scrape, state.items());
   return exposition(scrape);
