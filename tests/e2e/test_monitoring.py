@@ -4,16 +4,24 @@ real Redis database."""
 import json
 import os
 import shutil
+import signal
 import subprocess
+import tempfile
 import unittest
 import urllib.error
 import urllib.parse
 import urllib.request
 
-from harness import ROOT, Lab, Process, free_port, redis_cli, wait_until
+from harness import (BERTH, ROOT, Dockerd, Lab, Process, free_port, redis_cli,
+                     remove_docker_lab, wait_until)
 
 PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
 PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
+
+
+def read(path):
+    with open(path) as f:
+        return f.read()
 
 
 def http_get(url, token=None, timeout=5):
@@ -106,8 +114,7 @@ class Prometheus:
             wait_until(lambda: not self.proc.alive() or
                        http_get(self.url + "/-/ready")[0] == 200, 60, "prometheus to be ready")
             if not self.proc.alive():
-                raise AssertionError("prometheus exited: " +
-                                     open(self.proc.log_path).read()[-2000:])
+                raise AssertionError("prometheus exited: " + read(self.proc.log_path)[-2000:])
         except BaseException:
             self.close()
             raise
@@ -243,6 +250,51 @@ class MonitoringTest(unittest.TestCase):
         seen = wait_until(routes, 60, "API request counts by route in Prometheus")
         # Never a raw path.
         self.assertFalse([r for r, _ in seen if "no-such-database" in (r or "")], seen)
+
+
+class UpMonitoringTest(unittest.TestCase):
+    """`berth up` (server and agent in one process) serves both /metrics and lists both."""
+
+    def setUp(self):
+        self.workdir = tempfile.mkdtemp(prefix="berth-test-monup-")
+        self.dockerd = Dockerd(self.workdir)
+        self.bridge = f"btmonup{os.getpid() % 10000}"
+        self.up = None
+
+    def tearDown(self):
+        if self.up:
+            self.up.stop(signal.SIGINT)
+        remove_docker_lab(self.workdir, self.dockerd, self.bridge)
+
+    def test_up_exports_metrics_and_lists_its_server_and_agent(self):
+        state = os.path.join(self.workdir, "state")
+        port, metrics_port = free_port(), free_port()
+        log = os.path.join(self.workdir, "up.log")
+        self.up = Process([BERTH, "up", "--state-dir", state, "--listen", f"127.0.0.1:{port}",
+                           "--etcd-port", str(free_port()), "--docker-socket", self.dockerd.socket,
+                           "--subnet", "10.217.0.0/16", "--gateway", "10.217.0.1",
+                           "--docker-network", self.bridge,
+                           "--metrics-listen", f"127.0.0.1:{metrics_port}"],
+                          log, env={**os.environ, "HOME": self.workdir})
+        wait_until(lambda: not self.up.alive() or "berth is up." in read(log), 60,
+                   "berth up to print its banner")
+        self.assertTrue(self.up.alive(), read(log))
+        with open(os.path.join(state, "admin.token")) as f:
+            token = f.read().strip()
+
+        def listed():
+            status, _, body = http_get(f"http://127.0.0.1:{port}/v1/sd/prometheus", token=token)
+            groups = json.loads(body) if status == 200 else []
+            return sorted((g["labels"]["berth_role"], g["targets"][0]) for g in groups)
+        wait_until(lambda: listed() == [("agent", f"127.0.0.1:{metrics_port}"),
+                                        ("server", f"127.0.0.1:{port}")], 20,
+                   lambda: f"both in service discovery: {listed()}")
+        for url in (f"http://127.0.0.1:{port}/metrics", f"http://127.0.0.1:{metrics_port}/metrics"):
+            status, _, body = http_get(url)
+            self.assertEqual(status, 200, url)
+            self.assertIn("berth_etcd_request_duration_seconds_count", body)
+        self.up.stop(signal.SIGINT)
+        self.assertEqual(self.up.proc.returncode, 0, read(log)[-2000:])
 
 
 if __name__ == "__main__":
