@@ -45,7 +45,7 @@ def timed(argv, env_cli):
 
 
 def main():
-    lab = Lab("bkbench", "10.217.0.0/16")
+    lab = Lab("bkbench", "10.211.0.0/16")
     berth, dockerd = lab.berth, lab.dockerd
     docker = [DOCKER, "-H", "unix://" + dockerd.socket]
     try:

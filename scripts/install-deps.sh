@@ -7,7 +7,7 @@ PKGS="build-essential cmake ninja-build pkg-config clang-format git ca-certifica
  nlohmann-json3-dev libcli11-dev libfmt-dev libssl-dev libgtest-dev
  docker.io etcd-server etcd-client redis-server redis-tools
  iproute2 iptables procps psmisc util-linux python3 iputils-arping redis-sentinel
- tarantool memcached libmsgpuck-dev sasl2-bin"
+ tarantool memcached libmsgpuck-dev sasl2-bin prometheus"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
@@ -21,4 +21,9 @@ if [ -n "$missing" ]; then
   [ $had_policy = 1 ] || { printf "#!/bin/sh\nexit 101\n" > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; }
   apt-get install -y -qq --no-install-recommends $missing
   [ $had_policy = 1 ] || rm -f /usr/sbin/policy-rc.d
+  # Prometheus runs only as a test's child process: its Debian service stays off at boot too.
+  case "$missing " in *" prometheus "*)
+    systemctl disable prometheus >/dev/null 2>&1 || true
+    update-rc.d prometheus disable >/dev/null 2>&1 || true ;;
+  esac
 fi

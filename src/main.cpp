@@ -22,6 +22,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   server->add_option("--backup-dir", server_flags.backup_dir,
                      "the backup store, shared with the agents (default STATE_DIR/backups)");
+  server->add_option("--advertise", server_flags.advertise,
+                     "HOST:PORT others reach this server at (default: the listen address)");
   server->callback([&] { exit_code = berth::up::run_server(server_flags); });
 
   berth::up::AgentFlags agent_flags;
@@ -39,6 +41,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   agent->add_option("--network", agent_flags.network,
                     "macvlan:IF puts containers on the LAN behind interface IF");
+  agent->add_option("--metrics-listen", agent_flags.metrics_listen,
+                    "ADDR:PORT of the agent's /metrics (default ADVERTISE:7071; port 0: any)");
   agent->callback([&] { exit_code = berth::up::run_agent(agent_flags); });
 
   berth::up::UpFlags up_flags;
@@ -55,6 +59,8 @@ int main(int argc, char** argv) {
   up->add_option("--gateway", up_flags.gateway, "pool gateway (first start only)")
       ->capture_default_str();
   up->add_option("--docker-network", up_flags.docker_network, "Docker network name")
+      ->capture_default_str();
+  up->add_option("--metrics-listen", up_flags.metrics_listen, "the agent's /metrics ADDR:PORT")
       ->capture_default_str();
   up->callback([&] { exit_code = berth::up::run_up(up_flags); });
 

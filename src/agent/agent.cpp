@@ -86,6 +86,7 @@ asio::awaitable<void> Agent::register_host() {
       host.labels = options_.labels;
       host.started_at = model::now_rfc3339();
       host.version = "berth-agent";
+      host.metrics_address = options_.metrics_address;
       // The host's settings (drain) live on after its lease: made once, if absent.
       model::HostSettings settings;
       settings.first_seen = model::now_rfc3339();

@@ -19,6 +19,10 @@
 #include "store/store.hpp"
 #include "util/signal.hpp"
 
+namespace berth::metrics {
+class Registry;
+}
+
 namespace berth::agent {
 
 struct Options {
@@ -31,6 +35,7 @@ struct Options {
   // "" (a bridge network, one machine) or "macvlan:IF" (containers on the LAN behind IF).
   std::string network;
   std::string backup_dir = "/var/lib/berth/backups";  // the backup store (a shared directory)
+  std::string metrics_address;  // where its /metrics listens, recorded in the host record
 };
 
 class Agent {
@@ -45,6 +50,8 @@ class Agent {
   boost::asio::awaitable<bool> wait_registered(std::chrono::steady_clock::duration timeout);
   // Revokes the lease so the host leaves at once instead of after its TTL.
   boost::asio::awaitable<void> shutdown();
+  // Adds this host's instances and the agent's state to a scrape (agent/metrics.cpp).
+  void collect_metrics(metrics::Registry& out) const;
 
  private:
   struct Instance;

@@ -11,6 +11,7 @@
 #include "api/respond.hpp"
 #include "controller/switchover.hpp"
 #include "engines/engine.hpp"
+#include "metrics/berth.hpp"
 #include "model/model.hpp"
 #include "netpool/netpool.hpp"
 #include "schedule/cron.hpp"
@@ -83,7 +84,7 @@ asio::awaitable<void> Api::start() {
   asio::co_spawn(executor_, state_.run(), asio::detached);
   co_await state_.wait_for([this] { return state_.loaded(); }, 30s);
   server_ = std::make_unique<http::Server>(
-      executor_, options_.listen, [this](const http::ServerRequest& r) { return handle(r); });
+      executor_, options_.listen, [this](const http::ServerRequest& r) { return serve(r); });
   server_->start();
 }
 
@@ -127,9 +128,13 @@ asio::awaitable<http::Response> Api::handle(const http::ServerRequest& request) 
   const std::string& method = request.method;
   if (path == "/v1/health" && method == "GET")
     co_return reply(200, {{"status", "ok"}, {"revision", state_.revision()}});
+  // No token for /metrics: Prometheus scrapes it as is.
+  if (path == "/metrics" && method == "GET") co_return metrics::server_exposition(state_);
   if (!path.starts_with("/v1/")) co_return error(404, "no such endpoint: " + path);
   if (!authorized(request))
     co_return error(401, "authorization: missing or wrong token (Authorization: Bearer TOKEN)");
+  if (path == "/v1/sd/prometheus" && method == "GET")
+    co_return reply(200, metrics::service_discovery(state_.items()));
 
   if (path == "/v1/databases") {
     if (method == "GET") co_return list_databases();
@@ -208,6 +213,22 @@ asio::awaitable<http::Response> Api::handle(const http::ServerRequest& request) 
   if (path.starts_with("/v1/engines/") && method == "PUT")
     co_return co_await set_engine(path.substr(12), request);
   co_return error(404, "no such endpoint: " + method + " " + path);
+}
+
+asio::awaitable<http::Response> Api::serve(const http::ServerRequest& request) {
+  auto started = std::chrono::steady_clock::now();
+  http::Response response;
+  std::exception_ptr failure;
+  try {
+    response = co_await handle(request);
+  } catch (...) {
+    failure = std::current_exception();
+    response.status = 500;
+  }
+  metrics::observe_api_request(request.method, request.path, response.status,
+                               metrics::ScopedTimer::seconds_since(started));
+  if (failure) std::rethrow_exception(failure);
+  co_return response;
 }
 
 std::string Api::engine_image(const engines::Engine& engine) const {

@@ -44,6 +44,8 @@ class Api {
 
   // Routes one request (public for tests and for embedding).
   boost::asio::awaitable<http::Response> handle(const http::ServerRequest& request);
+  // handle(), timed for berth_api_request_duration_seconds: what the listener calls.
+  boost::asio::awaitable<http::Response> serve(const http::ServerRequest& request);
 
  private:
   boost::asio::awaitable<void> ensure_admin_token();

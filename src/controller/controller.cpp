@@ -10,6 +10,7 @@
 #include "controller/switchover.hpp"
 #include "controller/tasks.hpp"
 #include "engines/engine.hpp"
+#include "metrics/berth.hpp"
 #include "model/model.hpp"
 #include "scheduler/snapshot.hpp"
 #include "util/log.hpp"
@@ -125,6 +126,7 @@ asio::awaitable<void> Controller::reconcile_once() {
     snapshot.claimed.insert(kv->key.substr(keys::kTaskClaims.size()));
   for (auto* kv : state_.under(keys::kBackups))
     snapshot.backups.push_back({kv->mod_revision, model::parse<model::Backup>(kv->value)});
+  metrics::failovers_progress(snapshot.statuses);  // ends the clocks of failovers now served
 
   // A primary counts as unreachable after 600 ms without an answer to the leader's probes.
   auto now = std::chrono::steady_clock::now();
@@ -144,6 +146,7 @@ asio::awaitable<void> Controller::reconcile_once() {
     }
     if (change.kind == "failover" && !co_await primary_really_lost(snapshot, change.database_id))
       continue;
+    auto decided = std::chrono::steady_clock::now();  // for berth_failover_duration_seconds
     // Every change also checks that we still lead: a deposed leader writes nothing.
     std::vector<store::Compare> compares{store::Compare::value_is(keys::kLeader, id_)};
     for (auto& [key, rev] : change.expect_mod_revision)
@@ -158,7 +161,11 @@ asio::awaitable<void> Controller::reconcile_once() {
                 change.kind, change.database_id);
       co_return;
     }
-    if (change.kind == "failover") ++failovers_;
+    if (change.kind == "failover") {
+      ++failovers_;
+      if (auto db = snapshot.databases.find(change.database_id); db != snapshot.databases.end())
+        metrics::failover_committed(change.database_id, db->second.first.epoch, decided);
+    }
     util::log("controller {}: {} {}: {}", id_, change.kind, change.database_id, change.detail);
     co_await state_.wait_revision(result.revision, 2s);
     drop_unreferenced(change.drop_objects);

@@ -1,6 +1,7 @@
 #include "docker/docker.hpp"
 
 #include "http/http.hpp"
+#include "metrics/berth.hpp"
 
 namespace berth::docker {
 
@@ -19,6 +20,13 @@ std::string message_of(const std::string& body) {
 std::string label_filter(const std::string& key, const std::string& value) {
   json filters = {{"label", {value.empty() ? key : key + "=" + value}}};
   return http::url_encode(filters.dump());
+}
+
+// Every exchange with dockerd, timed for berth_docker_request_duration_seconds.
+asio::awaitable<http::Response> timed(http::Client& client, http::Request request,
+                                      std::chrono::milliseconds timeout) {
+  metrics::ScopedTimer timer(metrics::docker_request_histogram(request.method, request.target));
+  co_return co_await client.request(std::move(request), timeout);
 }
 
 ContainerInfo from_list_entry(const json& c) {
@@ -49,7 +57,7 @@ Client::~Client() = default;
 asio::awaitable<json> Client::call(const std::string& method, const std::string& target,
                                    const std::string& body, int ok_status) {
   http::Request req{method, kApi + target, body};
-  auto res = co_await http_->request(req, std::chrono::seconds(60));
+  auto res = co_await timed(*http_, req, std::chrono::seconds(60));
   bool ok = ok_status ? res.status == ok_status : (res.status >= 200 && res.status < 300);
   if (!ok) throw Error(res.status, message_of(res.body));
   if (res.body.empty()) co_return json();
@@ -63,7 +71,7 @@ asio::awaitable<json> Client::call(const std::string& method, const std::string&
 asio::awaitable<bool> Client::ping(std::chrono::milliseconds timeout) {
   try {
     http::Request req{"GET", "/_ping"};
-    auto res = co_await http_->request(req, timeout);
+    auto res = co_await timed(*http_, req, timeout);
     co_return res.status == 200;
   } catch (const http::ConnectError&) {
     co_return false;
@@ -111,7 +119,7 @@ asio::awaitable<void> Client::image_pull(const std::string& reference) {
   std::string tag = has_tag ? reference.substr(colon + 1) : "latest";
   http::Request req{"POST", kApi + "/images/create?fromImage=" + http::url_encode(repo) +
                                 "&tag=" + http::url_encode(tag)};
-  auto res = co_await http_->request(req, std::chrono::seconds(600));
+  auto res = co_await timed(*http_, req, std::chrono::seconds(600));
   if (res.status != 200) throw Error(res.status, message_of(res.body));
   throw_stream_error(res.body);
 }
@@ -123,7 +131,7 @@ asio::awaitable<void> Client::image_import(const std::string& tar, const std::st
                        "&tag=" + http::url_encode(tag);
   for (auto& c : changes) target += "&changes=" + http::url_encode(c);
   http::Request req{"POST", target, tar, "application/x-tar"};
-  auto res = co_await http_->request(req, std::chrono::seconds(300));
+  auto res = co_await timed(*http_, req, std::chrono::seconds(300));
   if (res.status != 200) throw Error(res.status, message_of(res.body));
   // The answer is a stream of JSON progress lines; a failure arrives as {"error": ...}.
   throw_stream_error(res.body);
@@ -158,7 +166,7 @@ asio::awaitable<std::string> Client::container_create(const ContainerSpec& spec)
 asio::awaitable<std::optional<std::string>> Client::archive_get(const std::string& id,
                                                                 const std::string& path) {
   http::Request req{"GET", kApi + "/containers/" + id + "/archive?path=" + http::url_encode(path)};
-  auto res = co_await http_->request(req, std::chrono::seconds(600));
+  auto res = co_await timed(*http_, req, std::chrono::seconds(600));
   if (res.status == 404) co_return std::nullopt;
   if (res.status != 200) throw Error(res.status, message_of(res.body));
   co_return res.body;
@@ -168,7 +176,7 @@ asio::awaitable<void> Client::archive_put(const std::string& id, const std::stri
                                           const std::string& tar) {
   http::Request req{"PUT", kApi + "/containers/" + id + "/archive?path=" + http::url_encode(path),
                     tar, "application/x-tar"};
-  auto res = co_await http_->request(req, std::chrono::seconds(600));
+  auto res = co_await timed(*http_, req, std::chrono::seconds(600));
   if (res.status != 200) throw Error(res.status, message_of(res.body));
 }
 
@@ -244,14 +252,14 @@ asio::awaitable<std::vector<ContainerInfo>> Client::container_list(const std::st
 
 asio::awaitable<int> Client::container_wait(const std::string& id, std::chrono::seconds timeout) {
   http::Request req{"POST", kApi + "/containers/" + id + "/wait"};
-  auto res = co_await http_->request(req, timeout);
+  auto res = co_await timed(*http_, req, timeout);
   if (res.status != 200) throw Error(res.status, message_of(res.body));
   co_return json::parse(res.body).value("StatusCode", -1);
 }
 
 asio::awaitable<std::string> Client::container_logs(const std::string& id) {
   http::Request req{"GET", kApi + "/containers/" + id + "/logs?stdout=1&stderr=1"};
-  auto res = co_await http_->request(req, std::chrono::seconds(30));
+  auto res = co_await timed(*http_, req, std::chrono::seconds(30));
   if (res.status != 200) throw Error(res.status, message_of(res.body));
   // Without a TTY the stream is multiplexed: 8-byte frame headers (stream, 0, 0, 0, size).
   std::string out;

@@ -73,6 +73,10 @@ inline const std::string kHostSettings = "/berth/host-settings/";  // + host (pe
 inline std::string host_settings(const std::string& host) {
   return kHostSettings + host;
 }
+inline const std::string kServers = "/berth/servers/";  // + advertised API address (lease-bound)
+inline std::string server(const std::string& address) {
+  return kServers + address;
+}
 }  // namespace keys
 
 // ---- Records ----------------------------------------------------------------------------
@@ -145,9 +149,17 @@ struct Host {
   std::map<std::string, std::string> labels;
   std::string started_at;
   std::string version;
+  std::string metrics_address;  // HOST:PORT of the agent's /metrics ("" when it has none)
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Host, name, address, memory_bytes, cpus, labels,
-                                                started_at, version)
+                                                started_at, version, metrics_address)
+
+// A berth server as it announces itself under its lease, for service discovery.
+struct Server {
+  std::string address;  // HOST:PORT of its API (and /metrics)
+  std::string started_at;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Server, address, started_at)
 
 // What an operator says of a host; outlives the agent's lease, so a dead host shows as down.
 struct HostSettings {

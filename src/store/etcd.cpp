@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "http/http.hpp"
+#include "metrics/berth.hpp"
 #include "util/encoding.hpp"
 
 namespace berth::store {
@@ -136,6 +137,7 @@ EtcdStore::~EtcdStore() = default;
 
 asio::awaitable<std::string> EtcdStore::call(const std::string& path, const std::string& body,
                                              std::chrono::milliseconds timeout) {
+  metrics::ScopedTimer timer(metrics::etcd_request_histogram(path));
   std::string errors;
   for (size_t tried = 0; tried < clients_.size(); ++tried) {
     auto& client = *clients_[current_];

@@ -20,10 +20,12 @@
 
 #include "agent/agent.hpp"
 #include "api/api.hpp"
+#include "api/presence.hpp"
 #include "cli/cli.hpp"
 #include "controller/controller.hpp"
 #include "docker/docker.hpp"
 #include "engines/image.hpp"
+#include "metrics/exporter.hpp"
 #include "model/model.hpp"
 #include "netpool/netpool.hpp"
 #include "store/etcd.hpp"
@@ -146,6 +148,15 @@ bool etcd_answers(const std::string& endpoint, std::chrono::seconds timeout) {
       timeout);
 }
 
+// The address a server announces: --advertise, else its listen address with the port it got
+// (the host name when it listens on every interface).
+std::string api_address(const std::string& advertise, const std::string& listen, uint16_t port) {
+  if (!advertise.empty()) return advertise;
+  std::string host = listen.substr(0, listen.rfind(':'));
+  if (host.empty() || host == "0.0.0.0" || host == "::") host = hostname();
+  return host + ":" + std::to_string(port);
+}
+
 }  // namespace
 
 int run_server(const ServerFlags& flags) {
@@ -162,6 +173,7 @@ int run_server(const ServerFlags& flags) {
                                     hostname() + ":" + std::to_string(getpid()), flags.leader_ttl);
   controller.set_backup_dir(options.backup_dir);
   controller.set_usage_step(flags.usage_step);
+  std::unique_ptr<api::Presence> presence;
   int exit_code = 0;
   asio::co_spawn(
       io,
@@ -169,10 +181,14 @@ int run_server(const ServerFlags& flags) {
         co_await api.start();
         util::log("server: listening on {} (API /v1)", flags.listen);
         asio::co_spawn(io, controller.run(), asio::detached);
+        presence = std::make_unique<api::Presence>(
+            io.get_executor(), store, api_address(flags.advertise, flags.listen, api.port()));
+        asio::co_spawn(io, presence->run(), asio::detached);
       },
       stop_on_error(io, &exit_code));
   run_until_signal(io, [&]() -> asio::awaitable<void> {
     api.stop();
+    if (presence) co_await presence->stop();
     co_await controller.resign();
   });
   return exit_code;
@@ -197,10 +213,21 @@ int run_agent(const AgentFlags& flags) {
   }
   options.network = flags.network;
   options.backup_dir = flags.backup_dir;
+  agent::Agent* running = nullptr;  // set below: the exporter's address goes into its options
+  metrics::Exporter exporter(io.get_executor(), [&](metrics::Registry& r) {
+    if (running) running->collect_metrics(r);
+  });
+  options.metrics_address = exporter.start(
+      flags.metrics_listen.empty() ? options.advertise + ":7071" : flags.metrics_listen,
+      options.advertise);
   agent::Agent agent(io.get_executor(), store, docker, options);
+  running = &agent;
   int exit_code = 0;
   asio::co_spawn(io, agent.run(), stop_on_error(io, &exit_code));
-  run_until_signal(io, [&]() -> asio::awaitable<void> { co_await agent.shutdown(); });
+  run_until_signal(io, [&]() -> asio::awaitable<void> {
+    exporter.stop();
+    co_await agent.shutdown();
+  });
   return exit_code;
 }
 
@@ -262,7 +289,14 @@ int run_up(UpFlags flags) {
   agent_options.name = hostname();
   agent_options.advertise = "127.0.0.1";
   agent_options.backup_dir = api_options.backup_dir;
+  agent::Agent* running = nullptr;
+  metrics::Exporter exporter(io.get_executor(), [&](metrics::Registry& r) {
+    if (running) running->collect_metrics(r);
+  });
+  agent_options.metrics_address = exporter.start(flags.metrics_listen, "127.0.0.1");
   agent::Agent agent(io.get_executor(), store, docker, agent_options);
+  running = &agent;
+  api::Presence presence(io.get_executor(), store, flags.listen);
   controller::Controller controller(io.get_executor(), store, api.state(), "up");
   controller.set_backup_dir(api_options.backup_dir);
   int exit_code = 0;
@@ -287,6 +321,7 @@ int run_up(UpFlags flags) {
         }
         co_await api.start();
         asio::co_spawn(io, controller.run(), asio::detached);
+        asio::co_spawn(io, presence.run(), asio::detached);
         asio::co_spawn(io, agent.run(), asio::detached);
         if (!co_await agent.wait_registered(30s))
           throw std::runtime_error("the agent could not register this host");
@@ -309,6 +344,8 @@ int run_up(UpFlags flags) {
       stop_on_error(io, &exit_code));
   run_until_signal(io, [&]() -> asio::awaitable<void> {
     api.stop();
+    exporter.stop();
+    co_await presence.stop();
     co_await controller.resign();
     co_await agent.shutdown();
   });

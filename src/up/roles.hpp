@@ -15,6 +15,7 @@ struct ServerFlags {
   int leader_ttl = 2;      // seconds: how long a dead leader holds the controllers
   int usage_step = 15;     // seconds between usage samples
   std::string backup_dir;  // default: STATE_DIR/backups
+  std::string advertise;   // HOST:PORT others reach the API at (default: the listen address)
 };
 
 struct AgentFlags {
@@ -26,7 +27,8 @@ struct AgentFlags {
   int probe_interval_ms = 1000;
   std::vector<std::string> labels;  // key=value
   std::string backup_dir = "/var/lib/berth/backups";
-  std::string network;  // "" or "macvlan:IF"
+  std::string network;         // "" or "macvlan:IF"
+  std::string metrics_listen;  // ADDR:PORT of /metrics (default ADVERTISE:7071; port 0: any)
 };
 
 struct UpFlags {
@@ -38,6 +40,7 @@ struct UpFlags {
   std::string subnet = "10.213.0.0/16";
   std::string gateway = "10.213.0.1";
   std::string docker_network = "berth";
+  std::string metrics_listen = "127.0.0.1:7071";  // the agent's /metrics
 };
 
 int run_server(const ServerFlags& flags);

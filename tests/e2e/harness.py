@@ -196,7 +196,8 @@ class Berth:
     def start_agent(self, name="h1"):
         self.agent = Process([BERTH, "agent", "--etcd", self.etcd.endpoint, "--docker-socket",
                               self.dockerd.socket, "--name", name, "--advertise", "127.0.0.1",
-                              "--lease-ttl", "3", "--backup-dir", self.backup_dir],
+                              "--lease-ttl", "3", "--backup-dir", self.backup_dir,
+                              "--metrics-listen", "127.0.0.1:0"],
                              os.path.join(self.workdir, "agent.log"))
         wait_until(lambda: any(h["name"] == name and h["state"] == "alive"
                                for h in self.api("GET", "/v1/hosts")), 20, "agent to register")
