@@ -9,6 +9,7 @@
 #include <regex>
 
 #include "api/respond.hpp"
+#include "api/ui.hpp"
 #include "controller/switchover.hpp"
 #include "engines/engine.hpp"
 #include "model/model.hpp"
@@ -126,6 +127,7 @@ asio::awaitable<http::Response> Api::handle(const http::ServerRequest& request) 
   const std::string& method = request.method;
   if (path == "/v1/health" && method == "GET")
     co_return reply(200, {{"status", "ok"}, {"revision", state_.revision()}});
+  if (is_ui_path(path)) co_return serve_ui(request);
   if (!path.starts_with("/v1/")) co_return error(404, "no such endpoint: " + path);
   if (!authorized(request))
     co_return error(401, "authorization: missing or wrong token (Authorization: Bearer TOKEN)");
