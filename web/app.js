@@ -323,10 +323,15 @@ class Page {
     this.timers = new Set();
   }
 
-  // Runs fn now and then every ms after it finishes, until the page goes.
+  // Runs fn now and then every ms after it finishes, until the page goes; a tab in the
+  // background asks nothing until it is shown again.
   poll(fn, ms) {
     const run = async () => {
       if (this.stopped) return;
+      if (document.hidden) {
+        document.addEventListener('visibilitychange', run, { once: true });
+        return;
+      }
       try {
         await fn();
       } catch (e) {
@@ -1132,6 +1137,12 @@ function signOut(message) {
 }
 
 function showSignIn(message) {
+  // Several calls of a page may answer 401 at once: the form is drawn once, with the message.
+  const shownError = document.getElementById('sign-in-error');
+  if (shownError && !current) {
+    shownError.textContent = message || '';
+    return;
+  }
   leavePage();
   document.getElementById('top').hidden = true;
   const token = h('input', { type: 'password', autocomplete: 'current-password', required: true, spellcheck: 'false' });

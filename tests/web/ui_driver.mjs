@@ -172,9 +172,12 @@ for await (const line of readline.createInterface({ input: process.stdin })) {
     say({ ok: false, error: `unknown step ${request.step}` });
     continue;
   }
+  const started = Date.now();
   try {
     say({ ok: true, ...(await run(request)), page_errors: pageErrors });
+    console.error(`${request.step}: ${Date.now() - started} ms`);
   } catch (e) {
+    console.error(`${request.step}: failed after ${Date.now() - started} ms: ${e && e.stack || e}`);
     let screenshot = null;
     try { screenshot = await shot(`FAILED-${request.step}`); } catch { /* the page is gone */ }
     say({ ok: false, error: String(e && e.message || e), screenshot, page_errors: pageErrors });
@@ -182,3 +185,4 @@ for await (const line of readline.createInterface({ input: process.stdin })) {
   if (request.step === 'quit') break;
 }
 await browser.close();
+process.exit(0);  // stdin may still hold the event loop open
