@@ -83,7 +83,7 @@ const steps = {
   // Follows the database's link and waits for all its instances to be healthy.
   async open_database({ name }) {
     await page.getByRole('link', { name, exact: true }).first().click();
-    await page.getByRole('heading', { name, level: 1 }).waitFor();
+    await page.locator('h1 #db-name', { hasText: new RegExp(`^${name}$`) }).waitFor();
     const states = page.locator('#db-instances tr[data-instance] td.state');
     await states.first().waitFor();
     await page.waitForFunction(() => {
@@ -132,7 +132,10 @@ const steps = {
       Databases: () => onDatabasesList(),
       Hosts: () => page.locator('tr[data-host]').first().waitFor(),
       Tasks: () => page.locator('#task-list').filter({ hasNotText: 'Loading…' }).waitFor(),
-      Network: () => page.waitForFunction(() => document.getElementById('net-subnet')?.value !== ''),
+      Network: () => page.waitForFunction(() => {
+        const subnet = document.getElementById('net-subnet');
+        return subnet !== null && subnet.value !== '';
+      }),
       Events: () => page.locator('#event-list').filter({ hasNotText: 'Loading…' }).waitFor(),
     }[which];
     await ready();
