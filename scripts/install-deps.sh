@@ -7,11 +7,14 @@ PKGS="build-essential cmake ninja-build pkg-config clang-format git ca-certifica
  nlohmann-json3-dev libcli11-dev libfmt-dev libssl-dev libgtest-dev
  docker.io etcd-server etcd-client redis-server redis-tools
  iproute2 iptables procps psmisc util-linux python3 iputils-arping redis-sentinel
- tarantool memcached libmsgpuck-dev sasl2-bin prometheus"
+ tarantool memcached libmsgpuck-dev sasl2-bin prometheus chromium"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
+# Node.js and npm drive Chromium in the browser test. A Node.js that brings its own npm
+# conflicts with Debian's npm package, so Debian's pair comes only where npm is missing.
+command -v npm >/dev/null 2>&1 || missing="$missing nodejs npm"
 if [ -n "$missing" ]; then
   echo "install-deps: installing$missing"
   export DEBIAN_FRONTEND=noninteractive
@@ -26,4 +29,13 @@ if [ -n "$missing" ]; then
     systemctl disable prometheus >/dev/null 2>&1 || true
     update-rc.d prometheus disable >/dev/null 2>&1 || true ;;
   esac
+fi
+
+# playwright-core for the browser test (tests/web), from its lockfile; installed again only
+# when the lockfile changed since the last install.
+web="$(cd "$(dirname "$0")/.." && pwd)/tests/web"
+if ! cmp -s "$web/package-lock.json" "$web/node_modules/.installed-lock.json"; then
+  echo "install-deps: npm ci in tests/web"
+  (cd "$web" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  cp "$web/package-lock.json" "$web/node_modules/.installed-lock.json"
 fi

@@ -9,6 +9,7 @@
 #include <regex>
 
 #include "api/respond.hpp"
+#include "api/ui.hpp"
 #include "controller/switchover.hpp"
 #include "engines/engine.hpp"
 #include "metrics/berth.hpp"
@@ -130,6 +131,7 @@ asio::awaitable<http::Response> Api::handle(const http::ServerRequest& request) 
     co_return reply(200, {{"status", "ok"}, {"revision", state_.revision()}});
   // No token for /metrics: Prometheus scrapes it as is.
   if (path == "/metrics" && method == "GET") co_return metrics::server_exposition(state_);
+  if (is_ui_path(path)) co_return serve_ui(request);
   if (!path.starts_with("/v1/")) co_return error(404, "no such endpoint: " + path);
   if (!authorized(request))
     co_return error(401, "authorization: missing or wrong token (Authorization: Bearer TOKEN)");

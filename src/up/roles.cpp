@@ -331,6 +331,8 @@ int run_up(UpFlags flags) {
         if (!token.empty()) cli::write_config({url, token});
         std::cout << "berth is up.\n"
                   << "  API:    " << url << "/v1\n"
+                  << "  UI:     " << url << "/ui/" << (token.empty() ? "" : "?token=" + token)
+                  << "\n"
                   << "  token:  "
                   << (token.empty() ? "(see " + api_options.token_file + ")" : token) << "\n"
                   << "  state:  " << flags.state_dir << "\n"
