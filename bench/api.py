@@ -202,7 +202,7 @@ def wrk(url, threads, connections, headers=(), script=None):
 
 
 def main():
-    workdir = tempfile.mkdtemp(prefix="berth-bench-api-")
+    workdir = tempfile.mkdtemp(prefix="berth-test-apibench-")
     etcd = berth = None
     try:
         etcd = Etcd(workdir)
