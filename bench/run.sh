@@ -5,5 +5,6 @@ cd "$(dirname "$0")/.."
 ./scripts/cleanup-leftovers.sh
 python3 bench/provision.py
 python3 bench/footprint.py
+python3 bench/api.py
 python3 bench/failover.py
 python3 bench/backup.py

@@ -70,13 +70,29 @@ std::string place_instances(std::map<std::string, scheduler::HostSnapshot> hosts
   return {};
 }
 
+// The parts of an allocation key, /berth/allocations/HOST/ID/N (all empty if it is not one).
+struct AllocationKey {
+  std::string_view host, id, n;
+};
+AllocationKey split_allocation_key(std::string_view key) {
+  if (!key.starts_with(keys::kAllocations)) return {};
+  key.remove_prefix(keys::kAllocations.size());
+  auto first = key.find('/'), last = key.rfind('/');
+  if (first == std::string_view::npos || last == first) return {};
+  return {key.substr(0, first), key.substr(first + 1, last - first - 1), key.substr(last + 1)};
+}
+
 }  // namespace
 
 Api::Api(asio::any_io_executor executor, store::Store& store, Options options)
     : executor_(executor),
       store_(store),
       options_(std::move(options)),
-      state_(executor, store, keys::kRoot) {}
+      state_(executor, store, keys::kRoot) {
+  // A database's instances without a scan of every allocation.
+  state_.add_index(keys::kAllocations,
+                   [](std::string_view key) { return std::string(split_allocation_key(key).id); });
+}
 
 Api::~Api() = default;
 
@@ -121,7 +137,16 @@ bool Api::authorized(const http::ServerRequest& request) const {
   std::string header = request.header("authorization");
   if (!header.starts_with("Bearer ")) return false;
   auto* hash = state_.find(keys::kAdminTokenHash);
-  return hash && util::constant_time_equal(util::sha256_hex(header.substr(7)), hash->value);
+  if (!hash) return false;
+  std::string_view token = std::string_view(header).substr(7);
+  // The token that matched last time, while the hash is the same, needs no sha256.
+  if (!authorized_token_.empty() && authorized_hash_ == hash->value &&
+      util::constant_time_equal(token, authorized_token_))
+    return true;
+  if (!util::constant_time_equal(util::sha256_hex(token), hash->value)) return false;
+  authorized_token_ = token;
+  authorized_hash_ = hash->value;
+  return true;
 }
 
 asio::awaitable<http::Response> Api::handle(const http::ServerRequest& request) {
@@ -267,27 +292,21 @@ std::string Api::resolve(const std::string& ref) const {
   return {};
 }
 
-json Api::database_view(const std::string& id,
-                        const std::vector<model::Allocation>* allocations) const {
+json Api::database_view(const std::string& id) const {
   auto* kv = state_.find(keys::database(id));
   if (!kv) return nullptr;
   auto db = model::parse<model::Database>(kv->value);
-  std::vector<model::Allocation> own;
-  if (!allocations) {
-    for (auto* akv : state_.under(keys::kAllocations))
-      // Keys are /berth/allocations/HOST/ID/N: match the id segment.
-      if (akv->key.find("/" + id + "/") != std::string::npos) {
-        auto a = model::parse<model::Allocation>(akv->value);
-        if (a.database_id == id) own.push_back(std::move(a));
-      }
-    allocations = &own;
+  std::vector<model::Allocation> allocations;
+  for (auto* akv : state_.grouped(keys::kAllocations, id)) {
+    auto a = model::parse<model::Allocation>(akv->value);
+    if (a.database_id == id) allocations.push_back(std::move(a));
   }
   json instances = json::array();
   std::string address;
   int port = 0;
   int healthy = 0, total = 0;
   bool any_unhealthy = false;
-  for (auto& a : *allocations) {
+  for (auto& a : allocations) {
     ++total;
     json instance = {{"n", a.n},
                      {"host", a.host},
@@ -306,6 +325,8 @@ json Api::database_view(const std::string& id,
       if (!s.message.empty()) instance["message"] = s.message;
       if (s.state == "healthy") ++healthy;
       if (s.state == "unhealthy" || s.state == "failed") any_unhealthy = true;
+      instance["offset"] = s.offset;
+      if (a.role == "replica") instance["link_up"] = s.link_up;
     } else if (!state_.find(keys::host(a.host))) {
       instance["state"] = "unknown";  // its host is not reporting
       any_unhealthy = true;
@@ -313,11 +334,6 @@ json Api::database_view(const std::string& id,
     if (a.role == "primary") {
       address = db.address.empty() ? a.ip : db.address;
       port = a.port;
-    }
-    if (auto* skv = state_.find(keys::status(id, a.n))) {
-      auto s = model::parse<model::InstanceStatus>(skv->value);
-      instance["offset"] = s.offset;
-      if (a.role == "replica") instance["link_up"] = s.link_up;
     }
     instances.push_back(std::move(instance));
   }
@@ -398,29 +414,70 @@ void Api::release_addresses(const std::vector<std::string>& ips) {
   for (auto& ip : ips) pending_addresses_.erase(ip);
 }
 
+const std::string& Api::cached_view(const std::string& id) const {
+  static const std::string none = "null";
+  auto* kv = state_.find(keys::database(id));
+  if (!kv) {
+    views_.erase(id);
+    return none;
+  }
+  // The view is made of the database, its allocations, their status and their hosts: it is
+  // current while none of them changed, appeared or went away.
+  std::vector<int64_t> inputs{kv->mod_revision};
+  for (auto* akv : state_.grouped(keys::kAllocations, id)) {
+    auto parts = split_allocation_key(akv->key);
+    auto* status = state_.find(keys::kStatus + id + "/" + std::string(parts.n));
+    auto* host = state_.find(keys::kHosts + std::string(parts.host));
+    inputs.insert(inputs.end(), {akv->mod_revision, status ? status->mod_revision : 0,
+                                 host ? host->mod_revision : 0});
+  }
+  auto& cached = views_[id];
+  if (cached.body.empty() || cached.inputs != inputs) {
+    json view = database_view(id);
+    cached.name = view["name"].get<std::string>();
+    cached.body = view.dump();
+    cached.inputs = std::move(inputs);
+  }
+  return cached.body;
+}
+
 http::Response Api::list_databases() const {
-  // One pass over the allocations for all databases, not one per database.
-  std::map<std::string, std::vector<model::Allocation>> by_database;
-  for (auto* kv : state_.under(keys::kAllocations)) {
-    auto a = model::parse<model::Allocation>(kv->value);
-    by_database[a.database_id].push_back(std::move(a));
+  // Made again only when something changed, from the views that changed.
+  if (list_revision_ != state_.revision()) {
+    std::vector<const CachedView*> views;
+    size_t size = 2;
+    for (auto* kv : state_.under(keys::kDatabases)) {
+      auto id = kv->key.substr(keys::kDatabases.size());
+      size += cached_view(id).size() + 1;
+      views.push_back(&views_.at(id));
+    }
+    std::sort(views.begin(), views.end(),
+              [](const CachedView* a, const CachedView* b) { return a->name < b->name; });
+    std::string body = "[";
+    body.reserve(size);
+    for (auto* v : views) {
+      if (body.size() > 1) body += ',';
+      body += v->body;
+    }
+    body += ']';
+    if (views_.size() > views.size())
+      std::erase_if(views_, [&](const auto& e) { return !state_.find(keys::database(e.first)); });
+    list_body_ = std::move(body);
+    list_revision_ = state_.revision();
   }
-  static const std::vector<model::Allocation> none;
-  json out = json::array();
-  for (auto* kv : state_.under(keys::kDatabases)) {
-    auto id = kv->key.substr(keys::kDatabases.size());
-    auto it = by_database.find(id);
-    out.push_back(database_view(id, it == by_database.end() ? &none : &it->second));
-  }
-  std::sort(out.begin(), out.end(),
-            [](const json& a, const json& b) { return a["name"] < b["name"]; });
-  return reply(200, out);
+  http::Response r;
+  r.status = 200;
+  r.body = list_body_;
+  return r;
 }
 
 http::Response Api::get_database(const std::string& ref) const {
   std::string id = resolve(ref);
   if (id.empty()) return error(404, "database: no database named or with id '" + ref + "'");
-  return reply(200, database_view(id));
+  http::Response r;
+  r.status = 200;
+  r.body = cached_view(id);
+  return r;
 }
 
 json Api::host_view(const std::string& name) const {

@@ -9,6 +9,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "http/http.hpp"
@@ -97,9 +98,10 @@ class Api {
 
   // The database record a name or id refers to; empty when none.
   std::string resolve(const std::string& ref) const;
-  // allocations: the database's instances when the caller has them (a list), else looked up.
-  nlohmann::json database_view(const std::string& id,
-                               const std::vector<model::Allocation>* allocations = nullptr) const;
+  // What GET /v1/databases/{id} shows of a database (null when there is none).
+  nlohmann::json database_view(const std::string& id) const;
+  // The same, serialised, from a cache checked against the revisions of what it was made of.
+  const std::string& cached_view(const std::string& id) const;
   // Picks `count` free pool addresses and holds them in pending_addresses_ until
   // release_addresses, so concurrent requests on this server do not pick the same ones.
   // Empty when the pool is exhausted.
@@ -118,6 +120,18 @@ class Api {
   store::Mirror state_;
   std::unique_ptr<http::Server> server_;
   std::set<std::string> pending_addresses_;  // being reserved by this server right now
+
+  // Reads are served from caches that a change in etcd invalidates (see cached_view).
+  struct CachedView {
+    std::vector<int64_t> inputs;  // mod revisions of the records the view was made from
+    std::string name;
+    std::string body;
+  };
+  mutable std::unordered_map<std::string, CachedView> views_;  // by database id
+  mutable int64_t list_revision_ = -1;                         // the mirror's, for list_body_
+  mutable std::string list_body_;
+  // The last token that matched the admin token hash, with that hash: no sha256 per request.
+  mutable std::string authorized_token_, authorized_hash_;
 };
 
 }  // namespace berth::api

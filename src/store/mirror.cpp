@@ -3,6 +3,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <cstdio>
+#include <stdexcept>
 
 namespace berth::store {
 
@@ -22,13 +23,55 @@ std::vector<const KeyValue*> Mirror::under(const std::string& prefix) const {
   return out;
 }
 
+void Mirror::add_index(const std::string& prefix, Grouping group) {
+  Index index{prefix, std::move(group), {}};
+  indexes_.push_back(std::move(index));
+  for (auto* kv : under(prefix)) index_put(kv);
+}
+
+std::vector<const KeyValue*> Mirror::grouped(const std::string& prefix,
+                                             const std::string& g) const {
+  std::vector<const KeyValue*> out;
+  for (auto& index : indexes_) {
+    if (index.prefix != prefix) continue;
+    auto it = index.groups.find(g);
+    if (it != index.groups.end())
+      for (auto& [key, kv] : it->second) out.push_back(kv);
+    return out;
+  }
+  throw std::logic_error("mirror: no index on " + prefix);
+}
+
+void Mirror::index_put(const KeyValue* kv) {
+  for (auto& index : indexes_) {
+    if (!kv->key.starts_with(index.prefix)) continue;
+    auto g = index.group(kv->key);
+    if (!g.empty()) index.groups[g][kv->key] = kv;
+  }
+}
+
+void Mirror::index_erase(const std::string& key) {
+  for (auto& index : indexes_) {
+    if (!key.starts_with(index.prefix)) continue;
+    auto it = index.groups.find(index.group(key));
+    if (it == index.groups.end()) continue;
+    it->second.erase(key);
+    if (it->second.empty()) index.groups.erase(it);
+  }
+}
+
 asio::awaitable<void> Mirror::run() {
   asio::steady_timer backoff(executor_);
   for (;;) {
     try {
       auto snapshot = co_await store_.get_prefix(prefix_);
       items_.clear();
-      for (auto& kv : snapshot.kvs) items_[kv.key] = std::move(kv);
+      for (auto& index : indexes_) index.groups.clear();
+      for (auto& kv : snapshot.kvs) {
+        auto& slot = items_[kv.key];
+        slot = std::move(kv);
+        index_put(&slot);
+      }
       revision_ = snapshot.revision;
       loaded_ = true;
       if (on_change) on_change();
@@ -49,10 +92,14 @@ asio::awaitable<void> Mirror::run() {
 
 void Mirror::apply(int64_t revision, const std::vector<WatchEvent>& events) {
   for (auto& e : events) {
-    if (e.type == WatchEvent::Type::Put)
-      items_[e.kv.key] = e.kv;
-    else
+    if (e.type == WatchEvent::Type::Put) {
+      auto& slot = items_[e.kv.key];
+      slot = e.kv;
+      index_put(&slot);
+    } else {
+      index_erase(e.kv.key);
       items_.erase(e.kv.key);
+    }
   }
   revision_ = std::max(revision_, revision);
   if (on_change) on_change();

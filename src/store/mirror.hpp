@@ -7,6 +7,8 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "store/store.hpp"
@@ -28,6 +30,14 @@ class Mirror {
   // Every entry whose key starts with prefix, in key order.
   std::vector<const KeyValue*> under(const std::string& prefix) const;
 
+  // A secondary index over the keys under prefix, so that a group of them is found without a
+  // scan: group(key) names the group a key belongs to (empty: none); it must depend on the key
+  // alone. Add indexes before run().
+  using Grouping = std::function<std::string(std::string_view key)>;
+  void add_index(const std::string& prefix, Grouping group);
+  // The entries under an indexed prefix whose group is g, in key order.
+  std::vector<const KeyValue*> grouped(const std::string& prefix, const std::string& g) const;
+
   // Waits until condition() holds (checked after every change) or the timeout passes.
   asio::awaitable<bool> wait_for(std::function<bool()> condition,
                                  std::chrono::steady_clock::duration timeout);
@@ -41,11 +51,21 @@ class Mirror {
 
  private:
   void apply(int64_t revision, const std::vector<WatchEvent>& events);
+  void index_put(const KeyValue* kv);
+  void index_erase(const std::string& key);
+
+  struct Index {
+    std::string prefix;
+    Grouping group;
+    // group -> its entries by key; the pointers are items_' own (std::map nodes stay put).
+    std::unordered_map<std::string, std::map<std::string, const KeyValue*>> groups;
+  };
 
   asio::any_io_executor executor_;
   Store& store_;
   std::string prefix_;
   std::map<std::string, KeyValue> items_;
+  std::vector<Index> indexes_;
   int64_t revision_ = 0;
   bool loaded_ = false;
   util::Signal changed_;

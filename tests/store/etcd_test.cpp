@@ -108,6 +108,38 @@ TEST_F(EtcdTest, MirrorFollowsChangesAndSurvivesEtcdRestart) {
   });
 }
 
+TEST_F(EtcdTest, MirrorIndexFindsAGroupWithoutAScan) {
+  run([&](Executor ex) -> boost::asio::awaitable<void> {
+    EtcdStore s(ex, {etcd_->endpoint()});
+    co_await s.put("/t7/h1/x/0", "a");
+    co_await s.put("/t7/h2/y/0", "b");
+    Mirror mirror(ex, s, "/t7/");
+    // Keys /t7/HOST/ID/N grouped by ID.
+    mirror.add_index("/t7/", [](std::string_view key) {
+      auto rest = key.substr(4);
+      auto first = rest.find('/'), last = rest.rfind('/');
+      return std::string(rest.substr(first + 1, last - first - 1));
+    });
+    boost::asio::co_spawn(ex, mirror.run(), boost::asio::detached);
+    EXPECT_TRUE(co_await mirror.wait_for([&] { return mirror.loaded(); }, std::chrono::seconds(5)));
+    EXPECT_EQ(mirror.grouped("/t7/", "x").size(), 1u);
+    co_await s.put("/t7/h3/x/1", "c");
+    int64_t rev = co_await s.put("/t7/h1/x/0", "a2");
+    EXPECT_TRUE(co_await mirror.wait_revision(rev, std::chrono::seconds(5)));
+    auto x = mirror.grouped("/t7/", "x");
+    EXPECT_EQ(x.size(), 2u);
+    if (x.size() == 2) {
+      EXPECT_EQ(x[0]->value, "a2");  // in key order, current values
+      EXPECT_EQ(x[1]->value, "c");
+    }
+    rev = co_await s.erase("/t7/h1/x/0");
+    EXPECT_TRUE(co_await mirror.wait_revision(rev, std::chrono::seconds(5)));
+    EXPECT_EQ(mirror.grouped("/t7/", "x").size(), 1u);
+    EXPECT_EQ(mirror.grouped("/t7/", "y").size(), 1u);
+    EXPECT_TRUE(mirror.grouped("/t7/", "z").empty());
+  });
+}
+
 TEST_F(EtcdTest, RangeAtAnEarlierRevision) {
   run([&](Executor ex) -> boost::asio::awaitable<void> {
     EtcdStore s(ex, {etcd_->endpoint()});
