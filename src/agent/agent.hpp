@@ -91,6 +91,12 @@ class Agent {
                                           const engines::Engine& engine);
   boost::asio::awaitable<void> run_restore(const model::Task& task, std::string owner,
                                            const engines::Engine& engine);
+  // A backup from files the engine snapshots inside the instance, copied out through Docker
+  // and stored as one tar (*data); returns its checksum.
+  boost::asio::awaitable<std::string> snapshot_and_store(const model::Task& task,
+                                                         const model::Allocation& allocation,
+                                                         const engines::Engine& engine,
+                                                         std::shared_ptr<const std::string>& data);
   // Loads a backup with the engine's own code in a scratch container (no network).
   boost::asio::awaitable<engines::Engine::Verification> verify_backup(
       const engines::Engine& engine, model::Allocation allocation,

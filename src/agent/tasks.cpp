@@ -27,6 +27,21 @@ asio::awaitable<std::string> put_in_store(std::string dir,
                                           std::shared_ptr<const std::string> data) {
   co_return backup::open_directory_store(dir)->put(*data);
 }
+
+// Streams the engine's snapshot into the store, hashing as it writes: runs on a worker thread
+// (file writes block), its socket on that thread's executor. Returns (checksum, size).
+asio::awaitable<std::pair<std::string, int64_t>> stream_to_store(const engines::Engine* engine,
+                                                                 model::Allocation a,
+                                                                 std::string dir) {
+  auto executor = co_await asio::this_coro::executor;
+  auto writer = backup::open_directory_store(dir)->writer();
+  std::function<void(std::string_view)> sink = [&writer](std::string_view piece) {
+    writer->write(piece);
+  };
+  co_await engine->stream_backup(executor, a.ip, a.port, a.password, sink);
+  std::pair<std::string, int64_t> stored(writer->commit(), writer->size());
+  co_return stored;
+}
 }  // namespace
 
 asio::awaitable<void> Agent::task_loop() {
@@ -163,32 +178,27 @@ asio::awaitable<void> Agent::run_task(std::string id) {
 asio::awaitable<void> Agent::run_backup(const model::Task& task, Instance& instance,
                                         const engines::Engine& engine) {
   auto a = instance.allocation;  // a copy: the instance may change while we wait
-  co_await report_progress(task.id, 5,
-                           "taking a consistent snapshot on instance " + std::to_string(a.n));
-  auto paths = co_await engine.snapshot_for_backup(executor_, a.ip, a.port, a.password);
-  if (paths.empty()) throw std::runtime_error(a.engine + " keeps no data to back up");
-  co_await report_progress(task.id, 40, "copying the snapshot out of the container");
-  // The backup is a tar of the snapshot's files: Docker's own archive when there is one file,
-  // so big datasets are not copied again.
-  std::string archive;
-  std::vector<engines::RootfsFile> files;
-  for (auto& path : paths) {
-    auto tar = co_await docker_.archive_get(engines::container_name(a), path);
-    if (!tar) throw std::runtime_error("the snapshot file " + path + " is missing");
-    if (paths.size() == 1) {
-      archive = std::move(*tar);
-      break;
+  std::string sha, file = engine.streamed_backup_file();
+  std::shared_ptr<const std::string> data;
+  if (!file.empty()) {
+    co_await report_progress(task.id, 5,
+                             "streaming a consistent snapshot out of instance " +
+                                 std::to_string(a.n) + " into the store");
+    asio::thread_pool pool(1);
+    auto stored = co_await asio::co_spawn(
+        pool.get_executor(), stream_to_store(&engine, a, options_.backup_dir), asio::use_awaitable);
+    pool.join();
+    sha = stored.first;
+    co_await report_progress(task.id, 80, "stored " + std::to_string(stored.second) + " bytes");
+    if (task.verify) {
+      auto content = backup::open_directory_store(options_.backup_dir)->get(sha);
+      if (!content) throw std::runtime_error("the stored backup vanished");
+      std::vector<engines::RootfsFile> one{{file, std::move(*content), 0644}};
+      data = std::make_shared<const std::string>(engines::make_tar(one));
     }
-    for (auto& [name, content] : engines::read_tar(*tar)) files.push_back({name, content, 0644});
+  } else {
+    sha = co_await snapshot_and_store(task, a, engine, data);
   }
-  if (paths.size() > 1) archive = engines::make_tar(files);
-  co_await report_progress(task.id, 70, "storing " + std::to_string(archive.size()) + " bytes");
-  // Writing a big file blocks: a worker thread does it, not the event loop.
-  auto data = std::make_shared<const std::string>(std::move(archive));
-  asio::thread_pool pool(1);
-  std::string sha = co_await asio::co_spawn(
-      pool.get_executor(), put_in_store(options_.backup_dir, data), asio::use_awaitable);
-  pool.join();
   engines::Engine::Verification verification;
   if (task.verify) {
     co_await report_progress(task.id, 85, "verifying: loading it in a scratch container");
@@ -197,6 +207,7 @@ asio::awaitable<void> Agent::run_backup(const model::Task& task, Instance& insta
   auto size = static_cast<int64_t>(std::filesystem::file_size(options_.backup_dir + "/" + sha));
 
   model::Backup b;
+  b.file = file;
   b.id = "b-" + util::random_hex(6);
   b.database_id = task.database_id;
   b.database_name = task.database_name;
@@ -232,6 +243,39 @@ asio::awaitable<void> Agent::run_backup(const model::Task& task, Instance& insta
   if (!done) throw std::runtime_error("the task is no longer ours");
   util::log("agent {}: backup {} of {} done ({} bytes)", options_.name, b.id, task.database_name,
             b.size_bytes);
+}
+
+asio::awaitable<std::string> Agent::snapshot_and_store(const model::Task& task,
+                                                       const model::Allocation& a,
+                                                       const engines::Engine& engine,
+                                                       std::shared_ptr<const std::string>& data) {
+  co_await report_progress(task.id, 5,
+                           "taking a consistent snapshot on instance " + std::to_string(a.n));
+  auto paths = co_await engine.snapshot_for_backup(executor_, a.ip, a.port, a.password);
+  if (paths.empty()) throw std::runtime_error(a.engine + " keeps no data to back up");
+  co_await report_progress(task.id, 40, "copying the snapshot out of the container");
+  // The backup is a tar of the snapshot's files: Docker's own archive when there is one file,
+  // so big datasets are not copied again.
+  std::string archive;
+  std::vector<engines::RootfsFile> files;
+  for (auto& path : paths) {
+    auto tar = co_await docker_.archive_get(engines::container_name(a), path);
+    if (!tar) throw std::runtime_error("the snapshot file " + path + " is missing");
+    if (paths.size() == 1) {
+      archive = std::move(*tar);
+      break;
+    }
+    for (auto& [name, content] : engines::read_tar(*tar)) files.push_back({name, content, 0644});
+  }
+  if (paths.size() > 1) archive = engines::make_tar(files);
+  co_await report_progress(task.id, 70, "storing " + std::to_string(archive.size()) + " bytes");
+  // Writing a big file blocks: a worker thread does it, not the event loop.
+  data = std::make_shared<const std::string>(std::move(archive));
+  asio::thread_pool pool(1);
+  std::string sha = co_await asio::co_spawn(
+      pool.get_executor(), put_in_store(options_.backup_dir, data), asio::use_awaitable);
+  pool.join();
+  co_return sha;
 }
 
 asio::awaitable<engines::Engine::Verification> Agent::verify_backup(
@@ -282,7 +326,10 @@ asio::awaitable<void> Agent::run_restore(const model::Task& task, std::string ow
   if (!data) throw std::runtime_error("backup data " + b.sha256 + " is missing from the store");
   if (util::sha256_hex(*data) != b.sha256)
     throw std::runtime_error("checksum mismatch: the stored data is damaged");
-  auto files = engine.restore_files(engines::read_tar(*data));
+  // One file stored as is (a streamed backup), or a tar of the snapshot's files.
+  auto files = engine.restore_files(
+      b.file.empty() ? engines::read_tar(*data)
+                     : std::map<std::string, std::string>{{b.file, std::move(*data)}});
   auto it = instances_.find(owner);
   if (it == instances_.end()) throw std::runtime_error("instance " + owner + " is not here");
   auto a = it->second->allocation;

@@ -286,8 +286,10 @@ http::Response Api::backup_data(const std::string& id) const {
   http::Response r;
   r.status = 200;
   r.body = std::move(*data);
-  r.content_type = "application/x-tar";
-  r.headers.push_back({"Content-Disposition", "attachment; filename=\"" + id + ".tar\""});
+  // A streamed backup is the engine's own file (an RDB); otherwise a tar of its files.
+  r.content_type = b.file.empty() ? "application/x-tar" : "application/octet-stream";
+  std::string filename = b.file.empty() ? id + ".tar" : id + "-" + b.file;
+  r.headers.push_back({"Content-Disposition", "attachment; filename=\"" + filename + "\""});
   r.headers.push_back({"X-Checksum-Sha256", b.sha256});
   return r;
 }

@@ -1,6 +1,7 @@
 #include "backup/store.hpp"
 
 #include <fcntl.h>
+#include <openssl/evp.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -14,33 +15,70 @@ namespace berth::backup {
 
 namespace {
 
+// Writes DIR/.partial-RANDOM, hashing as it goes; commit flushes it and renames it to
+// DIR/<sha256>.
+class DirectoryWriter : public Writer {
+ public:
+  explicit DirectoryWriter(std::string dir)
+      : dir_(std::move(dir)), temp_(dir_ + "/.partial-" + util::random_hex(8)) {
+    fd_ = ::open(temp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (fd_ < 0) throw std::runtime_error("backup store: cannot write " + temp_);
+    hash_ = EVP_MD_CTX_new();
+    EVP_DigestInit_ex(hash_, EVP_sha256(), nullptr);
+  }
+  ~DirectoryWriter() override {
+    if (fd_ >= 0) {
+      ::close(fd_);
+      std::error_code ignored;
+      std::filesystem::remove(temp_, ignored);
+    }
+    EVP_MD_CTX_free(hash_);
+  }
+
+  void write(std::string_view piece) override {
+    EVP_DigestUpdate(hash_, piece.data(), piece.size());
+    size_ += static_cast<int64_t>(piece.size());
+    while (!piece.empty()) {
+      auto n = ::write(fd_, piece.data(), piece.size());
+      if (n <= 0) throw std::runtime_error("backup store: short write to " + temp_);
+      piece.remove_prefix(static_cast<size_t>(n));
+    }
+  }
+
+  std::string commit() override {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    EVP_DigestFinal_ex(hash_, digest, &len);
+    std::string sha = util::hex(std::string_view(reinterpret_cast<char*>(digest), len));
+    if (::fsync(fd_) != 0) throw std::runtime_error("backup store: cannot flush " + temp_);
+    ::close(fd_);
+    fd_ = -1;
+    // The same bytes may be there already: the rename replaces them with themselves.
+    std::filesystem::rename(temp_, dir_ + "/" + sha);
+    return sha;
+  }
+
+  int64_t size() const override { return size_; }
+
+ private:
+  std::string dir_, temp_;
+  int fd_ = -1;
+  EVP_MD_CTX* hash_ = nullptr;
+  int64_t size_ = 0;
+};
+
 class DirectoryStore : public Store {
  public:
   explicit DirectoryStore(std::string directory) : dir_(std::move(directory)) {
     std::filesystem::create_directories(dir_);
   }
 
+  std::unique_ptr<Writer> writer() override { return std::make_unique<DirectoryWriter>(dir_); }
+
   std::string put(const std::string& data) override {
-    std::string sha = util::sha256_hex(data);
-    auto final_path = path(sha);
-    if (std::filesystem::exists(final_path)) return sha;  // the same bytes are there already
-    auto temp = final_path + ".partial-" + util::random_hex(4);
-    int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    if (fd < 0) throw std::runtime_error("backup store: cannot write " + temp);
-    size_t written = 0;
-    while (written < data.size()) {
-      auto n = ::write(fd, data.data() + written, data.size() - written);
-      if (n <= 0) {
-        ::close(fd);
-        std::filesystem::remove(temp);
-        throw std::runtime_error("backup store: short write to " + temp);
-      }
-      written += static_cast<size_t>(n);
-    }
-    ::fsync(fd);
-    ::close(fd);
-    std::filesystem::rename(temp, final_path);
-    return sha;
+    auto w = writer();
+    w->write(data);
+    return w->commit();
   }
 
   std::optional<std::string> get(const std::string& sha256) const override {

@@ -3,15 +3,29 @@
 // the same interface later.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace berth::backup {
+
+// One object being written piece by piece, hashed as it goes. Nothing is visible until
+// commit; dropping the writer uncommitted leaves nothing behind.
+class Writer {
+ public:
+  virtual ~Writer() = default;
+  virtual void write(std::string_view piece) = 0;
+  // Makes the object durable and visible under its checksum, which it returns.
+  virtual std::string commit() = 0;
+  virtual int64_t size() const = 0;
+};
 
 class Store {
  public:
   virtual ~Store() = default;
+  virtual std::unique_ptr<Writer> writer() = 0;
   // Stores data under its checksum, atomically: a reader never sees a partial object.
   // Returns the checksum (hex SHA-256).
   virtual std::string put(const std::string& data) = 0;

@@ -5,9 +5,12 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <functional>
 #include <map>
 #include <memory>
+#include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "docker/docker.hpp"
@@ -116,6 +119,17 @@ class Engine {
                                               const std::string& password,
                                               const std::string& primary_ip,
                                               int primary_port) const = 0;
+  // Backups, streamed: an engine that can send a consistent snapshot over its own protocol
+  // (Redis: the RDB its replication makes in a fork, never written to its disk) names the one
+  // file it makes; stream_backup hands its bytes to on_data as they arrive.
+  virtual std::string streamed_backup_file() const { return ""; }
+  virtual boost::asio::awaitable<void> stream_backup(
+      boost::asio::any_io_executor executor, const std::string& ip, int port,
+      const std::string& password, const std::function<void(std::string_view)>& on_data) const {
+    (void)executor, (void)ip, (void)port, (void)password, (void)on_data;
+    throw std::logic_error(name() + " cannot stream a backup");
+    co_return;
+  }
   // Backups. The engine makes a consistent snapshot inside the instance and names the files
   // (paths in the container) that hold it; empty when the engine keeps no data.
   virtual boost::asio::awaitable<std::vector<std::string>> snapshot_for_backup(

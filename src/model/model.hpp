@@ -246,6 +246,7 @@ struct Backup {
   std::string created_at;
   std::string sha256;  // of the data: the object's name in the store
   int64_t size_bytes = 0;
+  std::string file;  // the data is this one file as is (e.g. dump.rdb); empty: a tar of files
   int64_t memory_used_bytes = 0;  // what the data needed in memory when taken
   int64_t memory_mb = 0;          // the database's memory limit then
   int source_instance = -1;
@@ -256,7 +257,7 @@ struct Backup {
   bool scheduled = false;  // made by the schedule: subject to its retention
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Backup, id, database_id, database_name, engine,
-                                                version, created_at, sha256, size_bytes,
+                                                version, created_at, sha256, size_bytes, file,
                                                 memory_used_bytes, memory_mb, source_instance,
                                                 source_role, task_id, verified, verify_message,
                                                 scheduled)

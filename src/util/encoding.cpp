@@ -81,6 +81,10 @@ std::string sha256_hex(std::string_view in) {
   return to_hex(digest, len);
 }
 
+std::string hex(std::string_view bytes) {
+  return to_hex(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
+}
+
 std::string random_hex(size_t bytes) {
   std::string raw(bytes, '\0');
   if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(bytes)) != 1)

@@ -10,6 +10,8 @@ namespace berth::util {
 std::string base64_encode(std::string_view in);
 std::string base64_decode(std::string_view in);
 std::string sha256_hex(std::string_view in);
+// Lower-case hex of raw bytes.
+std::string hex(std::string_view bytes);
 // Cryptographically random bytes, hex-encoded (2 characters per byte).
 std::string random_hex(size_t bytes);
 // A password of letters and digits, safe to pass on any command line.

@@ -55,4 +55,30 @@ asio::awaitable<std::string> tcp_greeted_exchange(
   co_return received;
 }
 
+asio::awaitable<void> tcp_stream(asio::any_io_executor executor, const std::string& host, int port,
+                                 const std::string& request,
+                                 const std::function<bool(std::string_view, std::string&)>& on_data,
+                                 std::chrono::milliseconds timeout) {
+  boost::beast::tcp_stream stream(executor);
+  stream.expires_after(timeout);
+  try {
+    tcp::endpoint ep(asio::ip::make_address(host), static_cast<unsigned short>(port));
+    co_await stream.async_connect(ep, asio::use_awaitable);
+    co_await asio::async_write(stream, asio::buffer(request), asio::use_awaitable);
+    std::vector<char> buf(1 << 18);
+    std::string send;
+    for (;;) {
+      size_t n = co_await stream.async_read_some(asio::buffer(buf), asio::use_awaitable);
+      bool more = on_data(std::string_view(buf.data(), n), send);
+      if (!send.empty()) {
+        co_await asio::async_write(stream, asio::buffer(send), asio::use_awaitable);
+        send.clear();
+      }
+      if (!more) break;
+    }
+  } catch (const boost::system::system_error& e) {
+    throw ExchangeError(host + ":" + std::to_string(port) + ": " + e.code().message());
+  }
+}
+
 }  // namespace berth::util

@@ -9,6 +9,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace berth::util {
 
@@ -31,5 +32,15 @@ boost::asio::awaitable<std::string> tcp_greeted_exchange(
     const std::function<std::optional<size_t>(const std::string&)>& greeting_length,
     const std::function<std::string(const std::string&)>& request_for,
     const std::function<bool(const std::string&)>& complete, std::chrono::milliseconds timeout);
+
+// Connects to host:port, writes request, then hands each piece received to on_data until it
+// returns false (it has all it wants); what on_data puts in `send` is written before reading
+// on. Throws ExchangeError on connection failure, on a close before on_data is satisfied, or
+// when the deadline (for the whole exchange) passes.
+boost::asio::awaitable<void> tcp_stream(
+    boost::asio::any_io_executor executor, const std::string& host, int port,
+    const std::string& request,
+    const std::function<bool(std::string_view data, std::string& send)>& on_data,
+    std::chrono::milliseconds timeout);
 
 }  // namespace berth::util

@@ -87,3 +87,59 @@ TEST(Redis, VerificationReadsTheKeyCountOrTheFailure) {
 
 }  // namespace
 }  // namespace berth::engines
+
+namespace berth::engines {
+namespace {
+
+void feed_all(RdbStream& rdb, const std::string& wire, size_t piece) {
+  for (size_t at = 0; at < wire.size() && rdb.feed(std::string_view(wire).substr(at, piece));
+       at += piece) {
+  }
+}
+
+TEST(RdbStream, CountedPayloadAfterRepliesAndKeepAlives) {
+  std::string got;
+  std::string wire =
+      "+OK\r\n+OK\r\n-ERR Unrecognized REPLCONF option\r\n+OK\r\n\n\n\n$11\r\nREDIS0011xy";
+  for (size_t piece : {1, 3, 1000}) {
+    got.clear();
+    RdbStream r(4, [&](std::string_view p) { got.append(p); });
+    feed_all(r, wire, piece);
+    EXPECT_TRUE(r.done()) << piece;
+    EXPECT_EQ(got, "REDIS0011xy") << piece;
+  }
+}
+
+TEST(RdbStream, MarkedPayloadEndsWithItsMark) {
+  std::string mark(40, 'm');
+  mark[7] = 'Z';
+  std::string body = "REDIS0011" + std::string(5000, 'd') + "mmmm";  // ends like a mark, is not
+  std::string wire = "+OK\r\n+OK\r\n+OK\r\n+OK\r\n\n$EOF:" + mark + "\r\n" + body + mark;
+  for (size_t piece : {1, 7, 39, 40, 41, 4096, 1 << 20}) {
+    std::string got;
+    RdbStream rdb(4, [&](std::string_view p) { got.append(p); });
+    feed_all(rdb, wire, piece);
+    EXPECT_TRUE(rdb.done()) << piece;
+    EXPECT_EQ(got, body) << piece;
+    EXPECT_EQ(rdb.payload_bytes(), int64_t(body.size()));
+  }
+}
+
+TEST(RdbStream, RefusedAuthOrSyncIsAnError) {
+  RdbStream refused(4, [](std::string_view) {});
+  EXPECT_THROW(refused.feed("-WRONGPASS invalid username-password pair\r\n"), std::runtime_error);
+  RdbStream busy(1, [](std::string_view) {});
+  EXPECT_THROW(busy.feed("+OK\r\n-ERR Replica can't sync\r\n"), std::runtime_error);
+}
+
+TEST(RdbStream, NotDoneUntilEverythingArrived) {
+  std::string got;
+  RdbStream rdb(1, [&](std::string_view p) { got.append(p); });
+  EXPECT_TRUE(rdb.feed("+OK\r\n$10\r\n12345"));
+  EXPECT_FALSE(rdb.done());
+  EXPECT_FALSE(rdb.feed("67890"));
+  EXPECT_EQ(got, "1234567890");
+}
+
+}  // namespace
+}  // namespace berth::engines

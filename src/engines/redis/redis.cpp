@@ -264,11 +264,10 @@ boost::asio::awaitable<ProbeResult> RedisEngine::probe(boost::asio::any_io_execu
                                                        const std::string& password,
                                                        std::chrono::milliseconds timeout) const {
   ProbeResult result;
-  std::string request = command({"AUTH", password}) + command({"PING"}) +
-                        command({"INFO", "memory"}) + command({"INFO", "replication"}) +
-                        command({"CONFIG", "GET", "min-replicas-to-write"}) +
-                        command({"INFO", "clients"}) + command({"INFO", "stats"}) +
-                        command({"INFO", "keyspace"});
+  std::string request =
+      command({"AUTH", password}) + command({"PING"}) + command({"INFO", "memory"}) +
+      command({"INFO", "replication"}) + command({"CONFIG", "GET", "min-replicas-to-write"}) +
+      command({"INFO", "clients"}) + command({"INFO", "stats"}) + command({"INFO", "keyspace"});
   std::string reply;
   try {
     reply = co_await util::tcp_exchange(
@@ -319,6 +318,97 @@ boost::asio::awaitable<ProbeResult> RedisEngine::probe(boost::asio::any_io_execu
           std::stoi(reply.substr(value_start + 2, value_end - value_start - 2));
   }
   co_return result;
+}
+
+void RdbStream::emit(std::string_view piece) {
+  payload_bytes_ += static_cast<int64_t>(piece.size());
+  if (!piece.empty()) sink_(piece);
+}
+
+bool RdbStream::feed(std::string_view data) {
+  while (!data.empty() && state_ != State::Done) {
+    switch (state_) {
+      case State::Replies:
+      case State::Header: {
+        // Newlines alone are the master's keep-alives while it forks.
+        if (state_ == State::Header && line_.empty() && data.front() == '\n') {
+          data.remove_prefix(1);
+          continue;
+        }
+        auto eol = data.find('\n');
+        line_.append(data.substr(0, eol));
+        if (eol == std::string_view::npos) return true;
+        data.remove_prefix(eol + 1);
+        std::string line = line_;
+        line_.clear();
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        if (state_ == State::Replies) {
+          // Only AUTH must succeed; older servers may refuse the REPLCONF options.
+          if (replies_seen_++ == 0 && line.starts_with("-"))
+            throw std::runtime_error("redis refused AUTH: " + line.substr(1));
+          if (--replies_left_ == 0) state_ = State::Header;
+        } else if (line.starts_with("$EOF:") && line.size() == 45) {
+          mark_ = line.substr(5);
+          state_ = State::Marked;
+        } else if (line.starts_with("$") && line.size() > 1 &&
+                   line.find_first_not_of("0123456789", 1) == std::string::npos) {
+          remaining_ = std::stoll(line.substr(1));
+          state_ = remaining_ == 0 ? State::Done : State::Counted;
+        } else {
+          throw std::runtime_error("redis answered SYNC with: " + line.substr(0, 200));
+        }
+        break;
+      }
+      case State::Counted: {
+        auto n = static_cast<size_t>(std::min<int64_t>(remaining_, int64_t(data.size())));
+        emit(data.substr(0, n));
+        data.remove_prefix(n);
+        remaining_ -= static_cast<int64_t>(n);
+        if (remaining_ == 0) state_ = State::Done;
+        break;
+      }
+      case State::Marked: {
+        // The master sends nothing after the mark until the replica acknowledges: the RDB
+        // ends when the last 40 bytes received are the mark. Hold them back until then.
+        std::string joined = tail_;
+        joined.append(data);
+        data = {};
+        size_t keep = std::min(joined.size(), mark_.size());
+        emit(std::string_view(joined).substr(0, joined.size() - keep));
+        tail_ = joined.substr(joined.size() - keep);
+        if (tail_ == mark_) state_ = State::Done;
+        break;
+      }
+      case State::Done:
+        break;
+    }
+  }
+  return state_ != State::Done;
+}
+
+boost::asio::awaitable<void> RedisEngine::stream_backup(
+    boost::asio::any_io_executor executor, const std::string& ip, int port,
+    const std::string& password, const std::function<void(std::string_view)>& on_data) const {
+  // What redis-cli --rdb does: a replica that wants the RDB only, over the socket ("capa eof":
+  // made in a fork and streamed, never written to the instance's disk), without the usual
+  // five-second wait for more replicas.
+  // SYNC goes alone once the other replies are in: Redis refuses it with output pending.
+  std::string request =
+      command({"AUTH", password}) + command({"CONFIG", "SET", "repl-diskless-sync-delay", "0"}) +
+      command({"REPLCONF", "capa", "eof"}) + command({"REPLCONF", "rdb-only", "1"});
+  RdbStream rdb(4, on_data);
+  bool sync_sent = false;
+  std::function<bool(std::string_view, std::string&)> feed = [&](std::string_view piece,
+                                                                 std::string& send) {
+    bool more = rdb.feed(piece);
+    if (!sync_sent && rdb.replies_done()) {
+      send = command({"SYNC"});
+      sync_sent = true;
+    }
+    return more;
+  };
+  co_await util::tcp_stream(executor, ip, port, request, feed, std::chrono::minutes(10));
+  if (!rdb.done()) throw std::runtime_error("redis closed the connection before the RDB ended");
 }
 
 }  // namespace berth::engines
