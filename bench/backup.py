@@ -56,11 +56,28 @@ def main():
         container = dockerd.containers(f"berth.database={db['id']}")[0]["Id"]
         backup_mbps, restore_mbps, copy_mbps = [], [], []
         for run in range(RUNS):
+            # Both measured from an idle instance: no AOF rewrite or save running.
+            while not all(f in redis_cli(db["address"], db["password"], "info", "persistence")
+                          for f in ("rdb_bgsave_in_progress:0", "aof_rewrite_in_progress:0")):
+                time.sleep(0.1)
             seconds, r = timed(["backup", "big", "--json"], berth.cli)
             backup = json.loads(r.stdout)
             mb = backup["size_bytes"] / 1024 / 1024
+            task = berth.api("GET", f"/v1/tasks/{backup['task_id']}")
+            for line in task["log"]:
+                print(f"#   {line}", flush=True)
             backup_mbps.append(mb / seconds)
-            # The floor: the same RDB file (just written by that backup) copied out by Docker.
+            # The floor: Redis's own RDB of the same data, written by BGSAVE, copied out by Docker.
+            saves = redis_cli(db["address"], db["password"], "info", "persistence")
+            before = next(l for l in saves.splitlines() if l.startswith("rdb_saves:"))
+            # Refused while the backup's fork is still exiting: ask again.
+            while "started" not in redis_cli(db["address"], db["password"], "bgsave"):
+                time.sleep(0.1)
+            while True:
+                info = redis_cli(db["address"], db["password"], "info", "persistence")
+                if before not in info and "rdb_bgsave_in_progress:0" in info:
+                    break
+                time.sleep(0.1)
             started = time.monotonic()
             subprocess.run(docker + ["cp", f"{container}:/data/dump.rdb", f"/tmp/bkbench-{run}.rdb"],
                            check=True, capture_output=True)

@@ -1,8 +1,18 @@
 #!/bin/sh
 # Removes what an earlier, interrupted test run left behind (by our own names): test
 # daemons, their mounts and temporary folders.
-for pidfile in /tmp/berth-test-*/docker.pid; do
+# A private dockerd: its containers first (they outlive the daemon), then the daemon.
+for sock in /tmp/berth-test-*/docker.sock /tmp/berth-test-*/docker/docker.sock; do
+  [ -S "$sock" ] || continue
+  ids=$(docker -H "unix://$sock" ps -aq 2>/dev/null)
+  [ -n "$ids" ] && docker -H "unix://$sock" rm -f -v $ids >/dev/null 2>&1
+done
+for pidfile in /tmp/berth-test-*/docker.pid /tmp/berth-test-*/docker/docker.pid; do
   [ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null
+done
+# Their bridges: "bt" + test tag + pid (tests/e2e/harness.py).
+for link in $(ip -br link show type bridge 2>/dev/null | awk '$1 ~ /^bt/ {print $1}'); do
+  ip link del "$link" 2>/dev/null
 done
 pkill -f 'etcd --name test --data-dir /tmp/berth-test-' 2>/dev/null
 pkill -f 'berth-test-.*/berth ' 2>/dev/null

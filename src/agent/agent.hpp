@@ -91,6 +91,8 @@ class Agent {
                                           const engines::Engine& engine);
   boost::asio::awaitable<void> run_restore(const model::Task& task, std::string owner,
                                            const engines::Engine& engine);
+  // Gives the database's replicas a new data generation: they start over from empty volumes.
+  boost::asio::awaitable<void> reseed_replicas(const model::Task& task);
   // A backup from files the engine snapshots inside the instance, copied out through Docker
   // and stored as one tar (*data); returns its checksum.
   boost::asio::awaitable<std::string> snapshot_and_store(const model::Task& task,

@@ -1,10 +1,13 @@
 // The agent's side of tasks: claim what the leader dispatched to this host, run it, and end it
 // in one transaction with its result, so a worker that dies leaves nothing half-recorded.
+#include <fmt/format.h>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <chrono>
 #include <filesystem>
 
 #include "agent/agent.hpp"
@@ -28,19 +31,31 @@ asio::awaitable<std::string> put_in_store(std::string dir,
   co_return backup::open_directory_store(dir)->put(*data);
 }
 
+struct Streamed {
+  std::string sha256;
+  int64_t size = 0;
+  double first_byte_seconds = 0, seconds = 0;  // after the request: the engine's fork, the whole
+};
+
 // Streams the engine's snapshot into the store, hashing as it writes: runs on a worker thread
-// (file writes block), its socket on that thread's executor. Returns (checksum, size).
-asio::awaitable<std::pair<std::string, int64_t>> stream_to_store(const engines::Engine* engine,
-                                                                 model::Allocation a,
-                                                                 std::string dir) {
+// (file writes block), its socket on that thread's executor.
+asio::awaitable<Streamed> stream_to_store(const engines::Engine* engine, model::Allocation a,
+                                          std::string dir) {
   auto executor = co_await asio::this_coro::executor;
   auto writer = backup::open_directory_store(dir)->writer();
-  std::function<void(std::string_view)> sink = [&writer](std::string_view piece) {
+  auto started = std::chrono::steady_clock::now();
+  Streamed out;
+  std::function<void(std::string_view)> sink = [&](std::string_view piece) {
+    if (writer->size() == 0)
+      out.first_byte_seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     writer->write(piece);
   };
   co_await engine->stream_backup(executor, a.ip, a.port, a.password, sink);
-  std::pair<std::string, int64_t> stored(writer->commit(), writer->size());
-  co_return stored;
+  out.sha256 = writer->commit();
+  out.size = writer->size();
+  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  co_return out;
 }
 }  // namespace
 
@@ -188,8 +203,10 @@ asio::awaitable<void> Agent::run_backup(const model::Task& task, Instance& insta
     auto stored = co_await asio::co_spawn(
         pool.get_executor(), stream_to_store(&engine, a, options_.backup_dir), asio::use_awaitable);
     pool.join();
-    sha = stored.first;
-    co_await report_progress(task.id, 80, "stored " + std::to_string(stored.second) + " bytes");
+    sha = stored.sha256;
+    co_await report_progress(task.id, 80,
+                             fmt::format("stored {} bytes in {:.2f} s (the first after {:.2f} s)",
+                                         stored.size, stored.seconds, stored.first_byte_seconds));
     if (task.verify) {
       auto content = backup::open_directory_store(options_.backup_dir)->get(sha);
       if (!content) throw std::runtime_error("the stored backup vanished");
@@ -278,6 +295,27 @@ asio::awaitable<std::string> Agent::snapshot_and_store(const model::Task& task,
   co_return sha;
 }
 
+asio::awaitable<void> Agent::reseed_replicas(const model::Task& task) {
+  // Replicas join the restored primary from scratch: their agents see a new data generation.
+  // Each allocation is written only if unchanged since read; a race reads them again.
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    auto all = co_await store_.get_prefix(keys::kAllocations);
+    std::vector<store::Compare> unchanged;
+    std::vector<store::Operation> puts;
+    for (auto& kv : all.kvs) {
+      auto replica = model::parse<model::Allocation>(kv.value);
+      if (replica.database_id != task.database_id || replica.role != "replica" ||
+          replica.data_generation == task.id)
+        continue;
+      replica.data_generation = task.id;
+      unchanged.push_back(store::Compare::mod_revision_is(kv.key, kv.mod_revision));
+      puts.push_back(store::Operation::put(kv.key, model::dump(replica)));
+    }
+    if (puts.empty() || (co_await store_.txn(unchanged, puts)).succeeded) co_return;
+  }
+  throw std::runtime_error("the replicas kept changing: they were not re-seeded");
+}
+
 asio::awaitable<engines::Engine::Verification> Agent::verify_backup(
     const engines::Engine& engine, model::Allocation a, std::shared_ptr<const std::string> data,
     std::string task_id) {
@@ -362,19 +400,10 @@ asio::awaitable<void> Agent::run_restore(const model::Task& task, std::string ow
     timer.expires_after(100ms);
     co_await timer.async_wait(asio::use_awaitable);
   }
+  if (engine.capabilities().restore_reseeds_replicas) co_await reseed_replicas(task);
   // Done, and the database out of maintenance, in one transaction.
   std::vector<store::Operation> also{store::Operation::erase(keys::task_claim(task.id))};
   co_await end_maintenance(task, also);
-  if (engine.capabilities().restore_reseeds_replicas) {
-    // Replicas join the restored primary from scratch: their agents see a new data generation.
-    auto all = co_await store_.get_prefix(keys::kAllocations);
-    for (auto& kv : all.kvs) {
-      auto replica = model::parse<model::Allocation>(kv.value);
-      if (replica.database_id != task.database_id || replica.role != "replica") continue;
-      replica.data_generation = task.id;
-      also.push_back(store::Operation::put(kv.key, model::dump(replica)));
-    }
-  }
   bool done = co_await modify_task(
       task.id,
       [&](model::Task& t) {

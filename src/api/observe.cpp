@@ -25,6 +25,9 @@ asio::awaitable<http::Response> Api::get_usage(const std::string& ref,
   if (!range || *range > usage::kCoarseKeep)
     co_return error(
         400, "range: '" + range_text + "' is not a span like 15m, 1h, 6h, 24h or 7d (at most 7d)");
+  // Read before the wait: the database may be deleted meanwhile.
+  std::string name =
+      model::parse<model::Database>(state_.find(model::keys::database(id))->value).name;
   auto tier = usage::tier_for(*range, options_.usage_step);
   int64_t now = std::time(nullptr);
   auto result = co_await store_.get_range(usage::key(id, tier, now - *range),
@@ -36,11 +39,10 @@ asio::awaitable<http::Response> Api::get_usage(const std::string& ref,
     p["time"] = controller::format_time(point.time);
     points.push_back(std::move(p));
   }
-  auto db = model::parse<model::Database>(state_.find(model::keys::database(id))->value);
   int64_t step =
       tier == usage::Tier::Fine ? options_.usage_step : options_.usage_step * usage::kRollupFactor;
   co_return reply(200, json{{"database", id},
-                            {"name", db.name},
+                            {"name", name},
                             {"range", range_text},
                             {"step_seconds", step},
                             {"points", points}});
@@ -53,7 +55,8 @@ asio::awaitable<http::Response> Api::list_events(const http::ServerRequest& requ
   };
   std::string database = param("database");
   std::string database_id;
-  if (!database.empty()) database_id = resolve(database);  // a deleted one still matches by name
+  if (!database.empty()) database_id = resolve(database);
+  if (database_id.empty()) database_id = database;  // a deleted one: by its id or name
   std::string after = param("after");
   std::string kind = param("kind");
   size_t limit = 100;
@@ -64,6 +67,14 @@ asio::awaitable<http::Response> Api::list_events(const http::ServerRequest& requ
   }
   int wait = 0;
   if (auto w = param("wait"); !w.empty()) wait = std::clamp(std::atoi(w.c_str()), 0, 60);
+  // ?follow=1: what happens from now on (or after ?after), waiting up to ?wait (30 s) for it.
+  if (auto f = param("follow"); f == "1" || f == "true") {
+    if (param("wait").empty()) wait = 30;
+    if (after.empty()) {
+      auto all = state_.under(events::kPrefix);
+      after = all.empty() ? "0" : all.back()->key.substr(events::kPrefix.size());
+    }
+  }
 
   auto matching = [&] {
     std::vector<events::Event> out;
@@ -73,7 +84,9 @@ asio::awaitable<http::Response> Api::list_events(const http::ServerRequest& requ
       std::string id = (*it)->key.substr(events::kPrefix.size());
       if (!after.empty() && id <= after) break;
       auto e = json::parse((*it)->value).get<events::Event>();
-      if (!database.empty() && e.database != database_id && e.name != database) continue;
+      if (!database.empty() &&
+          (e.database.empty() || (e.database != database_id && e.name != database)))
+        continue;
       if (!kind.empty() && !e.kind.starts_with(kind)) continue;
       out.push_back(std::move(e));
     }
@@ -86,7 +99,9 @@ asio::awaitable<http::Response> Api::list_events(const http::ServerRequest& requ
     co_await state_.wait_for(arrived, std::chrono::seconds(wait));
     found = matching();
   }
-  co_return reply(200, json{{"events", found}, {"revision", state_.revision()}});
+  // "after": what to pass as ?after to follow on from here.
+  std::string next = found.empty() ? after : found.back().id;
+  co_return reply(200, json{{"events", found}, {"after", next}, {"revision", state_.revision()}});
 }
 
 }  // namespace berth::api

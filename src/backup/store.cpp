@@ -43,6 +43,11 @@ class DirectoryWriter : public Writer {
       if (n <= 0) throw std::runtime_error("backup store: short write to " + temp_);
       piece.remove_prefix(static_cast<size_t>(n));
     }
+    // Start writing back what has piled up, so that the fsync at commit has little left.
+    if (size_ - flushed_ >= kWritebackStep) {
+      ::sync_file_range(fd_, flushed_, size_ - flushed_, SYNC_FILE_RANGE_WRITE);
+      flushed_ = size_;
+    }
   }
 
   std::string commit() override {
@@ -65,6 +70,8 @@ class DirectoryWriter : public Writer {
   int fd_ = -1;
   EVP_MD_CTX* hash_ = nullptr;
   int64_t size_ = 0;
+  int64_t flushed_ = 0;
+  static constexpr int64_t kWritebackStep = 16 << 20;
 };
 
 class DirectoryStore : public Store {

@@ -90,7 +90,7 @@ asio::awaitable<void> Controller::lead() {
   leading_ = true;
   asio::co_spawn(executor_, keep_lease(), asio::detached);
   asio::co_spawn(executor_, probe_primaries(), asio::detached);
-  asio::co_spawn(executor_, record_usage(), asio::detached);
+  asio::co_spawn(executor_, record_usage(++term_), asio::detached);
   while (leading_ && !stopping_) {
     try {
       co_await reconcile_once();
@@ -102,6 +102,7 @@ asio::awaitable<void> Controller::lead() {
     co_await state_.wait_change(250ms);
   }
   last_view_.reset();
+  usage_ = usage::Tracker(usage_.step());  // another leader wrote meanwhile: start afresh
   util::log("controller {}: no longer leader", id_);
 }
 
@@ -163,6 +164,7 @@ asio::awaitable<void> Controller::reconcile_once() {
     }
     if (change.kind == "failover") {
       ++failovers_;
+      failed_over_.insert(change.database_id);
       if (auto db = snapshot.databases.find(change.database_id); db != snapshot.databases.end())
         metrics::failover_committed(change.database_id, db->second.first.epoch, decided);
     }

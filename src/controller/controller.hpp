@@ -12,9 +12,9 @@
 #include <vector>
 
 #include "controller/plan.hpp"
+#include "events/events.hpp"
 #include "store/mirror.hpp"
 #include "store/store.hpp"
-#include "events/events.hpp"
 #include "usage/usage.hpp"
 #include "util/signal.hpp"
 
@@ -53,8 +53,11 @@ class Controller {
   boost::asio::awaitable<void> record_events();
   events::View view_of_state();
   // While leading: samples every database's usage each step and prunes what has aged out.
-  boost::asio::awaitable<void> record_usage();
+  boost::asio::awaitable<void> record_usage(int64_t term);
   boost::asio::awaitable<void> record_usage_once(int64_t now, bool prune);
+  // Writes ops in transactions of at most 100 that hold only while this server leads; the
+  // revision of the last, 0 when one did not apply.
+  boost::asio::awaitable<int64_t> leader_txn_batched(const std::vector<store::Operation>& ops);
   boost::asio::awaitable<void> probe_one(std::string owner, std::string engine, std::string ip,
                                          int port, std::string password);
 
@@ -75,6 +78,9 @@ class Controller {
   std::optional<events::View> last_view_;
   std::map<std::string, std::pair<int64_t, events::TaskView>> task_views_;  // by key: mod rev
   int64_t events_pruned_at_ = 0;
+  int64_t events_last_micros_ = 0;     // event ids only grow, whatever the clock does
+  std::set<std::string> failed_over_;  // since the last events were written
+  int64_t term_ = 0;                   // counts elections won: loops of an old term end
 };
 
 }  // namespace berth::controller

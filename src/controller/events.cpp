@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <set>
 
 #include "controller/controller.hpp"
 #include "model/model.hpp"
@@ -34,14 +35,16 @@ events::View Controller::view_of_state() {
       }
     }
   }
+  // A host without its agent's lease is down, draining or not.
+  std::set<std::string> draining;
   for (auto* kv : state_.under(keys::kHostSettings)) {
-    auto settings = model::parse<model::HostSettings>(kv->value);
-    view.hosts[kv->key.substr(keys::kHostSettings.size())] =
-        settings.draining ? "draining" : "down";
+    std::string name = kv->key.substr(keys::kHostSettings.size());
+    view.hosts[name] = "down";
+    if (model::parse<model::HostSettings>(kv->value).draining) draining.insert(name);
   }
   for (auto* kv : state_.under(keys::kHosts)) {
-    auto& state = view.hosts[kv->key.substr(keys::kHosts.size())];
-    state = state == "draining" ? "draining" : "alive";
+    std::string name = kv->key.substr(keys::kHosts.size());
+    view.hosts[name] = draining.count(name) ? "draining" : "alive";
   }
   // Finished tasks pile up until pruned: parse each version once.
   std::map<std::string, std::pair<int64_t, events::TaskView>> tasks;
@@ -69,9 +72,16 @@ asio::awaitable<void> Controller::record_events() {
   auto now = std::chrono::system_clock::now();
   int64_t micros =
       std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count();
+  // Followers ask for what comes after the last id they saw: ids must grow even when this
+  // leader's clock is behind the last one's.
+  auto all = state_.under(events::kPrefix);
+  if (!all.empty())
+    events_last_micros_ =
+        std::max<int64_t>(events_last_micros_, std::atoll(all.back()->key.c_str() + events::kPrefix.size()));
+  micros = std::max(micros, events_last_micros_ + 1);
   std::vector<store::Operation> ops;
   if (last_view_) {
-    auto found = events::diff(*last_view_, view);
+    auto found = events::diff(*last_view_, view, failed_over_);
     std::string time = fmt::format("{:%FT%T}Z", std::chrono::floor<std::chrono::milliseconds>(now));
     for (size_t i = 0; i < found.size(); ++i) {
       auto& e = found[i];
@@ -81,26 +91,19 @@ asio::awaitable<void> Controller::record_events() {
       ops.push_back(store::Operation::put(key, nlohmann::json(e).dump()));
       util::log("event {}: {}", e.kind, e.message);
     }
+    if (!found.empty()) events_last_micros_ = micros;
   }
   // Prune once a minute: what is older than the retention, and beyond the count.
   if (micros - events_pruned_at_ > 60'000'000) {
     events_pruned_at_ = micros;
-    auto all = state_.under(events::kPrefix);
     std::string cut = events::key_before(micros - events::kRetentionSeconds * 1'000'000);
     if (all.size() > events::kMaxEvents)
       cut = std::max(cut, all[all.size() - events::kMaxEvents]->key);
     if (!all.empty() && all.front()->key < cut)
       ops.push_back(store::Operation::erase_range(events::kPrefix, cut));
   }
-  if (!ops.empty()) {
-    for (size_t start = 0; start < ops.size(); start += 100) {
-      std::vector<store::Operation> batch(ops.begin() + start,
-                                          ops.begin() + std::min(ops.size(), start + 100));
-      // A deposed leader writes nothing.
-      std::vector<store::Compare> leading{store::Compare::value_is(keys::kLeader, id_)};
-      co_await store_.txn(leading, batch);
-    }
-  }
+  co_await leader_txn_batched(ops);
+  failed_over_.clear();
   last_view_ = std::move(view);
 }
 

@@ -14,17 +14,18 @@ namespace berth::controller {
 namespace asio = boost::asio;
 namespace keys = model::keys;
 
-asio::awaitable<void> Controller::record_usage() {
+asio::awaitable<void> Controller::record_usage(int64_t term) {
   asio::steady_timer timer(executor_);
   int64_t step = usage_.step();
   int64_t last_prune = 0;
-  while (leading_ && !stopping_) {
+  // A loop of an earlier term (lost and won again within a step) ends: one loop writes.
+  while (term == term_ && leading_ && !stopping_) {
     // Samples fall on multiples of the step, so each leader writes the same keys.
     int64_t now = std::time(nullptr);
     int64_t next = now - now % step + step;
     timer.expires_after(std::chrono::seconds(next - now));
     co_await timer.async_wait(asio::use_awaitable);
-    if (!leading_ || stopping_) break;
+    if (term != term_ || !leading_ || stopping_) break;
     bool prune = next - last_prune >= 60 * step;
     try {
       co_await record_usage_once(next, prune);
@@ -67,14 +68,29 @@ asio::awaitable<void> Controller::record_usage_once(int64_t now, bool prune) {
     }
   }
   usage_.retain(present);
-  // etcd takes at most 128 operations in one transaction.
+  int64_t revision = co_await leader_txn_batched(ops);
+  // A database deleted between our look and our write keeps the points we wrote after its
+  // delete removed the rest: once the mirror has caught up with our write, remove them too.
+  if (revision == 0 || !co_await state_.wait_revision(revision, std::chrono::seconds(2))) co_return;
+  std::vector<store::Operation> orphans;
+  for (auto& id : present)
+    if (!state_.find(keys::database(id)))
+      orphans.push_back(store::Operation::erase_prefix(usage::database_prefix(id)));
+  co_await leader_txn_batched(orphans);
+}
+
+asio::awaitable<int64_t> Controller::leader_txn_batched(const std::vector<store::Operation>& ops) {
+  // etcd takes at most 128 operations in one transaction; a deposed leader writes nothing.
+  int64_t revision = 0;
   for (size_t start = 0; start < ops.size(); start += 100) {
     std::vector<store::Operation> batch(ops.begin() + start,
                                         ops.begin() + std::min(ops.size(), start + 100));
-    // A deposed leader writes nothing.
     std::vector<store::Compare> leading{store::Compare::value_is(keys::kLeader, id_)};
-    co_await store_.txn(leading, batch);
+    auto result = co_await store_.txn(leading, batch);
+    if (!result.succeeded) co_return 0;
+    revision = result.revision;
   }
+  co_return revision;
 }
 
 }  // namespace berth::controller

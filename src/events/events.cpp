@@ -52,7 +52,8 @@ std::string plural(int n, const char* word) {
 
 }  // namespace
 
-std::vector<Event> diff(const View& before, const View& after) {
+std::vector<Event> diff(const View& before, const View& after,
+                        const std::set<std::string>& failed_over) {
   std::vector<Event> out;
   auto database_event = [&](const std::string& id, const std::string& name, std::string kind,
                             std::string message) {
@@ -137,8 +138,8 @@ std::vector<Event> diff(const View& before, const View& after) {
     auto& new_instance = after.instances.at(now_key);
     auto old_host_state = after.hosts.find(old_instance.host);
     auto old_now = after.instances.find(old_key);
-    bool lost = old_instance.state != "healthy" || old_host_state == after.hosts.end() ||
-                old_host_state->second == "down" ||
+    bool lost = failed_over.count(id) || old_instance.state != "healthy" ||
+                old_host_state == after.hosts.end() || old_host_state->second == "down" ||
                 (old_now != after.instances.end() && old_now->second.state == "failed");
     auto* e = database_event(id, name_of(id), lost ? "database.failover" : "database.switchover",
                              fmt::format("{}: primary {} #{} on {} → #{} on {}", name_of(id),

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -48,7 +49,10 @@ struct View {
 };
 
 // What happened between two views, in a stable order; id and time are left to the writer.
-std::vector<Event> diff(const View& before, const View& after);
+// failed_over: databases the controller failed over meanwhile (a new primary is a switchover
+// otherwise, unless the old one was plainly lost).
+std::vector<Event> diff(const View& before, const View& after,
+                        const std::set<std::string>& failed_over = {});
 
 // The key of the index-th event written at Unix time micros.
 std::string key(int64_t unix_micros, int index);

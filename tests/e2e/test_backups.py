@@ -228,11 +228,13 @@ class BackupsTest(LabTestCase):
                                                        "memory_mb": 128, "replicas": 1})
         fill(db["address"], db["password"], KEYS)
         self.in_sync(db, db["password"])
-        status, task = self.berth.request("POST", "/v1/databases/fragile/backups")
+        # Verified, so that it lasts: the data is in the store, its catalog entry not yet.
+        status, task = self.berth.request("POST", "/v1/databases/fragile/backups",
+                                          {"verify": True})
         self.assertEqual(status, 202, task)
-        # The moment its worker starts, the worker's host dies (agent and all).
-        wait_until(lambda: self.berth.api("GET", f"/v1/tasks/{task['id']}")["state"] ==
-                   "running", 30, "the backup to start")
+        # While it verifies, the worker's host dies (agent and all).
+        wait_until(lambda: self.berth.api("GET", f"/v1/tasks/{task['id']}")["progress"] >= 85,
+                   30, "the backup to reach its verification")
         worker = self.lab.host(self.berth.api("GET", f"/v1/tasks/{task['id']}")["worker"])
         worker.kill_agent()
         try:

@@ -90,7 +90,9 @@ class ObserveTest(unittest.TestCase):
         self.berth.api("DELETE", "/v1/databases/obs")
         wait_until(lambda: "database.deleted" in [e["kind"] for e in self.events(database="obs")],
                    10, "a deleted event")
-        self.assertEqual(self.etcd.get_prefix("/berth-usage/" + db["id"] + "/"), {})
+        # (A sample taken just before the delete may land just after it, and is then removed.)
+        wait_until(lambda: self.etcd.get_prefix("/berth-usage/" + db["id"] + "/") == {}, 10,
+                   "the samples of the deleted database gone")
 
     def test_bad_input(self):
         status, body = self.berth.request("GET", "/v1/databases/nosuch/usage")

@@ -56,6 +56,9 @@ TEST(Events, FailoverWhenThePrimaryWasLostSwitchoverWhenNot) {
   handed.instances["d1/0"].role = "replica";
   handed.instances["d1/1"].role = "primary";
   EXPECT_EQ(kinds(diff(base(), handed)), std::vector<std::string>{"database.switchover"});
+  // Cut off: its host's lease still runs and its last report said healthy, but the
+  // controller failed it over on its probes.
+  EXPECT_EQ(kinds(diff(base(), handed, {"d1"})), std::vector<std::string>{"database.failover"});
 }
 
 TEST(Events, ResizedScaledMovedDeleted) {
@@ -82,6 +85,7 @@ TEST(Events, HostsDrainAndComeBack) {
   View down = base();
   down.hosts["h2"] = "down";
   EXPECT_EQ(kinds(diff(down, base())), std::vector<std::string>{"host.up"});
+  EXPECT_EQ(kinds(diff(draining, down)), std::vector<std::string>{"host.down"});
 }
 
 TEST(Events, TasksStartAndEnd) {

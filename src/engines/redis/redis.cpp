@@ -370,12 +370,18 @@ bool RdbStream::feed(std::string_view data) {
       case State::Marked: {
         // The master sends nothing after the mark until the replica acknowledges: the RDB
         // ends when the last 40 bytes received are the mark. Hold them back until then.
-        std::string joined = tail_;
-        joined.append(data);
+        if (data.size() >= mark_.size()) {
+          emit(tail_);
+          emit(data.substr(0, data.size() - mark_.size()));
+          tail_.assign(data.substr(data.size() - mark_.size()));
+        } else {
+          std::string joined = tail_;
+          joined.append(data);
+          size_t keep = std::min(joined.size(), mark_.size());
+          emit(std::string_view(joined).substr(0, joined.size() - keep));
+          tail_ = joined.substr(joined.size() - keep);
+        }
         data = {};
-        size_t keep = std::min(joined.size(), mark_.size());
-        emit(std::string_view(joined).substr(0, joined.size() - keep));
-        tail_ = joined.substr(joined.size() - keep);
         if (tail_ == mark_) state_ = State::Done;
         break;
       }
@@ -392,11 +398,15 @@ boost::asio::awaitable<void> RedisEngine::stream_backup(
   // What redis-cli --rdb does: a replica that wants the RDB only, over the socket ("capa eof":
   // made in a fork and streamed, never written to the instance's disk), without the usual
   // five-second wait for more replicas.
-  // SYNC goes alone once the other replies are in: Redis refuses it with output pending.
+  // Uncompressed: LZF takes twice as long as writing the RDB out (459 MB: 2.9 s against 1.3 s
+  // here), and most values barely shrink. The fork reads the setting once, at its start; it
+  // goes back on when the stream ends. SYNC goes alone once the other replies are in: Redis
+  // refuses it with output pending.
   std::string request =
       command({"AUTH", password}) + command({"CONFIG", "SET", "repl-diskless-sync-delay", "0"}) +
-      command({"REPLCONF", "capa", "eof"}) + command({"REPLCONF", "rdb-only", "1"});
-  RdbStream rdb(4, on_data);
+      command({"CONFIG", "SET", "rdbcompression", "no"}) + command({"REPLCONF", "capa", "eof"}) +
+      command({"REPLCONF", "rdb-only", "1"});
+  RdbStream rdb(5, on_data);
   bool sync_sent = false;
   std::function<bool(std::string_view, std::string&)> feed = [&](std::string_view piece,
                                                                  std::string& send) {
@@ -407,8 +417,16 @@ boost::asio::awaitable<void> RedisEngine::stream_backup(
     }
     return more;
   };
-  co_await util::tcp_stream(executor, ip, port, request, feed, std::chrono::minutes(10));
-  if (!rdb.done()) throw std::runtime_error("redis closed the connection before the RDB ended");
+  std::string failure;
+  try {
+    co_await util::tcp_stream(executor, ip, port, request, feed, std::chrono::minutes(10));
+    if (!rdb.done()) failure = "redis closed the connection before the RDB ended";
+  } catch (const std::exception& e) {
+    failure = e.what();
+  }
+  std::vector<std::vector<std::string>> compress{{"CONFIG", "SET", "rdbcompression", "yes"}};
+  co_await call(executor, ip, port, password, compress);
+  if (!failure.empty()) throw std::runtime_error(failure);
 }
 
 }  // namespace berth::engines
