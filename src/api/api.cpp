@@ -252,8 +252,11 @@ asio::awaitable<http::Response> Api::serve(const http::ServerRequest& request) {
     failure = std::current_exception();
     response.status = 500;
   }
-  metrics::observe_api_request(request.method, request.path, response.status,
-                               metrics::ScopedTimer::seconds_since(started));
+  // A long poll (?wait=, ?follow=) lasts as long as it was asked to: not a latency.
+  bool long_poll = request.query.count("wait") || request.query.count("follow");
+  if (!long_poll)
+    metrics::observe_api_request(request.method, request.path, response.status,
+                                 metrics::ScopedTimer::seconds_since(started));
   if (failure) std::rethrow_exception(failure);
   co_return response;
 }
