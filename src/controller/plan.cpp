@@ -60,10 +60,13 @@ bool confirmed_unreachable(const Snapshot& snapshot, const AllocationEntry& prim
   return witnesses > 0;
 }
 
-// The agent says the instance keeps crashing where it is: it must move.
+// The agent says the instance keeps crashing where it is: it must move. Only the report of
+// its current host counts: the old host's "failed" outlives a move until that agent removes
+// it, and would otherwise move the instance on and on.
 bool crash_looping(const Snapshot& snapshot, const model::Allocation& a) {
   auto it = snapshot.statuses.find(keys::instance_owner(a.database_id, a.n));
-  return it != snapshot.statuses.end() && it->second.state == "failed";
+  return it != snapshot.statuses.end() && it->second.state == "failed" &&
+         it->second.host == a.host;
 }
 
 bool replica_in_sync(const Snapshot& snapshot, const model::Allocation& a) {

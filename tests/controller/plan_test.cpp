@@ -166,6 +166,15 @@ TEST(Plan, ACrashLoopingReplicaMovesToAnotherHostWithItsNumberAndAddress) {
   EXPECT_EQ(c.deletes, std::vector<std::string>{keys::allocation("h2", "d", 1)});
 }
 
+TEST(Plan, AMovedReplicaIsNotMovedAgainOnItsOldHostsReport) {
+  Builder b;
+  b.host("h1").host("h2").host("h3").database("d", 1);
+  b.instance("d", 0, "h1", "primary", 100, "healthy", false, 1);
+  b.instance("d", 1, "h3", "replica", 0, "failed");
+  b.s.statuses[keys::instance_owner("d", 1)].host = "h2";  // still the crashing host's word
+  for (auto& c : plan(b.s)) EXPECT_NE(c.kind, "move") << c.detail;
+}
+
 TEST(Plan, ACrashLoopingPrimaryFailsOverAndMoves) {
   Builder b;
   b.host("h1").host("h2").host("h3").database("d", 1, 4);
