@@ -506,9 +506,7 @@ json Api::host_view(const std::string& name) const {
   int64_t memory_mb = h.memory_bytes / 1024 / 1024;
   return {{"name", name},
           {"address", h.address},
-          {"state", !alive              ? "down"
-                    : settings.draining ? "draining"
-                                        : "alive"},
+          {"state", model::host_state(alive, settings.draining)},
           {"draining", settings.draining},
           {"cpus", h.cpus},
           {"memory_bytes", h.memory_bytes},

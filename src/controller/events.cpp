@@ -4,7 +4,6 @@
 #include <fmt/format.h>
 
 #include <chrono>
-#include <set>
 
 #include "controller/controller.hpp"
 #include "model/model.hpp"
@@ -35,16 +34,15 @@ events::View Controller::view_of_state() {
       }
     }
   }
-  // A host without its agent's lease is down, draining or not.
-  std::set<std::string> draining;
+  // Every host known from its settings or its registration.
   for (auto* kv : state_.under(keys::kHostSettings)) {
     std::string name = kv->key.substr(keys::kHostSettings.size());
-    view.hosts[name] = "down";
-    if (model::parse<model::HostSettings>(kv->value).draining) draining.insert(name);
+    bool draining = model::parse<model::HostSettings>(kv->value).draining;
+    view.hosts[name] = model::host_state(state_.find(keys::host(name)) != nullptr, draining);
   }
   for (auto* kv : state_.under(keys::kHosts)) {
     std::string name = kv->key.substr(keys::kHosts.size());
-    view.hosts[name] = draining.count(name) ? "draining" : "alive";
+    if (!view.hosts.count(name)) view.hosts[name] = model::host_state(true, false);
   }
   // Finished tasks pile up until pruned: parse each version once.
   std::map<std::string, std::pair<int64_t, events::TaskView>> tasks;
@@ -76,8 +74,8 @@ asio::awaitable<void> Controller::record_events() {
   // leader's clock is behind the last one's.
   auto all = state_.under(events::kPrefix);
   if (!all.empty())
-    events_last_micros_ =
-        std::max<int64_t>(events_last_micros_, std::atoll(all.back()->key.c_str() + events::kPrefix.size()));
+    events_last_micros_ = std::max<int64_t>(
+        events_last_micros_, std::atoll(all.back()->key.c_str() + events::kPrefix.size()));
   micros = std::max(micros, events_last_micros_ + 1);
   std::vector<store::Operation> ops;
   if (last_view_) {

@@ -24,19 +24,8 @@ std::vector<std::string_view> segments(std::string_view path) {
   return out;
 }
 
-// Every record whose key starts with prefix, in key order.
-std::vector<const store::KeyValue*> under(const State& state, const std::string& prefix) {
-  std::vector<const store::KeyValue*> out;
-  for (auto it = state.lower_bound(prefix); it != state.end() && it->first.starts_with(prefix);
-       ++it)
-    out.push_back(&it->second);
-  return out;
-}
-
-const store::KeyValue* find(const State& state, const std::string& key) {
-  auto it = state.find(key);
-  return it == state.end() ? nullptr : &it->second;
-}
+using store::find;
+using store::under;
 
 bool one_of(std::string_view s, std::initializer_list<std::string_view> set) {
   for (auto x : set)
@@ -321,7 +310,7 @@ void collect_cluster(Registry& out, const State& state) {
     if (auto* kv = find(state, keys::host_settings(name)))
       settings = model::parse<model::HostSettings>(kv->value);
     auto* kv = find(state, keys::host(name));
-    std::string st = !kv ? "down" : settings.draining ? "draining" : "alive";
+    std::string st = model::host_state(kv != nullptr, settings.draining);
     out.gauge("berth_host_up", "1 while the host's agent holds its registration.",
               {{"host", name}, {"state", st}})
         .set(kv ? 1 : 0);

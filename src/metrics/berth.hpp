@@ -50,7 +50,7 @@ void failovers_progress(const std::map<std::string, model::InstanceStatus>& stat
 
 // Databases, instances, tasks, hosts and every instance's figures, from berth's state (a
 // mirror's items: key -> record).
-using State = std::map<std::string, store::KeyValue>;
+using State = store::Items;
 void collect_cluster(Registry& out, const State& state);
 // One instance's gauges (berth_instance_*), labelled database, database_id, instance, host,
 // engine, role. primary_offset >= 0 adds berth_instance_replication_lag_bytes.

@@ -168,6 +168,12 @@ struct HostSettings {
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(HostSettings, draining, first_seen)
 
+// What a host is to users and to events: down without its agent's registration (draining or
+// not), else draining or alive.
+inline const char* host_state(bool registered, bool draining) {
+  return !registered ? "down" : draining ? "draining" : "alive";
+}
+
 // What an agent observes of one instance.
 struct InstanceStatus {
   std::string host;

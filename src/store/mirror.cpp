@@ -10,17 +10,25 @@ namespace berth::store {
 Mirror::Mirror(asio::any_io_executor executor, Store& store, std::string prefix)
     : executor_(executor), store_(store), prefix_(std::move(prefix)), changed_(executor) {}
 
-const KeyValue* Mirror::find(const std::string& key) const {
-  auto it = items_.find(key);
-  return it == items_.end() ? nullptr : &it->second;
+const KeyValue* find(const Items& items, const std::string& key) {
+  auto it = items.find(key);
+  return it == items.end() ? nullptr : &it->second;
 }
 
-std::vector<const KeyValue*> Mirror::under(const std::string& prefix) const {
+std::vector<const KeyValue*> under(const Items& items, const std::string& prefix) {
   std::vector<const KeyValue*> out;
-  for (auto it = items_.lower_bound(prefix); it != items_.end() && it->first.starts_with(prefix);
+  for (auto it = items.lower_bound(prefix); it != items.end() && it->first.starts_with(prefix);
        ++it)
     out.push_back(&it->second);
   return out;
+}
+
+const KeyValue* Mirror::find(const std::string& key) const {
+  return store::find(items_, key);
+}
+
+std::vector<const KeyValue*> Mirror::under(const std::string& prefix) const {
+  return store::under(items_, prefix);
 }
 
 void Mirror::add_index(const std::string& prefix, Grouping group) {

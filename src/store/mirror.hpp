@@ -16,6 +16,12 @@
 
 namespace berth::store {
 
+// Lookups over a map of entries by key (a Mirror's items, or a copy pure code works on).
+using Items = std::map<std::string, KeyValue>;
+const KeyValue* find(const Items& items, const std::string& key);
+// Every entry whose key starts with prefix, in key order.
+std::vector<const KeyValue*> under(const Items& items, const std::string& prefix);
+
 class Mirror {
  public:
   Mirror(asio::any_io_executor executor, Store& store, std::string prefix);
