@@ -15,7 +15,7 @@
 #include "metrics/berth.hpp"
 #include "model/model.hpp"
 #include "netpool/netpool.hpp"
-#include "schedule/cron.hpp"
+#include "cron/cron.hpp"
 #include "scheduler/placement.hpp"
 #include "scheduler/snapshot.hpp"
 #include "usage/usage.hpp"
@@ -771,7 +771,7 @@ asio::awaitable<http::Response> Api::update_database(const std::string& ref,
       co_return error(422, "backup_schedule: must be a cron string like \"0 3 * * *\" (UTC)");
     backup_schedule = body["backup_schedule"].get<std::string>();
     std::string problem;
-    if (!backup_schedule->empty() && !schedule::parse_cron(*backup_schedule, &problem))
+    if (!backup_schedule->empty() && !cron::parse_cron(*backup_schedule, &problem))
       co_return error(422, "backup_schedule: " + problem);
   }
   std::optional<bool> backup_verify;

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "schedule/cron.hpp"
+#include "cron/cron.hpp"
 #include "util/encoding.hpp"
 
 namespace berth::controller {
@@ -126,12 +126,12 @@ std::vector<Change> plan_schedules(const Snapshot& snapshot, std::time_t now) {
     auto& [db, db_revision] = entry;
     std::string error;
     auto cron = db.backup_schedule.empty() ? std::nullopt
-                                           : schedule::parse_cron(db.backup_schedule, &error);
+                                           : cron::parse_cron(db.backup_schedule, &error);
     if (cron) {
       std::time_t next = parse_time(db.backup_next);
       if (next == 0 || now >= next) {
         auto d = db;
-        d.backup_next = format_time(schedule::next_fire(*cron, now));
+        d.backup_next = format_time(cron::next_fire(*cron, now));
         Change c;
         c.database_id = id;
         c.kind = "schedule";

@@ -7,7 +7,7 @@
 #include <optional>
 #include <string>
 
-namespace berth::schedule {
+namespace berth::cron {
 
 struct Cron {
   std::bitset<60> minutes;
@@ -25,4 +25,4 @@ std::optional<Cron> parse_cron(const std::string& text, std::string* error);
 // The first whole minute strictly after `after` (Unix seconds, UTC) at which cron fires.
 std::time_t next_fire(const Cron& cron, std::time_t after);
 
-}  // namespace berth::schedule
+}  // namespace berth::cron

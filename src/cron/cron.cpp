@@ -1,9 +1,9 @@
-#include "schedule/cron.hpp"
+#include "cron/cron.hpp"
 
 #include <sstream>
 #include <vector>
 
-namespace berth::schedule {
+namespace berth::cron {
 
 namespace {
 
@@ -110,4 +110,4 @@ std::time_t next_fire(const Cron& cron, std::time_t after) {
   return 0;
 }
 
-}  // namespace berth::schedule
+}  // namespace berth::cron

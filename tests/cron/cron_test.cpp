@@ -1,8 +1,8 @@
-#include "schedule/cron.hpp"
+#include "cron/cron.hpp"
 
 #include <gtest/gtest.h>
 
-namespace berth::schedule {
+namespace berth::cron {
 namespace {
 
 std::time_t utc(int y, int mo, int d, int h, int mi) {
@@ -58,4 +58,4 @@ TEST(Cron, MalformedSchedulesNameTheField) {
 }
 
 }  // namespace
-}  // namespace berth::schedule
+}  // namespace berth::cron
