@@ -72,19 +72,22 @@ void observe_api_request(const std::string& method, const std::string& path, int
       .observe(seconds);
 }
 
-std::string etcd_op(std::string_view path) {
-  if (path.starts_with("/v3/")) path.remove_prefix(4);
-  if (path.starts_with("kv/")) path.remove_prefix(3);
-  std::string op(path);
-  for (auto& c : op)
-    if (c == '/') c = '_';
-  return op.empty() ? "other" : op;
-}
+namespace {
+class EtcdTimings : public store::Observer {
+ public:
+  void operation(std::string_view op, double seconds) override {
+    global()
+        .histogram("berth_etcd_request_duration_seconds",
+                   "Time of one etcd request (through its gateway), by operation.",
+                   latency_buckets(), {{"op", std::string(op)}})
+        .observe(seconds);
+  }
+};
+}  // namespace
 
-Histogram& etcd_request_histogram(std::string_view gateway_path) {
-  return global().histogram("berth_etcd_request_duration_seconds",
-                            "Time of one etcd request (through its gateway), by operation.",
-                            latency_buckets(), {{"op", etcd_op(gateway_path)}});
+store::Observer& etcd_timings() {
+  static EtcdTimings timings;
+  return timings;
 }
 
 std::string docker_op(std::string_view method, std::string_view target) {

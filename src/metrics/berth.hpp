@@ -25,10 +25,8 @@ std::string api_route(std::string_view path);
 void observe_api_request(const std::string& method, const std::string& path, int status,
                          double seconds);
 
-// The operation an etcd gateway path performs: range, put, deleterange, txn, lease_grant, ...
-std::string etcd_op(std::string_view gateway_path);
-// berth_etcd_request_duration_seconds{op} for that path.
-Histogram& etcd_request_histogram(std::string_view gateway_path);
+// berth_etcd_request_duration_seconds{op}: given to every etcd client (EtcdStore::set_observer).
+store::Observer& etcd_timings();
 
 // The Docker Engine API call a request makes: container_inspect, container_start, image_pull...
 // (target without the /v1.41 prefix is fine too).

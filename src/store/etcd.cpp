@@ -6,7 +6,6 @@
 #include <nlohmann/json.hpp>
 
 #include "http/http.hpp"
-#include "metrics/berth.hpp"
 #include "util/encoding.hpp"
 
 namespace berth::store {
@@ -124,6 +123,36 @@ std::vector<std::string> EtcdStore::split_endpoints(const std::string& list) {
   return out;
 }
 
+std::string etcd_operation(std::string_view path) {
+  if (path.starts_with("/v3/")) path.remove_prefix(4);
+  if (path.starts_with("kv/")) path.remove_prefix(3);
+  std::string op(path);
+  for (auto& c : op)
+    if (c == '/') c = '_';
+  return op.empty() ? "other" : op;
+}
+
+namespace {
+// Tells the observer, if any, how long one request took: on return or on a throw.
+class TimedOperation {
+ public:
+  TimedOperation(Observer* observer, std::string_view path)
+      : observer_(observer), path_(path), started_(std::chrono::steady_clock::now()) {}
+  ~TimedOperation() {
+    if (!observer_) return;
+    std::chrono::duration<double> took = std::chrono::steady_clock::now() - started_;
+    observer_->operation(etcd_operation(path_), took.count());
+  }
+  TimedOperation(const TimedOperation&) = delete;
+  TimedOperation& operator=(const TimedOperation&) = delete;
+
+ private:
+  Observer* observer_;
+  std::string_view path_;
+  std::chrono::steady_clock::time_point started_;
+};
+}  // namespace
+
 EtcdStore::EtcdStore(asio::any_io_executor executor, std::vector<std::string> endpoints)
     : executor_(executor) {
   std::vector<std::string> all;
@@ -137,7 +166,7 @@ EtcdStore::~EtcdStore() = default;
 
 asio::awaitable<std::string> EtcdStore::call(const std::string& path, const std::string& body,
                                              std::chrono::milliseconds timeout) {
-  metrics::ScopedTimer timer(metrics::etcd_request_histogram(path));
+  TimedOperation timed(observer_, path);
   std::string errors;
   for (size_t tried = 0; tried < clients_.size(); ++tried) {
     auto& client = *clients_[current_];

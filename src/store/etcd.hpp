@@ -20,6 +20,8 @@ class EtcdStore : public Store {
   ~EtcdStore() override;
 
   static std::vector<std::string> split_endpoints(const std::string& list);
+  // Who is told of each request's duration (none by default); must outlive the store.
+  void set_observer(Observer* observer) { observer_ = observer; }
 
   asio::awaitable<RangeResult> get(std::string key) override;
   asio::awaitable<RangeResult> get_prefix(std::string prefix, int64_t revision = 0) override;
@@ -43,6 +45,10 @@ class EtcdStore : public Store {
   asio::any_io_executor executor_;
   std::vector<std::unique_ptr<http::Client>> clients_;
   size_t current_ = 0;
+  Observer* observer_ = nullptr;
 };
+
+// The operation an etcd gateway path performs: range, put, deleterange, txn, lease_grant, ...
+std::string etcd_operation(std::string_view gateway_path);
 
 }  // namespace berth::store

@@ -8,6 +8,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace berth::store {
@@ -91,6 +92,14 @@ struct Unavailable : std::runtime_error {
 struct Compacted : std::runtime_error {
   int64_t compact_revision;
   Compacted(int64_t rev) : std::runtime_error("watch revision compacted"), compact_revision(rev) {}
+};
+
+// Told how long each operation on the store took ("range", "put", "txn", "lease_keepalive",
+// ...), so that metrics can time them without the store depending on the metrics code.
+class Observer {
+ public:
+  virtual ~Observer() = default;
+  virtual void operation(std::string_view op, double seconds) = 0;
 };
 
 class Store {

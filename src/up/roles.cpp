@@ -25,6 +25,7 @@
 #include "controller/controller.hpp"
 #include "docker/docker.hpp"
 #include "engines/image.hpp"
+#include "metrics/berth.hpp"
 #include "metrics/exporter.hpp"
 #include "model/model.hpp"
 #include "netpool/netpool.hpp"
@@ -162,6 +163,7 @@ std::string api_address(const std::string& advertise, const std::string& listen,
 int run_server(const ServerFlags& flags) {
   asio::io_context io;
   store::EtcdStore store(io.get_executor(), {flags.etcd});
+  store.set_observer(&metrics::etcd_timings());
   api::Options options;
   options.listen = flags.listen;
   std::string state_dir = flags.state_dir.empty() ? default_state_dir() : flags.state_dir;
@@ -197,6 +199,7 @@ int run_server(const ServerFlags& flags) {
 int run_agent(const AgentFlags& flags) {
   asio::io_context io;
   store::EtcdStore store(io.get_executor(), {flags.etcd});
+  store.set_observer(&metrics::etcd_timings());
   docker::Client docker(io.get_executor(), flags.docker_socket);
   agent::Options options;
   options.name = flags.name.empty() ? hostname() : flags.name;
@@ -279,6 +282,7 @@ int run_up(UpFlags flags) {
 
   asio::io_context io;
   store::EtcdStore store(io.get_executor(), {etcd_endpoint});
+  store.set_observer(&metrics::etcd_timings());
   docker::Client docker(io.get_executor(), socket);
   api::Options api_options;
   api_options.listen = flags.listen;

@@ -32,14 +32,6 @@ TEST(BerthMetricsRoutes, ApiRoutesArePatternsNeverRawPaths) {
   EXPECT_EQ(api_route("/"), "other");
 }
 
-TEST(BerthMetricsRoutes, EtcdOperations) {
-  EXPECT_EQ(etcd_op("/v3/kv/range"), "range");
-  EXPECT_EQ(etcd_op("/v3/kv/txn"), "txn");
-  EXPECT_EQ(etcd_op("/v3/kv/deleterange"), "deleterange");
-  EXPECT_EQ(etcd_op("/v3/lease/keepalive"), "lease_keepalive");
-  EXPECT_EQ(etcd_op("/v3/lease/grant"), "lease_grant");
-}
-
 TEST(BerthMetricsRoutes, DockerOperations) {
   EXPECT_EQ(docker_op("GET", "/_ping"), "ping");
   EXPECT_EQ(docker_op("GET", "/v1.41/info"), "info");

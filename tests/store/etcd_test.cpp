@@ -43,6 +43,33 @@ TEST_F(EtcdTest, PutGetPrefixDelete) {
   });
 }
 
+TEST(EtcdOperation, NamesTheGatewayPathsOperation) {
+  EXPECT_EQ(etcd_operation("/v3/kv/range"), "range");
+  EXPECT_EQ(etcd_operation("/v3/kv/txn"), "txn");
+  EXPECT_EQ(etcd_operation("/v3/kv/deleterange"), "deleterange");
+  EXPECT_EQ(etcd_operation("/v3/lease/keepalive"), "lease_keepalive");
+  EXPECT_EQ(etcd_operation("/v3/lease/grant"), "lease_grant");
+}
+
+// The store tells its observer of every request it makes (metrics time etcd this way).
+TEST_F(EtcdTest, TellsItsObserverOfEveryOperation) {
+  struct Recorder : Observer {
+    std::vector<std::string> ops;
+    void operation(std::string_view op, double seconds) override {
+      EXPECT_GE(seconds, 0.0);
+      ops.emplace_back(op);
+    }
+  } recorder;
+  run([&](Executor ex) -> boost::asio::awaitable<void> {
+    EtcdStore s(ex, {etcd_->endpoint()});
+    s.set_observer(&recorder);
+    co_await s.put("/t-observed/a", "1");
+    co_await s.get("/t-observed/a");
+    co_await s.erase("/t-observed/a");
+  });
+  EXPECT_EQ(recorder.ops, (std::vector<std::string>{"put", "range", "deleterange"}));
+}
+
 TEST_F(EtcdTest, TxnCreateOnlyIfAbsentSucceedsOnce) {
   run([&](Executor ex) -> boost::asio::awaitable<void> {
     EtcdStore s(ex, {etcd_->endpoint()});
