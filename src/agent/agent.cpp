@@ -508,7 +508,7 @@ asio::awaitable<void> Agent::reconcile() {
       instance->wake = std::make_unique<util::Signal>(executor_);
       instance->allocation = a;
       instance->status.host = options_.name;
-      instance->status.state = "starting";
+      instance->status.state = model::InstanceState::starting;
       asio::co_spawn(executor_, probe_loop(instance), asio::detached);
     }
     if (instance->allocation.password != a.password || instance->allocation.ip != a.ip)
@@ -566,8 +566,8 @@ asio::awaitable<void> Agent::probe_loop(std::shared_ptr<Instance> instance) {
         util::log("agent {}: {}: {}", options_.name, instance->key, e.what());
       }
       if (instance->stopped) break;
-      s.state = "healthy";
-      s.role = result.role;
+      s.state = model::InstanceState::healthy;
+      s.role = model::from_name<model::Role>(result.role);
       s.memory_used_bytes = result.memory_used_bytes;
       s.connections = result.connections;
       s.operations = result.operations;
@@ -577,19 +577,19 @@ asio::awaitable<void> Agent::probe_loop(std::shared_ptr<Instance> instance) {
       s.epoch = a.epoch;
       s.memory_limit_mb = instance->applied_memory_mb;
       s.holds_address = instance->held_address;
-      s.message = fenced_ && a.role == "primary" ? "fenced: writes paused" : "";
+      s.message = fenced_ && a.role == model::Role::primary ? "fenced: writes paused" : "";
       instance->ever_healthy = true;
       if (instance->crash_looping) {
-        s.state = "failed";
+        s.state = model::InstanceState::failed;
         s.message = "keeps crashing: " + std::to_string(instance->restarts.size()) +
                     " restarts within a minute";
       } else if (instance->lost_writes && result.awaiting_role) {
-        s.state = "failed";
+        s.state = model::InstanceState::failed;
         s.message = "restarted: a replica with every acknowledged write takes over";
       }
       // A second opinion for the controller: can this replica's host reach the primary?
       s.primary_down = false;
-      if (a.role == "replica" && !a.primary_ip.empty()) {
+      if (a.role == model::Role::replica && !a.primary_ip.empty()) {
         try {
           co_await util::tcp_exchange(
               executor_, a.primary_ip, a.port, "", [](const std::string&) { return true; }, 300ms);
@@ -599,9 +599,9 @@ asio::awaitable<void> Agent::probe_loop(std::shared_ptr<Instance> instance) {
       }
     } else {
       // Before the first answer an instance is starting; afterwards a silence is a fault.
-      s.state = instance->crash_looping  ? "failed"
-                : instance->ever_healthy ? "unhealthy"
-                                         : "starting";
+      s.state = instance->crash_looping  ? model::InstanceState::failed
+                : instance->ever_healthy ? model::InstanceState::unhealthy
+                                         : model::InstanceState::starting;
       s.message = instance->crash_looping
                       ? "keeps crashing: " + std::to_string(instance->restarts.size()) +
                             " restarts within a minute; " + result.message
@@ -622,7 +622,7 @@ asio::awaitable<void> Agent::probe_loop(std::shared_ptr<Instance> instance) {
 asio::awaitable<void> Agent::converge(Instance& instance, const engines::Engine& engine,
                                       const engines::ProbeResult& current) {
   auto& a = instance.allocation;
-  bool primary = a.role == "primary";
+  bool primary = a.role == model::Role::primary;
   if (primary && current.awaiting_role && instance.ever_healthy && !a.database_address.empty() &&
       !instance.lost_writes) {
     instance.lost_writes = true;
@@ -639,7 +639,7 @@ asio::awaitable<void> Agent::converge(Instance& instance, const engines::Engine&
   // The database address moves first: the old holder lets go before any new one takes it.
   bool hold = primary && !fenced_ && !a.database_address.empty();
   if (!hold) co_await hold_database_address(instance, false);
-  engines::RoleConfig role{a.role, a.primary_ip, a.port, a.min_replicas_to_write,
+  engines::RoleConfig role{model::to_string(a.role), a.primary_ip, a.port, a.min_replicas_to_write,
                            fenced_ && primary};
   auto observed = current;
   // Engines that can tell (a read-only Tarantool) say so; Redis cannot, so the agent recalls.

@@ -9,7 +9,7 @@ namespace berth::agent {
 
 void Agent::collect_metrics(metrics::Registry& out) const {
   for (auto& [key, instance] : instances_)
-    if (!instance->stopped && !instance->status.state.empty())
+    if (!instance->stopped && instance->status.state != model::InstanceState::none)
       metrics::collect_instance(out, instance->allocation, instance->status);
   metrics::Labels host{{"host", options_.name}};
   out.gauge("berth_agent_registered", "1 while the agent holds its host's lease.", host)

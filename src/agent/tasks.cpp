@@ -65,10 +65,11 @@ asio::awaitable<void> Agent::task_loop() {
     if (!tasks_.loaded() || lease_ == 0 || fenced_) continue;
     for (auto* kv : tasks_.under(keys::kTasks)) {
       auto task = model::parse<model::Task>(kv->value);
-      if (task.state != "pending" || task.worker != options_.name || running_tasks_.count(task.id))
+      if (task.state != model::TaskState::pending || task.worker != options_.name ||
+          running_tasks_.count(task.id))
         continue;
       // Claim it: the task runs here, under this agent's lease.
-      task.state = "running";
+      task.state = model::TaskState::running;
       task.attempts += 1;
       task.started_at = model::now_rfc3339();
       task.log.push_back(task.started_at + " running on " + options_.name + " (attempt " +
@@ -155,12 +156,12 @@ asio::awaitable<void> Agent::run_task(std::string id) {
     auto* engine =
         it == instances_.end() ? nullptr : engines::find_engine(it->second->allocation.engine);
     if (!engine) throw std::runtime_error("instance " + owner + " does not run on this host");
-    if (task.kind == "backup")
+    if (task.kind == model::TaskKind::backup)
       co_await run_backup(task, *it->second, *engine);
-    else if (task.kind == "restore")
+    else if (task.kind == model::TaskKind::restore)
       co_await run_restore(task, owner, *engine);
     else
-      throw std::runtime_error("unknown task kind " + task.kind);
+      throw std::runtime_error("unknown task kind " + model::to_string(task.kind));
   } catch (const Cancelled& e) {
     failure = e.what();
     cancelled = true;
@@ -177,10 +178,11 @@ asio::awaitable<void> Agent::run_task(std::string id) {
       co_await modify_task(
           id,
           [&](model::Task& t) {
-            t.state = cancelled ? "cancelled" : "failed";
+            t.state = cancelled ? model::TaskState::cancelled : model::TaskState::failed;
             t.error = cancelled ? "" : failure;
             t.finished_at = model::now_rfc3339();
-            t.log.push_back(t.finished_at + " " + t.state + (cancelled ? "" : ": " + failure));
+            t.log.push_back(t.finished_at + " " + model::to_string(t.state) +
+                            (cancelled ? "" : ": " + failure));
           },
           also);
     } catch (const std::exception& e) {
@@ -240,7 +242,7 @@ asio::awaitable<void> Agent::run_backup(const model::Task& task, Instance& insta
   b.task_id = task.id;
   b.scheduled = task.scheduled;
   if (task.verify) {
-    b.verified = verification.ok ? "verified" : "failed";
+    b.verified = verification.ok ? model::Verification::verified : model::Verification::failed;
     b.verify_message = verification.message;
   }
   // The catalog entry and the task's end are one transaction: no backup without its task done.
@@ -249,7 +251,7 @@ asio::awaitable<void> Agent::run_backup(const model::Task& task, Instance& insta
   bool done = co_await modify_task(
       task.id,
       [&](model::Task& t) {
-        t.state = "done";
+        t.state = model::TaskState::done;
         t.progress = 100;
         t.backup_id = b.id;
         t.finished_at = model::now_rfc3339();
@@ -304,7 +306,7 @@ asio::awaitable<void> Agent::reseed_replicas(const model::Task& task) {
     std::vector<store::Operation> puts;
     for (auto& kv : all.kvs) {
       auto replica = model::parse<model::Allocation>(kv.value);
-      if (replica.database_id != task.database_id || replica.role != "replica" ||
+      if (replica.database_id != task.database_id || replica.role != model::Role::replica ||
           replica.data_generation == task.id)
         continue;
       replica.data_generation = task.id;
@@ -392,8 +394,8 @@ asio::awaitable<void> Agent::run_restore(const model::Task& task, std::string ow
   for (;;) {
     auto i = instances_.find(owner);
     if (i != instances_.end() && i->second->pid != old_pid && i->second->pid != 0 &&
-        i->second->status.state == "healthy" && i->second->status.role == "primary" &&
-        !pending_restore_.count(owner))
+        i->second->status.state == model::InstanceState::healthy &&
+        i->second->status.role == model::Role::primary && !pending_restore_.count(owner))
       break;
     if (std::chrono::steady_clock::now() > deadline)
       throw std::runtime_error("the restored instance did not come back in 2 minutes");
@@ -407,7 +409,7 @@ asio::awaitable<void> Agent::run_restore(const model::Task& task, std::string ow
   bool done = co_await modify_task(
       task.id,
       [&](model::Task& t) {
-        t.state = "done";
+        t.state = model::TaskState::done;
         t.progress = 100;
         t.finished_at = model::now_rfc3339();
         t.log.push_back(t.finished_at + " restored backup " + b.id);

@@ -11,11 +11,11 @@
 #include "api/respond.hpp"
 #include "api/ui.hpp"
 #include "controller/switchover.hpp"
+#include "cron/cron.hpp"
 #include "engines/engine.hpp"
 #include "metrics/berth.hpp"
 #include "model/model.hpp"
 #include "netpool/netpool.hpp"
-#include "cron/cron.hpp"
 #include "scheduler/placement.hpp"
 #include "scheduler/snapshot.hpp"
 #include "usage/usage.hpp"
@@ -155,7 +155,7 @@ asio::awaitable<http::Response> Api::handle(const http::ServerRequest& request) 
   if (path == "/v1/health" && method == "GET")
     co_return reply(200, {{"status", "ok"}, {"revision", state_.revision()}});
   // No token for /metrics: Prometheus scrapes it as is.
-  if (path == "/metrics" && method == "GET") co_return metrics::server_exposition(state_);
+  if (path == "/metrics" && method == "GET") co_return metrics::server_exposition(view_);
   if (is_ui_path(path)) co_return serve_ui(request);
   if (!path.starts_with("/v1/")) co_return error(404, "no such endpoint: " + path);
   if (!authorized(request))
@@ -309,6 +309,7 @@ json Api::database_view(const std::string& id) const {
   int port = 0;
   int healthy = 0, total = 0;
   bool any_unhealthy = false;
+  auto* primary = model::primary_of(allocations);
   for (auto& a : allocations) {
     ++total;
     json instance = {{"n", a.n},
@@ -326,15 +327,16 @@ json Api::database_view(const std::string& id) const {
       instance["connections"] = s.connections;
       instance["operations"] = s.operations;
       if (!s.message.empty()) instance["message"] = s.message;
-      if (s.state == "healthy") ++healthy;
-      if (s.state == "unhealthy" || s.state == "failed") any_unhealthy = true;
+      if (s.state == model::InstanceState::healthy) ++healthy;
+      if (s.state == model::InstanceState::unhealthy || s.state == model::InstanceState::failed)
+        any_unhealthy = true;
       instance["offset"] = s.offset;
-      if (a.role == "replica") instance["link_up"] = s.link_up;
+      if (a.role == model::Role::replica) instance["link_up"] = s.link_up;
     } else if (!state_.find(keys::host(a.host))) {
       instance["state"] = "unknown";  // its host is not reporting
       any_unhealthy = true;
     }
-    if (a.role == "primary") {
+    if (&a == primary) {
       address = db.address.empty() ? a.ip : db.address;
       port = a.port;
     }
@@ -698,7 +700,7 @@ asio::awaitable<http::Response> Api::create_database(const http::ServerRequest& 
                                       store::Operation::put(keys::name(db.name), db.id)};
     for (int n = 0; n <= replicas; ++n) {
       auto a = new_allocation(db, n, placed_hosts[n], ips[n]);
-      a.role = n == 0 ? "primary" : "replica";
+      a.role = n == 0 ? model::Role::primary : model::Role::replica;
       a.primary_ip = n == 0 ? "" : ips[0];
       a.database_address = n == 0 ? db.address : "";
       compares.push_back(store::Compare::absent(keys::address(a.ip)));
@@ -737,7 +739,8 @@ asio::awaitable<http::Response> Api::create_database(const http::ServerRequest& 
             auto* s = state_.find(keys::status(db.id, n));
             if (!s) return false;
             auto status = model::parse<model::InstanceStatus>(s->value);
-            if (status.state != "healthy" || (n > 0 && !status.link_up)) return false;
+            if (status.state != model::InstanceState::healthy || (n > 0 && !status.link_up))
+              return false;
             if (n == 0 && status.holds_address != db.address) return false;
           }
           return true;
@@ -847,10 +850,8 @@ asio::awaitable<http::Response> Api::update_database(const std::string& ref,
       auto a = model::parse<model::Allocation>(akv->value);
       if (a.database_id == id) instances.push_back({akv, a});
     }
-    auto primary = std::find_if(instances.begin(), instances.end(),
-                                [](auto& e) { return e.a.role == "primary"; });
-    if (primary == instances.end())
-      co_return error(409, "database: it has no primary right now; try again shortly");
+    auto* primary = model::primary_of(instances, &Existing::a);
+    if (!primary) co_return error(409, "database: it has no primary right now; try again shortly");
 
     // Fewer replicas: drop those on lost hosts first, then unhealthy ones, then the newest.
     auto hosts = scheduler::live_hosts(state_);
@@ -859,12 +860,13 @@ asio::awaitable<http::Response> Api::update_database(const std::string& ref,
     if (replicas && *replicas < have) {
       std::vector<std::pair<int, int>> ranked;  // (badness, n)
       for (auto& e : instances) {
-        if (e.a.role == "primary") continue;
+        if (e.a.role == model::Role::primary) continue;
         int badness = 0;
         auto* skv = state_.find(keys::status(id, e.a.n));
         if (!hosts.count(e.a.host))
           badness = 2;
-        else if (!skv || model::parse<model::InstanceStatus>(skv->value).state != "healthy")
+        else if (!skv || model::parse<model::InstanceStatus>(skv->value).state !=
+                             model::InstanceState::healthy)
           badness = 1;
         ranked.push_back({-badness, -e.a.n});
       }
@@ -897,7 +899,7 @@ asio::awaitable<http::Response> Api::update_database(const std::string& ref,
       }
       auto a = e.a;
       a.memory_mb = new_db.memory_mb;
-      if (a.role == "primary") {
+      if (a.role == model::Role::primary) {
         if (new_db.replicas == 0) a.min_replicas_to_write = 0;  // no replica left to wait for
         if (a.database_address.empty() && new_db.replicas > 0) {
           // A first replica: the database gets the address that follows the primary.
@@ -940,7 +942,7 @@ asio::awaitable<http::Response> Api::update_database(const std::string& ref,
         while (numbers.count(n)) ++n;
         numbers.insert(n);
         auto a = new_allocation(new_db, n, placed[i], ips[i]);
-        a.role = "replica";
+        a.role = model::Role::replica;
         a.primary_ip = primary->a.ip;
         compares.push_back(store::Compare::absent(keys::address(a.ip)));
         compares.push_back(store::Compare::present(keys::host(a.host)));
@@ -979,7 +981,7 @@ asio::awaitable<http::Response> Api::update_database(const std::string& ref,
           auto* s = state_.find(keys::status(id, n));
           if (!s) return false;
           auto status = model::parse<model::InstanceStatus>(s->value);
-          if (status.state != "healthy" || !status.link_up) return false;
+          if (status.state != model::InstanceState::healthy || !status.link_up) return false;
         }
         if (!db.address.empty()) {
           bool held = false;

@@ -15,6 +15,7 @@
 #include "http/http.hpp"
 #include "model/model.hpp"
 #include "scheduler/placement.hpp"
+#include "state/view.hpp"
 #include "store/mirror.hpp"
 #include "store/store.hpp"
 
@@ -42,6 +43,8 @@ class Api {
   void stop();
   uint16_t port() const;
   store::Mirror& state() { return state_; }
+  // The same state decoded into typed records (state::View follows state()).
+  state::View& view() { return view_; }
 
   // Routes one request (public for tests and for embedding).
   boost::asio::awaitable<http::Response> handle(const http::ServerRequest& request);
@@ -118,6 +121,7 @@ class Api {
   store::Store& store_;
   Options options_;
   store::Mirror state_;
+  state::View view_{state_};  // after state_: it follows it
   std::unique_ptr<http::Server> server_;
   std::set<std::string> pending_addresses_;  // being reserved by this server right now
 

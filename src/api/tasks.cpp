@@ -45,7 +45,8 @@ asio::awaitable<http::Response> Api::start_task(model::Task task,
   auto result = co_await store_.txn(compares, ops);
   if (!result.succeeded) co_return error(409, "database: changed meanwhile; try again");
   co_await state_.wait_revision(result.revision, 5s);
-  util::log("server: task {} ({} of {}) created", task.id, task.kind, task.database_name);
+  util::log("server: task {} ({} of {}) created", task.id, model::name(task.kind),
+            task.database_name);
   co_return reply(202, task_view(task, result.revision));
 }
 
@@ -70,7 +71,7 @@ asio::awaitable<http::Response> Api::start_backup(const std::string& ref,
     co_return error(409, "database: another task is running on it; wait for it to end");
   model::Task task;
   task.id = "t-" + util::random_hex(6);
-  task.kind = "backup";
+  task.kind = model::TaskKind::backup;
   task.database_id = id;
   task.database_name = db.name;
   task.verify = verify;
@@ -107,7 +108,7 @@ asio::awaitable<http::Response> Api::start_restore(const std::string& ref,
     co_return error(409, "database: another task is running on it; wait for it to end");
   model::Task task;
   task.id = "t-" + util::random_hex(6);
-  task.kind = "restore";
+  task.kind = model::TaskKind::restore;
   task.database_id = id;
   task.database_name = db.name;
   task.backup_id = backup_id;
@@ -198,13 +199,13 @@ asio::awaitable<http::Response> Api::cancel_task(const std::string& id) {
     if (!kv) co_return error(404, "task: no task with id '" + id + "'");
     auto t = model::parse<model::Task>(kv->value);
     if (model::task_finished(t.state))
-      co_return error(409, "task: it has ended already (" + t.state + ")");
+      co_return error(409, "task: it has ended already (" + model::to_string(t.state) + ")");
     std::vector<store::Compare> compares{
         store::Compare::mod_revision_is(kv->key, kv->mod_revision)};
     std::vector<store::Operation> ops;
-    if (t.state == "pending") {
+    if (t.state == model::TaskState::pending) {
       // Not started: it ends here, and so does its database's maintenance.
-      t.state = "cancelled";
+      t.state = model::TaskState::cancelled;
       t.finished_at = model::now_rfc3339();
       t.log.push_back(t.finished_at + " cancelled before it started");
       if (auto* dkv = state_.find(keys::database(t.database_id))) {
@@ -259,7 +260,7 @@ asio::awaitable<http::Response> Api::delete_backup(const std::string& id) {
   auto b = model::parse<model::Backup>(kv->value);
   for (auto* tkv : state_.under(keys::kTasks)) {
     auto t = model::parse<model::Task>(tkv->value);
-    if (t.kind == "restore" && t.backup_id == id && !model::task_finished(t.state))
+    if (t.kind == model::TaskKind::restore && t.backup_id == id && !model::task_finished(t.state))
       co_return error(409, "backup: a restore of it is running");
   }
   std::vector<store::Compare> compares{store::Compare::mod_revision_is(kv->key, kv->mod_revision)};

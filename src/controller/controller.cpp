@@ -178,13 +178,14 @@ asio::awaitable<bool> Controller::primary_really_lost(const Snapshot& snapshot,
                                                       const std::string& database_id) {
   const model::Allocation* primary = nullptr;
   for (auto& e : snapshot.allocations)
-    if (e.allocation.database_id == database_id && e.allocation.role == "primary" &&
+    if (e.allocation.database_id == database_id && e.allocation.role == model::Role::primary &&
         (!primary || e.allocation.epoch > primary->epoch))
       primary = &e.allocation;
   // A host whose lease is gone, or an instance that keeps crashing, is lost for sure.
   if (!primary || !snapshot.hosts.count(primary->host)) co_return true;
   auto status = snapshot.statuses.find(keys::instance_owner(database_id, primary->n));
-  if (status != snapshot.statuses.end() && status->second.state == "failed") co_return true;
+  if (status != snapshot.statuses.end() && status->second.state == model::InstanceState::failed)
+    co_return true;
   // Judged unreachable by probes: one last look before a promotion that, if the primary is
   // merely slow, would leave two primaries until its agent demotes it.
   auto* engine = engines::find_engine(primary->engine);
@@ -213,12 +214,13 @@ asio::awaitable<void> Controller::probe_primaries() {
     std::set<std::string> current;
     for (auto* kv : state_.under(keys::kAllocations)) {
       auto a = model::parse<model::Allocation>(kv->value);
-      if (a.role != "primary" || a.database_address.empty()) continue;  // no replicas
+      if (a.role != model::Role::primary || a.database_address.empty()) continue;  // no replicas
       std::string owner = keys::instance_owner(a.database_id, a.n);
       // Only a primary its agent last saw healthy can be lost to a cut; one that is starting
       // or crashing is its agent's business.
       auto* status = state_.find(keys::status(a.database_id, a.n));
-      if (!status || model::parse<model::InstanceStatus>(status->value).state != "healthy")
+      if (!status ||
+          model::parse<model::InstanceStatus>(status->value).state != model::InstanceState::healthy)
         continue;
       current.insert(owner);
       if (probing_.insert(owner).second)

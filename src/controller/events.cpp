@@ -25,11 +25,11 @@ events::View Controller::view_of_state() {
     auto& instance = view.instances[keys::instance_owner(a.database_id, a.n)];
     instance.database = a.database_id;
     instance.host = a.host;
-    instance.role = a.role;
+    instance.role = model::to_string(a.role);
     if (auto* status = state_.find(keys::status(a.database_id, a.n))) {
       auto s = model::parse<model::InstanceStatus>(status->value);
       if (s.host == a.host) {
-        instance.state = s.state;
+        instance.state = model::to_string(s.state);
         instance.message = s.message;
       }
     }
@@ -54,10 +54,11 @@ events::View Controller::view_of_state() {
       auto t = model::parse<model::Task>(kv->value);
       // A log line starts with its time; the event has its own.
       std::string detail = t.error;
-      if (t.state == "done" && !t.log.empty())
+      if (t.state == model::TaskState::done && !t.log.empty())
         detail = t.log.back().substr(t.log.back().find(' ') + 1);
       tasks[kv->key] = {kv->mod_revision,
-                        {t.kind, t.state, t.database_id, t.database_name, detail}};
+                        {model::to_string(t.kind), model::to_string(t.state), t.database_id,
+                         t.database_name, detail}};
     }
     view.tasks[kv->key.substr(keys::kTasks.size())] = tasks[kv->key].second;
   }

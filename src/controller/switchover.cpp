@@ -31,17 +31,16 @@ asio::awaitable<SwitchoverResult> switchover(asio::any_io_executor executor, sto
     auto a = model::parse<model::Allocation>(kv->value);
     if (a.database_id == id) entries.push_back({kv->key, kv->mod_revision, a});
   }
-  for (auto& e : entries)
-    if (e.a.role == "primary") primary = &e;
+  primary = model::primary_of(entries, &Entry::a);
   if (!primary) co_return SwitchoverResult{409, "database: it has no primary right now", -1};
   const Entry* target = nullptr;
   int64_t best = -1;
   for (auto& e : entries) {
-    if (e.a.role != "replica") continue;
+    if (e.a.role != model::Role::replica) continue;
     auto* s = state.find(keys::status(id, e.a.n));
     if (!s) continue;
     auto st = model::parse<model::InstanceStatus>(s->value);
-    if (st.state != "healthy" || !st.link_up) continue;
+    if (st.state != model::InstanceState::healthy || !st.link_up) continue;
     if (target_n >= 0 ? e.a.n == target_n : st.offset > best) {
       target = &e;
       best = st.offset;
@@ -97,12 +96,12 @@ asio::awaitable<SwitchoverResult> switchover(asio::any_io_executor executor, sto
     auto a = e.a;
     a.epoch = epoch;
     if (&e == target) {
-      a.role = "primary";
+      a.role = model::Role::primary;
       a.primary_ip.clear();
       a.database_address = db.address;
       a.min_replicas_to_write = entries.size() > 1 ? 1 : 0;
     } else {
-      a.role = "replica";
+      a.role = model::Role::replica;
       a.primary_ip = t.ip;
       a.database_address.clear();
       a.min_replicas_to_write = 0;
@@ -120,7 +119,7 @@ asio::awaitable<SwitchoverResult> switchover(asio::any_io_executor executor, sto
   co_await state.wait_for(
       [&] {
         auto* s = state.find(keys::status(id, t.n));
-        return s && model::parse<model::InstanceStatus>(s->value).role == "primary";
+        return s && model::parse<model::InstanceStatus>(s->value).role == model::Role::primary;
       },
       5s);
   // Let the held writes go: the old primary now replicates from the new one, so they fail

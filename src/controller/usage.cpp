@@ -42,8 +42,9 @@ asio::awaitable<void> Controller::record_usage_once(int64_t now, bool prune) {
     std::string instance = kv->key.substr(keys::kStatus.size());
     auto status = model::parse<model::InstanceStatus>(kv->value);
     readings[instance.substr(0, instance.find('/'))].push_back(
-        {instance, status.role, status.state == "healthy", status.memory_used_bytes, status.keys,
-         status.connections, status.operations, parse_time(status.updated_at)});
+        {instance, model::to_string(status.role), status.state == model::InstanceState::healthy,
+         status.memory_used_bytes, status.keys, status.connections, status.operations,
+         parse_time(status.updated_at)});
   }
   std::vector<std::string> present;
   std::vector<store::Operation> ops;

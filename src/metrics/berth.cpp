@@ -3,6 +3,8 @@
 #include <set>
 #include <vector>
 
+#include "state/view.hpp"
+
 namespace berth::metrics {
 
 namespace keys = model::keys;
@@ -184,7 +186,8 @@ void failovers_progress(const std::map<std::string, model::InstanceStatus>& stat
     std::string prefix = it->first + "/";
     for (auto s = statuses.lower_bound(prefix); s != statuses.end() && s->first.starts_with(prefix);
          ++s)
-      if (s->second.role == "primary" && s->second.state == "healthy" &&
+      if (s->second.role == model::Role::primary &&
+          s->second.state == model::InstanceState::healthy &&
           s->second.epoch > it->second.epoch_before)
         done = true;
     if (done) failover_histogram().observe(ScopedTimer::seconds_since(it->second.decided));
@@ -204,9 +207,9 @@ void collect_instance(Registry& out, const model::Allocation& a, const model::In
                 {"instance", std::to_string(a.n)},
                 {"host", a.host},
                 {"engine", a.engine},
-                {"role", a.role}};
+                {"role", model::to_string(a.role)}};
   out.gauge("berth_instance_up", "1 when the instance's agent finds it healthy.", labels)
-      .set(s.state == "healthy" ? 1 : 0);
+      .set(s.state == model::InstanceState::healthy ? 1 : 0);
   out.gauge("berth_instance_memory_used_bytes", "Memory the engine reports in use.", labels)
       .set(static_cast<double>(s.memory_used_bytes));
   int64_t limit_mb = s.memory_limit_mb > 0 ? s.memory_limit_mb : a.memory_mb;
@@ -225,27 +228,18 @@ void collect_instance(Registry& out, const model::Allocation& a, const model::In
   if (primary_offset >= 0)
     out.gauge("berth_instance_replication_lag_bytes",
               "How far a replica is behind its primary's offset (0 for the primary).", labels)
-        .set(a.role == "primary"
+        .set(a.role == model::Role::primary
                  ? 0
                  : static_cast<double>(std::max<int64_t>(0, primary_offset - s.offset)));
 }
 
-void collect_cluster(Registry& out, const State& state) {
-  // Allocations and statuses by database, in one pass each.
-  std::map<std::string, std::vector<model::Allocation>> allocations;
-  std::map<std::string, std::pair<int64_t, int>> host_use;  // host -> (allocated MiB, instances)
-  for (auto* kv : under(state, keys::kAllocations)) {
-    auto a = model::parse<model::Allocation>(kv->value);
-    host_use[a.host].first += a.memory_mb;
-    host_use[a.host].second += 1;
-    allocations[a.database_id].push_back(std::move(a));
-  }
-  std::map<std::string, model::InstanceStatus> statuses;
-  for (auto* kv : under(state, keys::kStatus))
-    statuses[kv->key.substr(keys::kStatus.size())] = model::parse<model::InstanceStatus>(kv->value);
-  std::set<std::string> alive;
-  for (auto* kv : under(state, keys::kHosts)) alive.insert(kv->key.substr(keys::kHosts.size()));
+void collect_cluster(Registry& out, const State& items) {
+  state::View view;
+  view.reset(items);
+  collect_cluster(out, view);
+}
 
+void collect_cluster(Registry& out, const state::View& state) {
   // Every state a query may look for is there, at zero when nothing is in it.
   std::map<std::string, int> databases{
       {"pending", 0}, {"starting", 0}, {"running", 0}, {"degraded", 0}};
@@ -253,27 +247,25 @@ void collect_cluster(Registry& out, const State& state) {
   for (auto* st : {"pending", "starting", "healthy", "unhealthy", "failed", "unknown"})
     for (auto* role : {"primary", "replica"}) instances[{st, role}] = 0;
 
-  static const std::vector<model::Allocation> none;
-  for (auto* kv : under(state, keys::kDatabases)) {
-    auto id = kv->key.substr(keys::kDatabases.size());
-    auto found = allocations.find(id);
-    auto& own = found == allocations.end() ? none : found->second;
+  for (auto& [id, db] : state.databases()) {
+    auto own = state.allocations_of(id);
     int healthy = 0;
     bool bad = false;
     int64_t primary_offset = -1;
-    for (auto& a : own)
-      if (a.role == "primary")
-        if (auto s = statuses.find(keys::instance_owner(id, a.n)); s != statuses.end())
-          primary_offset = s->second.offset;
-    for (auto& a : own) {
+    if (auto* primary = state.primary_of(id))
+      if (auto* s = state.status(id, primary->value.n)) primary_offset = s->value.offset;
+    for (auto* record : own) {
+      auto& a = record->value;
       std::string instance_state = "pending";
-      if (auto s = statuses.find(keys::instance_owner(id, a.n)); s != statuses.end()) {
-        instance_state = s->second.state.empty() ? "starting" : s->second.state;
-        collect_instance(out, a, s->second, primary_offset);
-      } else if (!alive.count(a.host)) {
+      if (auto* s = state.status(id, a.n)) {
+        instance_state = s->value.state == model::InstanceState::none
+                             ? "starting"
+                             : model::to_string(s->value.state);
+        collect_instance(out, a, s->value, primary_offset);
+      } else if (!state.host(a.host)) {
         instance_state = "unknown";  // its host is not reporting
       }
-      ++instances[{instance_state, a.role}];
+      ++instances[{instance_state, model::to_string(a.role)}];
       if (instance_state == "healthy") ++healthy;
       if (instance_state == "unhealthy" || instance_state == "failed" ||
           instance_state == "unknown")
@@ -295,41 +287,39 @@ void collect_cluster(Registry& out, const State& state) {
   std::map<std::pair<std::string, std::string>, int> tasks;  // (kind, state)
   for (auto* kind : {"backup", "restore"})
     for (auto* st : {"pending", "running", "done", "failed", "cancelled"}) tasks[{kind, st}] = 0;
-  for (auto* kv : under(state, keys::kTasks)) {
-    auto t = model::parse<model::Task>(kv->value);
-    ++tasks[{t.kind, t.state}];
-  }
+  for (auto& [id, t] : state.tasks())
+    ++tasks[{model::to_string(t.value.kind), model::to_string(t.value.state)}];
   for (auto& [key, n] : tasks)
     out.gauge("berth_tasks", "Tasks by kind and state.",
               {{"kind", key.first}, {"state", key.second}})
         .set(n);
 
   // Hosts: those registered now and those known from their settings (down when unregistered).
-  std::set<std::string> hosts = alive;
-  for (auto* kv : under(state, keys::kHostSettings))
-    hosts.insert(kv->key.substr(keys::kHostSettings.size()));
+  std::set<std::string> hosts;
+  for (auto& [name, h] : state.hosts()) hosts.insert(name);
+  for (auto& [name, settings] : state.host_settings()) hosts.insert(name);
   for (auto& name : hosts) {
-    model::HostSettings settings;
-    if (auto* kv = find(state, keys::host_settings(name)))
-      settings = model::parse<model::HostSettings>(kv->value);
-    auto* kv = find(state, keys::host(name));
-    std::string st = model::host_state(kv != nullptr, settings.draining);
+    auto* settings = state.host_settings(name);
+    auto* host = state.host(name);
+    std::string st = model::host_state(host != nullptr, settings && settings->value.draining);
     out.gauge("berth_host_up", "1 while the host's agent holds its registration.",
               {{"host", name}, {"state", st}})
-        .set(kv ? 1 : 0);
-    auto use = host_use.count(name) ? host_use[name] : std::pair<int64_t, int>{0, 0};
+        .set(host ? 1 : 0);
+    int64_t allocated_mb = 0;
+    auto placed = state.allocations_on(name);
+    for (auto* a : placed) allocated_mb += a->value.memory_mb;
     out.gauge("berth_host_memory_used_bytes", "Memory allocated to instances on the host.",
               {{"host", name}})
-        .set(static_cast<double>(use.first) * kMiB);
+        .set(static_cast<double>(allocated_mb) * kMiB);
     out.gauge("berth_host_instances", "Instances placed on the host.", {{"host", name}})
-        .set(use.second);
-    if (kv)
+        .set(static_cast<double>(placed.size()));
+    if (host)
       out.gauge("berth_host_memory_capacity_bytes", "Memory the host offers to databases.",
                 {{"host", name}})
-          .set(static_cast<double>(model::parse<model::Host>(kv->value).memory_bytes));
+          .set(static_cast<double>(host->value.memory_bytes));
   }
   out.gauge("berth_servers", "berth servers announcing themselves.")
-      .set(static_cast<double>(under(state, keys::kServers).size()));
+      .set(static_cast<double>(state.servers().size()));
 }
 
 http::Response exposition(const Registry& registry) {
@@ -340,12 +330,12 @@ http::Response exposition(const Registry& registry) {
   return r;
 }
 
-http::Response server_exposition(const store::Mirror& state) {
+http::Response server_exposition(const state::View& state) {
   // Failovers show at zero before the first, so rates and alerts have a series to work on.
   failover_counter();
   failover_histogram();
   Registry scrape = global();
-  collect_cluster(scrape, state.items());
+  collect_cluster(scrape, state);
   return exposition(scrape);
 }
 

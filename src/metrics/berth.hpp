@@ -14,6 +14,10 @@
 #include "model/model.hpp"
 #include "store/mirror.hpp"
 
+namespace berth::state {
+class View;
+}
+
 namespace berth::metrics {
 
 // ---- Measured as it happens ------------------------------------------------------------
@@ -49,7 +53,8 @@ void failovers_progress(const std::map<std::string, model::InstanceStatus>& stat
 // Databases, instances, tasks, hosts and every instance's figures, from berth's state (a
 // mirror's items: key -> record).
 using State = store::Items;
-void collect_cluster(Registry& out, const State& state);
+void collect_cluster(Registry& out, const state::View& state);
+void collect_cluster(Registry& out, const State& items);  // decodes items into a View first
 // One instance's gauges (berth_instance_*), labelled database, database_id, instance, host,
 // engine, role. primary_offset >= 0 adds berth_instance_replication_lag_bytes.
 void collect_instance(Registry& out, const model::Allocation& allocation,
@@ -58,7 +63,7 @@ void collect_instance(Registry& out, const model::Allocation& allocation,
 // A /metrics answer: the body in the text format with its content type.
 http::Response exposition(const Registry& registry);
 // A server's /metrics: the process's registry and the cluster's gauges.
-http::Response server_exposition(const store::Mirror& state);
+http::Response server_exposition(const state::View& state);
 
 // Prometheus HTTP service discovery: a target group for every live agent with a metrics
 // address and for every server that announces itself.

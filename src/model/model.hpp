@@ -4,9 +4,14 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <ranges>
 #include <string>
+#include <type_traits>
+
+#include "model/enums.hpp"
 
 namespace berth::model {
 
@@ -126,7 +131,7 @@ struct Allocation {
   std::string image;  // empty: the engine's locally built image
   int64_t memory_mb = 0;
   std::string password;
-  std::string role = "primary";
+  Role role = Role::primary;
   int64_t epoch = 1;
   std::string primary_ip;         // for a replica: whom it replicates from
   std::string database_address;   // for the primary: the address it holds for the database
@@ -177,8 +182,8 @@ inline const char* host_state(bool registered, bool draining) {
 // What an agent observes of one instance.
 struct InstanceStatus {
   std::string host;
-  std::string state;  // starting, healthy, unhealthy, failed
-  std::string role;
+  InstanceState state = InstanceState::none;
+  Role role = Role::none;  // as the engine reports it
   std::string container_id;
   int64_t memory_used_bytes = 0;
   int restarts = 0;
@@ -221,11 +226,11 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(EngineSettings, image)
 // claims it under its lease; a claim that vanishes with its agent sends the task back.
 struct Task {
   std::string id;
-  std::string kind;  // backup, restore
+  TaskKind kind = TaskKind::none;
   std::string database_id;
   std::string database_name;
-  std::string state = "pending";  // pending, running, done, failed, cancelled
-  int progress = 0;               // 0-100
+  TaskState state = TaskState::pending;
+  int progress = 0;  // 0-100
   std::vector<std::string> log;
   int attempts = 0;
   std::string worker;     // the host whose agent runs it ("" until dispatched)
@@ -256,9 +261,9 @@ struct Backup {
   int64_t memory_used_bytes = 0;  // what the data needed in memory when taken
   int64_t memory_mb = 0;          // the database's memory limit then
   int source_instance = -1;
-  std::string source_role;
+  Role source_role = Role::none;
   std::string task_id;
-  std::string verified = "unverified";  // unverified, verified, failed
+  Verification verified = Verification::unverified;
   std::string verify_message;
   bool scheduled = false;  // made by the schedule: subject to its retention
 };
@@ -268,8 +273,30 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Backup, id, database_id, databas
                                                 source_role, task_id, verified, verify_message,
                                                 scheduled)
 
-inline bool task_finished(const std::string& state) {
-  return state == "done" || state == "failed" || state == "cancelled";
+// The one rule for "the primary of a database": among its allocations whose role is primary,
+// the one with the highest epoch (a promotion bumps the epoch, so a stale primary left on a
+// lost host loses to the promoted one); on a tie, the lowest instance number. The controller's
+// failover decides by this rule.
+inline bool better_primary(const Allocation& a, const Allocation& than) {
+  return a.epoch != than.epoch ? a.epoch > than.epoch : a.n < than.n;
+}
+// primary_of over any range of allocations, of entries holding one (proj gives the
+// Allocation), or of pointers to either: the chosen element, or nullptr when none is primary.
+template <class Range, class Proj = std::identity>
+auto primary_of(const Range& range, Proj proj = {}) {
+  using Value = std::ranges::range_value_t<Range>;
+  using Element = std::remove_cv_t<std::remove_pointer_t<Value>>;
+  const Element* best = nullptr;
+  for (auto& v : range) {
+    const Element* e;
+    if constexpr (std::is_pointer_v<Value>)
+      e = v;
+    else
+      e = &v;
+    const Allocation& a = std::invoke(proj, *e);
+    if (a.role == Role::primary && (!best || better_primary(a, std::invoke(proj, *best)))) best = e;
+  }
+  return best;
 }
 
 // Current time as RFC 3339 in UTC with milliseconds.

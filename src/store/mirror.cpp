@@ -82,6 +82,8 @@ asio::awaitable<void> Mirror::run() {
       }
       revision_ = snapshot.revision;
       loaded_ = true;
+      for (auto& [id, o] : observers_)
+        if (o.loaded) o.loaded(items_);
       if (on_change) on_change();
       changed_.notify_all();
       co_await store_.watch(
@@ -110,8 +112,21 @@ void Mirror::apply(int64_t revision, const std::vector<WatchEvent>& events) {
     }
   }
   revision_ = std::max(revision_, revision);
+  for (auto& [id, o] : observers_)
+    if (o.applied) o.applied(events);
   if (on_change) on_change();
   changed_.notify_all();
+}
+
+int Mirror::add_observer(Observer observer) {
+  int id = next_observer_++;
+  auto& o = observers_[id] = std::move(observer);
+  if (loaded_ && o.loaded) o.loaded(items_);
+  return id;
+}
+
+void Mirror::remove_observer(int id) {
+  observers_.erase(id);
 }
 
 asio::awaitable<bool> Mirror::wait_for(std::function<bool()> condition,

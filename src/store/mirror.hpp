@@ -55,6 +55,16 @@ class Mirror {
   // Called after every applied batch of changes (and after each full load).
   std::function<void()> on_change;
 
+  // Typed layers above the mirror (state::View) follow it through an observer: loaded(items)
+  // after each full load, applied(events) with each watch batch, both before on_change and
+  // before waiters wake. An observer added after the load is given the items at once.
+  struct Observer {
+    std::function<void(const Items& items)> loaded;
+    std::function<void(const std::vector<WatchEvent>& events)> applied;
+  };
+  int add_observer(Observer observer);
+  void remove_observer(int id);
+
  private:
   void apply(int64_t revision, const std::vector<WatchEvent>& events);
   void index_put(const KeyValue* kv);
@@ -72,6 +82,8 @@ class Mirror {
   std::string prefix_;
   std::map<std::string, KeyValue> items_;
   std::vector<Index> indexes_;
+  std::map<int, Observer> observers_;
+  int next_observer_ = 0;
   int64_t revision_ = 0;
   bool loaded_ = false;
   util::Signal changed_;

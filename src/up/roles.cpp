@@ -331,9 +331,9 @@ int run_up(UpFlags flags) {
           throw std::runtime_error("the agent could not register this host");
         // Ready when the API sees the host too: `berth run` right after the banner finds it.
         std::function<bool()> host_seen = [&] {
-          return api.state().find(model::keys::host(agent_options.name)) != nullptr;
+          return api.view().host(agent_options.name) != nullptr;
         };
-        co_await api.state().wait_for(host_seen, 30s);
+        co_await api.view().wait_for(host_seen, 30s);
         std::string token;
         std::ifstream(api_options.token_file) >> token;
         std::string url = "http://" + flags.listen;

@@ -55,11 +55,11 @@ asio::awaitable<void> put_database(store::Store& s, const std::string& id, const
     a.host = host;
     a.ip = "10.9.0." + std::to_string(n + 2);
     a.port = 6379;
-    a.role = n == 0 ? "primary" : "replica";
+    a.role = n == 0 ? model::Role::primary : model::Role::replica;
     co_await s.put(keys::allocation(host, id, n), model::dump(a));
     model::InstanceStatus st;
     st.host = host;
-    st.state = "healthy";
+    st.state = model::InstanceState::healthy;
     st.link_up = n > 0;
     co_await s.put(keys::status(id, n), model::dump(st));
   }
@@ -126,7 +126,7 @@ TEST_F(ApiViewsTest, ReadsFollowEveryChange) {
     // A status changes: both reads show it.
     model::InstanceStatus failed;
     failed.host = "h2";
-    failed.state = "failed";
+    failed.state = model::InstanceState::failed;
     failed.message = "crash loop";
     rev = co_await s.put(keys::status("aaaa01", 1), model::dump(failed));
     co_await api.state().wait_revision(rev, std::chrono::seconds(5));
@@ -152,7 +152,7 @@ TEST_F(ApiViewsTest, ReadsFollowEveryChange) {
     extra.database_id = "aaaa01";
     extra.n = 2;
     extra.host = "h3";
-    extra.role = "replica";
+    extra.role = model::Role::replica;
     rev = co_await s.put(keys::allocation("h3", "aaaa01", 2), model::dump(extra));
     co_await api.state().wait_revision(rev, std::chrono::seconds(5));
     auto r5 = co_await c.get("/v1/databases/zeta");

@@ -25,10 +25,10 @@ struct World {
     a.database_id = "d";
     a.n = n;
     a.host = host;
-    a.role = role;
+    a.role = model::from_name<model::Role>(role);
     s.allocations.push_back({keys::allocation(host, "d", n), 20, a});
     model::InstanceStatus st;
-    st.state = "healthy";
+    st.state = model::InstanceState::healthy;
     st.offset = offset;
     st.link_up = role == "replica";
     s.statuses[keys::instance_owner("d", n)] = st;
@@ -36,9 +36,9 @@ struct World {
   model::Task& task(const std::string& kind, const std::string& state = "pending") {
     model::Task t;
     t.id = "t1";
-    t.kind = kind;
+    t.kind = model::from_name<model::TaskKind>(kind);
     t.database_id = "d";
-    t.state = state;
+    t.state = model::from_name<model::TaskState>(state);
     s.tasks.push_back({30, t});
     return s.tasks.back().second;
   }
@@ -60,7 +60,7 @@ TEST(Tasks, ABackupGoesToTheMostCaughtUpReplica) {
 
 TEST(Tasks, ABackupFallsBackToThePrimaryAndARestoreAlwaysGoesThere) {
   World w;
-  w.s.statuses["d/1"].state = "unhealthy";
+  w.s.statuses["d/1"].state = model::InstanceState::unhealthy;
   w.s.statuses["d/2"].link_up = false;
   w.task("backup");
   EXPECT_EQ(written(plan_tasks(w.s)[0]).worker, "h1");
@@ -71,7 +71,7 @@ TEST(Tasks, ABackupFallsBackToThePrimaryAndARestoreAlwaysGoesThere) {
 
 TEST(Tasks, NothingHealthyLeavesItPending) {
   World w;
-  for (auto& [k, st] : w.s.statuses) st.state = "starting";
+  for (auto& [k, st] : w.s.statuses) st.state = model::InstanceState::starting;
   w.task("backup");
   EXPECT_TRUE(plan_tasks(w.s).empty());
 }
@@ -82,11 +82,11 @@ TEST(Tasks, ARunningTaskWhoseClaimVanishedRunsAgainThenFails) {
   t.worker = "h3";
   t.attempts = 1;
   auto first = written(plan_tasks(w.s)[0]);
-  EXPECT_EQ(first.state, "pending");
+  EXPECT_EQ(first.state, model::TaskState::pending);
   EXPECT_EQ(first.worker, "");
   t.attempts = kTaskAttempts;
   auto last = written(plan_tasks(w.s)[0]);
-  EXPECT_EQ(last.state, "failed");
+  EXPECT_EQ(last.state, model::TaskState::failed);
   EXPECT_NE(last.error.find("lost"), std::string::npos);
   // With its claim alive it is left alone.
   w.s.claimed.insert("t1");
@@ -138,7 +138,7 @@ TEST(Schedules, ADueScheduleFiresOnceAndMovesOn) {
   model::Task task;
   for (auto& [key, value] : c.puts)
     if (key.starts_with(keys::kTasks)) task = model::parse<model::Task>(value);
-  EXPECT_EQ(task.kind, "backup");
+  EXPECT_EQ(task.kind, model::TaskKind::backup);
   EXPECT_TRUE(task.scheduled);
   EXPECT_EQ(c.expect_mod_revision.at(keys::task(task.id)), 0);  // never fired twice
   // The same occurrence seen by another leader makes the same task id.

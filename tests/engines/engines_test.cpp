@@ -60,7 +60,7 @@ TEST(Tarantool, ScriptQuotesThePasswordAndFollowsThePrimary) {
   a.port = 3301;
   a.memory_mb = 100;
   a.password = "pa\"ss\\word";
-  a.role = "replica";
+  a.role = model::Role::replica;
   a.primary_ip = "10.0.0.1";
   auto script = TarantoolEngine::init_script(a);
   EXPECT_NE(script.find(R"(password = "pa\"ss\\word")"), std::string::npos) << script;

@@ -80,19 +80,19 @@ class BerthMetricsState : public ::testing::Test {
     model::Allocation r = p;
     r.n = 1;
     r.host = "h2";
-    r.role = "replica";
+    r.role = model::Role::replica;
     put(keys::allocation("h1", "d1", 0), model::dump(p));
     put(keys::allocation("h2", "d1", 1), model::dump(r));
     model::InstanceStatus ps;
-    ps.state = "healthy";
-    ps.role = "primary";
+    ps.state = model::InstanceState::healthy;
+    ps.role = model::Role::primary;
     ps.memory_used_bytes = 1234567;
     ps.memory_limit_mb = 256;
     ps.connections = 3;
     ps.operations = 42;
     ps.offset = 1000;
     model::InstanceStatus rs = ps;
-    rs.role = "replica";
+    rs.role = model::Role::replica;
     rs.offset = 900;
     put(keys::status("d1", 0), model::dump(ps));
     put(keys::status("d1", 1), model::dump(rs));
@@ -110,8 +110,8 @@ class BerthMetricsState : public ::testing::Test {
           std::tuple{"t3", "restore", "done"}}) {
       model::Task t;
       t.id = id;
-      t.kind = kind;
-      t.state = st;
+      t.kind = model::from_name<model::TaskKind>(kind);
+      t.state = model::from_name<model::TaskState>(st);
       put(keys::task(id), model::dump(t));
     }
     put(keys::server("10.0.0.1:7070"), model::dump(model::Server{"10.0.0.1:7070", ""}));
@@ -238,18 +238,18 @@ TEST(BerthMetricsFailover, TimedFromDecisionUntilTheNewPrimaryServes) {
 
   std::map<std::string, model::InstanceStatus> statuses;
   model::InstanceStatus old_primary;
-  old_primary.state = "healthy";
-  old_primary.role = "primary";
+  old_primary.state = model::InstanceState::healthy;
+  old_primary.role = model::Role::primary;
   old_primary.epoch = 4;  // still the old epoch: not yet
   statuses["dbx/0"] = old_primary;
   model::InstanceStatus replica = old_primary;
-  replica.role = "replica";
+  replica.role = model::Role::replica;
   replica.epoch = 5;  // the new epoch, but not promoted yet
   statuses["dbx/1"] = replica;
   failovers_progress(statuses);
   EXPECT_EQ(count(), before);
 
-  statuses["dbx/1"].role = "primary";
+  statuses["dbx/1"].role = model::Role::primary;
   failovers_progress(statuses);
   EXPECT_EQ(count(), before + 1);
   double took = global().find_histogram("berth_failover_duration_seconds")->sum() - sum_before;

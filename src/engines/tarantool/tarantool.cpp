@@ -189,13 +189,14 @@ int64_t TarantoolEngine::memtx_memory_bytes(int64_t memory_mb) {
 
 std::string TarantoolEngine::init_script(const model::Allocation& a) {
   TarantoolEngine engine;
-  std::string primary = a.role == "replica" && !a.primary_ip.empty()
+  std::string primary = a.role == model::Role::replica && !a.primary_ip.empty()
                             ? uri(engine.user(), a.password, a.primary_ip, a.port)
                             : "";
   return "local cfg = {port = " + std::to_string(a.port) +
          ", memtx_memory = " + std::to_string(memtx_memory_bytes(a.memory_mb)) +
          ", user = " + lua_quote(engine.user()) + ", password = " + lua_quote(a.password) +
-         ", role = " + lua_quote(a.role) + ", primary = " + lua_quote(primary) + "}\n" + kInit;
+         ", role = " + lua_quote(model::to_string(a.role)) + ", primary = " + lua_quote(primary) +
+         "}\n" + kInit;
 }
 
 docker::ContainerSpec TarantoolEngine::container_spec(const model::Allocation& a) const {
