@@ -1,0 +1,83 @@
+// The transport under the typed client: one private event loop per Client, run only while a
+// call is in flight, so kept-alive connections are reused from one call to the next.
+#include "client/client.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
+
+#include "http/http.hpp"
+
+namespace berth::client {
+
+namespace {
+
+// The API's refusal as the user should read it: its `error` text, else the body as sent.
+std::string error_text(const std::string& body) {
+  try {
+    auto j = json::parse(body);
+    if (j.is_object() && j.contains("error") && j["error"].is_string())
+      return j["error"].get<std::string>();
+  } catch (const json::exception&) {
+  }
+  return body;
+}
+
+}  // namespace
+
+struct Client::Impl {
+  boost::asio::io_context io;
+  http::Client http;
+  std::string token;
+  std::chrono::milliseconds timeout;
+  Impl(const std::string& server, std::string t, std::chrono::milliseconds to)
+      : http(io.get_executor(), server), token(std::move(t)), timeout(to) {}
+
+  http::Response exchange(const std::string& method, const std::string& path, std::string body) {
+    http::Request req;
+    req.method = method;
+    req.target = path;
+    req.body = std::move(body);
+    req.headers.push_back({"Authorization", "Bearer " + token});
+    io.restart();
+    auto future = boost::asio::co_spawn(io, http.request(req, timeout), boost::asio::use_future);
+    io.run();
+    http::Response res;
+    try {
+      res = future.get();
+    } catch (const http::ConnectError& e) {
+      throw ConnectError(std::string("cannot reach the berth server: ") + e.what());
+    }
+    if (res.status >= 400) throw ApiError(res.status, error_text(res.body));
+    return res;
+  }
+};
+
+Client::Client(std::string server, std::string token, std::chrono::milliseconds timeout)
+    : server_(server.find("://") == std::string::npos ? "http://" + server : std::move(server)),
+      impl_(std::make_unique<Impl>(server_, std::move(token), timeout)) {}
+
+Client::~Client() = default;
+
+Reply Client::send(const std::string& method, const std::string& path, const json& body) {
+  auto res = impl_->exchange(method, path, body.is_null() ? std::string() : body.dump());
+  Reply out{res.status, nullptr};
+  if (!res.body.empty()) {
+    try {
+      out.body = json::parse(res.body);
+    } catch (const json::exception&) {
+      throw ApiError(res.status, "the server's answer is not JSON: " + res.body.substr(0, 200));
+    }
+  }
+  return out;
+}
+
+std::string Client::send_raw(const std::string& method, const std::string& path) {
+  return impl_->exchange(method, path, {}).body;
+}
+
+std::string escape(const std::string& text) {
+  return http::url_encode(text);
+}
+
+}  // namespace berth::client
