@@ -1,11 +1,11 @@
-// The leader's event recorder: compares the state with what it saw last (events::diff) and
-// writes each change as an event under /berth/events/, pruned after a week or 10,000 events.
+#include "controller/events.hpp"
+
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 
 #include <chrono>
 
-#include "controller/controller.hpp"
+#include "controller/scope.hpp"
 #include "model/model.hpp"
 #include "util/log.hpp"
 
@@ -13,40 +13,41 @@ namespace berth::controller {
 
 namespace asio = boost::asio;
 namespace keys = model::keys;
+using namespace std::chrono_literals;
 
-events::View Controller::view_of_state() {
+events::View EventRecorder::view_of_state() {
   events::View view;
-  for (auto* kv : state_.under(keys::kDatabases)) {
+  for (auto* kv : term_.state.under(keys::kDatabases)) {
     auto db = model::parse<model::Database>(kv->value);
     view.databases[db.id] = {db.name, db.engine, db.memory_mb, db.replicas};
   }
-  for (auto* kv : state_.under(keys::kAllocations)) {
+  for (auto* kv : term_.state.under(keys::kAllocations)) {
     auto a = model::parse<model::Allocation>(kv->value);
     auto& instance = view.instances[keys::instance_owner(a.database_id, a.n)];
     instance.database = a.database_id;
     instance.host = a.host;
-    instance.role = model::to_string(a.role);
-    if (auto* status = state_.find(keys::status(a.database_id, a.n))) {
+    instance.role = a.role;
+    if (auto* status = term_.state.find(keys::status(a.database_id, a.n))) {
       auto s = model::parse<model::InstanceStatus>(status->value);
       if (s.host == a.host) {
-        instance.state = model::to_string(s.state);
+        instance.state = s.state;
         instance.message = s.message;
       }
     }
   }
   // Every host known from its settings or its registration.
-  for (auto* kv : state_.under(keys::kHostSettings)) {
+  for (auto* kv : term_.state.under(keys::kHostSettings)) {
     std::string name = kv->key.substr(keys::kHostSettings.size());
     bool draining = model::parse<model::HostSettings>(kv->value).draining;
-    view.hosts[name] = model::host_state(state_.find(keys::host(name)) != nullptr, draining);
+    view.hosts[name] = model::host_state(term_.state.find(keys::host(name)) != nullptr, draining);
   }
-  for (auto* kv : state_.under(keys::kHosts)) {
+  for (auto* kv : term_.state.under(keys::kHosts)) {
     std::string name = kv->key.substr(keys::kHosts.size());
     if (!view.hosts.count(name)) view.hosts[name] = model::host_state(true, false);
   }
   // Finished tasks pile up until pruned: parse each version once.
   std::map<std::string, std::pair<int64_t, events::TaskView>> tasks;
-  for (auto* kv : state_.under(keys::kTasks)) {
+  for (auto* kv : term_.state.under(keys::kTasks)) {
     auto cached = task_views_.find(kv->key);
     if (cached != task_views_.end() && cached->second.first == kv->mod_revision) {
       tasks[kv->key] = cached->second;
@@ -54,11 +55,10 @@ events::View Controller::view_of_state() {
       auto t = model::parse<model::Task>(kv->value);
       // A log line starts with its time; the event has its own.
       std::string detail = t.error;
-      if (t.state == model::TaskState::done && !t.log.empty())
+      if (t.state == "done" && !t.log.empty())
         detail = t.log.back().substr(t.log.back().find(' ') + 1);
       tasks[kv->key] = {kv->mod_revision,
-                        {model::to_string(t.kind), model::to_string(t.state), t.database_id,
-                         t.database_name, detail}};
+                        {t.kind, t.state, t.database_id, t.database_name, detail}};
     }
     view.tasks[kv->key.substr(keys::kTasks.size())] = tasks[kv->key].second;
   }
@@ -66,21 +66,45 @@ events::View Controller::view_of_state() {
   return view;
 }
 
-asio::awaitable<void> Controller::record_events() {
+asio::awaitable<void> EventRecorder::run() {
+  auto stop = co_await asio::this_coro::cancellation_state;
+  for (;;) {
+    try {
+      co_await record_once();
+    } catch (const std::exception& e) {
+      if (stopped(stop)) co_return;
+      util::log("controller {}: events: {}", term_.leader_id, e.what());
+    }
+    // React to every change of state at once; look again every 250 ms regardless.
+    co_await term_.state.wait_change(250ms);
+  }
+}
+
+void EventRecorder::failover_written(const std::string& database_id, int64_t revision) {
+  if (revision == 0)
+    failed_over_.erase(database_id);
+  else
+    failed_over_[database_id] = revision;
+}
+
+asio::awaitable<void> EventRecorder::record_once() {
+  int64_t seen = term_.state.revision();
   auto view = view_of_state();
   auto now = std::chrono::system_clock::now();
   int64_t micros =
       std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count();
   // Followers ask for what comes after the last id they saw: ids must grow even when this
   // leader's clock is behind the last one's.
-  auto all = state_.under(events::kPrefix);
+  auto all = term_.state.under(events::kPrefix);
   if (!all.empty())
-    events_last_micros_ = std::max<int64_t>(
-        events_last_micros_, std::atoll(all.back()->key.c_str() + events::kPrefix.size()));
-  micros = std::max(micros, events_last_micros_ + 1);
+    last_micros_ = std::max<int64_t>(last_micros_,
+                                     std::atoll(all.back()->key.c_str() + events::kPrefix.size()));
+  micros = std::max(micros, last_micros_ + 1);
   std::vector<store::Operation> ops;
   if (last_view_) {
-    auto found = events::diff(*last_view_, view, failed_over_);
+    std::set<std::string> failed_over;
+    for (auto& [id, revision] : failed_over_) failed_over.insert(id);
+    auto found = events::diff(*last_view_, view, failed_over);
     std::string time = fmt::format("{:%FT%T}Z", std::chrono::floor<std::chrono::milliseconds>(now));
     for (size_t i = 0; i < found.size(); ++i) {
       auto& e = found[i];
@@ -90,19 +114,21 @@ asio::awaitable<void> Controller::record_events() {
       ops.push_back(store::Operation::put(key, nlohmann::json(e).dump()));
       util::log("event {}: {}", e.kind, e.message);
     }
-    if (!found.empty()) events_last_micros_ = micros;
+    if (!found.empty()) last_micros_ = micros;
   }
   // Prune once a minute: what is older than the retention, and beyond the count.
-  if (micros - events_pruned_at_ > 60'000'000) {
-    events_pruned_at_ = micros;
+  if (micros - pruned_at_ > 60'000'000) {
+    pruned_at_ = micros;
     std::string cut = events::key_before(micros - events::kRetentionSeconds * 1'000'000);
     if (all.size() > events::kMaxEvents)
       cut = std::max(cut, all[all.size() - events::kMaxEvents]->key);
     if (!all.empty() && all.front()->key < cut)
       ops.push_back(store::Operation::erase_range(events::kPrefix, cut));
   }
-  co_await leader_txn_batched(ops);
-  failed_over_.clear();
+  co_await leader_txn_batched(term_, ops);
+  // A failover this view has seen is told; one still being written waits for its view.
+  for (auto it = failed_over_.begin(); it != failed_over_.end();)
+    it = it->second <= seen ? failed_over_.erase(it) : std::next(it);
   last_view_ = std::move(view);
 }
 

@@ -14,8 +14,7 @@ const AllocationEntry* choose_promotion(const Snapshot& snapshot,
     auto& a = e->allocation;
     if (!snapshot.hosts.count(a.host)) continue;
     auto it = snapshot.statuses.find(keys::instance_owner(a.database_id, a.n));
-    if (it == snapshot.statuses.end() || it->second.state != model::InstanceState::healthy)
-      continue;
+    if (it == snapshot.statuses.end() || it->second.state != "healthy") continue;
     int64_t offset = it->second.offset;
     if (offset > best_offset || (offset == best_offset && a.n < best->allocation.n)) {
       best = e;
@@ -54,8 +53,7 @@ bool confirmed_unreachable(const Snapshot& snapshot, const AllocationEntry& prim
     if (e == &primary) continue;
     auto it =
         snapshot.statuses.find(keys::instance_owner(e->allocation.database_id, e->allocation.n));
-    if (it == snapshot.statuses.end() || it->second.state != model::InstanceState::healthy)
-      continue;
+    if (it == snapshot.statuses.end() || it->second.state != "healthy") continue;
     if (!it->second.primary_down) return false;
     ++witnesses;
   }
@@ -67,14 +65,13 @@ bool confirmed_unreachable(const Snapshot& snapshot, const AllocationEntry& prim
 // it, and would otherwise move the instance on and on.
 bool crash_looping(const Snapshot& snapshot, const model::Allocation& a) {
   auto it = snapshot.statuses.find(keys::instance_owner(a.database_id, a.n));
-  return it != snapshot.statuses.end() && it->second.state == model::InstanceState::failed &&
-         it->second.host == a.host;
+  return it != snapshot.statuses.end() && it->second.state == "failed" && it->second.host == a.host;
 }
 
 bool replica_in_sync(const Snapshot& snapshot, const model::Allocation& a) {
   auto it = snapshot.statuses.find(keys::instance_owner(a.database_id, a.n));
   return snapshot.hosts.count(a.host) && it != snapshot.statuses.end() &&
-         it->second.state == model::InstanceState::healthy && it->second.link_up;
+         it->second.state == "healthy" && it->second.link_up;
 }
 
 }  // namespace
@@ -89,7 +86,11 @@ std::vector<Change> plan(const Snapshot& snapshot) {
     auto& [db, db_revision] = entry;
     if (!db.maintenance.empty()) continue;  // a restore restarts the primary on purpose
     auto& instances = by_database[id];
-    const AllocationEntry* primary = model::primary_of(instances, &AllocationEntry::allocation);
+    const AllocationEntry* primary = nullptr;
+    for (auto* e : instances)
+      if (e->allocation.role == "primary" &&
+          (!primary || e->allocation.epoch > primary->allocation.epoch))
+        primary = e;
     if (!primary) continue;
     auto alive = [&](const AllocationEntry* e) { return hosts.count(e->allocation.host) > 0; };
 
@@ -100,7 +101,7 @@ std::vector<Change> plan(const Snapshot& snapshot) {
       // it.
       std::vector<const AllocationEntry*> replicas;
       for (auto* e : instances)
-        if (e != primary && e->allocation.role == model::Role::replica) replicas.push_back(e);
+        if (e != primary && e->allocation.role == "replica") replicas.push_back(e);
       auto* chosen = choose_promotion(snapshot, replicas);
       if (!chosen && replicas.empty() && !db.durable && !alive(primary)) {
         // A cache without replicas: its data went with its host. Start it afresh elsewhere,
@@ -109,22 +110,19 @@ std::vector<Change> plan(const Snapshot& snapshot) {
         std::string host = place_elsewhere(hosts, db, instances, moved);
         if (host.empty()) continue;
         moved.host = host;
-        Change c;
-        c.database_id = id;
-        c.kind = "replace";
-        c.detail = "instance " + std::to_string(moved.n) + " re-created empty on " + host;
-        c.expect_mod_revision[primary->key] = primary->mod_revision;
-        c.expect_mod_revision[keys::database(id)] = db_revision;
-        c.expect_mod_revision[keys::allocation(host, id, moved.n)] = 0;
-        c.deletes.push_back(primary->key);
-        c.puts[keys::allocation(host, id, moved.n)] = model::dump(moved);
+        Replace c{id, moved.n, host, /*empty=*/true, {}};
+        c.writes.expect_mod_revision[primary->key] = primary->mod_revision;
+        c.writes.expect_mod_revision[keys::database(id)] = db_revision;
+        c.writes.expect_mod_revision[keys::allocation(host, id, moved.n)] = 0;
+        c.writes.deletes.push_back(primary->key);
+        c.writes.puts[keys::allocation(host, id, moved.n)] = model::dump(moved);
         changes.push_back(std::move(c));
         continue;
       }
       if (!chosen) continue;  // nothing to promote yet: wait for a replica to report
-      Change c;
-      c.database_id = id;
-      c.kind = "failover";
+      Failover f;
+      f.database_id = id;
+      auto& c = f.writes;
       int64_t epoch = db.epoch + 1;
       auto new_db = db;
       new_db.epoch = epoch;
@@ -133,7 +131,7 @@ std::vector<Change> plan(const Snapshot& snapshot) {
       for (auto* e : instances) c.expect_mod_revision[e->key] = e->mod_revision;
 
       auto promoted = chosen->allocation;
-      promoted.role = model::Role::primary;
+      promoted.role = "primary";
       promoted.epoch = epoch;
       promoted.primary_ip.clear();
       promoted.database_address = db.address;
@@ -152,7 +150,7 @@ std::vector<Change> plan(const Snapshot& snapshot) {
       }
       // The lost primary comes back as a replica on another host, same number and address.
       auto old = primary->allocation;
-      old.role = model::Role::replica;
+      old.role = "replica";
       old.epoch = epoch;
       old.primary_ip = promoted.ip;
       old.database_address.clear();
@@ -166,19 +164,22 @@ std::vector<Change> plan(const Snapshot& snapshot) {
       } else {
         c.puts[primary->key] = model::dump(old);  // stays where it was, demoted
       }
-      c.detail = "instance " + std::to_string(promoted.n) + " on " + promoted.host +
-                 " promoted (epoch " + std::to_string(epoch) + "), instance " +
-                 std::to_string(old.n) + " re-created on " +
-                 (host.empty() ? "(no host yet)" : host);
-      changes.push_back(std::move(c));
+      f.promoted = promoted.n;
+      f.promoted_host = promoted.host;
+      f.epoch = epoch;
+      f.lost = old.n;
+      f.lost_to = host;
+      changes.push_back(std::move(f));
       continue;
     }
 
     // A primary on a draining host hands over first, by a switchover (no lost write).
     bool settled = std::all_of(instances.begin(), instances.end(), [&](auto* e) {
       auto it = snapshot.statuses.find(keys::instance_owner(id, e->allocation.n));
-      return it != snapshot.statuses.end() && it->second.state == model::InstanceState::healthy;
+      return it != snapshot.statuses.end() && it->second.state == "healthy";
     });
+    if (hosts.at(primary->allocation.host).draining && snapshot.switching.count(id))
+      continue;  // under way: nothing else moves meanwhile
     if (hosts.at(primary->allocation.host).draining && settled) {
       bool has_target = false;
       for (auto* e : instances)
@@ -186,11 +187,7 @@ std::vector<Change> plan(const Snapshot& snapshot) {
             !hosts.at(e->allocation.host).draining)
           has_target = true;
       if (has_target) {
-        Change c;
-        c.database_id = id;
-        c.kind = "switchover";
-        c.detail = "primary leaves draining host " + primary->allocation.host;
-        changes.push_back(std::move(c));
+        changes.push_back(Switchover{id, primary->allocation.host});
         continue;
       }
     }
@@ -209,16 +206,16 @@ std::vector<Change> plan(const Snapshot& snapshot) {
       moved.host = host;
       moved.primary_ip = primary->allocation.ip;
       moved.epoch = db.epoch;
-      Change c;
-      c.database_id = id;
-      c.kind = draining || crashing ? "move" : "replace";
-      c.detail = "instance " + std::to_string(moved.n) + " re-created on " + host;
+      Writes c;
       c.expect_mod_revision[e->key] = e->mod_revision;
       c.expect_mod_revision[keys::database(id)] = db_revision;
       c.expect_mod_revision[keys::allocation(host, id, moved.n)] = 0;
       c.deletes.push_back(e->key);
       c.puts[keys::allocation(host, id, moved.n)] = model::dump(moved);
-      changes.push_back(std::move(c));
+      if (draining || crashing)
+        changes.push_back(Move{id, moved.n, host, std::move(c)});
+      else
+        changes.push_back(Replace{id, moved.n, host, /*empty=*/false, std::move(c)});
     }
 
     // Writes must reach a replica whenever one is in sync; with none, the primary must not
@@ -230,16 +227,74 @@ std::vector<Change> plan(const Snapshot& snapshot) {
     if (primary->allocation.min_replicas_to_write != want) {
       auto p = primary->allocation;
       p.min_replicas_to_write = want;
-      Change c;
-      c.database_id = id;
-      c.kind = "min-replicas";
-      c.detail = "min-replicas-to-write " + std::to_string(want);
-      c.expect_mod_revision[primary->key] = primary->mod_revision;
-      c.puts[primary->key] = model::dump(p);
+      MinReplicas c{id, want, {}};
+      c.writes.expect_mod_revision[primary->key] = primary->mod_revision;
+      c.writes.puts[primary->key] = model::dump(p);
       changes.push_back(std::move(c));
     }
   }
   return changes;
+}
+
+namespace {
+template <class... F>
+struct Overloaded : F... {
+  using F::operator()...;
+};
+template <class... F>
+Overloaded(F...) -> Overloaded<F...>;
+}  // namespace
+
+std::string_view kind(const Change& change) {
+  return std::visit(
+      Overloaded{
+          [](const Failover&) { return "failover"; }, [](const Replace&) { return "replace"; },
+          [](const Move&) { return "move"; }, [](const MinReplicas&) { return "min-replicas"; },
+          [](const Switchover&) { return "switchover"; },
+          [](const Dispatch&) { return "dispatch"; }, [](const Requeue&) { return "requeue"; },
+          [](const ScheduleFire&) { return "schedule"; },
+          [](const Retention&) { return "retention"; }},
+      change);
+}
+
+std::string detail(const Change& change) {
+  auto n = [](int i) { return std::to_string(i); };
+  return std::visit(
+      Overloaded{[&](const Failover& c) {
+                   return "instance " + n(c.promoted) + " on " + c.promoted_host +
+                          " promoted (epoch " + std::to_string(c.epoch) + "), instance " +
+                          n(c.lost) + " re-created on " +
+                          (c.lost_to.empty() ? "(no host yet)" : c.lost_to);
+                 },
+                 [&](const Replace& c) {
+                   return "instance " + n(c.n) + " re-created " + (c.empty ? "empty " : "") +
+                          "on " + c.host;
+                 },
+                 [&](const Move& c) { return "instance " + n(c.n) + " re-created on " + c.host; },
+                 [&](const MinReplicas& c) { return "min-replicas-to-write " + n(c.want); },
+                 [&](const Switchover& c) { return "primary leaves draining host " + c.from_host; },
+                 [&](const Dispatch& c) {
+                   return "task " + c.task_id + " (" + c.task_kind + "): " + c.outcome;
+                 },
+                 [&](const Requeue& c) {
+                   return "task " + c.task_id + " (" + c.task_kind + "): " + c.outcome;
+                 },
+                 [&](const ScheduleFire& c) { return c.detail; },
+                 [&](const Retention& c) {
+                   return std::to_string(c.backups.size()) + " scheduled backups beyond " +
+                          n(c.keep) + " pruned";
+                 }},
+      change);
+}
+
+const std::string& database_of(const Change& change) {
+  return std::visit([](auto& c) -> const std::string& { return c.database_id; }, change);
+}
+
+const Writes* writes_of(const Change& change) {
+  return std::visit(Overloaded{[](const Switchover&) -> const Writes* { return nullptr; },
+                               [](const auto& c) -> const Writes* { return &c.writes; }},
+                    change);
 }
 
 }  // namespace berth::controller

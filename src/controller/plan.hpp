@@ -6,6 +6,8 @@
 #include <map>
 #include <set>
 #include <string>
+#include <string_view>
+#include <variant>
 #include <vector>
 
 #include "model/model.hpp"
@@ -32,20 +34,98 @@ struct Snapshot {
   std::set<std::string> claimed;
   // The backup catalog: (key, mod revision, record).
   std::vector<std::pair<int64_t, model::Backup>> backups;
+  // Databases with a switchover request not yet finished (controller/switchover_request).
+  std::set<std::string> switching;
 };
 
-// One change: written as one transaction that succeeds only if every key it read is unchanged.
-struct Change {
-  std::string database_id;
-  std::string kind;  // failover, replace, move, min-replicas, switchover, dispatch, requeue
-  std::string detail;
+// What a change writes: one transaction that applies only if every key it read is unchanged.
+struct Writes {
   std::map<std::string, int64_t> expect_mod_revision;  // key -> mod revision (0: absent)
   std::map<std::string, std::string> puts;
   std::vector<std::string> deletes;
-  // Backup store objects (checksums) to remove once the change is applied, unless another
-  // catalog entry still names them.
-  std::vector<std::string> drop_objects;
 };
+
+// A live replica takes over from a lost primary under a new epoch; the lost instance comes
+// back as a replica on another host (lost_to), or stays where it was, demoted ("").
+struct Failover {
+  std::string database_id;
+  int promoted = -1;
+  std::string promoted_host;
+  int64_t epoch = 0;
+  int lost = -1;
+  std::string lost_to;
+  Writes writes;
+};
+// An instance on a lost host is re-created on another with its number and address; empty: a
+// cache without replicas, whose data went with its host.
+struct Replace {
+  std::string database_id;
+  int n = -1;
+  std::string host;
+  bool empty = false;
+  Writes writes;
+};
+// An instance leaves a draining host, or one where it keeps crashing.
+struct Move {
+  std::string database_id;
+  int n = -1;
+  std::string host;
+  Writes writes;
+};
+// The primary's min-replicas-to-write follows whether a replica is in sync.
+struct MinReplicas {
+  std::string database_id;
+  int want = 0;
+  Writes writes;
+};
+// The primary leaves a draining host by a switchover (no lost write): an operation the leader
+// runs (controller/switchover), not a write.
+struct Switchover {
+  std::string database_id;
+  std::string from_host;
+};
+// A pending task goes to a worker (or fails: its database is gone).
+struct Dispatch {
+  std::string database_id;
+  std::string task_id, task_kind;
+  std::string outcome;  // for the log
+  Writes writes;
+};
+// A running task whose worker died goes back to pending, or fails after kTaskAttempts.
+struct Requeue {
+  std::string database_id;
+  std::string task_id, task_kind;
+  std::string outcome;
+  Writes writes;
+};
+// A backup schedule's occurrence: the next time moves on and a backup task fires (task_id), or
+// the occurrence is skipped ("") because a task runs or it is the first.
+struct ScheduleFire {
+  std::string database_id;
+  std::string task_id;
+  std::string detail;
+  Writes writes;
+};
+// Scheduled backups beyond the keep count go; their objects in the backup store too, once the
+// change is applied, unless another catalog entry still names them.
+struct Retention {
+  std::string database_id;
+  int keep = 1;
+  std::vector<std::string> backups;
+  std::vector<std::string> drop_objects;
+  Writes writes;
+};
+
+using Change = std::variant<Failover, Replace, Move, MinReplicas, Switchover, Dispatch, Requeue,
+                            ScheduleFire, Retention>;
+
+// For logs: failover, replace, move, min-replicas, switchover, dispatch, requeue, schedule,
+// retention; and what it does, in a few words.
+std::string_view kind(const Change& change);
+std::string detail(const Change& change);
+const std::string& database_of(const Change& change);
+// What the change writes; nullptr for an operation (Switchover).
+const Writes* writes_of(const Change& change);
 
 std::vector<Change> plan(const Snapshot& snapshot);
 

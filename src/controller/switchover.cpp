@@ -3,8 +3,10 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "controller/tasks.hpp"
 #include "engines/engine.hpp"
 #include "model/model.hpp"
+#include "util/encoding.hpp"
 #include "util/log.hpp"
 
 namespace berth::controller {
@@ -13,9 +15,75 @@ namespace asio = boost::asio;
 namespace keys = model::keys;
 using namespace std::chrono_literals;
 
-asio::awaitable<SwitchoverResult> switchover(asio::any_io_executor executor, store::Store& store,
+namespace {
+
+// The request with this id as the mirror has it now (nullptr: gone or replaced).
+std::optional<std::pair<SwitchoverRequest, int64_t>> read_request(const store::Mirror& state,
+                                                                  const std::string& key,
+                                                                  const std::string& request_id) {
+  auto* kv = state.find(key);
+  if (!kv) return std::nullopt;
+  auto r = nlohmann::json::parse(kv->value).get<SwitchoverRequest>();
+  if (r.id != request_id) return std::nullopt;
+  return std::pair{r, kv->mod_revision};
+}
+
+}  // namespace
+
+asio::awaitable<SwitchoverResult> switchover(asio::any_io_executor, store::Store& store,
                                              store::Mirror& state, const std::string& id,
                                              int target_n) {
+  if (!state.find(keys::database(id)))
+    co_return SwitchoverResult{404, "database: no such database", -1};
+  // One switchover of a database at a time: created only if there is none, or the last is over.
+  std::string key = switchover_key(id);
+  std::vector<store::Compare> vacant{store::Compare::absent(key)};
+  if (auto* kv = state.find(key)) {
+    if (!finished(nlohmann::json::parse(kv->value).get<SwitchoverRequest>()))
+      co_return SwitchoverResult{409, "database: changed meanwhile; try again", -1};
+    vacant = {store::Compare::mod_revision_is(key, kv->mod_revision)};
+  }
+  SwitchoverRequest request;
+  request.id = util::random_hex(8);
+  request.to = target_n;
+  request.requested_at = format_time(std::time(nullptr));
+  std::vector<store::Operation> put{store::Operation::put(key, nlohmann::json(request).dump())};
+  auto written = co_await store.txn(vacant, put);
+  if (!written.succeeded)
+    co_return SwitchoverResult{409, "database: changed meanwhile; try again", -1};
+
+  // The leader claims it within moments; the switchover itself takes seconds at most (5 s of
+  // paused writes, 3 s to catch up, 5 s for the new primary's agent).
+  auto done = [&] {
+    auto r = read_request(state, key, request.id);
+    return !r || finished(r->first);
+  };
+  co_await state.wait_for(done, 30s);
+  auto seen = read_request(state, key, request.id);
+  if (seen && seen->first.state == "pending") {
+    // No leader took it: withdraw it, unless one takes it this very moment.
+    std::vector<store::Compare> untouched{store::Compare::mod_revision_is(key, seen->second)};
+    std::vector<store::Operation> erase{store::Operation::erase(key)};
+    if ((co_await store.txn(untouched, erase)).succeeded)
+      co_return SwitchoverResult{503, "leader: no leader took the switchover in 30 s", -1};
+  }
+  if (!done()) co_await state.wait_for(done, 30s);
+  seen = read_request(state, key, request.id);
+  if (!seen) co_return SwitchoverResult{503, "leader: the switchover request went away", -1};
+  if (!finished(seen->first))
+    co_return SwitchoverResult{503, "leader: the switchover did not finish in 60 s", -1};
+  // Read: the record has served its purpose.
+  std::vector<store::Compare> unchanged{store::Compare::mod_revision_is(key, seen->second)};
+  std::vector<store::Operation> erase{store::Operation::erase(key)};
+  co_await store.txn(unchanged, erase);
+  co_return outcome(seen->first);
+}
+
+asio::awaitable<SwitchoverResult> run_switchover(asio::any_io_executor executor,
+                                                 store::Store& store, store::Mirror& state,
+                                                 const std::string& id,
+                                                 const SwitchoverClaim& claim) {
+  int target_n = claim.request.to;
   auto* db_kv = state.find(keys::database(id));
   if (!db_kv) co_return SwitchoverResult{404, "database: no such database", -1};
   auto db = model::parse<model::Database>(db_kv->value);
@@ -89,9 +157,23 @@ asio::awaitable<SwitchoverResult> switchover(asio::any_io_executor executor, sto
   // 3. Promote under a new epoch; the old primary becomes a replica of the new one.
   int64_t epoch = db.epoch + 1;
   db.epoch = epoch;
+  // Only while this server leads and the request is the one it claimed; the request says
+  // promoted in the same transaction, so that a next leader knows not to run it again.
+  std::string request_key = switchover_key(id);
+  auto promoted = claim.request;
+  promoted.state = "promoted";
+  promoted.promoted = t.n;
   std::vector<store::Compare> compares{
-      store::Compare::mod_revision_is(keys::database(id), db_revision)};
-  std::vector<store::Operation> ops{store::Operation::put(keys::database(id), model::dump(db))};
+      store::Compare::mod_revision_is(keys::database(id), db_revision),
+      store::Compare::value_is(keys::kLeader, claim.leader_id),
+      {request_key,
+       store::Compare::Target::Create,
+       store::Compare::Op::Equal,
+       claim.create_revision,
+       {}}};
+  std::vector<store::Operation> ops{
+      store::Operation::put(keys::database(id), model::dump(db)),
+      store::Operation::put(request_key, nlohmann::json(promoted).dump())};
   for (auto& e : entries) {
     auto a = e.a;
     a.epoch = epoch;

@@ -11,14 +11,11 @@ namespace keys = model::keys;
 
 namespace {
 
-Change task_change(const std::string& kind, int64_t revision, const model::Task& task,
-                   const std::string& detail) {
-  Change c;
-  c.database_id = task.database_id;
-  c.kind = kind;
-  c.detail = "task " + task.id + " (" + model::to_string(task.kind) + "): " + detail;
-  c.expect_mod_revision[keys::task(task.id)] = revision;
-  c.puts[keys::task(task.id)] = model::dump(task);
+template <class C>
+C task_change(int64_t revision, const model::Task& task, const std::string& outcome) {
+  C c{task.database_id, task.id, task.kind, outcome, {}};
+  c.writes.expect_mod_revision[keys::task(task.id)] = revision;
+  c.writes.puts[keys::task(task.id)] = model::dump(task);
   return c;
 }
 
@@ -32,11 +29,10 @@ const AllocationEntry* choose_instance(const Snapshot& snapshot, const model::Ta
     auto& a = e.allocation;
     if (a.database_id != task.database_id || !snapshot.hosts.count(a.host)) continue;
     auto it = snapshot.statuses.find(keys::instance_owner(a.database_id, a.n));
-    if (it == snapshot.statuses.end() || it->second.state != model::InstanceState::healthy)
-      continue;
-    if (a.role == model::Role::primary) primary = &e;
-    if (task.kind == model::TaskKind::backup && a.role == model::Role::replica &&
-        it->second.link_up && it->second.offset > best_offset) {
+    if (it == snapshot.statuses.end() || it->second.state != "healthy") continue;
+    if (a.role == "primary") primary = &e;
+    if (task.kind == "backup" && a.role == "replica" && it->second.link_up &&
+        it->second.offset > best_offset) {
       best = &e;
       best_offset = it->second.offset;
     }
@@ -49,20 +45,19 @@ const AllocationEntry* choose_instance(const Snapshot& snapshot, const model::Ta
 std::vector<Change> plan_tasks(const Snapshot& snapshot) {
   std::vector<Change> changes;
   for (auto& [revision, task] : snapshot.tasks) {
-    if (task.state == model::TaskState::pending && !task.worker.empty() &&
-        !snapshot.hosts.count(task.worker)) {
+    if (task.state == "pending" && !task.worker.empty() && !snapshot.hosts.count(task.worker)) {
       auto t = task;
       t.worker.clear();
       t.instance = -1;
       t.log.push_back(model::now_rfc3339() + " worker " + task.worker +
                       " is gone; dispatching again");
-      changes.push_back(task_change("dispatch", revision, t, "worker gone"));
-    } else if (task.state == model::TaskState::pending && task.worker.empty()) {
+      changes.push_back(task_change<Dispatch>(revision, t, "worker gone"));
+    } else if (task.state == "pending" && task.worker.empty()) {
       if (!snapshot.databases.count(task.database_id)) {
         auto t = task;
-        t.state = model::TaskState::failed;
+        t.state = "failed";
         t.error = "database: it no longer exists";
-        changes.push_back(task_change("dispatch", revision, t, t.error));
+        changes.push_back(task_change<Dispatch>(revision, t, t.error));
         continue;
       }
       auto* chosen = choose_instance(snapshot, task);
@@ -71,10 +66,9 @@ std::vector<Change> plan_tasks(const Snapshot& snapshot) {
       t.worker = chosen->allocation.host;
       t.instance = chosen->allocation.n;
       t.log.push_back(model::now_rfc3339() + " dispatched to " + t.worker + ", instance " +
-                      std::to_string(t.instance) + " (" +
-                      model::to_string(chosen->allocation.role) + ")");
-      changes.push_back(task_change("dispatch", revision, t, "to " + t.worker));
-    } else if (task.state == model::TaskState::running && !snapshot.claimed.count(task.id)) {
+                      std::to_string(t.instance) + " (" + chosen->allocation.role + ")");
+      changes.push_back(task_change<Dispatch>(revision, t, "to " + t.worker));
+    } else if (task.state == "running" && !snapshot.claimed.count(task.id)) {
       // Its worker died mid-way: the claim went with its lease. Nothing it did was recorded
       // (results are written in the same transaction that ends the task), so it runs again.
       auto t = task;
@@ -82,23 +76,23 @@ std::vector<Change> plan_tasks(const Snapshot& snapshot) {
       t.instance = -1;
       t.progress = 0;
       if (t.attempts >= kTaskAttempts) {
-        t.state = model::TaskState::failed;
+        t.state = "failed";
         t.error = "worker: lost " + std::to_string(t.attempts) + " times";
         t.finished_at = model::now_rfc3339();
       } else {
-        t.state = model::TaskState::pending;
+        t.state = "pending";
       }
       t.log.push_back(model::now_rfc3339() + " worker " + task.worker + " lost; " +
-                      (t.state == model::TaskState::failed ? "giving up" : "trying again"));
-      auto c = task_change("requeue", revision, t, model::to_string(t.state));
+                      (t.state == "failed" ? "giving up" : "trying again"));
+      auto c = task_change<Requeue>(revision, t, t.state);
       // A restore that will not run again ends its database's maintenance.
       auto db = snapshot.databases.find(task.database_id);
-      if (t.state == model::TaskState::failed && db != snapshot.databases.end() &&
+      if (t.state == "failed" && db != snapshot.databases.end() &&
           db->second.first.maintenance == task.id) {
         auto d = db->second.first;
         d.maintenance.clear();
-        c.expect_mod_revision[keys::database(d.id)] = db->second.second;
-        c.puts[keys::database(d.id)] = model::dump(d);
+        c.writes.expect_mod_revision[keys::database(d.id)] = db->second.second;
+        c.writes.puts[keys::database(d.id)] = model::dump(d);
       }
       changes.push_back(std::move(c));
     }
@@ -135,24 +129,24 @@ std::vector<Change> plan_schedules(const Snapshot& snapshot, std::time_t now) {
       if (next == 0 || now >= next) {
         auto d = db;
         d.backup_next = format_time(cron::next_fire(*cron, now));
-        Change c;
+        ScheduleFire c;
         c.database_id = id;
-        c.kind = "schedule";
-        c.expect_mod_revision[keys::database(id)] = db_revision;
-        c.puts[keys::database(id)] = model::dump(d);
+        c.writes.expect_mod_revision[keys::database(id)] = db_revision;
+        c.writes.puts[keys::database(id)] = model::dump(d);
         if (next != 0 && !busy.count(id)) {
           model::Task t;
           // The id derives from the occurrence: two leaders cannot fire it twice.
           t.id = "t-" + util::sha256_hex(id + "@" + db.backup_next).substr(0, 12);
-          t.kind = model::TaskKind::backup;
+          t.kind = "backup";
           t.database_id = id;
           t.database_name = db.name;
           t.scheduled = true;
           t.verify = db.backup_verify;
           t.created_at = model::now_rfc3339();
           t.log.push_back(t.created_at + " fired by schedule '" + db.backup_schedule + "'");
-          c.expect_mod_revision[keys::task(t.id)] = 0;
-          c.puts[keys::task(t.id)] = model::dump(t);
+          c.task_id = t.id;
+          c.writes.expect_mod_revision[keys::task(t.id)] = 0;
+          c.writes.puts[keys::task(t.id)] = model::dump(t);
           c.detail = "backup due at " + db.backup_next + " fired; next at " + d.backup_next;
         } else {
           c.detail = next == 0 ? "first backup at " + d.backup_next
@@ -169,15 +163,14 @@ std::vector<Change> plan_schedules(const Snapshot& snapshot, std::time_t now) {
               [](auto* a, auto* b) { return a->created_at > b->created_at; });
     int keep = std::max(1, db.backup_keep);
     if (static_cast<int>(scheduled.size()) > keep) {
-      Change c;
+      Retention c;
       c.database_id = id;
-      c.kind = "retention";
+      c.keep = keep;
       for (size_t i = keep; i < scheduled.size(); ++i) {
-        c.deletes.push_back(keys::backup(scheduled[i]->id));
+        c.backups.push_back(scheduled[i]->id);
+        c.writes.deletes.push_back(keys::backup(scheduled[i]->id));
         c.drop_objects.push_back(scheduled[i]->sha256);
       }
-      c.detail = std::to_string(c.deletes.size()) + " scheduled backups beyond " +
-                 std::to_string(keep) + " pruned";
       changes.push_back(std::move(c));
     }
   }

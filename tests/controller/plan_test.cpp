@@ -8,6 +8,10 @@ namespace {
 
 namespace keys = model::keys;
 
+const Writes& writes(const Change& c) {
+  return *writes_of(c);
+}
+
 struct Builder {
   Snapshot s;
 
@@ -34,7 +38,7 @@ struct Builder {
     a.n = n;
     a.host = host;
     a.ip = "10.0.0." + std::to_string(10 + n);
-    a.role = model::from_name<model::Role>(role);
+    a.role = role;
     a.memory_mb = 64;
     a.epoch = s.databases[id].first.epoch;
     a.min_replicas_to_write = min_replicas;
@@ -43,8 +47,8 @@ struct Builder {
     if (s.hosts.count(host)) {
       model::InstanceStatus st;
       st.host = host;
-      st.state = model::from_name<model::InstanceState>(state);
-      st.role = model::from_name<model::Role>(role);
+      st.state = state;
+      st.role = role;
       st.offset = offset;
       st.link_up = role == "replica" && state == "healthy";
       st.primary_down = primary_down;
@@ -55,7 +59,7 @@ struct Builder {
 };
 
 model::Allocation put_value(const Change& c, const std::string& key) {
-  return model::parse<model::Allocation>(c.puts.at(key));
+  return model::parse<model::Allocation>(writes(c).puts.at(key));
 }
 
 TEST(Plan, SteadyStateNeedsNothing) {
@@ -75,9 +79,9 @@ TEST(Plan, LostPrimaryHostPromotesTheReplicaWithTheHighestOffset) {
   auto changes = plan(b.s);
   ASSERT_EQ(changes.size(), 1u);
   auto& c = changes[0];
-  EXPECT_EQ(c.kind, "failover");
+  EXPECT_TRUE(std::holds_alternative<Failover>(c));
   auto promoted = put_value(c, keys::allocation("h3", "d", 2));
-  EXPECT_EQ(promoted.role, model::Role::primary);
+  EXPECT_EQ(promoted.role, "primary");
   EXPECT_EQ(promoted.epoch, 4);
   EXPECT_EQ(promoted.database_address, b.s.databases["d"].first.address);
   EXPECT_EQ(promoted.min_replicas_to_write, 1);  // instance 1 is still in sync
@@ -85,14 +89,21 @@ TEST(Plan, LostPrimaryHostPromotesTheReplicaWithTheHighestOffset) {
   EXPECT_EQ(other.primary_ip, promoted.ip);
   // The lost primary returns as a replica on the free host, same number and address.
   auto moved = put_value(c, keys::allocation("h4", "d", 0));
-  EXPECT_EQ(moved.role, model::Role::replica);
+  EXPECT_EQ(moved.role, "replica");
   EXPECT_EQ(moved.ip, "10.0.0.10");
   EXPECT_EQ(moved.primary_ip, promoted.ip);
-  EXPECT_EQ(c.deletes, std::vector<std::string>{keys::allocation("h1", "d", 0)});
+  EXPECT_EQ(writes(c).deletes, std::vector<std::string>{keys::allocation("h1", "d", 0)});
   // The epoch moves in the same transaction, guarded by what was read.
-  EXPECT_EQ(model::parse<model::Database>(c.puts.at(keys::database("d"))).epoch, 4);
-  EXPECT_EQ(c.expect_mod_revision.at(keys::database("d")), 10);
-  EXPECT_EQ(c.expect_mod_revision.at(keys::allocation("h4", "d", 0)), 0);
+  EXPECT_EQ(model::parse<model::Database>(writes(c).puts.at(keys::database("d"))).epoch, 4);
+  EXPECT_EQ(writes(c).expect_mod_revision.at(keys::database("d")), 10);
+  EXPECT_EQ(writes(c).expect_mod_revision.at(keys::allocation("h4", "d", 0)), 0);
+  auto& f = std::get<Failover>(c);
+  EXPECT_EQ(f.promoted, 2);
+  EXPECT_EQ(f.lost, 0);
+  EXPECT_EQ(f.lost_to, "h4");
+  EXPECT_EQ(f.epoch, 4);
+  EXPECT_EQ(kind(c), "failover");
+  EXPECT_EQ(detail(c), "instance 2 on h3 promoted (epoch 4), instance 0 re-created on h4");
 }
 
 TEST(Plan, NoHealthyReplicaMeansNoPromotion) {
@@ -113,7 +124,7 @@ TEST(Plan, UnreachablePrimaryNeedsAWitness) {
   b.s.statuses["d/1"].primary_down = true;
   auto changes = plan(b.s);
   ASSERT_EQ(changes.size(), 1u);
-  EXPECT_EQ(changes[0].kind, "failover");
+  EXPECT_TRUE(std::holds_alternative<Failover>(changes[0]));
 }
 
 TEST(Plan, LostReplicaIsRecreatedElsewhereWithItsAddress) {
@@ -123,7 +134,7 @@ TEST(Plan, LostReplicaIsRecreatedElsewhereWithItsAddress) {
   b.instance("d", 1, "h2", "replica");  // h2 is gone
   auto changes = plan(b.s);
   ASSERT_EQ(changes.size(), 1u);
-  EXPECT_EQ(changes[0].kind, "replace");
+  EXPECT_TRUE(std::holds_alternative<Replace>(changes[0]));
   auto moved = put_value(changes[0], keys::allocation("h3", "d", 1));
   EXPECT_EQ(moved.ip, "10.0.0.11");
   EXPECT_EQ(moved.primary_ip, "10.0.0.10");
@@ -144,6 +155,26 @@ TEST(Plan, MinReplicasFollowsWhetherAReplicaIsInSync) {
   EXPECT_EQ(put_value(changes[0], keys::allocation("h1", "d", 0)).min_replicas_to_write, 0);
 }
 
+TEST(Plan, APrimaryOnADrainingHostSwitchesOverOnceEverythingIsHealthy) {
+  Builder b;
+  b.host("h1").host("h2").host("h3").database("d", 1);
+  b.s.hosts["h1"].draining = true;
+  b.instance("d", 0, "h1", "primary", 100, "healthy", false, 1);
+  b.instance("d", 1, "h2", "replica", 100);
+  auto changes = plan(b.s);
+  ASSERT_EQ(changes.size(), 1u);
+  ASSERT_TRUE(std::holds_alternative<Switchover>(changes[0]));
+  EXPECT_EQ(std::get<Switchover>(changes[0]).from_host, "h1");
+  EXPECT_EQ(writes_of(changes[0]), nullptr);  // an operation, not a write
+  EXPECT_EQ(detail(changes[0]), "primary leaves draining host h1");
+  b.s.switching.insert("d");
+  EXPECT_TRUE(plan(b.s).empty()) << "one switchover at a time: nothing moves meanwhile";
+  b.s.switching.clear();
+  b.s.statuses["d/1"].state = "starting";
+  for (auto& c : plan(b.s))
+    EXPECT_FALSE(std::holds_alternative<Switchover>(c)) << "not while an instance is unsettled";
+}
+
 TEST(Plan, SingleInstanceDatabasesAreLeftToTheirHost) {
   Builder b;
   b.host("h2").database("d", 0);
@@ -159,11 +190,11 @@ TEST(Plan, ACrashLoopingReplicaMovesToAnotherHostWithItsNumberAndAddress) {
   auto changes = plan(b.s);
   ASSERT_GE(changes.size(), 1u);
   auto& c = changes[0];
-  EXPECT_EQ(c.kind, "move");
+  EXPECT_TRUE(std::holds_alternative<Move>(c));
   auto moved = put_value(c, keys::allocation("h3", "d", 1));
   EXPECT_EQ(moved.ip, "10.0.0.11");
-  EXPECT_EQ(moved.role, model::Role::replica);
-  EXPECT_EQ(c.deletes, std::vector<std::string>{keys::allocation("h2", "d", 1)});
+  EXPECT_EQ(moved.role, "replica");
+  EXPECT_EQ(writes(c).deletes, std::vector<std::string>{keys::allocation("h2", "d", 1)});
 }
 
 TEST(Plan, AMovedReplicaIsNotMovedAgainOnItsOldHostsReport) {
@@ -172,7 +203,7 @@ TEST(Plan, AMovedReplicaIsNotMovedAgainOnItsOldHostsReport) {
   b.instance("d", 0, "h1", "primary", 100, "healthy", false, 1);
   b.instance("d", 1, "h3", "replica", 0, "failed");
   b.s.statuses[keys::instance_owner("d", 1)].host = "h2";  // still the crashing host's word
-  for (auto& c : plan(b.s)) EXPECT_NE(c.kind, "move") << c.detail;
+  for (auto& c : plan(b.s)) EXPECT_FALSE(std::holds_alternative<Move>(c)) << detail(c);
 }
 
 TEST(Plan, ACrashLoopingPrimaryFailsOverAndMoves) {
@@ -183,11 +214,11 @@ TEST(Plan, ACrashLoopingPrimaryFailsOverAndMoves) {
   auto changes = plan(b.s);
   ASSERT_EQ(changes.size(), 1u);
   auto& c = changes[0];
-  EXPECT_EQ(c.kind, "failover");
-  EXPECT_EQ(put_value(c, keys::allocation("h2", "d", 1)).role, model::Role::primary);
+  EXPECT_TRUE(std::holds_alternative<Failover>(c));
+  EXPECT_EQ(put_value(c, keys::allocation("h2", "d", 1)).role, "primary");
   EXPECT_EQ(put_value(c, keys::allocation("h2", "d", 1)).epoch, 5);
   // The crashing instance comes back as a replica on the one host that has neither.
-  EXPECT_EQ(put_value(c, keys::allocation("h3", "d", 0)).role, model::Role::replica);
+  EXPECT_EQ(put_value(c, keys::allocation("h3", "d", 0)).role, "replica");
 }
 
 TEST(Plan, ACrashLoopingSoleInstanceStaysPut) {
@@ -205,10 +236,10 @@ TEST(Plan, ACacheOnALostHostStartsAfreshElsewhereAtItsAddress) {
   b.instance("d", 0, "h1", "primary");  // h1 is gone
   auto changes = plan(b.s);
   ASSERT_EQ(changes.size(), 1u);
-  EXPECT_EQ(changes[0].kind, "replace");
+  EXPECT_TRUE(std::holds_alternative<Replace>(changes[0]));
   auto moved = put_value(changes[0], keys::allocation("h2", "d", 0));
   EXPECT_EQ(moved.ip, "10.0.0.10");
-  EXPECT_EQ(moved.role, model::Role::primary);
+  EXPECT_EQ(moved.role, "primary");
   // A durable database without replicas waits for its host: its data is there.
   b.s.databases["d"].first.durable = true;
   EXPECT_TRUE(plan(b.s).empty());

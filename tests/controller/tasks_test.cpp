@@ -8,6 +8,10 @@ namespace {
 
 namespace keys = model::keys;
 
+const Writes& writes(const Change& c) {
+  return *writes_of(c);
+}
+
 struct World {
   Snapshot s;
   World() {
@@ -45,7 +49,7 @@ struct World {
 };
 
 model::Task written(const Change& c) {
-  return model::parse<model::Task>(c.puts.at(keys::task("t1")));
+  return model::parse<model::Task>(writes(c).puts.at(keys::task("t1")));
 }
 
 TEST(Tasks, ABackupGoesToTheMostCaughtUpReplica) {
@@ -55,7 +59,7 @@ TEST(Tasks, ABackupGoesToTheMostCaughtUpReplica) {
   ASSERT_EQ(changes.size(), 1u);
   EXPECT_EQ(written(changes[0]).worker, "h3");
   EXPECT_EQ(written(changes[0]).instance, 2);
-  EXPECT_EQ(changes[0].expect_mod_revision.at(keys::task("t1")), 30);
+  EXPECT_EQ(writes(changes[0]).expect_mod_revision.at(keys::task("t1")), 30);
 }
 
 TEST(Tasks, ABackupFallsBackToThePrimaryAndARestoreAlwaysGoesThere) {
@@ -100,7 +104,7 @@ TEST(Tasks, AFailedRestoreEndsTheMaintenanceOfItsDatabase) {
   t.attempts = kTaskAttempts;
   auto changes = plan_tasks(w.s);
   ASSERT_EQ(changes.size(), 1u);
-  auto db = model::parse<model::Database>(changes[0].puts.at(keys::database("d")));
+  auto db = model::parse<model::Database>(writes(changes[0]).puts.at(keys::database("d")));
   EXPECT_EQ(db.maintenance, "");
 }
 
@@ -119,9 +123,9 @@ TEST(Schedules, TheFirstLookOnlySetsTheNextTime) {
   auto now = parse_time("2026-11-25T14:00:00Z");
   auto changes = plan_schedules(w.s, now);
   ASSERT_EQ(changes.size(), 1u);
-  auto db = model::parse<model::Database>(changes[0].puts.at(keys::database("d")));
+  auto db = model::parse<model::Database>(writes(changes[0]).puts.at(keys::database("d")));
   EXPECT_EQ(db.backup_next, "2026-11-26T03:00:00Z");
-  EXPECT_EQ(changes[0].puts.size(), 1u);  // no task yet
+  EXPECT_EQ(writes(changes[0]).puts.size(), 1u);  // no task yet
 }
 
 TEST(Schedules, ADueScheduleFiresOnceAndMovesOn) {
@@ -133,17 +137,17 @@ TEST(Schedules, ADueScheduleFiresOnceAndMovesOn) {
   auto changes = plan_schedules(w.s, parse_time("2026-11-26T03:00:00Z"));
   ASSERT_EQ(changes.size(), 1u);
   auto& c = changes[0];
-  auto next = model::parse<model::Database>(c.puts.at(keys::database("d"))).backup_next;
+  auto next = model::parse<model::Database>(writes(c).puts.at(keys::database("d"))).backup_next;
   EXPECT_EQ(next, "2026-11-27T03:00:00Z");
   model::Task task;
-  for (auto& [key, value] : c.puts)
+  for (auto& [key, value] : writes(c).puts)
     if (key.starts_with(keys::kTasks)) task = model::parse<model::Task>(value);
   EXPECT_EQ(task.kind, model::TaskKind::backup);
   EXPECT_TRUE(task.scheduled);
-  EXPECT_EQ(c.expect_mod_revision.at(keys::task(task.id)), 0);  // never fired twice
+  EXPECT_EQ(writes(c).expect_mod_revision.at(keys::task(task.id)), 0);  // never fired twice
   // The same occurrence seen by another leader makes the same task id.
   auto again = plan_schedules(w.s, parse_time("2026-11-26T03:00:30Z"));
-  EXPECT_EQ(again[0].puts.count(keys::task(task.id)), 1u);
+  EXPECT_EQ(writes(again[0]).puts.count(keys::task(task.id)), 1u);
 }
 
 TEST(Schedules, AnOccurrenceIsSkippedWhileAnotherTaskRuns) {
@@ -154,8 +158,8 @@ TEST(Schedules, AnOccurrenceIsSkippedWhileAnotherTaskRuns) {
   w.task("restore", "running");
   auto changes = plan_schedules(w.s, parse_time("2026-11-26T03:00:10Z"));
   ASSERT_EQ(changes.size(), 1u);
-  EXPECT_EQ(changes[0].puts.size(), 1u);  // only the next time
-  EXPECT_NE(changes[0].detail.find("skipped"), std::string::npos);
+  EXPECT_EQ(writes(changes[0]).puts.size(), 1u);  // only the next time
+  EXPECT_NE(detail(changes[0]).find("skipped"), std::string::npos);
 }
 
 TEST(Schedules, RetentionPrunesTheOldestScheduledBackups) {
@@ -172,8 +176,8 @@ TEST(Schedules, RetentionPrunesTheOldestScheduledBackups) {
   }
   auto changes = plan_schedules(w.s, parse_time("2026-11-26T00:00:00Z"));
   ASSERT_EQ(changes.size(), 1u);
-  EXPECT_EQ(changes[0].deletes, std::vector<std::string>{keys::backup("b1")});
-  EXPECT_EQ(changes[0].drop_objects, std::vector<std::string>{"s1"});
+  EXPECT_EQ(writes(changes[0]).deletes, std::vector<std::string>{keys::backup("b1")});
+  EXPECT_EQ(std::get<Retention>(changes[0]).drop_objects, std::vector<std::string>{"s1"});
 }
 
 }  // namespace

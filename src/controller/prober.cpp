@@ -1,0 +1,70 @@
+#include "controller/prober.hpp"
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "controller/scope.hpp"
+#include "engines/engine.hpp"
+#include "model/model.hpp"
+
+namespace berth::controller {
+
+namespace asio = boost::asio;
+namespace keys = model::keys;
+using namespace std::chrono_literals;
+
+std::set<std::string> PrimaryProber::unreachable(std::chrono::steady_clock::duration after) const {
+  std::set<std::string> out;
+  auto now = std::chrono::steady_clock::now();
+  for (auto& [owner, since] : down_since_)
+    if (now - since >= after) out.insert(owner);
+  return out;
+}
+
+asio::awaitable<void> PrimaryProber::run() {
+  Scope probes(term_.executor, "controller: probe");
+  asio::steady_timer timer(term_.executor);
+  try {
+    for (;;) {
+      std::set<std::string> current;
+      for (auto* kv : term_.state.under(keys::kAllocations)) {
+        auto a = model::parse<model::Allocation>(kv->value);
+        if (a.role != "primary" || a.database_address.empty()) continue;  // no replicas
+        std::string owner = keys::instance_owner(a.database_id, a.n);
+        // Only a primary its agent last saw healthy can be lost to a cut; one that is starting
+        // or crashing is its agent's business.
+        auto* status = term_.state.find(keys::status(a.database_id, a.n));
+        if (!status || model::parse<model::InstanceStatus>(status->value).state != "healthy")
+          continue;
+        current.insert(owner);
+        if (probing_.insert(owner).second)
+          probes.spawn(probe_one(owner, a.engine, a.ip, a.port, a.password));
+      }
+      for (auto it = down_since_.begin(); it != down_since_.end();)
+        it = current.count(it->first) ? std::next(it) : down_since_.erase(it);
+      timer.expires_after(100ms);
+      co_await timer.async_wait(asio::use_awaitable);
+    }
+  } catch (const std::exception&) {
+    // Stopped with its term (the wait was aborted).
+  }
+  probes.cancel();
+  co_await probes.join();
+}
+
+asio::awaitable<void> PrimaryProber::probe_one(std::string owner, std::string engine_name,
+                                               std::string ip, int port, std::string password) {
+  auto started = std::chrono::steady_clock::now();
+  bool healthy = false;
+  if (auto* engine = engines::find_engine(engine_name)) {
+    auto result = co_await engine->probe(term_.executor, ip, port, password, 300ms);
+    healthy = result.healthy;
+  }
+  if (healthy)
+    down_since_.erase(owner);
+  else if (!down_since_.count(owner))
+    down_since_[owner] = started;
+  probing_.erase(owner);
+}
+
+}  // namespace berth::controller

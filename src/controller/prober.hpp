@@ -1,0 +1,34 @@
+// The primary prober of a term: probes every primary that has replicas every 100 ms, to notice
+// a lost host faster than its lease can expire. The reconciler asks it which are unreachable.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <set>
+#include <string>
+
+#include "controller/term.hpp"
+
+namespace berth::controller {
+
+class PrimaryProber {
+ public:
+  explicit PrimaryProber(const TermContext& term) : term_(term) {}
+
+  // Probes until stopped; every probe it started has ended when it returns.
+  boost::asio::awaitable<void> run();
+  // Primaries ("id/n") no probe has reached for at least `after`.
+  std::set<std::string> unreachable(std::chrono::steady_clock::duration after) const;
+  // The primary answered another look: it is not down.
+  void reached(const std::string& owner) { down_since_.erase(owner); }
+
+ private:
+  boost::asio::awaitable<void> probe_one(std::string owner, std::string engine, std::string ip,
+                                         int port, std::string password);
+
+  const TermContext& term_;
+  std::map<std::string, std::chrono::steady_clock::time_point> down_since_;  // "id/n"
+  std::set<std::string> probing_;
+};
+
+}  // namespace berth::controller

@@ -1,0 +1,174 @@
+#include "controller/reconciler.hpp"
+
+#include <ctime>
+
+#include "backup/store.hpp"
+#include "controller/events.hpp"
+#include "controller/prober.hpp"
+#include "controller/scope.hpp"
+#include "controller/switchover_request.hpp"
+#include "controller/tasks.hpp"
+#include "engines/engine.hpp"
+#include "metrics/berth.hpp"
+#include "model/model.hpp"
+#include "scheduler/snapshot.hpp"
+#include "util/encoding.hpp"
+#include "util/log.hpp"
+
+namespace berth::controller {
+
+namespace asio = boost::asio;
+namespace keys = model::keys;
+using namespace std::chrono_literals;
+
+asio::awaitable<void> Reconciler::run() {
+  auto stop = co_await asio::this_coro::cancellation_state;
+  for (;;) {
+    try {
+      co_await reconcile_once();
+    } catch (const std::exception& e) {
+      if (stopped(stop)) co_return;
+      util::log("controller {}: reconcile: {}", term_.leader_id, e.what());
+    }
+    // React to every change of state at once; look again every 250 ms regardless.
+    co_await term_.state.wait_change(250ms);
+  }
+}
+
+Snapshot Reconciler::snapshot() const {
+  auto& state = term_.state;
+  Snapshot snapshot;
+  for (auto* kv : state.under(keys::kDatabases)) {
+    auto db = model::parse<model::Database>(kv->value);
+    snapshot.databases[db.id] = {db, kv->mod_revision};
+  }
+  snapshot.hosts = scheduler::live_hosts(state);
+  for (auto* kv : state.under(keys::kAllocations))
+    snapshot.allocations.push_back(
+        {kv->key, kv->mod_revision, model::parse<model::Allocation>(kv->value)});
+  for (auto* kv : state.under(keys::kStatus))
+    snapshot.statuses[kv->key.substr(keys::kStatus.size())] =
+        model::parse<model::InstanceStatus>(kv->value);
+  for (auto* kv : state.under(keys::kTasks)) {
+    auto task = model::parse<model::Task>(kv->value);
+    if (!model::task_finished(task.state)) snapshot.tasks.push_back({kv->mod_revision, task});
+  }
+  for (auto* kv : state.under(keys::kTaskClaims))
+    snapshot.claimed.insert(kv->key.substr(keys::kTaskClaims.size()));
+  for (auto* kv : state.under(keys::kBackups))
+    snapshot.backups.push_back({kv->mod_revision, model::parse<model::Backup>(kv->value)});
+  for (auto* kv : state.under(kSwitchovers))
+    if (!finished(nlohmann::json::parse(kv->value).get<SwitchoverRequest>()))
+      snapshot.switching.insert(kv->key.substr(kSwitchovers.size()));
+  // A primary counts as unreachable after 600 ms without an answer to the leader's probes.
+  snapshot.unreachable = prober_.unreachable(600ms);
+  return snapshot;
+}
+
+asio::awaitable<void> Reconciler::reconcile_once() {
+  auto snapshot = this->snapshot();
+  metrics::failovers_progress(snapshot.statuses);  // ends the clocks of failovers now served
+
+  auto changes = plan(snapshot);
+  for (auto& c : plan_tasks(snapshot)) changes.push_back(std::move(c));
+  for (auto& c : plan_schedules(snapshot, std::time(nullptr))) changes.push_back(std::move(c));
+  for (auto& change : changes) {
+    auto& id = database_of(change);
+    if (std::holds_alternative<Switchover>(change)) {
+      // Run by the switchover runner, like any other request, one at a time per database.
+      co_await request_switchover(id, detail(change));
+      continue;
+    }
+    auto* failover = std::get_if<Failover>(&change);
+    if (failover && !co_await primary_really_lost(snapshot, id)) continue;
+    auto decided = std::chrono::steady_clock::now();  // for berth_failover_duration_seconds
+    if (failover) events_.failover_writing(id);
+    int64_t revision = 0;
+    try {
+      revision = co_await write(*writes_of(change));
+    } catch (const std::exception&) {
+      if (failover) events_.failover_written(id, 0);
+      throw;
+    }
+    if (failover) events_.failover_written(id, revision);
+    if (!revision) {
+      util::log("controller {}: {} of {} raced with another change; planning again",
+                term_.leader_id, kind(change), id);
+      co_return;
+    }
+    if (failover) {
+      ++failovers_;
+      if (auto db = snapshot.databases.find(id); db != snapshot.databases.end())
+        metrics::failover_committed(id, db->second.first.epoch, decided);
+    }
+    util::log("controller {}: {} {}: {}", term_.leader_id, kind(change), id, detail(change));
+    co_await term_.state.wait_revision(revision, 2s);
+    if (auto* retention = std::get_if<Retention>(&change))
+      drop_unreferenced(retention->drop_objects);
+  }
+}
+
+asio::awaitable<void> Reconciler::request_switchover(const std::string& id,
+                                                     const std::string& why) {
+  std::string key = switchover_key(id);
+  std::vector<store::Compare> compares{store::Compare::value_is(keys::kLeader, term_.leader_id)};
+  auto* kv = term_.state.find(key);
+  compares.push_back(kv ? store::Compare::mod_revision_is(key, kv->mod_revision)
+                        : store::Compare::absent(key));
+  SwitchoverRequest request;
+  request.id = util::random_hex(8);
+  request.origin = "drain";
+  request.requested_at = format_time(std::time(nullptr));
+  std::vector<store::Operation> put{store::Operation::put(key, nlohmann::json(request).dump())};
+  if ((co_await term_.store.txn(compares, put)).succeeded)
+    util::log("controller {}: switchover {} requested: {}", term_.leader_id, id, why);
+}
+
+asio::awaitable<int64_t> Reconciler::write(const Writes& writes) {
+  // Every change also checks that we still lead: a deposed leader writes nothing.
+  std::vector<store::Compare> compares{store::Compare::value_is(keys::kLeader, term_.leader_id)};
+  for (auto& [key, rev] : writes.expect_mod_revision)
+    compares.push_back(rev == 0 ? store::Compare::absent(key)
+                                : store::Compare::mod_revision_is(key, rev));
+  std::vector<store::Operation> ops;
+  for (auto& key : writes.deletes) ops.push_back(store::Operation::erase(key));
+  for (auto& [key, value] : writes.puts) ops.push_back(store::Operation::put(key, value));
+  auto result = co_await term_.store.txn(compares, ops);
+  co_return result.succeeded ? result.revision : 0;
+}
+
+asio::awaitable<bool> Reconciler::primary_really_lost(const Snapshot& snapshot,
+                                                      const std::string& database_id) {
+  const model::Allocation* primary = nullptr;
+  for (auto& e : snapshot.allocations)
+    if (e.allocation.database_id == database_id && e.allocation.role == "primary" &&
+        (!primary || e.allocation.epoch > primary->epoch))
+      primary = &e.allocation;
+  // A host whose lease is gone, or an instance that keeps crashing, is lost for sure.
+  if (!primary || !snapshot.hosts.count(primary->host)) co_return true;
+  auto status = snapshot.statuses.find(keys::instance_owner(database_id, primary->n));
+  if (status != snapshot.statuses.end() && status->second.state == "failed") co_return true;
+  // Judged unreachable by probes: one last look before a promotion that, if the primary is
+  // merely slow, would leave two primaries until its agent demotes it.
+  auto* engine = engines::find_engine(primary->engine);
+  if (!engine) co_return true;
+  auto result =
+      co_await engine->probe(term_.executor, primary->ip, primary->port, primary->password, 500ms);
+  if (!result.healthy) co_return true;
+  prober_.reached(keys::instance_owner(database_id, primary->n));
+  util::log("controller {}: primary of {} answers after all: no failover", term_.leader_id,
+            database_id);
+  co_return false;
+}
+
+void Reconciler::drop_unreferenced(const std::vector<std::string>& objects) {
+  if (objects.empty() || settings_.backup_dir.empty()) return;
+  std::set<std::string> referenced;
+  for (auto* kv : term_.state.under(keys::kBackups))
+    referenced.insert(model::parse<model::Backup>(kv->value).sha256);
+  auto store = backup::open_directory_store(settings_.backup_dir);
+  for (auto& sha : objects)
+    if (!referenced.count(sha)) store->remove(sha);
+}
+
+}  // namespace berth::controller
