@@ -24,7 +24,7 @@ inline bool stopped(const boost::asio::cancellation_state& state) {
 class Scope {
  public:
   Scope(boost::asio::any_io_executor executor, std::string name);
-  // The owner must have joined: children hold a pointer to their scope.
+  // The owner must have joined: children's completions refer to their scope.
   ~Scope();
   Scope(const Scope&) = delete;
   Scope& operator=(const Scope&) = delete;
