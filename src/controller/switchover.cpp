@@ -51,6 +51,7 @@ asio::awaitable<SwitchoverResult> switchover(asio::any_io_executor, store::Store
   auto written = co_await store.txn(vacant, put);
   if (!written.succeeded)
     co_return SwitchoverResult{409, "database: changed meanwhile; try again", -1};
+  co_await state.wait_revision(written.revision, 5s);  // "gone" below means gone since
 
   // The leader claims it within moments; the switchover itself takes seconds at most (5 s of
   // paused writes, 3 s to catch up, 5 s for the new primary's agent).
