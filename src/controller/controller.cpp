@@ -6,10 +6,10 @@ namespace berth::controller {
 
 namespace asio = boost::asio;
 
-Controller::Controller(asio::any_io_executor executor, store::Store& store, store::Mirror& state,
+Controller::Controller(asio::any_io_executor executor, store::Store& store, state::View& view,
                        std::string id, int lease_ttl_seconds)
-    : term_{executor, store, state, id},
-      leadership_(executor, store, state, id, lease_ttl_seconds),
+    : term_{executor, store, *view.mirror(), view, id},
+      leadership_(executor, store, *view.mirror(), id, lease_ttl_seconds),
       scope_(executor, "controller " + id) {}
 
 asio::awaitable<void> Controller::run() {

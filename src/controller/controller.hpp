@@ -16,7 +16,8 @@ namespace berth::controller {
 
 class Controller {
  public:
-  Controller(boost::asio::any_io_executor executor, store::Store& store, store::Mirror& state,
+  // view must follow a mirror (state::View(mirror)).
+  Controller(boost::asio::any_io_executor executor, store::Store& store, state::View& view,
              std::string id, int lease_ttl_seconds = 2);
 
   // Campaigns, leads while elected, campaigns again after losing: until resign().

@@ -16,53 +16,37 @@ namespace keys = model::keys;
 using namespace std::chrono_literals;
 
 events::View EventRecorder::view_of_state() {
+  auto& state = term_.view;
   events::View view;
-  for (auto* kv : term_.state.under(keys::kDatabases)) {
-    auto db = model::parse<model::Database>(kv->value);
-    view.databases[db.id] = {db.name, db.engine, db.memory_mb, db.replicas};
+  for (auto& [id, r] : state.databases()) {
+    auto& db = r.value;
+    view.databases[id] = {db.name, db.engine, db.memory_mb, db.replicas};
   }
-  for (auto* kv : term_.state.under(keys::kAllocations)) {
-    auto a = model::parse<model::Allocation>(kv->value);
+  for (auto& [key, r] : state.allocations()) {
+    auto& a = r.value;
     auto& instance = view.instances[keys::instance_owner(a.database_id, a.n)];
     instance.database = a.database_id;
     instance.host = a.host;
-    instance.role = a.role;
-    if (auto* status = term_.state.find(keys::status(a.database_id, a.n))) {
-      auto s = model::parse<model::InstanceStatus>(status->value);
-      if (s.host == a.host) {
-        instance.state = s.state;
-        instance.message = s.message;
-      }
+    instance.role = model::to_string(a.role);
+    if (auto* status = state.status(a.database_id, a.n); status && status->value.host == a.host) {
+      instance.state = model::to_string(status->value.state);
+      instance.message = status->value.message;
     }
   }
   // Every host known from its settings or its registration.
-  for (auto* kv : term_.state.under(keys::kHostSettings)) {
-    std::string name = kv->key.substr(keys::kHostSettings.size());
-    bool draining = model::parse<model::HostSettings>(kv->value).draining;
-    view.hosts[name] = model::host_state(term_.state.find(keys::host(name)) != nullptr, draining);
-  }
-  for (auto* kv : term_.state.under(keys::kHosts)) {
-    std::string name = kv->key.substr(keys::kHosts.size());
+  for (auto& [name, r] : state.host_settings())
+    view.hosts[name] = model::host_state(state.host(name) != nullptr, r.value.draining);
+  for (auto& [name, r] : state.hosts())
     if (!view.hosts.count(name)) view.hosts[name] = model::host_state(true, false);
+  for (auto& [id, r] : state.tasks()) {
+    auto& t = r.value;
+    // A log line starts with its time; the event has its own.
+    std::string detail = t.error;
+    if (t.state == model::TaskState::done && !t.log.empty())
+      detail = t.log.back().substr(t.log.back().find(' ') + 1);
+    view.tasks[id] = {model::to_string(t.kind), model::to_string(t.state), t.database_id,
+                      t.database_name, detail};
   }
-  // Finished tasks pile up until pruned: parse each version once.
-  std::map<std::string, std::pair<int64_t, events::TaskView>> tasks;
-  for (auto* kv : term_.state.under(keys::kTasks)) {
-    auto cached = task_views_.find(kv->key);
-    if (cached != task_views_.end() && cached->second.first == kv->mod_revision) {
-      tasks[kv->key] = cached->second;
-    } else {
-      auto t = model::parse<model::Task>(kv->value);
-      // A log line starts with its time; the event has its own.
-      std::string detail = t.error;
-      if (t.state == "done" && !t.log.empty())
-        detail = t.log.back().substr(t.log.back().find(' ') + 1);
-      tasks[kv->key] = {kv->mod_revision,
-                        {t.kind, t.state, t.database_id, t.database_name, detail}};
-    }
-    view.tasks[kv->key.substr(keys::kTasks.size())] = tasks[kv->key].second;
-  }
-  task_views_ = std::move(tasks);
   return view;
 }
 

@@ -33,7 +33,6 @@ class EventRecorder {
 
   const TermContext& term_;
   std::optional<events::View> last_view_;
-  std::map<std::string, std::pair<int64_t, events::TaskView>> task_views_;  // by key: mod rev
   int64_t pruned_at_ = 0;
   int64_t last_micros_ = 0;                     // event ids only grow, whatever the clock does
   std::map<std::string, int64_t> failed_over_;  // database -> revision of the failover

@@ -14,7 +14,8 @@ const AllocationEntry* choose_promotion(const Snapshot& snapshot,
     auto& a = e->allocation;
     if (!snapshot.hosts.count(a.host)) continue;
     auto it = snapshot.statuses.find(keys::instance_owner(a.database_id, a.n));
-    if (it == snapshot.statuses.end() || it->second.state != "healthy") continue;
+    if (it == snapshot.statuses.end() || it->second.state != model::InstanceState::healthy)
+      continue;
     int64_t offset = it->second.offset;
     if (offset > best_offset || (offset == best_offset && a.n < best->allocation.n)) {
       best = e;
@@ -53,7 +54,8 @@ bool confirmed_unreachable(const Snapshot& snapshot, const AllocationEntry& prim
     if (e == &primary) continue;
     auto it =
         snapshot.statuses.find(keys::instance_owner(e->allocation.database_id, e->allocation.n));
-    if (it == snapshot.statuses.end() || it->second.state != "healthy") continue;
+    if (it == snapshot.statuses.end() || it->second.state != model::InstanceState::healthy)
+      continue;
     if (!it->second.primary_down) return false;
     ++witnesses;
   }
@@ -65,13 +67,14 @@ bool confirmed_unreachable(const Snapshot& snapshot, const AllocationEntry& prim
 // it, and would otherwise move the instance on and on.
 bool crash_looping(const Snapshot& snapshot, const model::Allocation& a) {
   auto it = snapshot.statuses.find(keys::instance_owner(a.database_id, a.n));
-  return it != snapshot.statuses.end() && it->second.state == "failed" && it->second.host == a.host;
+  return it != snapshot.statuses.end() && it->second.state == model::InstanceState::failed &&
+         it->second.host == a.host;
 }
 
 bool replica_in_sync(const Snapshot& snapshot, const model::Allocation& a) {
   auto it = snapshot.statuses.find(keys::instance_owner(a.database_id, a.n));
   return snapshot.hosts.count(a.host) && it != snapshot.statuses.end() &&
-         it->second.state == "healthy" && it->second.link_up;
+         it->second.state == model::InstanceState::healthy && it->second.link_up;
 }
 
 }  // namespace
@@ -86,11 +89,7 @@ std::vector<Change> plan(const Snapshot& snapshot) {
     auto& [db, db_revision] = entry;
     if (!db.maintenance.empty()) continue;  // a restore restarts the primary on purpose
     auto& instances = by_database[id];
-    const AllocationEntry* primary = nullptr;
-    for (auto* e : instances)
-      if (e->allocation.role == "primary" &&
-          (!primary || e->allocation.epoch > primary->allocation.epoch))
-        primary = e;
+    const AllocationEntry* primary = model::primary_of(instances, &AllocationEntry::allocation);
     if (!primary) continue;
     auto alive = [&](const AllocationEntry* e) { return hosts.count(e->allocation.host) > 0; };
 
@@ -101,7 +100,7 @@ std::vector<Change> plan(const Snapshot& snapshot) {
       // it.
       std::vector<const AllocationEntry*> replicas;
       for (auto* e : instances)
-        if (e != primary && e->allocation.role == "replica") replicas.push_back(e);
+        if (e != primary && e->allocation.role == model::Role::replica) replicas.push_back(e);
       auto* chosen = choose_promotion(snapshot, replicas);
       if (!chosen && replicas.empty() && !db.durable && !alive(primary)) {
         // A cache without replicas: its data went with its host. Start it afresh elsewhere,
@@ -131,7 +130,7 @@ std::vector<Change> plan(const Snapshot& snapshot) {
       for (auto* e : instances) c.expect_mod_revision[e->key] = e->mod_revision;
 
       auto promoted = chosen->allocation;
-      promoted.role = "primary";
+      promoted.role = model::Role::primary;
       promoted.epoch = epoch;
       promoted.primary_ip.clear();
       promoted.database_address = db.address;
@@ -150,7 +149,7 @@ std::vector<Change> plan(const Snapshot& snapshot) {
       }
       // The lost primary comes back as a replica on another host, same number and address.
       auto old = primary->allocation;
-      old.role = "replica";
+      old.role = model::Role::replica;
       old.epoch = epoch;
       old.primary_ip = promoted.ip;
       old.database_address.clear();
@@ -176,7 +175,7 @@ std::vector<Change> plan(const Snapshot& snapshot) {
     // A primary on a draining host hands over first, by a switchover (no lost write).
     bool settled = std::all_of(instances.begin(), instances.end(), [&](auto* e) {
       auto it = snapshot.statuses.find(keys::instance_owner(id, e->allocation.n));
-      return it != snapshot.statuses.end() && it->second.state == "healthy";
+      return it != snapshot.statuses.end() && it->second.state == model::InstanceState::healthy;
     });
     if (hosts.at(primary->allocation.host).draining && snapshot.switching.count(id))
       continue;  // under way: nothing else moves meanwhile

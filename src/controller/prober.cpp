@@ -27,15 +27,14 @@ asio::awaitable<void> PrimaryProber::run() {
   try {
     for (;;) {
       std::set<std::string> current;
-      for (auto* kv : term_.state.under(keys::kAllocations)) {
-        auto a = model::parse<model::Allocation>(kv->value);
-        if (a.role != "primary" || a.database_address.empty()) continue;  // no replicas
+      for (auto& [key, r] : term_.view.allocations()) {
+        auto& a = r.value;
+        if (a.role != model::Role::primary || a.database_address.empty()) continue;  // no replicas
         std::string owner = keys::instance_owner(a.database_id, a.n);
         // Only a primary its agent last saw healthy can be lost to a cut; one that is starting
         // or crashing is its agent's business.
-        auto* status = term_.state.find(keys::status(a.database_id, a.n));
-        if (!status || model::parse<model::InstanceStatus>(status->value).state != "healthy")
-          continue;
+        auto* status = term_.view.status(a.database_id, a.n);
+        if (!status || status->value.state != model::InstanceState::healthy) continue;
         current.insert(owner);
         if (probing_.insert(owner).second)
           probes.spawn(probe_one(owner, a.engine, a.ip, a.port, a.password));

@@ -36,28 +36,21 @@ asio::awaitable<void> Reconciler::run() {
 }
 
 Snapshot Reconciler::snapshot() const {
-  auto& state = term_.state;
+  auto& view = term_.view;
   Snapshot snapshot;
-  for (auto* kv : state.under(keys::kDatabases)) {
-    auto db = model::parse<model::Database>(kv->value);
-    snapshot.databases[db.id] = {db, kv->mod_revision};
+  for (auto& [id, r] : view.databases()) snapshot.databases[id] = {r.value, r.mod_revision};
+  snapshot.hosts = scheduler::live_hosts(term_.state);
+  for (auto& [key, r] : view.allocations())
+    snapshot.allocations.push_back({key, r.mod_revision, r.value});
+  for (auto& [key, r] : view.statuses())
+    snapshot.statuses[key.substr(keys::kStatus.size())] = r.value;
+  for (auto& [id, r] : view.tasks()) {
+    if (model::task_finished(r.value.state)) continue;
+    snapshot.tasks.push_back({r.mod_revision, r.value});
+    if (view.claimed(id)) snapshot.claimed.insert(id);
   }
-  snapshot.hosts = scheduler::live_hosts(state);
-  for (auto* kv : state.under(keys::kAllocations))
-    snapshot.allocations.push_back(
-        {kv->key, kv->mod_revision, model::parse<model::Allocation>(kv->value)});
-  for (auto* kv : state.under(keys::kStatus))
-    snapshot.statuses[kv->key.substr(keys::kStatus.size())] =
-        model::parse<model::InstanceStatus>(kv->value);
-  for (auto* kv : state.under(keys::kTasks)) {
-    auto task = model::parse<model::Task>(kv->value);
-    if (!model::task_finished(task.state)) snapshot.tasks.push_back({kv->mod_revision, task});
-  }
-  for (auto* kv : state.under(keys::kTaskClaims))
-    snapshot.claimed.insert(kv->key.substr(keys::kTaskClaims.size()));
-  for (auto* kv : state.under(keys::kBackups))
-    snapshot.backups.push_back({kv->mod_revision, model::parse<model::Backup>(kv->value)});
-  for (auto* kv : state.under(kSwitchovers))
+  for (auto& [id, r] : view.backups()) snapshot.backups.push_back({r.mod_revision, r.value});
+  for (auto* kv : term_.state.under(kSwitchovers))
     if (!finished(nlohmann::json::parse(kv->value).get<SwitchoverRequest>()))
       snapshot.switching.insert(kv->key.substr(kSwitchovers.size()));
   // A primary counts as unreachable after 600 ms without an answer to the leader's probes.
@@ -140,14 +133,16 @@ asio::awaitable<int64_t> Reconciler::write(const Writes& writes) {
 asio::awaitable<bool> Reconciler::primary_really_lost(const Snapshot& snapshot,
                                                       const std::string& database_id) {
   const model::Allocation* primary = nullptr;
+  std::vector<const AllocationEntry*> instances;
   for (auto& e : snapshot.allocations)
-    if (e.allocation.database_id == database_id && e.allocation.role == "primary" &&
-        (!primary || e.allocation.epoch > primary->epoch))
-      primary = &e.allocation;
+    if (e.allocation.database_id == database_id) instances.push_back(&e);
+  if (auto* e = model::primary_of(instances, &AllocationEntry::allocation))
+    primary = &e->allocation;
   // A host whose lease is gone, or an instance that keeps crashing, is lost for sure.
   if (!primary || !snapshot.hosts.count(primary->host)) co_return true;
   auto status = snapshot.statuses.find(keys::instance_owner(database_id, primary->n));
-  if (status != snapshot.statuses.end() && status->second.state == "failed") co_return true;
+  if (status != snapshot.statuses.end() && status->second.state == model::InstanceState::failed)
+    co_return true;
   // Judged unreachable by probes: one last look before a promotion that, if the primary is
   // merely slow, would leave two primaries until its agent demotes it.
   auto* engine = engines::find_engine(primary->engine);
@@ -164,8 +159,7 @@ asio::awaitable<bool> Reconciler::primary_really_lost(const Snapshot& snapshot,
 void Reconciler::drop_unreferenced(const std::vector<std::string>& objects) {
   if (objects.empty() || settings_.backup_dir.empty()) return;
   std::set<std::string> referenced;
-  for (auto* kv : term_.state.under(keys::kBackups))
-    referenced.insert(model::parse<model::Backup>(kv->value).sha256);
+  for (auto& [id, r] : term_.view.backups()) referenced.insert(r.value.sha256);
   auto store = backup::open_directory_store(settings_.backup_dir);
   for (auto& sha : objects)
     if (!referenced.count(sha)) store->remove(sha);

@@ -82,33 +82,29 @@ asio::awaitable<SwitchoverResult> switchover(asio::any_io_executor, store::Store
 
 asio::awaitable<SwitchoverResult> run_switchover(asio::any_io_executor executor,
                                                  store::Store& store, store::Mirror& state,
-                                                 const std::string& id,
+                                                 const state::View& view, const std::string& id,
                                                  const SwitchoverClaim& claim) {
   int target_n = claim.request.to;
-  auto* db_kv = state.find(keys::database(id));
-  if (!db_kv) co_return SwitchoverResult{404, "database: no such database", -1};
-  auto db = model::parse<model::Database>(db_kv->value);
-  int64_t db_revision = db_kv->mod_revision;
+  auto* db_record = view.database(id);
+  if (!db_record) co_return SwitchoverResult{404, "database: no such database", -1};
+  auto db = db_record->value;
+  int64_t db_revision = db_record->mod_revision;
   struct Entry {
     std::string key;
     int64_t revision;
     model::Allocation a;
   };
   std::vector<Entry> entries;
-  const Entry* primary = nullptr;
-  for (auto* kv : state.under(keys::kAllocations)) {
-    auto a = model::parse<model::Allocation>(kv->value);
-    if (a.database_id == id) entries.push_back({kv->key, kv->mod_revision, a});
-  }
-  primary = model::primary_of(entries, &Entry::a);
+  for (auto* r : view.allocations_of(id)) entries.push_back({r->key, r->mod_revision, r->value});
+  const Entry* primary = model::primary_of(entries, &Entry::a);
   if (!primary) co_return SwitchoverResult{409, "database: it has no primary right now", -1};
   const Entry* target = nullptr;
   int64_t best = -1;
   for (auto& e : entries) {
     if (e.a.role != model::Role::replica) continue;
-    auto* s = state.find(keys::status(id, e.a.n));
+    auto* s = view.status(id, e.a.n);
     if (!s) continue;
-    auto st = model::parse<model::InstanceStatus>(s->value);
+    auto& st = s->value;
     if (st.state != model::InstanceState::healthy || !st.link_up) continue;
     if (target_n >= 0 ? e.a.n == target_n : st.offset > best) {
       target = &e;
@@ -201,8 +197,8 @@ asio::awaitable<SwitchoverResult> run_switchover(asio::any_io_executor executor,
   // then fail as READONLY and their clients reconnect to the address.
   co_await state.wait_for(
       [&] {
-        auto* s = state.find(keys::status(id, t.n));
-        return s && model::parse<model::InstanceStatus>(s->value).role == model::Role::primary;
+        auto* s = view.status(id, t.n);
+        return s && s->value.role == model::Role::primary;
       },
       5s);
   // Let the held writes go: the old primary now replicates from the new one, so they fail

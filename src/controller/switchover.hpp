@@ -9,6 +9,7 @@
 #include <string>
 
 #include "controller/switchover_request.hpp"
+#include "state/view.hpp"
 #include "store/mirror.hpp"
 #include "store/store.hpp"
 
@@ -29,9 +30,10 @@ struct SwitchoverClaim {
   SwitchoverRequest request;
 };
 
-// The procedure itself, run by the leader.
+// The procedure itself, run by the leader (view follows state).
 boost::asio::awaitable<SwitchoverResult> run_switchover(boost::asio::any_io_executor executor,
                                                         store::Store& store, store::Mirror& state,
+                                                        const state::View& view,
                                                         const std::string& database_id,
                                                         const SwitchoverClaim& claim);
 

@@ -45,7 +45,7 @@ asio::awaitable<void> SwitchoverRunner::look() {
   if (records.empty()) co_return;
   std::set<std::string> databases;
   for (auto& [id, r] : records)
-    if (term_.state.find(keys::database(id))) databases.insert(id);
+    if (term_.view.database(id)) databases.insert(id);
   for (auto& action : plan_switchovers(records, running_, databases, std::time(nullptr))) {
     auto& id = action.database_id;
     switch (action.step) {
@@ -92,7 +92,8 @@ asio::awaitable<void> SwitchoverRunner::claim_and_run(const std::string& id, int
     co_await term_.state.wait_revision(claimed, 2s);
     auto* kv = term_.state.find(switchover_key(id));
     SwitchoverClaim claim{term_.leader_id, kv ? kv->create_revision : 0, request};
-    result = co_await run_switchover(term_.executor, term_.store, term_.state, id, claim);
+    result =
+        co_await run_switchover(term_.executor, term_.store, term_.state, term_.view, id, claim);
     util::log("controller {}: switchover {} ({}): {}", term_.leader_id, id, request.origin,
               result.error.empty() ? "done" : result.error);
     // The outcome, in place of the running (or promoted) record.

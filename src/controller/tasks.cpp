@@ -13,7 +13,7 @@ namespace {
 
 template <class C>
 C task_change(int64_t revision, const model::Task& task, const std::string& outcome) {
-  C c{task.database_id, task.id, task.kind, outcome, {}};
+  C c{task.database_id, task.id, model::to_string(task.kind), outcome, {}};
   c.writes.expect_mod_revision[keys::task(task.id)] = revision;
   c.writes.puts[keys::task(task.id)] = model::dump(task);
   return c;
@@ -29,10 +29,11 @@ const AllocationEntry* choose_instance(const Snapshot& snapshot, const model::Ta
     auto& a = e.allocation;
     if (a.database_id != task.database_id || !snapshot.hosts.count(a.host)) continue;
     auto it = snapshot.statuses.find(keys::instance_owner(a.database_id, a.n));
-    if (it == snapshot.statuses.end() || it->second.state != "healthy") continue;
-    if (a.role == "primary") primary = &e;
-    if (task.kind == "backup" && a.role == "replica" && it->second.link_up &&
-        it->second.offset > best_offset) {
+    if (it == snapshot.statuses.end() || it->second.state != model::InstanceState::healthy)
+      continue;
+    if (a.role == model::Role::primary) primary = &e;
+    if (task.kind == model::TaskKind::backup && a.role == model::Role::replica &&
+        it->second.link_up && it->second.offset > best_offset) {
       best = &e;
       best_offset = it->second.offset;
     }
@@ -45,17 +46,18 @@ const AllocationEntry* choose_instance(const Snapshot& snapshot, const model::Ta
 std::vector<Change> plan_tasks(const Snapshot& snapshot) {
   std::vector<Change> changes;
   for (auto& [revision, task] : snapshot.tasks) {
-    if (task.state == "pending" && !task.worker.empty() && !snapshot.hosts.count(task.worker)) {
+    if (task.state == model::TaskState::pending && !task.worker.empty() &&
+        !snapshot.hosts.count(task.worker)) {
       auto t = task;
       t.worker.clear();
       t.instance = -1;
       t.log.push_back(model::now_rfc3339() + " worker " + task.worker +
                       " is gone; dispatching again");
       changes.push_back(task_change<Dispatch>(revision, t, "worker gone"));
-    } else if (task.state == "pending" && task.worker.empty()) {
+    } else if (task.state == model::TaskState::pending && task.worker.empty()) {
       if (!snapshot.databases.count(task.database_id)) {
         auto t = task;
-        t.state = "failed";
+        t.state = model::TaskState::failed;
         t.error = "database: it no longer exists";
         changes.push_back(task_change<Dispatch>(revision, t, t.error));
         continue;
@@ -66,9 +68,10 @@ std::vector<Change> plan_tasks(const Snapshot& snapshot) {
       t.worker = chosen->allocation.host;
       t.instance = chosen->allocation.n;
       t.log.push_back(model::now_rfc3339() + " dispatched to " + t.worker + ", instance " +
-                      std::to_string(t.instance) + " (" + chosen->allocation.role + ")");
+                      std::to_string(t.instance) + " (" +
+                      model::to_string(chosen->allocation.role) + ")");
       changes.push_back(task_change<Dispatch>(revision, t, "to " + t.worker));
-    } else if (task.state == "running" && !snapshot.claimed.count(task.id)) {
+    } else if (task.state == model::TaskState::running && !snapshot.claimed.count(task.id)) {
       // Its worker died mid-way: the claim went with its lease. Nothing it did was recorded
       // (results are written in the same transaction that ends the task), so it runs again.
       auto t = task;
@@ -76,18 +79,18 @@ std::vector<Change> plan_tasks(const Snapshot& snapshot) {
       t.instance = -1;
       t.progress = 0;
       if (t.attempts >= kTaskAttempts) {
-        t.state = "failed";
+        t.state = model::TaskState::failed;
         t.error = "worker: lost " + std::to_string(t.attempts) + " times";
         t.finished_at = model::now_rfc3339();
       } else {
-        t.state = "pending";
+        t.state = model::TaskState::pending;
       }
       t.log.push_back(model::now_rfc3339() + " worker " + task.worker + " lost; " +
-                      (t.state == "failed" ? "giving up" : "trying again"));
-      auto c = task_change<Requeue>(revision, t, t.state);
+                      (t.state == model::TaskState::failed ? "giving up" : "trying again"));
+      auto c = task_change<Requeue>(revision, t, model::to_string(t.state));
       // A restore that will not run again ends its database's maintenance.
       auto db = snapshot.databases.find(task.database_id);
-      if (t.state == "failed" && db != snapshot.databases.end() &&
+      if (t.state == model::TaskState::failed && db != snapshot.databases.end() &&
           db->second.first.maintenance == task.id) {
         auto d = db->second.first;
         d.maintenance.clear();
@@ -137,7 +140,7 @@ std::vector<Change> plan_schedules(const Snapshot& snapshot, std::time_t now) {
           model::Task t;
           // The id derives from the occurrence: two leaders cannot fire it twice.
           t.id = "t-" + util::sha256_hex(id + "@" + db.backup_next).substr(0, 12);
-          t.kind = "backup";
+          t.kind = model::TaskKind::backup;
           t.database_id = id;
           t.database_name = db.name;
           t.scheduled = true;

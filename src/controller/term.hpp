@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "state/view.hpp"
 #include "store/mirror.hpp"
 #include "store/store.hpp"
 #include "usage/usage.hpp"
@@ -20,8 +21,9 @@ class Leadership;
 struct TermContext {
   boost::asio::any_io_executor executor;
   store::Store& store;
-  store::Mirror& state;
-  std::string leader_id;  // the value of /berth/leader while this term lasts
+  store::Mirror& state;     // for its waits, and the keys the view does not decode
+  const state::View& view;  // the same state, typed
+  std::string leader_id;    // the value of /berth/leader while this term lasts
 };
 
 // Writes ops in transactions of at most 100 that hold only while this server leads; the

@@ -38,9 +38,9 @@ asio::awaitable<void> UsageRecorder::run() {
 
 asio::awaitable<void> UsageRecorder::record_once(int64_t now, bool prune) {
   std::map<std::string, std::vector<usage::Reading>> readings;
-  for (auto* kv : term_.state.under(keys::kStatus)) {
-    std::string instance = kv->key.substr(keys::kStatus.size());
-    auto status = model::parse<model::InstanceStatus>(kv->value);
+  for (auto& [key, r] : term_.view.statuses()) {
+    std::string instance = key.substr(keys::kStatus.size());
+    auto& status = r.value;
     readings[instance.substr(0, instance.find('/'))].push_back(
         {instance, model::to_string(status.role), status.state == model::InstanceState::healthy,
          status.memory_used_bytes, status.keys, status.connections, status.operations,
@@ -48,8 +48,8 @@ asio::awaitable<void> UsageRecorder::record_once(int64_t now, bool prune) {
   }
   std::vector<std::string> present;
   std::vector<store::Operation> ops;
-  for (auto* kv : term_.state.under(keys::kDatabases)) {
-    auto db = model::parse<model::Database>(kv->value);
+  for (auto& [id, r] : term_.view.databases()) {
+    auto& db = r.value;
     present.push_back(db.id);
     auto observed = usage_.observe(db.id, db.memory_mb << 20, readings[db.id], now);
     if (observed.fine)
@@ -76,7 +76,7 @@ asio::awaitable<void> UsageRecorder::record_once(int64_t now, bool prune) {
     co_return;
   std::vector<store::Operation> orphans;
   for (auto& id : present)
-    if (!term_.state.find(keys::database(id)))
+    if (!term_.view.database(id))
       orphans.push_back(store::Operation::erase_prefix(usage::database_prefix(id)));
   co_await leader_txn_batched(term_, orphans);
 }

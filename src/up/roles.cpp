@@ -171,7 +171,7 @@ int run_server(const ServerFlags& flags) {
   options.backup_dir = flags.backup_dir.empty() ? state_dir + "/backups" : flags.backup_dir;
   options.usage_step = flags.usage_step;
   api::Api api(io.get_executor(), store, options);
-  controller::Controller controller(io.get_executor(), store, api.state(),
+  controller::Controller controller(io.get_executor(), store, api.view(),
                                     hostname() + ":" + std::to_string(getpid()), flags.leader_ttl);
   controller.set_backup_dir(options.backup_dir);
   controller.set_usage_step(flags.usage_step);
@@ -301,7 +301,7 @@ int run_up(UpFlags flags) {
   agent::Agent agent(io.get_executor(), store, docker, agent_options);
   running = &agent;
   api::Presence presence(io.get_executor(), store, flags.listen);
-  controller::Controller controller(io.get_executor(), store, api.state(), "up");
+  controller::Controller controller(io.get_executor(), store, api.view(), "up");
   controller.set_backup_dir(api_options.backup_dir);
   int exit_code = 0;
 

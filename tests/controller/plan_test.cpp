@@ -38,7 +38,7 @@ struct Builder {
     a.n = n;
     a.host = host;
     a.ip = "10.0.0." + std::to_string(10 + n);
-    a.role = role;
+    a.role = model::from_name<model::Role>(role);
     a.memory_mb = 64;
     a.epoch = s.databases[id].first.epoch;
     a.min_replicas_to_write = min_replicas;
@@ -47,8 +47,8 @@ struct Builder {
     if (s.hosts.count(host)) {
       model::InstanceStatus st;
       st.host = host;
-      st.state = state;
-      st.role = role;
+      st.state = model::from_name<model::InstanceState>(state);
+      st.role = model::from_name<model::Role>(role);
       st.offset = offset;
       st.link_up = role == "replica" && state == "healthy";
       st.primary_down = primary_down;
@@ -81,7 +81,7 @@ TEST(Plan, LostPrimaryHostPromotesTheReplicaWithTheHighestOffset) {
   auto& c = changes[0];
   EXPECT_TRUE(std::holds_alternative<Failover>(c));
   auto promoted = put_value(c, keys::allocation("h3", "d", 2));
-  EXPECT_EQ(promoted.role, "primary");
+  EXPECT_EQ(promoted.role, model::Role::primary);
   EXPECT_EQ(promoted.epoch, 4);
   EXPECT_EQ(promoted.database_address, b.s.databases["d"].first.address);
   EXPECT_EQ(promoted.min_replicas_to_write, 1);  // instance 1 is still in sync
@@ -89,7 +89,7 @@ TEST(Plan, LostPrimaryHostPromotesTheReplicaWithTheHighestOffset) {
   EXPECT_EQ(other.primary_ip, promoted.ip);
   // The lost primary returns as a replica on the free host, same number and address.
   auto moved = put_value(c, keys::allocation("h4", "d", 0));
-  EXPECT_EQ(moved.role, "replica");
+  EXPECT_EQ(moved.role, model::Role::replica);
   EXPECT_EQ(moved.ip, "10.0.0.10");
   EXPECT_EQ(moved.primary_ip, promoted.ip);
   EXPECT_EQ(writes(c).deletes, std::vector<std::string>{keys::allocation("h1", "d", 0)});
@@ -170,7 +170,7 @@ TEST(Plan, APrimaryOnADrainingHostSwitchesOverOnceEverythingIsHealthy) {
   b.s.switching.insert("d");
   EXPECT_TRUE(plan(b.s).empty()) << "one switchover at a time: nothing moves meanwhile";
   b.s.switching.clear();
-  b.s.statuses["d/1"].state = "starting";
+  b.s.statuses["d/1"].state = model::InstanceState::starting;
   for (auto& c : plan(b.s))
     EXPECT_FALSE(std::holds_alternative<Switchover>(c)) << "not while an instance is unsettled";
 }
@@ -193,7 +193,7 @@ TEST(Plan, ACrashLoopingReplicaMovesToAnotherHostWithItsNumberAndAddress) {
   EXPECT_TRUE(std::holds_alternative<Move>(c));
   auto moved = put_value(c, keys::allocation("h3", "d", 1));
   EXPECT_EQ(moved.ip, "10.0.0.11");
-  EXPECT_EQ(moved.role, "replica");
+  EXPECT_EQ(moved.role, model::Role::replica);
   EXPECT_EQ(writes(c).deletes, std::vector<std::string>{keys::allocation("h2", "d", 1)});
 }
 
@@ -215,10 +215,10 @@ TEST(Plan, ACrashLoopingPrimaryFailsOverAndMoves) {
   ASSERT_EQ(changes.size(), 1u);
   auto& c = changes[0];
   EXPECT_TRUE(std::holds_alternative<Failover>(c));
-  EXPECT_EQ(put_value(c, keys::allocation("h2", "d", 1)).role, "primary");
+  EXPECT_EQ(put_value(c, keys::allocation("h2", "d", 1)).role, model::Role::primary);
   EXPECT_EQ(put_value(c, keys::allocation("h2", "d", 1)).epoch, 5);
   // The crashing instance comes back as a replica on the one host that has neither.
-  EXPECT_EQ(put_value(c, keys::allocation("h3", "d", 0)).role, "replica");
+  EXPECT_EQ(put_value(c, keys::allocation("h3", "d", 0)).role, model::Role::replica);
 }
 
 TEST(Plan, ACrashLoopingSoleInstanceStaysPut) {
@@ -239,7 +239,7 @@ TEST(Plan, ACacheOnALostHostStartsAfreshElsewhereAtItsAddress) {
   EXPECT_TRUE(std::holds_alternative<Replace>(changes[0]));
   auto moved = put_value(changes[0], keys::allocation("h2", "d", 0));
   EXPECT_EQ(moved.ip, "10.0.0.10");
-  EXPECT_EQ(moved.role, "primary");
+  EXPECT_EQ(moved.role, model::Role::primary);
   // A durable database without replicas waits for its host: its data is there.
   b.s.databases["d"].first.durable = true;
   EXPECT_TRUE(plan(b.s).empty());
