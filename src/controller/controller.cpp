@@ -5,7 +5,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include "backup/store.hpp"
+#include "backup/object_store.hpp"
 #include "controller/plan.hpp"
 #include "controller/switchover.hpp"
 #include "controller/tasks.hpp"
@@ -170,7 +170,7 @@ asio::awaitable<void> Controller::reconcile_once() {
     }
     util::log("controller {}: {} {}: {}", id_, change.kind, change.database_id, change.detail);
     co_await state_.wait_revision(result.revision, 2s);
-    drop_unreferenced(change.drop_objects);
+    co_await drop_unreferenced(change.drop_objects);
   }
 }
 
@@ -198,14 +198,13 @@ asio::awaitable<bool> Controller::primary_really_lost(const Snapshot& snapshot,
   co_return false;
 }
 
-void Controller::drop_unreferenced(const std::vector<std::string>& objects) {
-  if (objects.empty() || backup_dir_.empty()) return;
+asio::awaitable<void> Controller::drop_unreferenced(std::vector<std::string> objects) {
+  if (objects.empty() || !backups_) co_return;
   std::set<std::string> referenced;
   for (auto* kv : state_.under(keys::kBackups))
     referenced.insert(model::parse<model::Backup>(kv->value).sha256);
-  auto store = backup::open_directory_store(backup_dir_);
   for (auto& sha : objects)
-    if (!referenced.count(sha)) store->remove(sha);
+    if (!referenced.count(sha)) co_await backups_->remove(sha);
 }
 
 asio::awaitable<void> Controller::probe_primaries() {

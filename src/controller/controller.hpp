@@ -6,11 +6,13 @@
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "backup/object_store.hpp"
 #include "controller/plan.hpp"
 #include "events/events.hpp"
 #include "store/mirror.hpp"
@@ -33,7 +35,7 @@ class Controller {
 
   int64_t failovers() const { return failovers_; }
   // Where backup data lives, so that retention can remove what it prunes.
-  void set_backup_dir(std::string dir) { backup_dir_ = std::move(dir); }
+  void set_backup_store(std::shared_ptr<backup::ObjectStore> s) { backups_ = std::move(s); }
   // Seconds between usage samples (controller/usage.cpp); coarse points span 20 of them.
   void set_usage_step(int64_t seconds) { usage_ = usage::Tracker(seconds); }
 
@@ -42,7 +44,7 @@ class Controller {
   boost::asio::awaitable<void> lead();
   boost::asio::awaitable<void> keep_lease();
   boost::asio::awaitable<void> reconcile_once();
-  void drop_unreferenced(const std::vector<std::string>& objects);
+  boost::asio::awaitable<void> drop_unreferenced(std::vector<std::string> objects);
   boost::asio::awaitable<bool> primary_really_lost(const Snapshot& snapshot,
                                                    const std::string& database_id);
   // While leading: probes every primary that has replicas, to notice a lost host faster than
@@ -73,7 +75,7 @@ class Controller {
   util::Signal wake_;
   std::map<std::string, std::chrono::steady_clock::time_point> down_since_;  // "id/n"
   std::set<std::string> probing_;
-  std::string backup_dir_;
+  std::shared_ptr<backup::ObjectStore> backups_;
   usage::Tracker usage_;
   std::optional<events::View> last_view_;
   std::map<std::string, std::pair<int64_t, events::TaskView>> task_views_;  // by key: mod rev
