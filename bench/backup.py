@@ -6,6 +6,7 @@ Prints backup_mbps=, restore_mbps=, copy_mbps=, backup_copy_ratio= and restore_b
 (medians of RUNS)."""
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -102,6 +103,8 @@ def main():
         print(f"backup_copy_ratio={b / c:.2f} ratio")
         print(f"restore_backup_ratio={r / b:.2f} ratio")
     finally:
+        if os.environ.get("BENCH_AGENT_LOG"):  # a copy of the agent's log, for a post-mortem
+            shutil.copy(os.path.join(lab.workdir, "agent.log"), os.environ["BENCH_AGENT_LOG"])
         lab.close()
 
 

@@ -1,10 +1,13 @@
 #include "agent/backup_tar.hpp"
 
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <set>
 #include <stdexcept>
 #include <utility>
+
+#include "util/log.hpp"
 
 namespace berth::agent {
 
@@ -111,9 +114,14 @@ asio::awaitable<std::string> TarStream::next() {
 asio::awaitable<void> RestoreData::put(docker::Client& docker, const std::string& container,
                                        const std::string& dir) {
   TarStream stream(store, tar);
+  auto started = std::chrono::steady_clock::now();
   try {
     std::function<asio::awaitable<std::string>()> next = [&stream] { return stream.next(); };
     co_await docker.archive_put_stream(container, dir, stream.size(), std::move(next));
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    util::log("restore: {} bytes into {} in {:.2f} s ({:.0f} MB/s)", stream.size(),
+              container.substr(0, 12), seconds, stream.size() / 1048576.0 / seconds);
   } catch (const backup::ChecksumMismatch& e) {
     failure = e.what();  // the tar was cut short before its end: Docker refused it
     throw;

@@ -5,6 +5,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <filesystem>
 
 #include "backup/offload.hpp"
@@ -130,6 +133,30 @@ struct Open {
   Sha256 hash;
 };
 
+// Reads the next piece (checking the hash when the reader covers the whole object).
+std::string read_piece(Open& o, size_t max_bytes) {
+  size_t want = static_cast<size_t>(std::min<int64_t>(max_bytes, o.end - o.position));
+  auto piece = read_at(o.fd.fd, o.position, want, o.path);
+  if (piece.size() < want) throw std::runtime_error("backup store: " + o.path + " shrank");
+  o.position += static_cast<int64_t>(piece.size());
+  if (o.whole) {
+    o.hash.update(piece);
+    if (o.position == o.end && o.hash.hex() != o.sha256) throw ChecksumMismatch();
+  }
+  return piece;
+}
+
+// A piece being read on the pool while the caller sends the last one.
+struct Ahead {
+  explicit Ahead(asio::any_io_executor ex) : ready(ex, asio::steady_timer::time_point::max()) {}
+  asio::steady_timer ready;  // cancelled when done
+  bool done = false;
+  std::string piece;
+  std::exception_ptr error;
+};
+
+// Reads piece by piece, one piece ahead: the next piece is read and hashed on the pool while
+// the caller writes the last one out, so disk, hash and network overlap. Two pieces in memory.
 class DirectoryReader : public ObjectReader {
  public:
   DirectoryReader(asio::thread_pool& pool, std::shared_ptr<Open> o)
@@ -138,24 +165,35 @@ class DirectoryReader : public ObjectReader {
   int64_t size() const override { return o_->end - o_->offset; }
 
   asio::awaitable<std::string> read(size_t max_bytes) override {
-    if (o_->position >= o_->end) co_return std::string();
-    auto job = [o = o_, max_bytes] {
-      size_t want = static_cast<size_t>(std::min<int64_t>(max_bytes, o->end - o->position));
-      auto piece = read_at(o->fd.fd, o->position, want, o->path);
-      if (piece.size() < want) throw std::runtime_error("backup store: " + o->path + " shrank");
-      o->position += static_cast<int64_t>(piece.size());
-      if (o->whole) {
-        o->hash.update(piece);
-        if (o->position == o->end && o->hash.hex() != o->sha256) throw ChecksumMismatch();
-      }
-      return piece;
-    };
-    co_return co_await offload(pool_, std::move(job));
+    auto executor = co_await asio::this_coro::executor;
+    if (!ahead_) {
+      if (o_->position >= o_->end) co_return std::string();
+      start(executor, max_bytes);
+    }
+    auto ahead = std::move(ahead_);
+    while (!ahead->done) co_await ahead->ready.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (ahead->error) std::rethrow_exception(ahead->error);
+    if (o_->position < o_->end) start(executor, max_bytes);
+    co_return std::move(ahead->piece);
   }
 
  private:
+  void start(asio::any_io_executor executor, size_t max_bytes) {
+    auto ahead = std::make_shared<Ahead>(executor);
+    auto job = [o = o_, max_bytes] { return read_piece(*o, max_bytes); };
+    asio::co_spawn(executor, offload(pool_, std::move(job)),
+                   [ahead](std::exception_ptr error, std::string piece) {
+                     ahead->error = error;
+                     ahead->piece = std::move(piece);
+                     ahead->done = true;
+                     ahead->ready.cancel();
+                   });
+    ahead_ = std::move(ahead);
+  }
+
   asio::thread_pool& pool_;
   std::shared_ptr<Open> o_;
+  std::shared_ptr<Ahead> ahead_;
 };
 
 class DirectoryStore : public ObjectStore {

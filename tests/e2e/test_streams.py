@@ -108,6 +108,11 @@ if __name__ == "__main__":
     unittest.main()
 
 
+def fences(agent_log):
+    with open(agent_log) as f:
+        return f.read().count("fencing primaries")
+
+
 def fill_big(address, password, keys, value):
     """keys copies of one incompressible value (the RDB is as big as the data), piped."""
     head = f"${len(value)}\r\n".encode()
@@ -157,10 +162,10 @@ class RestoreStreamsTest(LabTestCase):
         self.assertEqual(redis_cli(huge["address"], huge["password"], "flushall"), "OK")
 
         agent_log = os.path.join(self.lab.host(host).dir, "agent.log")
-        fences_before = open(agent_log).read().count("fencing primaries")
+        fences_before = fences(agent_log)
         events_before = {e["id"] for e in self.berth.api("GET", "/v1/events?database=steady")
                          ["events"]}
-        writer = Writer(view["address"], view["password"], prefix="steady")
+        writer = Writer(view["address"], steady["password"], prefix="steady")
         writer.start()
         try:
             time.sleep(1)
@@ -177,7 +182,7 @@ class RestoreStreamsTest(LabTestCase):
 
         # steady saw nothing: no fencing, no failover, the same primary and epoch, and a writer
         # acknowledged by its replica throughout.
-        self.assertEqual(open(agent_log).read().count("fencing primaries"), fences_before)
+        self.assertEqual(fences(agent_log), fences_before)
         after, after_view = self.primary("steady")
         self.assertEqual((after["host"], after["n"]), (primary["host"], primary["n"]))
         self.assertEqual(after_view["epoch"], view["epoch"])
