@@ -2,9 +2,11 @@
 """bench/backup: backup and restore throughput of a Redis dataset (SIZE_MB, 500 by default) in
 MB/s, against `docker cp` of the same RDB file out of the same container in the same run.
 
-Prints backup_mbps=, restore_mbps=, copy_mbps= and backup_copy_ratio= (medians of RUNS)."""
+Prints backup_mbps=, restore_mbps=, copy_mbps=, backup_copy_ratio= and restore_backup_ratio=
+(medians of RUNS)."""
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -84,8 +86,10 @@ def main():
             copy_mbps.append(os.path.getsize(f"/tmp/bkbench-{run}.rdb") / 1024 / 1024 /
                              (time.monotonic() - started))
             os.unlink(f"/tmp/bkbench-{run}.rdb")
-            seconds, _ = timed(["restore", "big", backup["id"]], berth.cli)
+            seconds, out = timed(["restore", "big", backup["id"], "--json"], berth.cli)
             restore_mbps.append(mb / seconds)
+            for line in json.loads(out.stdout).get("log", []):
+                print(f"#   {line}", flush=True)
             container = dockerd.containers(f"berth.database={db['id']}")[0]["Id"]
             assert redis_cli(db["address"], db["password"], "dbsize") == str(keys)
             berth.cli("backup", "rm", backup["id"])
@@ -97,7 +101,10 @@ def main():
         print(f"restore_mbps={r:.0f} MB/s")
         print(f"copy_mbps={c:.0f} MB/s")
         print(f"backup_copy_ratio={b / c:.2f} ratio")
+        print(f"restore_backup_ratio={r / b:.2f} ratio")
     finally:
+        if os.environ.get("BENCH_AGENT_LOG"):  # a copy of the agent's log, for a post-mortem
+            shutil.copy(os.path.join(lab.workdir, "agent.log"), os.environ["BENCH_AGENT_LOG"])
         lab.close()
 
 

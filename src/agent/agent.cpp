@@ -373,7 +373,7 @@ asio::awaitable<void> Agent::start_instance(const Allocation& a, const std::stri
   auto owner = model::keys::instance_owner(a.database_id, a.n);
   if (auto restore = pending_restore_.find(owner); restore != pending_restore_.end()) {
     // A restore: the data goes into the volume before the engine first starts.
-    co_await docker_.archive_put(id, engine->data_dir(), restore->second);
+    co_await restore->second->put(docker_, id, engine->data_dir());
     pending_restore_.erase(owner);
     util::log("agent {}: {} starts from restored data", options_.name, owner);
   }

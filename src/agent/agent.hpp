@@ -11,7 +11,9 @@
 #include <set>
 #include <string>
 
+#include "agent/backup_tar.hpp"
 #include "agent/hostnet.hpp"
+#include "backup/object_store.hpp"
 #include "docker/docker.hpp"
 #include "engines/engine.hpp"
 #include "model/model.hpp"
@@ -34,7 +36,7 @@ struct Options {
   int64_t memory_mb = 0;  // 0: what dockerd reports
   // "" (a bridge network, one machine) or "macvlan:IF" (containers on the LAN behind IF).
   std::string network;
-  std::string backup_dir = "/var/lib/berth/backups";  // the backup store (a shared directory)
+  std::shared_ptr<backup::ObjectStore> backups;  // the backup store, built at start-up
   std::string metrics_address;  // where its /metrics listens, recorded in the host record
 };
 
@@ -94,15 +96,15 @@ class Agent {
   // Gives the database's replicas a new data generation: they start over from empty volumes.
   boost::asio::awaitable<void> reseed_replicas(const model::Task& task);
   // A backup from files the engine snapshots inside the instance, copied out through Docker
-  // and stored as one tar (*data); returns its checksum.
+  // and stored as one tar; returns its checksum.
   boost::asio::awaitable<std::string> snapshot_and_store(const model::Task& task,
                                                          const model::Allocation& allocation,
-                                                         const engines::Engine& engine,
-                                                         std::shared_ptr<const std::string>& data);
+                                                         const engines::Engine& engine);
   // Loads a backup with the engine's own code in a scratch container (no network).
-  boost::asio::awaitable<engines::Engine::Verification> verify_backup(
-      const engines::Engine& engine, model::Allocation allocation,
-      std::shared_ptr<const std::string> data, std::string task_id);
+  boost::asio::awaitable<engines::Engine::Verification> verify_backup(const engines::Engine& engine,
+                                                                      model::Allocation allocation,
+                                                                      std::vector<TarSegment> data,
+                                                                      std::string task_id);
   // Adds to ops the write that ends the maintenance task put its database in, if it did.
   boost::asio::awaitable<void> end_maintenance(const model::Task& task,
                                                std::vector<store::Operation>& ops);
@@ -136,7 +138,7 @@ class Agent {
   store::Mirror tasks_;
   std::set<std::string> running_tasks_;
   // Data to put in an instance's fresh volume when its container is next created (a restore).
-  std::map<std::string, std::string> pending_restore_;  // "id/n" -> tar
+  std::map<std::string, std::shared_ptr<RestoreData>> pending_restore_;  // by "id/n"
 };
 
 // The hash of everything in an allocation that needs a new container when it changes.

@@ -186,7 +186,7 @@ asio::awaitable<http::Response> Api::handle(const http::ServerRequest& request) 
     if (rest.ends_with("/restore") && method == "POST")
       co_return co_await restore_to_new(rest.substr(0, rest.size() - 8), request);
     if (rest.ends_with("/data") && method == "GET")
-      co_return backup_data(rest.substr(0, rest.size() - 5));
+      co_return co_await backup_data(rest.substr(0, rest.size() - 5));
     if (rest.find('/') == std::string::npos && method == "GET") co_return get_backup(rest);
     if (rest.find('/') == std::string::npos && method == "DELETE")
       co_return co_await delete_backup(rest);

@@ -22,6 +22,9 @@
 namespace berth::engines {
 class Engine;
 }
+namespace berth::backup {
+class ObjectStore;
+}
 
 namespace berth::api {
 
@@ -29,8 +32,8 @@ struct Options {
   std::string listen = "127.0.0.1:7070";
   std::string token_file;  // where the admin token is written at first start
   std::chrono::seconds create_wait{60};
-  std::string backup_dir = "/var/lib/berth/backups";  // the backup store
-  int64_t usage_step = 15;                            // seconds between usage samples
+  std::shared_ptr<backup::ObjectStore> backups;  // the backup store, built at start-up
+  int64_t usage_step = 15;                       // seconds between usage samples
 };
 
 class Api {
@@ -88,7 +91,7 @@ class Api {
   http::Response list_backups(const http::ServerRequest& request) const;
   http::Response get_backup(const std::string& id) const;
   boost::asio::awaitable<http::Response> delete_backup(const std::string& id);
-  http::Response backup_data(const std::string& id) const;
+  boost::asio::awaitable<http::Response> backup_data(const std::string& id) const;
 
   // Usage and events (api/observe.cpp).
   boost::asio::awaitable<http::Response> get_usage(const std::string& ref,

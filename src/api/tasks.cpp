@@ -4,7 +4,7 @@
 
 #include "api/api.hpp"
 #include "api/respond.hpp"
-#include "backup/store.hpp"
+#include "backup/object_store.hpp"
 #include "engines/engine.hpp"
 #include "model/model.hpp"
 #include "util/encoding.hpp"
@@ -272,27 +272,30 @@ asio::awaitable<http::Response> Api::delete_backup(const std::string& id) {
   bool shared = false;
   for (auto* other : state_.under(keys::kBackups))
     shared |= model::parse<model::Backup>(other->value).sha256 == b.sha256;
-  if (!shared) backup::open_directory_store(options_.backup_dir)->remove(b.sha256);
+  if (!shared) co_await options_.backups->remove(b.sha256);
   http::Response r;
   r.status = 204;
   co_return r;
 }
 
-http::Response Api::backup_data(const std::string& id) const {
+asio::awaitable<http::Response> Api::backup_data(const std::string& id) const {
   auto* kv = state_.find(keys::backup(id));
-  if (!kv) return error(404, "backup: no backup with id '" + id + "'");
+  if (!kv) co_return error(404, "backup: no backup with id '" + id + "'");
   auto b = model::parse<model::Backup>(kv->value);
-  auto data = backup::open_directory_store(options_.backup_dir)->get(b.sha256);
-  if (!data) return error(410, "backup: its data is missing from the store");
+  // Streamed piece by piece: a backup of any size costs the server one piece of memory.
+  std::shared_ptr<backup::ObjectReader> reader = co_await options_.backups->open(b.sha256);
+  if (!reader) co_return error(410, "backup: its data is missing from the store");
   http::Response r;
   r.status = 200;
-  r.body = std::move(*data);
+  r.source = std::make_shared<http::BodySource>();
+  r.source->size = reader->size();
+  r.source->next = [reader]() { return reader->read(1 << 20); };
   // A streamed backup is the engine's own file (an RDB); otherwise a tar of its files.
   r.content_type = b.file.empty() ? "application/x-tar" : "application/octet-stream";
   std::string filename = b.file.empty() ? id + ".tar" : id + "-" + b.file;
   r.headers.push_back({"Content-Disposition", "attachment; filename=\"" + filename + "\""});
   r.headers.push_back({"X-Checksum-Sha256", b.sha256});
-  return r;
+  co_return r;
 }
 
 }  // namespace berth::api

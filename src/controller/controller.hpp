@@ -29,7 +29,7 @@ class Controller {
 
   int64_t failovers() const { return failovers_; }
   // Where backup data lives, so that retention can remove what it prunes.
-  void set_backup_dir(std::string dir) { settings_.backup_dir = std::move(dir); }
+  void set_backup_store(std::shared_ptr<backup::ObjectStore> s) { settings_.backups = std::move(s); }
   // Seconds between usage samples (controller/usage.cpp); coarse points span 20 of them.
   void set_usage_step(int64_t seconds) { settings_.usage_step = seconds; }
 

@@ -2,7 +2,7 @@
 
 #include <ctime>
 
-#include "backup/store.hpp"
+#include "backup/object_store.hpp"
 #include "controller/events.hpp"
 #include "controller/prober.hpp"
 #include "controller/scope.hpp"
@@ -97,7 +97,7 @@ asio::awaitable<void> Reconciler::reconcile_once() {
     util::log("controller {}: {} {}: {}", term_.leader_id, kind(change), id, detail(change));
     co_await term_.state.wait_revision(revision, 2s);
     if (auto* retention = std::get_if<Retention>(&change))
-      drop_unreferenced(retention->drop_objects);
+      co_await drop_unreferenced(retention->drop_objects);
   }
 }
 
@@ -156,13 +156,12 @@ asio::awaitable<bool> Reconciler::primary_really_lost(const Snapshot& snapshot,
   co_return false;
 }
 
-void Reconciler::drop_unreferenced(const std::vector<std::string>& objects) {
-  if (objects.empty() || settings_.backup_dir.empty()) return;
+asio::awaitable<void> Reconciler::drop_unreferenced(std::vector<std::string> objects) {
+  if (objects.empty() || !settings_.backups) co_return;
   std::set<std::string> referenced;
   for (auto& [id, r] : term_.view.backups()) referenced.insert(r.value.sha256);
-  auto store = backup::open_directory_store(settings_.backup_dir);
   for (auto& sha : objects)
-    if (!referenced.count(sha)) store->remove(sha);
+    if (!referenced.count(sha)) co_await settings_.backups->remove(sha);
 }
 
 }  // namespace berth::controller

@@ -34,7 +34,7 @@ class Reconciler {
   boost::asio::awaitable<int64_t> write(const Writes& writes);
   boost::asio::awaitable<bool> primary_really_lost(const Snapshot& snapshot,
                                                    const std::string& database_id);
-  void drop_unreferenced(const std::vector<std::string>& objects);
+  boost::asio::awaitable<void> drop_unreferenced(std::vector<std::string> objects);
 
   const TermContext& term_;
   const TermSettings& settings_;

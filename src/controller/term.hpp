@@ -5,9 +5,11 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "backup/object_store.hpp"
 #include "state/view.hpp"
 #include "store/mirror.hpp"
 #include "store/store.hpp"
@@ -32,7 +34,8 @@ boost::asio::awaitable<int64_t> leader_txn_batched(const TermContext& term,
                                                    const std::vector<store::Operation>& ops);
 
 struct TermSettings {
-  std::string backup_dir;                    // where retention removes the backup objects it prunes
+  // Where retention removes the backup objects it prunes (none: it removes none).
+  std::shared_ptr<backup::ObjectStore> backups;
   int64_t usage_step = usage::kDefaultStep;  // seconds between usage samples
 };
 

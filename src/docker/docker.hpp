@@ -108,6 +108,11 @@ class Client {
   // Unpacks a tar into directory path of the container, running or not.
   asio::awaitable<void> archive_put(const std::string& id, const std::string& path,
                                     const std::string& tar);
+  // The same, with a tar of `size` bytes produced piece by piece by next (empty at the end):
+  // a restore of any size puts its data in without holding it whole.
+  asio::awaitable<void> archive_put_stream(const std::string& id, const std::string& path,
+                                           int64_t size,
+                                           std::function<asio::awaitable<std::string>()> next);
   // Waits until the container stops; returns its exit code.
   asio::awaitable<int> container_wait(const std::string& id, std::chrono::seconds timeout);
   // Its output so far, stdout and stderr together.

@@ -130,6 +130,58 @@ asio::awaitable<Response> Client::request(Request r, std::chrono::milliseconds t
   }
 }
 
+asio::awaitable<Response> Client::send(Request r, BodySource body,
+                                       std::chrono::milliseconds timeout) {
+  if (body.size < 0) throw std::invalid_argument("http: a streamed request body needs its size");
+  bhttp::request<bhttp::empty_body> req{bhttp::string_to_verb(r.method), r.target, 11};
+  req.set(bhttp::field::host, host_);
+  req.set(bhttp::field::user_agent, "berth");
+  req.set(bhttp::field::content_type, r.content_type);
+  for (auto& [k, v] : r.headers) req.set(k, v);
+  req.content_length(static_cast<uint64_t>(body.size));
+  req.keep_alive(false);  // a connection of its own: nothing to reuse after a large upload
+  auto conn = co_await connect(timeout);
+  auto run = [&](auto& s) -> asio::awaitable<Response> {
+    s.expires_after(timeout);
+    bhttp::request_serializer<bhttp::empty_body> head(req);
+    co_await bhttp::async_write_header(s, head, asio::use_awaitable);
+    int64_t sent = 0;
+    boost::system::error_code write_error;
+    while (sent < body.size) {
+      // The next piece is fetched while nothing else is in flight: one piece held at a time.
+      std::string piece = co_await body.next();
+      if (piece.empty()) throw std::runtime_error("http: the request body ended early");
+      if (sent + static_cast<int64_t>(piece.size()) > body.size)
+        throw std::runtime_error("http: the request body is longer than announced");
+      s.expires_after(timeout);
+      auto [ec, n] =
+          co_await asio::async_write(s, asio::buffer(piece), asio::as_tuple(asio::use_awaitable));
+      if (ec) {
+        write_error = ec;  // the peer may have answered early (an error): read it below
+        break;
+      }
+      sent += static_cast<int64_t>(n);
+    }
+    s.expires_after(timeout);
+    bhttp::response_parser<bhttp::string_body> parser;
+    parser.body_limit(64 * 1024 * 1024);
+    auto [ec, n] =
+        co_await bhttp::async_read(s, conn->buffer, parser, asio::as_tuple(asio::use_awaitable));
+    if (ec) throw boost::system::system_error(write_error ? write_error : ec);
+    auto& res = parser.get();
+    Response out;
+    out.status = res.result_int();
+    out.body = std::move(res.body());
+    out.content_type = std::string(res[bhttp::field::content_type]);
+    co_return out;
+  };
+  try {
+    co_return co_await std::visit(run, conn->stream);
+  } catch (const boost::system::system_error& e) {
+    throw ConnectError(endpoint_ + " " + r.method + " " + r.target + ": " + e.code().message());
+  }
+}
+
 asio::awaitable<int> Client::stream(Request r, std::function<void(int)> on_status,
                                     std::function<bool(std::string_view)> on_data,
                                     std::chrono::milliseconds connect_timeout) {

@@ -28,9 +28,19 @@ struct Request {
   std::vector<std::pair<std::string, std::string>> headers;
 };
 
+// A body produced piece by piece: next() returns the next piece, empty at the end. The sender
+// asks for the next piece only once the last one is written, so a slow peer slows the source
+// (back-pressure) and at most one piece is held.
+struct BodySource {
+  int64_t size = -1;  // the whole length when known (Content-Length); -1: chunked
+  std::function<asio::awaitable<std::string>()> next;
+};
+
 struct Response {
   int status = 0;
   std::string body;
+  // When set, the body comes from it instead of body (large downloads).
+  std::shared_ptr<BodySource> source;
   std::string content_type = "application/json";
   std::vector<std::pair<std::string, std::string>> headers;
 };
@@ -53,6 +63,12 @@ class Client {
   const std::string& endpoint() const { return endpoint_; }
 
   asio::awaitable<Response> request(Request request, std::chrono::milliseconds timeout = 30s);
+
+  // Sends the request with its body taken piece by piece from body (its size must be known:
+  // Docker's archive upload wants a Content-Length), on a connection of its own. timeout bounds
+  // each piece's write and the wait for the response.
+  asio::awaitable<Response> send(Request request, BodySource body,
+                                 std::chrono::milliseconds timeout = 30s);
 
   // Sends the request and hands the response body to on_data piece by piece as it arrives
   // (watch streams, event streams). Returns the HTTP status when the body ends or on_data

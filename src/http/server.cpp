@@ -2,6 +2,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <cctype>
+#include <tuple>
 
 #include "http/http.hpp"
 
@@ -48,6 +49,61 @@ struct Server::Impl {
     return out;
   }
 
+  // Writes a response whose body comes piece by piece from its source: the next piece is asked
+  // for once the last is on the wire, so a slow client slows the source and memory stays at one
+  // piece. False when the connection cannot go on (a write failed, or the source failed midway
+  // and the body is cut short: closing is the only way left to tell the client).
+  static asio::awaitable<bool> write_streamed(beast::tcp_stream& stream, Response& response,
+                                              unsigned version, bool keep_alive) {
+    bhttp::response<bhttp::empty_body> res{static_cast<bhttp::status>(response.status), version};
+    res.set(bhttp::field::server, "berth");
+    res.set(bhttp::field::content_type, response.content_type);
+    for (auto& [k, v] : response.headers) res.set(k, v);
+    auto& source = *response.source;
+    bool chunked = source.size < 0;
+    if (chunked)
+      res.chunked(true);
+    else
+      res.content_length(static_cast<uint64_t>(source.size));
+    res.keep_alive(keep_alive);
+    stream.expires_after(60s);
+    bhttp::response_serializer<bhttp::empty_body> head(res);
+    auto [hec, hn] =
+        co_await bhttp::async_write_header(stream, head, asio::as_tuple(asio::use_awaitable));
+    if (hec) co_return false;
+    int64_t sent = 0;
+    for (;;) {
+      std::string piece;
+      try {
+        piece = co_await source.next();
+      } catch (const std::exception&) {
+        co_return false;
+      }
+      if (piece.empty()) break;
+      stream.expires_after(60s);
+      // Named, not temporaries in the co_await: g++ 12 destroys those twice.
+      auto chunk = bhttp::make_chunk(asio::buffer(piece));
+      auto raw = asio::buffer(piece);
+      boost::system::error_code ec;
+      if (chunked) {
+        auto [e, n] =
+            co_await asio::async_write(stream, chunk, asio::as_tuple(asio::use_awaitable));
+        ec = e;
+      } else {
+        auto [e, n] = co_await asio::async_write(stream, raw, asio::as_tuple(asio::use_awaitable));
+        ec = e;
+      }
+      if (ec) co_return false;
+      sent += static_cast<int64_t>(piece.size());
+    }
+    if (chunked) {
+      auto last = bhttp::make_chunk_last();
+      auto [ec, n] = co_await asio::async_write(stream, last, asio::as_tuple(asio::use_awaitable));
+      co_return !ec;
+    }
+    co_return sent == source.size;
+  }
+
   asio::awaitable<void> session(tcp::socket socket) {
     beast::tcp_stream stream(std::move(socket));
     stream.socket().set_option(tcp::no_delay(true));
@@ -81,6 +137,11 @@ struct Server::Impl {
       } catch (const std::exception& e) {
         response.status = 500;
         response.body = std::string(R"({"error":"internal error: )") + e.what() + "\"}";
+      }
+      if (response.source) {
+        bool ok = co_await write_streamed(stream, response, version, keep_alive);
+        if (!ok || !keep_alive) break;
+        continue;
       }
       bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(response.status), version};
       res.set(bhttp::field::server, "berth");

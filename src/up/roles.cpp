@@ -21,6 +21,7 @@
 #include "agent/agent.hpp"
 #include "api/api.hpp"
 #include "api/presence.hpp"
+#include "backup/object_store.hpp"
 #include "cli/cli.hpp"
 #include "controller/controller.hpp"
 #include "docker/docker.hpp"
@@ -168,12 +169,14 @@ int run_server(const ServerFlags& flags) {
   options.listen = flags.listen;
   std::string state_dir = flags.state_dir.empty() ? default_state_dir() : flags.state_dir;
   options.token_file = flags.token_file.empty() ? state_dir + "/admin.token" : flags.token_file;
-  options.backup_dir = flags.backup_dir.empty() ? state_dir + "/backups" : flags.backup_dir;
+  // One backup store for the whole process: its threads do the file work off the event loop.
+  options.backups = backup::open_directory_store(flags.backup_dir.empty() ? state_dir + "/backups"
+                                                                          : flags.backup_dir);
   options.usage_step = flags.usage_step;
   api::Api api(io.get_executor(), store, options);
   controller::Controller controller(io.get_executor(), store, api.view(),
                                     hostname() + ":" + std::to_string(getpid()), flags.leader_ttl);
-  controller.set_backup_dir(options.backup_dir);
+  controller.set_backup_store(options.backups);
   controller.set_usage_step(flags.usage_step);
   std::unique_ptr<api::Presence> presence;
   int exit_code = 0;
@@ -215,7 +218,7 @@ int run_agent(const AgentFlags& flags) {
     options.labels[label.substr(0, eq)] = label.substr(eq + 1);
   }
   options.network = flags.network;
-  options.backup_dir = flags.backup_dir;
+  options.backups = backup::open_directory_store(flags.backup_dir);
   agent::Agent* running = nullptr;  // set below: the exporter's address goes into its options
   metrics::Exporter exporter(io.get_executor(), [&](metrics::Registry& r) {
     if (running) running->collect_metrics(r);
@@ -287,12 +290,12 @@ int run_up(UpFlags flags) {
   api::Options api_options;
   api_options.listen = flags.listen;
   api_options.token_file = flags.state_dir + "/admin.token";
-  api_options.backup_dir = flags.state_dir + "/backups";
+  api_options.backups = backup::open_directory_store(flags.state_dir + "/backups");
   api::Api api(io.get_executor(), store, api_options);
   agent::Options agent_options;
   agent_options.name = hostname();
   agent_options.advertise = "127.0.0.1";
-  agent_options.backup_dir = api_options.backup_dir;
+  agent_options.backups = api_options.backups;
   agent::Agent* running = nullptr;
   metrics::Exporter exporter(io.get_executor(), [&](metrics::Registry& r) {
     if (running) running->collect_metrics(r);
@@ -302,7 +305,7 @@ int run_up(UpFlags flags) {
   running = &agent;
   api::Presence presence(io.get_executor(), store, flags.listen);
   controller::Controller controller(io.get_executor(), store, api.view(), "up");
-  controller.set_backup_dir(api_options.backup_dir);
+  controller.set_backup_store(api_options.backups);
   int exit_code = 0;
 
   asio::co_spawn(

@@ -1,0 +1,160 @@
+// The agent's restores: check the stored backup whole (off the event loop), then replace an
+// instance's data with it, streamed from the store into the fresh volume through Docker, and
+// end the task once the restored instance answers as primary.
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <chrono>
+
+#include "agent/agent.hpp"
+#include "agent/instance.hpp"
+#include "util/log.hpp"
+
+namespace berth::agent {
+
+namespace asio = boost::asio;
+namespace keys = model::keys;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Stands for a stored file's content when the engine lays out its data folder: engines pass a
+// backup file's content through whole, so the marker comes back where the file must go.
+constexpr std::string_view kStoredMarker =
+    "\x01"
+    "berth-stored-file:";
+
+// The files a restore puts in the fresh volume, each in memory or a range of the stored object.
+// Reads the whole object first (its checksum is checked before anything is touched).
+asio::awaitable<std::vector<TarFile>> restore_layout(backup::ObjectStore& store,
+                                                     const model::Backup& b,
+                                                     const engines::Engine& engine) {
+  std::string missing = "backup data " + b.sha256 + " is missing from the store";
+  std::vector<TarMember> sources;
+  if (b.file.empty()) {
+    // A tar of the snapshot's files: read once, hashed and indexed as it goes.
+    auto members = co_await index_stored_tar(store, b.sha256);
+    if (!members) throw std::runtime_error(missing);
+    sources = std::move(*members);
+  } else {
+    // One file stored as is (a streamed backup).
+    auto check = co_await store.check(b.sha256);
+    if (check == backup::ObjectStore::Check::missing) throw std::runtime_error(missing);
+    if (check == backup::ObjectStore::Check::damaged) throw backup::ChecksumMismatch();
+    auto size = co_await store.size(b.sha256);
+    if (!size) throw std::runtime_error(missing);
+    sources.push_back({b.file, 0, *size});
+  }
+  std::map<std::string, std::string> markers;
+  std::map<std::string, const TarMember*> by_marker;
+  for (size_t i = 0; i < sources.size(); ++i) {
+    std::string marker = std::string(kStoredMarker) + std::to_string(i);
+    markers[sources[i].name] = marker;
+    by_marker[marker] = &sources[i];
+  }
+  std::vector<TarFile> files;
+  for (auto& f : engine.restore_files(markers)) {
+    if (auto it = by_marker.find(f.content); it != by_marker.end())
+      files.push_back({f.path, f.mode, "", b.sha256, it->second->offset, it->second->size});
+    else if (f.content.find(kStoredMarker) != std::string::npos)
+      throw std::logic_error(engine.name() + " changes a backup file on restore: cannot stream it");
+    else
+      files.push_back({f.path, f.mode, std::move(f.content), "", 0, 0});
+  }
+  co_return files;
+}
+
+}  // namespace
+
+asio::awaitable<void> Agent::reseed_replicas(const model::Task& task) {
+  // Replicas join the restored primary from scratch: their agents see a new data generation.
+  // Each allocation is written only if unchanged since read; a race reads them again.
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    auto all = co_await store_.get_prefix(keys::kAllocations);
+    std::vector<store::Compare> unchanged;
+    std::vector<store::Operation> puts;
+    for (auto& kv : all.kvs) {
+      auto replica = model::parse<model::Allocation>(kv.value);
+      if (replica.database_id != task.database_id || replica.role != model::Role::replica ||
+          replica.data_generation == task.id)
+        continue;
+      replica.data_generation = task.id;
+      unchanged.push_back(store::Compare::mod_revision_is(kv.key, kv.mod_revision));
+      puts.push_back(store::Operation::put(kv.key, model::dump(replica)));
+    }
+    if (puts.empty() || (co_await store_.txn(unchanged, puts)).succeeded) co_return;
+  }
+  throw std::runtime_error("the replicas kept changing: they were not re-seeded");
+}
+
+asio::awaitable<void> Agent::run_restore(const model::Task& task, std::string owner,
+                                         const engines::Engine& engine) {
+  auto record = co_await store_.get(keys::backup(task.backup_id));
+  if (record.kvs.empty()) throw std::runtime_error("backup " + task.backup_id + " is gone");
+  auto b = model::parse<model::Backup>(record.kvs[0].value);
+  co_await report_progress(task.id, 10, "reading backup " + b.id + " and checking its checksum");
+  auto files = co_await restore_layout(*options_.backups, b, engine);
+  auto it = instances_.find(owner);
+  if (it == instances_.end()) throw std::runtime_error("instance " + owner + " is not here");
+  auto a = it->second->allocation;
+  int old_pid = it->second->pid;
+  co_await report_progress(task.id, 40, "replacing the data of instance " + std::to_string(a.n));
+  // The next container of this instance starts from the backup, in a fresh volume: the data
+  // streams from the store when the reconciler makes it.
+  auto data = std::make_shared<RestoreData>(RestoreData{options_.backups, tar_of(files), ""});
+  pending_restore_[owner] = data;
+  co_await docker_.container_remove(engines::container_name(a));
+  try {
+    co_await docker_.volume_remove(engines::volume_name(a));
+  } catch (const std::exception&) {
+    // Re-created meanwhile by the reconciler, from the restored data: nothing to remove.
+  }
+  wake_.notify_all();
+  // Past the point of no return: a cancel request no longer stops it.
+  co_await modify_task(task.id, [](model::Task& t) {
+    t.progress = 70;
+    t.log.push_back(model::now_rfc3339() + " waiting for the restored instance to answer");
+  });
+  asio::steady_timer timer(executor_);
+  auto deadline = std::chrono::steady_clock::now() + 120s;
+  for (;;) {
+    auto i = instances_.find(owner);
+    if (i != instances_.end() && i->second->pid != old_pid && i->second->pid != 0 &&
+        i->second->status.state == model::InstanceState::healthy &&
+        i->second->status.role == model::Role::primary && !pending_restore_.count(owner))
+      break;
+    if (!data->failure.empty()) {
+      // The data changed on disk after it was checked: the instance starts empty rather than
+      // from a cut-short file.
+      if (auto p = pending_restore_.find(owner); p != pending_restore_.end() && p->second == data)
+        pending_restore_.erase(p);
+      co_await docker_.container_remove(engines::container_name(a));
+      try {
+        co_await docker_.volume_remove(engines::volume_name(a));
+      } catch (const std::exception&) {
+      }
+      wake_.notify_all();
+      throw std::runtime_error(data->failure);
+    }
+    if (std::chrono::steady_clock::now() > deadline)
+      throw std::runtime_error("the restored instance did not come back in 2 minutes");
+    timer.expires_after(100ms);
+    co_await timer.async_wait(asio::use_awaitable);
+  }
+  if (engine.capabilities().restore_reseeds_replicas) co_await reseed_replicas(task);
+  // Done, and the database out of maintenance, in one transaction.
+  std::vector<store::Operation> also{store::Operation::erase(keys::task_claim(task.id))};
+  co_await end_maintenance(task, also);
+  bool done = co_await modify_task(
+      task.id,
+      [&](model::Task& t) {
+        t.state = model::TaskState::done;
+        t.progress = 100;
+        t.finished_at = model::now_rfc3339();
+        t.log.push_back(t.finished_at + " restored backup " + b.id);
+      },
+      also);
+  if (!done) throw std::runtime_error("the task is no longer ours");
+  util::log("agent {}: restored backup {} into {}", options_.name, b.id, task.database_name);
+}
+
+}  // namespace berth::agent
