@@ -47,6 +47,9 @@ asio::awaitable<void> PrimaryProber::run() {
   } catch (const std::exception&) {
     // Stopped with its term (the wait was aborted).
   }
+  // Stopped from above, this coroutine would throw at the next co_await of a coroutine and
+  // leave its children running past their scope: join them first.
+  co_await asio::this_coro::throw_if_cancelled(false);
   probes.cancel();
   co_await probes.join();
 }

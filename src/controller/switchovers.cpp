@@ -29,6 +29,9 @@ asio::awaitable<void> SwitchoverRunner::run() {
   } catch (const std::exception&) {
     // Stopped with its term: a switchover under way is left to the next leader.
   }
+  // Stopped from above, this coroutine would throw at the next co_await of a coroutine and
+  // leave its children running past their scope: join them first.
+  co_await asio::this_coro::throw_if_cancelled(false);
   runs.cancel();
   co_await runs.join();
   runs_ = nullptr;

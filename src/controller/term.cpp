@@ -33,6 +33,9 @@ asio::awaitable<void> run_term(const TermContext& term, const TermSettings& sett
   } catch (const std::exception&) {
     // The server resigns: this term is stopped from above.
   }
+  // Stopped from above, this coroutine would throw at the next co_await of a coroutine and
+  // leave its children running past their scope: join them first.
+  co_await asio::this_coro::throw_if_cancelled(false);
   owners.cancel();
   co_await owners.join();
   *failovers += reconciler.failovers();
