@@ -30,6 +30,8 @@ class Api {
   boost::asio::awaitable<bool> shutdown(std::chrono::steady_clock::duration timeout);
   uint16_t port() const;
   store::Mirror& state() { return context_.state; }
+  // The same state decoded into typed records (state::View follows state()).
+  state::View& view() { return context_.view; }
 
   // Routes one request (public for tests and for embedding).
   boost::asio::awaitable<http::Response> handle(const http::ServerRequest& request);

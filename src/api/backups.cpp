@@ -26,7 +26,7 @@ http::Response answer(const StartedTask& started) {
 
 }  // namespace
 
-Reply start(Context& c, const Request& r, DatabaseRef ref) {
+Reply start(Context& c, const Request& r, const DatabaseRef& ref) {
   std::string id = c.resolve(ref.value);
   if (id.empty()) co_return error(404, no_database(ref.value));
   bool verify = false;
@@ -46,14 +46,14 @@ Reply start(Context& c, const Request& r, DatabaseRef ref) {
     co_return error(409, "database: another task is running on it; wait for it to end");
   model::Task task;
   task.id = "t-" + util::random_hex(6);
-  task.kind = "backup";
+  task.kind = model::TaskKind::backup;
   task.database_id = id;
   task.database_name = db.name;
   task.verify = verify;
   co_return answer(co_await start_task(c, task, {}, {}));
 }
 
-Reply restore(Context& c, const Request& r, DatabaseRef ref) {
+Reply restore(Context& c, const Request& r, const DatabaseRef& ref) {
   std::string id = c.resolve(ref.value);
   if (id.empty()) co_return error(404, no_database(ref.value));
   http::Response failure;
@@ -64,7 +64,7 @@ Reply restore(Context& c, const Request& r, DatabaseRef ref) {
   co_return answer(co_await start_restore(c, id, (*parsed)["backup"].get<std::string>()));
 }
 
-Reply restore_to_new(Context& c, const Request& r, BackupId backup) {
+Reply restore_to_new(Context& c, const Request& r, const BackupId& backup) {
   auto* bkv = c.state.find(keys::backup(backup.value));
   if (!bkv) co_return error(404, "backup: no backup with id '" + backup.value + "'");
   auto b = model::parse<model::Backup>(bkv->value);
@@ -106,20 +106,20 @@ http::Response list(Context& c, const Request& r) {
   return reply(200, out);
 }
 
-http::Response get(Context& c, const Request&, BackupId backup) {
+http::Response get(Context& c, const Request&, const BackupId& backup) {
   auto* kv = c.state.find(keys::backup(backup.value));
   if (!kv) return error(404, "backup: no backup with id '" + backup.value + "'");
   return reply(200, json::parse(kv->value));
 }
 
-Reply remove(Context& c, const Request&, BackupId backup) {
+Reply remove(Context& c, const Request&, const BackupId& backup) {
   const std::string& id = backup.value;
   auto* kv = c.state.find(keys::backup(id));
   if (!kv) co_return error(404, "backup: no backup with id '" + id + "'");
   auto b = model::parse<model::Backup>(kv->value);
   for (auto* tkv : c.state.under(keys::kTasks)) {
     auto t = model::parse<model::Task>(tkv->value);
-    if (t.kind == "restore" && t.backup_id == id && !model::task_finished(t.state))
+    if (t.kind == model::TaskKind::restore && t.backup_id == id && !model::task_finished(t.state))
       co_return error(409, "backup: a restore of it is running");
   }
   std::vector<store::Compare> compares{store::Compare::mod_revision_is(kv->key, kv->mod_revision)};
@@ -137,7 +137,7 @@ Reply remove(Context& c, const Request&, BackupId backup) {
   co_return response;
 }
 
-http::Response data(Context& c, const Request&, BackupId backup) {
+http::Response data(Context& c, const Request&, const BackupId& backup) {
   const std::string& id = backup.value;
   auto* kv = c.state.find(keys::backup(id));
   if (!kv) return error(404, "backup: no backup with id '" + id + "'");

@@ -18,8 +18,8 @@ Context::Context(asio::any_io_executor executor, store::Store& store, Options op
 }
 
 std::string Context::resolve(const std::string& ref) const {
-  if (state.find(keys::database(ref))) return ref;
-  if (auto* kv = state.find(keys::name(ref))) return kv->value;
+  if (view.database(ref)) return ref;
+  if (auto* db = view.database_named(ref)) return db->value.id;
   return {};
 }
 

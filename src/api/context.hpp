@@ -12,6 +12,7 @@
 
 #include "api/views.hpp"
 #include "model/model.hpp"
+#include "state/view.hpp"
 #include "store/mirror.hpp"
 #include "store/store.hpp"
 
@@ -43,6 +44,7 @@ struct Context {
   store::Store& store;
   Options options;
   store::Mirror state;
+  state::View view{state};  // the same state as typed records; follows `state`
   ViewCache views;
 
  private:

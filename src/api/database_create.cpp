@@ -41,9 +41,10 @@ std::string DatabaseService::not_running(const std::string& id, int replicas) co
       what = "no report from its host yet";
     } else {
       auto status = model::parse<model::InstanceStatus>(s->value);
-      if (status.state == "healthy" && (n == 0 || status.link_up)) continue;
-      what = status.state + (status.message.empty() ? "" : ": " + status.message);
-      if (status.state == "healthy") what += " (not in sync with its primary yet)";
+      if (status.state == model::InstanceState::healthy && (n == 0 || status.link_up)) continue;
+      what = model::to_string(status.state) + (status.message.empty() ? "" : ": " + status.message);
+      if (status.state == model::InstanceState::healthy)
+        what += " (not in sync with its primary yet)";
     }
     out += (out.empty() ? "" : "; ") + std::string("instance ") + std::to_string(n) + ": " + what;
   }
@@ -103,7 +104,7 @@ asio::awaitable<DatabaseService::Created> DatabaseService::create(const CreateRe
                                       store::Operation::put(keys::name(db.name), db.id)};
     for (int n = 0; n <= replicas; ++n) {
       auto a = new_allocation(db, n, placed_hosts[n], ips[n]);
-      a.role = n == 0 ? "primary" : "replica";
+      a.role = n == 0 ? model::Role::primary : model::Role::replica;
       a.primary_ip = n == 0 ? "" : ips[0];
       a.database_address = n == 0 ? db.address : "";
       compares.push_back(store::Compare::absent(keys::address(a.ip)));
@@ -147,8 +148,9 @@ asio::awaitable<DatabaseService::Created> DatabaseService::create(const CreateRe
               continue;
             }
             auto status = model::parse<model::InstanceStatus>(s->value);
-            failed |= status.state == "failed";
-            if (status.state != "healthy" || (n > 0 && !status.link_up)) ready = false;
+            failed |= status.state == model::InstanceState::failed;
+            if (status.state != model::InstanceState::healthy || (n > 0 && !status.link_up))
+              ready = false;
             if (n == 0 && status.holds_address != db.address) ready = false;
           }
           return ready || failed;

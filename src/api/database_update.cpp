@@ -77,7 +77,7 @@ asio::awaitable<DatabaseService::Updated> DatabaseService::update(const std::str
     kept.clear();
     for (auto& a : plan.kept) {
       kept.push_back(a.n);
-      if (a.role == "primary" && plan.needs_database_address) a.database_address = next.address;
+      if (a.n == plan.primary_n && plan.needs_database_address) a.database_address = next.address;
       auto* record = read.at(a.n);
       if (model::dump(a) != record->value)
         ops.push_back(store::Operation::put(record->key, model::dump(a)));
@@ -93,7 +93,7 @@ asio::awaitable<DatabaseService::Updated> DatabaseService::update(const std::str
       for (size_t i = 0; i < plan.added.size(); ++i) {
         int n = plan.added[i].n;
         auto a = new_allocation(next, n, plan.added[i].host, ips[i]);
-        a.role = "replica";
+        a.role = model::Role::replica;
         a.primary_ip = plan.primary_ip;
         compares.push_back(store::Compare::absent(keys::address(a.ip)));
         compares.push_back(store::Compare::present(keys::host(a.host)));
@@ -130,7 +130,8 @@ asio::awaitable<DatabaseService::Updated> DatabaseService::update(const std::str
         for (int n : kept)
           if (auto s = status(n); !s || s->memory_limit_mb != db.memory_mb) return false;
         for (int n : added)
-          if (auto s = status(n); !s || s->state != "healthy" || !s->link_up) return false;
+          if (auto s = status(n); !s || s->state != model::InstanceState::healthy || !s->link_up)
+            return false;
         if (!db.address.empty()) {
           bool held = false;
           for (int n : kept)

@@ -21,7 +21,7 @@ http::Response list(Context& c, const Request&) {
   return r;
 }
 
-http::Response get(Context& c, const Request&, DatabaseRef ref) {
+http::Response get(Context& c, const Request&, const DatabaseRef& ref) {
   std::string id = c.resolve(ref.value);
   if (id.empty()) return error(404, no_database(ref.value));
   http::Response r;
@@ -42,7 +42,7 @@ Reply create(Context& c, const Request& r) {
   co_return reply(created.healthy ? 201 : 202, created.view);
 }
 
-Reply update(Context& c, const Request& r, DatabaseRef ref) {
+Reply update(Context& c, const Request& r, const DatabaseRef& ref) {
   std::string id = c.resolve(ref.value);
   if (id.empty()) co_return error(404, no_database(ref.value));
   http::Response failure;
@@ -57,7 +57,7 @@ Reply update(Context& c, const Request& r, DatabaseRef ref) {
   co_return reply(updated.applied ? 200 : 202, database_view(c.state, id));
 }
 
-Reply remove(Context& c, const Request&, DatabaseRef ref) {
+Reply remove(Context& c, const Request&, const DatabaseRef& ref) {
   std::string id = c.resolve(ref.value);
   if (id.empty()) co_return error(404, no_database(ref.value));
   auto* kv = c.state.find(keys::database(id));
@@ -96,7 +96,7 @@ Reply remove(Context& c, const Request&, DatabaseRef ref) {
   co_return response;
 }
 
-Reply switchover(Context& c, const Request& r, DatabaseRef ref) {
+Reply switchover(Context& c, const Request& r, const DatabaseRef& ref) {
   std::string id = c.resolve(ref.value);
   if (id.empty()) co_return error(404, no_database(ref.value));
   int to = -1;

@@ -41,7 +41,7 @@ http::Response list(Context& c, const Request&) {
   return reply(200, out);
 }
 
-Reply set(Context& c, const Request& r, EngineName name) {
+Reply set(Context& c, const Request& r, const EngineName& name) {
   auto* engine = berth::engines::find_engine(name.value);
   if (!engine)
     co_return error(404, "engine: unknown engine '" + name.value +

@@ -46,11 +46,11 @@ http::Response list(Context& c, const Request&) {
   return reply(200, out);
 }
 
-Reply drain(Context& c, const Request&, HostName name) {
+Reply drain(Context& c, const Request&, const HostName& name) {
   return set_draining(c, name.value, true);
 }
 
-Reply undrain(Context& c, const Request&, HostName name) {
+Reply undrain(Context& c, const Request&, const HostName& name) {
   return set_draining(c, name.value, false);
 }
 

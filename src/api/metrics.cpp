@@ -11,7 +11,7 @@ http::Response health(Context& c, const Request&) {
 }
 
 http::Response metrics(Context& c, const Request&) {
-  return berth::metrics::server_exposition(c.state);
+  return berth::metrics::server_exposition(c.view);
 }
 
 http::Response service_discovery(Context& c, const Request&) {

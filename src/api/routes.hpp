@@ -7,6 +7,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 
@@ -42,7 +43,8 @@ using Handler = boost::asio::awaitable<http::Response> (*)(Context&, const http:
                                                            const PathParams&);
 
 // A handler function bound to the generic Handler shape: each PathParams entry becomes the
-// handler's typed parameter in order. A handler may answer at once or be a coroutine.
+// handler's typed parameter in order. A handler may answer at once or be a coroutine; it takes
+// its parameters by const reference (they live in the caller's frame until it answers).
 struct Bound {
   Handler call = nullptr;
   int params = 0;  // how many typed path parameters the handler takes
@@ -58,10 +60,12 @@ struct Bind<Fn> {
   static boost::asio::awaitable<http::Response> with(Context& c, const http::ServerRequest& r,
                                                      const PathParams& p,
                                                      std::index_sequence<I...>) {
+    // Named, not temporaries: g++ 12 destroys a temporary of a co_await expression twice.
+    std::tuple<std::decay_t<P>...> args{std::decay_t<P>{std::string(p[I])}...};
     if constexpr (std::is_same_v<R, http::Response>)
-      co_return Fn(c, r, std::decay_t<P>{std::string(p[I])}...);
+      co_return Fn(c, r, std::get<I>(args)...);
     else
-      co_return co_await Fn(c, r, std::decay_t<P>{std::string(p[I])}...);
+      co_return co_await Fn(c, r, std::get<I>(args)...);
   }
   static boost::asio::awaitable<http::Response> call(Context& c, const http::ServerRequest& r,
                                                      const PathParams& p) {

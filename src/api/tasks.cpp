@@ -40,7 +40,8 @@ asio::awaitable<StartedTask> start_task(Context& c, model::Task task,
   auto result = co_await c.store.txn(compares, ops);
   if (!result.succeeded) co_return StartedTask{{409, "database: changed meanwhile; try again"}, {}};
   co_await c.state.wait_revision(result.revision, 5s);
-  util::log("server: task {} ({} of {}) created", task.id, task.kind, task.database_name);
+  util::log("server: task {} ({} of {}) created", task.id, model::name(task.kind),
+            task.database_name);
   co_return StartedTask{{}, task_view(task, result.revision)};
 }
 
@@ -72,7 +73,7 @@ asio::awaitable<StartedTask> start_restore(Context& c, const std::string& id,
     co_return StartedTask{{409, "database: another task is running on it; wait for it to end"}, {}};
   model::Task task;
   task.id = "t-" + util::random_hex(6);
-  task.kind = "restore";
+  task.kind = model::TaskKind::restore;
   task.database_id = id;
   task.database_name = db.name;
   task.backup_id = backup_id;
@@ -102,7 +103,7 @@ http::Response list(Context& c, const Request& r) {
   return reply(200, out);
 }
 
-Reply get(Context& c, const Request& r, TaskId task) {
+Reply get(Context& c, const Request& r, const TaskId& task) {
   const std::string& id = task.value;
   auto* kv = c.state.find(keys::task(id));
   if (!kv) co_return error(404, "task: no task with id '" + id + "'");
@@ -126,20 +127,20 @@ Reply get(Context& c, const Request& r, TaskId task) {
   co_return reply(200, task_view(model::parse<model::Task>(kv->value), kv->mod_revision));
 }
 
-Reply cancel(Context& c, const Request&, TaskId task) {
+Reply cancel(Context& c, const Request&, const TaskId& task) {
   const std::string& id = task.value;
   for (int attempt = 0; attempt < 5; ++attempt) {
     auto* kv = c.state.find(keys::task(id));
     if (!kv) co_return error(404, "task: no task with id '" + id + "'");
     auto t = model::parse<model::Task>(kv->value);
     if (model::task_finished(t.state))
-      co_return error(409, "task: it has ended already (" + t.state + ")");
+      co_return error(409, "task: it has ended already (" + model::to_string(t.state) + ")");
     std::vector<store::Compare> compares{
         store::Compare::mod_revision_is(kv->key, kv->mod_revision)};
     std::vector<store::Operation> ops;
-    if (t.state == "pending") {
+    if (t.state == model::TaskState::pending) {
       // Not started: it ends here, and so does its database's maintenance.
-      t.state = "cancelled";
+      t.state = model::TaskState::cancelled;
       t.finished_at = model::now_rfc3339();
       t.log.push_back(t.finished_at + " cancelled before it started");
       if (auto* dkv = c.state.find(keys::database(t.database_id))) {

@@ -78,7 +78,7 @@ http::Response index(Context&, const Request& r) {
   return serve_ui(r);
 }
 
-http::Response file(Context&, const Request& r, UiFile) {
+http::Response file(Context&, const Request& r, const UiFile&) {
   return serve_ui(r);
 }
 

@@ -31,13 +31,16 @@ std::string place_instances(std::map<std::string, scheduler::HostSnapshot> hosts
 }
 
 std::vector<int> replicas_to_remove(const UpdateSnapshot& snapshot, int count) {
+  auto* primary = model::primary_of(snapshot.instances);
+  int primary_n = primary ? primary->n : -1;
   std::vector<std::pair<int, int>> ranked;  // (-badness, -n): worst first, then newest
   for (auto& a : snapshot.instances) {
-    if (a.role == "primary") continue;
+    if (a.n == primary_n) continue;
     auto state = snapshot.states.find(a.n);
-    int badness = !snapshot.hosts.count(a.host)                                  ? 2
-                  : state == snapshot.states.end() || state->second != "healthy" ? 1
-                                                                                 : 0;
+    int badness = !snapshot.hosts.count(a.host) ? 2
+                  : state == snapshot.states.end() || state->second != model::InstanceState::healthy
+                      ? 1
+                      : 0;
     ranked.push_back({-badness, -a.n});
   }
   std::sort(ranked.begin(), ranked.end());
@@ -70,10 +73,9 @@ UpdatePlan plan_update(UpdateSnapshot snapshot, const UpdateRequest& request) {
   if (request.backup_keep) next.backup_keep = *request.backup_keep;
   if (request.backup_verify) next.backup_verify = *request.backup_verify;
 
-  auto primary = std::find_if(snapshot.instances.begin(), snapshot.instances.end(),
-                              [](auto& a) { return a.role == "primary"; });
-  if (primary == snapshot.instances.end())
-    return refuse(409, "database: it has no primary right now; try again shortly");
+  auto* primary = model::primary_of(snapshot.instances);
+  if (!primary) return refuse(409, "database: it has no primary right now; try again shortly");
+  plan.primary_n = primary->n;
   plan.primary_ip = primary->ip;
 
   // Fewer replicas: those that go are ranked by replicas_to_remove.
@@ -102,7 +104,7 @@ UpdatePlan plan_update(UpdateSnapshot snapshot, const UpdateRequest& request) {
     }
     auto kept = a;
     kept.memory_mb = next.memory_mb;
-    if (kept.role == "primary") {
+    if (&a == primary) {
       if (next.replicas == 0) kept.min_replicas_to_write = 0;  // no replica left to wait for
       plan.needs_database_address |= kept.database_address.empty() && next.replicas > 0;
     }

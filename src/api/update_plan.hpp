@@ -16,7 +16,7 @@ namespace berth::api {
 struct UpdateSnapshot {
   model::Database db;                                    // as read
   std::vector<model::Allocation> instances;              // the database's, in key order
-  std::map<int, std::string> states;                     // instance n -> its reported state
+  std::map<int, model::InstanceState> states;            // instance n -> its reported state
   std::map<std::string, scheduler::HostSnapshot> hosts;  // the live hosts
   std::string engine;                                    // its name, for messages
   bool shrink_in_place = false;  // the engine's memory limit can go down without a restart
@@ -37,6 +37,7 @@ struct UpdatePlan {
   std::vector<Added> added;  // new replicas: their numbers and hosts
   // The first replica: the database gets an address of its own, held by the primary.
   bool needs_database_address = false;
+  int primary_n = -1;      // the primary (model::primary_of)
   std::string primary_ip;  // whom new replicas follow
 };
 

@@ -11,7 +11,7 @@ namespace berth::api::usage {
 
 using nlohmann::json;
 
-Reply get(Context& c, const Request& request, DatabaseRef ref) {
+Reply get(Context& c, const Request& request, const DatabaseRef& ref) {
   std::string id = c.resolve(ref.value);
   if (id.empty()) co_return error(404, no_database(ref.value));
   std::string range_text = "1h";

@@ -49,15 +49,16 @@ json database_view(const store::Mirror& state, const std::string& id) {
       instance["connections"] = s.connections;
       instance["operations"] = s.operations;
       if (!s.message.empty()) instance["message"] = s.message;
-      if (s.state == "healthy") ++healthy;
-      if (s.state == "unhealthy" || s.state == "failed") any_unhealthy = true;
+      if (s.state == model::InstanceState::healthy) ++healthy;
+      if (s.state == model::InstanceState::unhealthy || s.state == model::InstanceState::failed)
+        any_unhealthy = true;
       instance["offset"] = s.offset;
-      if (a.role == "replica") instance["link_up"] = s.link_up;
+      if (a.role == model::Role::replica) instance["link_up"] = s.link_up;
     } else if (!state.find(keys::host(a.host))) {
       instance["state"] = "unknown";  // its host is not reporting
       any_unhealthy = true;
     }
-    if (a.role == "primary") {
+    if (a.role == model::Role::primary) {
       address = db.address.empty() ? a.ip : db.address;
       port = a.port;
     }

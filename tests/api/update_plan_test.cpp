@@ -18,13 +18,13 @@ scheduler::HostSnapshot host(std::string name, int64_t memory_mb, int64_t alloca
   return h;
 }
 
-model::Allocation instance(int n, std::string host, std::string role, int64_t memory_mb = 64) {
+model::Allocation instance(int n, std::string host, model::Role role, int64_t memory_mb = 64) {
   model::Allocation a;
   a.database_id = "d1";
   a.n = n;
   a.host = std::move(host);
   a.ip = "10.9.0." + std::to_string(n + 10);
-  a.role = std::move(role);
+  a.role = role;
   a.memory_mb = memory_mb;
   return a;
 }
@@ -44,8 +44,9 @@ UpdateSnapshot snapshot(int replicas, int hosts = 5) {
   for (int i = 1; i <= hosts; ++i)
     s.hosts["h" + std::to_string(i)] = host("h" + std::to_string(i), 1024, 512);
   for (int n = 0; n <= replicas; ++n) {
-    s.instances.push_back(instance(n, "h" + std::to_string(n + 1), n == 0 ? "primary" : "replica"));
-    s.states[n] = "healthy";
+    s.instances.push_back(instance(n, "h" + std::to_string(n + 1),
+                                   n == 0 ? model::Role::primary : model::Role::replica));
+    s.states[n] = model::InstanceState::healthy;
   }
   if (replicas > 0) s.instances[0].database_address = "10.9.0.5";
   return s;
@@ -79,7 +80,7 @@ TEST(UpdatePlan, FewerReplicasDropTheLostThenTheUnhealthyThenTheNewest) {
   for (auto c : cases) {
     auto s = snapshot(4);
     for (int n : c.lost_hosts) s.hosts.erase("h" + std::to_string(n + 1));
-    for (int n : c.unhealthy) s.states[n] = "unhealthy";
+    for (int n : c.unhealthy) s.states[n] = model::InstanceState::unhealthy;
     for (int n : c.missing_status) s.states.erase(n);
     UpdateRequest request;
     request.replicas = c.replicas;
@@ -96,19 +97,19 @@ TEST(UpdatePlan, FewerReplicasDropTheLostThenTheUnhealthyThenTheNewest) {
   // The primary never goes, and with no replica left it waits for none.
   auto s = snapshot(2);
   s.instances[0].min_replicas_to_write = 1;
-  s.states[0] = "unhealthy";
+  s.states[0] = model::InstanceState::unhealthy;
   UpdateRequest none;
   none.replicas = 0;
   auto plan = plan_update(s, none);
   ASSERT_EQ(plan.kept.size(), 1u);
-  EXPECT_EQ(plan.kept[0].role, "primary");
+  EXPECT_EQ(plan.kept[0].role, model::Role::primary);
   EXPECT_EQ(plan.kept[0].min_replicas_to_write, 0);
 }
 
 TEST(UpdatePlan, MoreReplicasGoToOtherHostsWithTheLowestFreeNumbers) {
   auto s = snapshot(1);
   s.instances[1].n = 2;  // instance 1 went away earlier: its number is free again
-  s.states = {{0, "healthy"}, {2, "healthy"}};
+  s.states = {{0, model::InstanceState::healthy}, {2, model::InstanceState::healthy}};
   s.hosts["h2"].allocated_mb = 0;  // the emptiest host runs a replica already
   s.hosts["h4"].allocated_mb = 100;
   UpdateRequest request;
@@ -156,7 +157,7 @@ TEST(UpdatePlan, RefusalsNameTheField) {
        409, "memory_mb: tarantool cannot shrink in place (64 MiB now); only growing is possible"},
       {"no primary",
        [](UpdateSnapshot& s, UpdateRequest& r) {
-         s.instances[0].role = "replica";
+         s.instances[0].role = model::Role::replica;
          r.memory_mb = 128;
        },
        409, "database: it has no primary right now; try again shortly"},
