@@ -1,6 +1,7 @@
 #include "api/routes.hpp"
 
 #include "api/handlers.hpp"
+#include "api/openapi.hpp"
 
 namespace berth::api {
 
@@ -15,6 +16,7 @@ const Route kRoutes[] = {
     {"GET", "/ui/", "ui.index", on<&ui::index>, Access::Open},
     {"GET", "/ui/{file}", "ui.file", on<&ui::file>, Access::Open},
     {"GET", "/v1/sd/prometheus", "service_discovery", on<&observe::service_discovery>},
+    {"GET", "/v1/openapi.json", "openapi", on<&openapi::serve>, Access::Open},
 
     {"GET", "/v1/databases", "databases.list", on<&databases::list>},
     {"POST", "/v1/databases", "databases.create", on<&databases::create>},
