@@ -144,12 +144,13 @@ TEST(OpenApi, EveryErrorAnswersTheErrorSchema) {
 TEST(OpenApi, RecordSchemasFollowTheirStructs) {
   json all = schemas();
   auto properties = [&](const char* name) { return all[name]["properties"]; };
-  for (auto& [field, value] : json(model::Backup{}).items())
-    EXPECT_TRUE(properties("Backup").contains(field)) << "Backup." << field;
-  for (auto& [field, value] : json(model::Task{}).items())
-    EXPECT_TRUE(properties("Task").contains(field)) << "Task." << field;
-  for (auto& [field, value] : json(model::NetworkConfig{}).items())
-    EXPECT_TRUE(properties("NetworkConfig").contains(field)) << "NetworkConfig." << field;
+  auto fields_are_properties = [&](const json& record, const char* schema) {
+    for (auto& [field, value] : record.items())
+      EXPECT_TRUE(properties(schema).contains(field)) << schema << "." << field;
+  };
+  fields_are_properties(model::Backup{}, "Backup");
+  fields_are_properties(model::Task{}, "Task");
+  fields_are_properties(model::NetworkConfig{}, "NetworkConfig");
 
   EXPECT_EQ(properties("Task")["progress"]["type"], "integer");
   EXPECT_EQ(properties("Task")["cancel_requested"]["type"], "boolean");
