@@ -70,15 +70,15 @@ class OpenApiTest(unittest.TestCase):
         self.assertIn("valid: berth", r.stdout)
 
     def test_the_validator_fails_a_broken_document(self):
-        # The lint can fail: a $ref to a schema that is gone, a path parameter undeclared.
+        # The lint can fail: a $ref to a schema that is gone, a response with no description.
         broken = copy.deepcopy(self.doc)
         del broken["components"]["schemas"]["Error"]
         r = self.lint(broken, "no-error-schema.json")
         self.assertEqual(r.returncode, 1, r.stdout)
         self.assertIn("Error", r.stderr)
         broken = copy.deepcopy(self.doc)
-        del broken["paths"]["/v1/tasks/{id}"]["get"]["parameters"][0]
-        r = self.lint(broken, "no-path-parameter.json")
+        del broken["paths"]["/v1/tasks/{id}"]["get"]["responses"]["200"]["description"]
+        r = self.lint(broken, "no-description.json")
         self.assertEqual(r.returncode, 1, r.stdout)
 
     def test_every_operation_listed_is_served_with_a_status_it_lists(self):
