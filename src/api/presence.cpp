@@ -1,5 +1,8 @@
 #include "api/presence.hpp"
 
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -13,6 +16,14 @@ namespace asio = boost::asio;
 Presence::Presence(asio::any_io_executor executor, store::Store& store, std::string address,
                    int ttl_seconds)
     : executor_(executor), store_(store), address_(std::move(address)), ttl_(ttl_seconds) {}
+
+Presence::~Presence() {
+  cancel_.emit(asio::cancellation_type::all);
+}
+
+void Presence::start() {
+  asio::co_spawn(executor_, run(), asio::bind_cancellation_slot(cancel_.slot(), asio::detached));
+}
 
 asio::awaitable<bool> Presence::announce() {
   try {
@@ -50,6 +61,7 @@ asio::awaitable<void> Presence::run() {
 
 asio::awaitable<void> Presence::stop() {
   stopping_ = true;
+  cancel_.emit(asio::cancellation_type::all);
   if (lease_ == 0) co_return;
   try {
     co_await store_.lease_revoke(lease_);

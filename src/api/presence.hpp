@@ -4,6 +4,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <string>
 
 #include "store/store.hpp"
@@ -15,10 +16,14 @@ class Presence {
   Presence(boost::asio::any_io_executor executor, store::Store& store, std::string address,
            int ttl_seconds = 10);
 
+  ~Presence();
+
+  // Spawns run(), owned by this Presence: stop() (or the destructor) cancels it.
+  void start();
   // Registers and keeps the lease alive until stop(); registers again after an etcd outage
-  // that let the lease expire. Spawn it once.
+  // that let the lease expire.
   boost::asio::awaitable<void> run();
-  // Revokes the lease so the key goes at once.
+  // Cancels what start() spawned and revokes the lease so the key goes at once.
   boost::asio::awaitable<void> stop();
 
  private:
@@ -30,6 +35,7 @@ class Presence {
   int ttl_;
   int64_t lease_ = 0;
   bool stopping_ = false;
+  boost::asio::cancellation_signal cancel_;
 };
 
 }  // namespace berth::api

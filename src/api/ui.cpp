@@ -1,5 +1,6 @@
 #include "api/ui.hpp"
 
+#include "api/handlers.hpp"
 #include "api/respond.hpp"
 
 namespace berth::api {
@@ -70,3 +71,15 @@ http::Response serve_ui(const http::ServerRequest& request) {
 }
 
 }  // namespace berth::api
+
+namespace berth::api::ui {
+
+http::Response index(Context&, const Request& r) {
+  return serve_ui(r);
+}
+
+http::Response file(Context&, const Request& r, const UiFile&) {
+  return serve_ui(r);
+}
+
+}  // namespace berth::api::ui

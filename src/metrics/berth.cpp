@@ -3,6 +3,7 @@
 #include <set>
 #include <vector>
 
+#include "api/routes.hpp"
 #include "state/view.hpp"
 
 namespace berth::metrics {
@@ -38,30 +39,8 @@ bool one_of(std::string_view s, std::initializer_list<std::string_view> set) {
 }  // namespace
 
 std::string api_route(std::string_view path) {
-  if (path == "/metrics") return "/metrics";
-  auto parts = segments(path);
-  if (parts.size() < 2 || parts[0] != "v1") return "other";
-  std::string base = "/v1/" + std::string(parts[1]);
-  if (parts.size() == 2)
-    return one_of(parts[1], {"health", "databases", "tasks", "backups", "hosts", "network",
-                             "engines", "events"})
-               ? base
-               : "other";
-  if (parts[1] == "sd")
-    return parts.size() == 3 && parts[2] == "prometheus" ? base + "/prometheus" : "other";
-  // Collections whose next segment names one of them.
-  std::string param;
-  if (one_of(parts[1], {"databases", "hosts", "engines"}))
-    param = "{name}";
-  else if (one_of(parts[1], {"tasks", "backups"}))
-    param = "{id}";
-  else
-    return "other";
-  if (parts.size() == 3) return base + "/" + param;
-  if (parts.size() == 4 && one_of(parts[3], {"backups", "restore", "switchover", "cancel", "data",
-                                             "drain", "undrain", "events", "logs", "usage"}))
-    return base + "/" + param + "/" + std::string(parts[3]);
-  return "other";
+  // The API's route table is the one list of routes: its patterns are the labels.
+  return std::string(api::route_label(path));
 }
 
 void observe_api_request(const std::string& method, const std::string& path, int status,

@@ -32,9 +32,20 @@ std::optional<Subnet> parse_cidr(const std::string& text) {
   return s;
 }
 
-namespace {
-// Parses "A" or "A-B" into an inclusive range.
-std::optional<std::pair<uint32_t, uint32_t>> parse_range(const std::string& text) {
+std::optional<std::pair<uint32_t, uint32_t>> parse_exclude(const std::string& text) {
+  if (auto slash = text.find('/'); slash != std::string::npos) {
+    // A CIDR block, as network people write it: every address of it, network to broadcast.
+    auto address = parse_ipv4(text.substr(0, slash));
+    std::string bits = text.substr(slash + 1);
+    if (!address || bits.empty() || bits.size() > 2 ||
+        bits.find_first_not_of("0123456789") != std::string::npos)
+      return std::nullopt;
+    int prefix = std::stoi(bits);
+    if (prefix > 32) return std::nullopt;
+    Subnet block{0, prefix};
+    block.network = *address & block.mask();
+    return std::pair{block.network, block.broadcast()};
+  }
   auto dash = text.find('-');
   auto first = parse_ipv4(text.substr(0, dash));
   if (!first) return std::nullopt;
@@ -43,7 +54,6 @@ std::optional<std::pair<uint32_t, uint32_t>> parse_range(const std::string& text
   if (!last || *last < *first) return std::nullopt;
   return std::pair{*first, *last};
 }
-}  // namespace
 
 std::string validate(const model::NetworkConfig& config) {
   auto subnet = parse_cidr(config.subnet);
@@ -53,7 +63,8 @@ std::string validate(const model::NetworkConfig& config) {
   if (!subnet->contains(*gateway) || *gateway == subnet->network || *gateway == subnet->broadcast())
     return "gateway: " + config.gateway + " is not a host address of " + config.subnet;
   for (auto& e : config.exclude)
-    if (!parse_range(e)) return "exclude: '" + e + "' is not an address or a range A-B";
+    if (!parse_exclude(e))
+      return "exclude: '" + e + "' is not an address, a range A-B or a CIDR block A/N";
   return {};
 }
 
@@ -63,7 +74,7 @@ bool assignable(const model::NetworkConfig& config, uint32_t address) {
   if (address == subnet->network || address == subnet->broadcast()) return false;
   if (auto gateway = parse_ipv4(config.gateway); gateway && *gateway == address) return false;
   for (auto& e : config.exclude)
-    if (auto r = parse_range(e); r && address >= r->first && address <= r->second) return false;
+    if (auto r = parse_exclude(e); r && address >= r->first && address <= r->second) return false;
   return true;
 }
 

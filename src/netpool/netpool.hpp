@@ -7,6 +7,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 
 #include "model/model.hpp"
 
@@ -18,11 +19,17 @@ std::string format_ipv4(uint32_t address);
 struct Subnet {
   uint32_t network = 0;
   int prefix = 0;
-  uint32_t broadcast() const { return network | (prefix == 0 ? ~0u : (~0u >> prefix)); }
+  uint32_t broadcast() const {
+    return prefix == 0 ? ~0u : prefix >= 32 ? network : network | (~0u >> prefix);
+  }
   bool contains(uint32_t a) const { return (a & mask()) == network; }
   uint32_t mask() const { return prefix == 0 ? 0 : ~0u << (32 - prefix); }
 };
 std::optional<Subnet> parse_cidr(const std::string& text);
+
+// An exclude entry as the inclusive range of addresses it names: "A", "A-B" or a CIDR block
+// "A/N" (N from 0 to 32; host bits of A are ignored). nullopt when it is none of these.
+std::optional<std::pair<uint32_t, uint32_t>> parse_exclude(const std::string& text);
 
 // Empty when the settings are usable, else what is wrong, naming the field.
 std::string validate(const model::NetworkConfig& config);

@@ -188,7 +188,7 @@ int run_server(const ServerFlags& flags) {
         asio::co_spawn(io, controller.run(), asio::detached);
         presence = std::make_unique<api::Presence>(
             io.get_executor(), store, api_address(flags.advertise, flags.listen, api.port()));
-        asio::co_spawn(io, presence->run(), asio::detached);
+        presence->start();
       },
       stop_on_error(io, &exit_code));
   run_until_signal(io, [&]() -> asio::awaitable<void> {
@@ -328,7 +328,7 @@ int run_up(UpFlags flags) {
         }
         co_await api.start();
         asio::co_spawn(io, controller.run(), asio::detached);
-        asio::co_spawn(io, presence.run(), asio::detached);
+        presence.start();
         asio::co_spawn(io, agent.run(), asio::detached);
         if (!co_await agent.wait_registered(30s))
           throw std::runtime_error("the agent could not register this host");

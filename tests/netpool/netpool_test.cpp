@@ -53,5 +53,50 @@ TEST(NetPool, ValidationNamesTheField) {
   EXPECT_EQ(validate(config("10.9.0.0/24", "10.9.0.1", {"x"})).rfind("exclude:", 0), 0u);
 }
 
+// Excludes as operators write them: one address, a range A-B, or a CIDR block.
+TEST(NetPool, ExcludesTakeAddressesRangesAndCidrBlocks) {
+  struct Case {
+    std::string text;
+    std::optional<std::pair<std::string, std::string>> range;  // nullopt: refused
+  };
+  std::vector<Case> cases = {
+      {"10.88.0.7", {{"10.88.0.7", "10.88.0.7"}}},
+      {"10.88.0.2-10.88.0.9", {{"10.88.0.2", "10.88.0.9"}}},
+      {"10.88.0.0/24", {{"10.88.0.0", "10.88.0.255"}}},
+      {"10.88.1.77/24", {{"10.88.1.0", "10.88.1.255"}}},  // host bits are ignored
+      {"10.88.0.0/16", {{"10.88.0.0", "10.88.255.255"}}},
+      {"10.88.0.5/32", {{"10.88.0.5", "10.88.0.5"}}},
+      {"10.88.0.4/30", {{"10.88.0.4", "10.88.0.7"}}},
+      {"0.0.0.0/0", {{"0.0.0.0", "255.255.255.255"}}},
+      {"10.88.0.9-10.88.0.2", std::nullopt},  // backwards
+      {"10.88.0.0/33", std::nullopt},
+      {"10.88.0.0/", std::nullopt},
+      {"10.88.0.0/x", std::nullopt},
+      {"10.88.0.0/-1", std::nullopt},
+      {"10.88.0/24", std::nullopt},
+      {"x", std::nullopt},
+      {"", std::nullopt},
+  };
+  for (auto& c : cases) {
+    auto got = parse_exclude(c.text);
+    ASSERT_EQ(got.has_value(), c.range.has_value()) << c.text;
+    if (!got) continue;
+    EXPECT_EQ(format_ipv4(got->first), c.range->first) << c.text;
+    EXPECT_EQ(format_ipv4(got->second), c.range->second) << c.text;
+  }
+}
+
+TEST(NetPool, CidrExcludesBesideRangesAndAddresses) {
+  auto c =
+      config("10.88.0.0/16", "10.88.0.1", {"10.88.0.0/24", "10.88.1.0-10.88.1.9", "10.88.1.11"});
+  EXPECT_EQ(validate(c), "");
+  EXPECT_EQ(choose(c, {}), "10.88.1.10");
+  EXPECT_EQ(choose(c, {"10.88.1.10"}), "10.88.1.12");
+  EXPECT_FALSE(assignable(c, *parse_ipv4("10.88.0.200")));
+  EXPECT_TRUE(assignable(c, *parse_ipv4("10.88.2.1")));
+  auto bad = validate(config("10.88.0.0/16", "10.88.0.1", {"10.88.0.0/40"}));
+  EXPECT_EQ(bad.rfind("exclude:", 0), 0u) << bad;
+}
+
 }  // namespace
 }  // namespace berth::netpool

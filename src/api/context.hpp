@@ -1,0 +1,64 @@
+// What every API handler works with: the store, the watched state, the server's options, the
+// addresses this server is reserving and the cached read views. Owned by the Api.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "api/views.hpp"
+#include "model/model.hpp"
+#include "state/view.hpp"
+#include "store/mirror.hpp"
+#include "store/store.hpp"
+
+namespace berth::backup {
+class ObjectStore;
+}
+
+namespace berth::api {
+
+struct Options {
+  std::string listen = "127.0.0.1:7070";
+  std::string token_file;  // where the admin token is written at first start
+  std::chrono::seconds create_wait{60};
+  std::shared_ptr<backup::ObjectStore> backups;  // the backup store, built at start-up
+  int64_t usage_step = 15;                       // seconds between usage samples
+};
+
+struct Context {
+  Context(boost::asio::any_io_executor executor, store::Store& store, Options options);
+
+  // The database record a name or id refers to; empty when none.
+  std::string resolve(const std::string& ref) const;
+  // A transaction; nullopt when etcd does not answer.
+  boost::asio::awaitable<std::optional<store::TxnResult>> try_txn(
+      std::vector<store::Compare> compares, std::vector<store::Operation> ops);
+
+  // Picks `count` free pool addresses and holds them until release_addresses, so concurrent
+  // requests on this server do not pick the same ones. Empty when the pool is exhausted.
+  std::vector<std::string> reserve_addresses(const model::NetworkConfig& network, int count);
+  void release_addresses(const std::vector<std::string>& ips);
+
+  boost::asio::any_io_executor executor;
+  store::Store& store;
+  Options options;
+  store::Mirror state;
+  state::View view{state};  // the same state as typed records; follows `state`
+  ViewCache views;
+
+ private:
+  std::set<std::string> pending_addresses_;  // being reserved by this server right now
+};
+
+// The 404 of a database reference that names nothing.
+inline std::string no_database(const std::string& ref) {
+  return "database: no database named or with id '" + ref + "'";
+}
+
+}  // namespace berth::api

@@ -1,0 +1,171 @@
+// DatabaseService::create: a new database in one transaction, then a wait until it runs.
+#include "api/database_service.hpp"
+#include "api/update_plan.hpp"
+#include "engines/engine.hpp"
+#include "scheduler/snapshot.hpp"
+#include "util/encoding.hpp"
+#include "util/log.hpp"
+
+namespace berth::api {
+
+namespace asio = boost::asio;
+namespace keys = model::keys;
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+model::Allocation DatabaseService::new_allocation(const model::Database& db, int n,
+                                                  const std::string& host,
+                                                  const std::string& ip) const {
+  model::Allocation a;
+  a.database_id = db.id;
+  a.database_name = db.name;
+  a.n = n;
+  a.host = host;
+  a.ip = ip;
+  a.port = engines::find_engine(db.engine)->port();
+  a.engine = db.engine;
+  if (auto* kv = c_.state.find(keys::engine_settings(db.engine)))
+    a.image = model::parse<model::EngineSettings>(kv->value).image;
+  a.memory_mb = db.memory_mb;
+  a.password = db.password;
+  a.epoch = db.epoch;
+  return a;
+}
+
+std::string DatabaseService::not_running(const std::string& id, int replicas) const {
+  std::string out;
+  for (int n = 0; n <= replicas; ++n) {
+    auto* s = c_.state.find(keys::status(id, n));
+    std::string what;
+    if (!s) {
+      what = "no report from its host yet";
+    } else {
+      auto status = model::parse<model::InstanceStatus>(s->value);
+      if (status.state == model::InstanceState::healthy && (n == 0 || status.link_up)) continue;
+      what = model::to_string(status.state) + (status.message.empty() ? "" : ": " + status.message);
+      if (status.state == model::InstanceState::healthy)
+        what += " (not in sync with its primary yet)";
+    }
+    out += (out.empty() ? "" : "; ") + std::string("instance ") + std::to_string(n) + ": " + what;
+  }
+  return out.empty() ? "its address is not held yet" : out;
+}
+
+asio::awaitable<DatabaseService::Created> DatabaseService::create(const CreateRequest& request,
+                                                                  bool wait) {
+  Created out;
+  auto refuse = [&](int status, std::string message) {
+    out.problem = {status, std::move(message)};
+    return out;
+  };
+  auto* engine = request.engine;
+  auto caps = engine->capabilities();
+  if (c_.state.find(keys::name(request.name)))
+    co_return refuse(409, "name: '" + request.name + "' is already taken");
+  auto* network_kv = c_.state.find(keys::kNetwork);
+  if (!network_kv)
+    co_return refuse(409, "network: no cluster network is configured (PUT /v1/network)");
+  auto network = model::parse<model::NetworkConfig>(network_kv->value);
+
+  model::Database db;
+  db.id = util::random_hex(6);
+  db.name = request.name;
+  db.engine = engine->name();
+  db.version = engine->version();
+  db.memory_mb = request.memory_mb;
+  // An engine whose password is optional runs open unless the user asks for one.
+  db.password = request.password         ? *request.password
+                : caps.password_optional ? ""
+                                         : util::random_password(24);
+  db.durable = caps.persistent;
+  db.user = db.password.empty() ? "" : engine->user();
+  db.created_at = model::now_rfc3339();
+  db.replicas = request.replicas;
+  db.constraints = request.constraints;
+  int replicas = request.replicas;
+
+  int64_t committed_revision = 0;
+  for (int attempt = 0; attempt < 50 && committed_revision == 0; ++attempt) {
+    // Instance 0 is the primary; replicas go to other hosts, one instance per host.
+    std::vector<std::string> placed_hosts;
+    auto problem = place_instances(scheduler::live_hosts(c_.state), replicas + 1, db.memory_mb,
+                                   db.constraints, {}, replicas, &placed_hosts);
+    if (!problem.empty()) co_return refuse(409, problem);
+
+    // Addresses: one per instance, plus the database's own when it has replicas.
+    auto ips = c_.reserve_addresses(network, replicas + 1 + (replicas > 0 ? 1 : 0));
+    if (ips.empty())
+      co_return refuse(409, "network: the address pool " + network.subnet + " is exhausted");
+    db.address = replicas > 0 ? ips.back() : "";
+
+    // One transaction: name, addresses, database and allocations, or nothing at all.
+    std::vector<store::Compare> compares{store::Compare::absent(keys::name(db.name))};
+    std::vector<store::Operation> ops{store::Operation::put(keys::database(db.id), model::dump(db)),
+                                      store::Operation::put(keys::name(db.name), db.id)};
+    for (int n = 0; n <= replicas; ++n) {
+      auto a = new_allocation(db, n, placed_hosts[n], ips[n]);
+      a.role = n == 0 ? model::Role::primary : model::Role::replica;
+      a.primary_ip = n == 0 ? "" : ips[0];
+      a.database_address = n == 0 ? db.address : "";
+      compares.push_back(store::Compare::absent(keys::address(a.ip)));
+      compares.push_back(store::Compare::present(keys::host(a.host)));
+      ops.push_back(store::Operation::put(keys::address(a.ip), keys::instance_owner(db.id, n)));
+      ops.push_back(store::Operation::put(keys::allocation(a.host, db.id, n), model::dump(a)));
+    }
+    if (!db.address.empty()) {
+      compares.push_back(store::Compare::absent(keys::address(db.address)));
+      ops.push_back(
+          store::Operation::put(keys::address(db.address), keys::database_address_owner(db.id)));
+    }
+    auto result = co_await c_.try_txn(compares, ops);
+    c_.release_addresses(ips);
+    if (!result) co_return refuse(503, "etcd: the store does not answer; nothing was created");
+    if (result->succeeded) {
+      committed_revision = result->revision;
+      break;
+    }
+    // Someone else won the name or an address, or a host went away: look again.
+    co_await c_.state.wait_revision(result->revision, 2s);
+    if (c_.state.find(keys::name(db.name)))
+      co_return refuse(409, "name: '" + db.name + "' is already taken");
+  }
+  if (committed_revision == 0) co_return refuse(503, "could not reserve addresses; try again");
+  co_await c_.state.wait_revision(committed_revision, 5s);
+  util::log("server: created database {} ({}) with {} replicas", db.name, db.id, replicas);
+  out.id = db.id;
+
+  if (wait) {
+    // Ready when every instance answers and the database address is held; over at once when
+    // an instance failed for good (its agent gave up on it).
+    bool failed = false;
+    out.healthy = co_await c_.state.wait_for(
+        [&] {
+          bool ready = true;
+          for (int n = 0; n <= replicas; ++n) {
+            auto* s = c_.state.find(keys::status(db.id, n));
+            if (!s) {
+              ready = false;
+              continue;
+            }
+            auto status = model::parse<model::InstanceStatus>(s->value);
+            failed |= status.state == model::InstanceState::failed;
+            if (status.state != model::InstanceState::healthy || (n > 0 && !status.link_up))
+              ready = false;
+            if (n == 0 && status.holds_address != db.address) ready = false;
+          }
+          return ready || failed;
+        },
+        c_.options.create_wait);
+    out.healthy &= !failed;
+  }
+  out.view = database_view(c_.state, db.id);
+  if (!db.password.empty()) out.view["password"] = db.password;  // shown once, at creation
+  out.view["connect"] = engine->connect_command(out.view["address"], out.view["port"], db.password);
+  out.view["notes"] = engine->notes(!db.password.empty());
+  // What the agents report goes to the user: a create that did not come up says why.
+  if (wait && !out.healthy)
+    out.view["message"] = "not running yet: " + not_running(db.id, replicas);
+  co_return out;
+}
+
+}  // namespace berth::api

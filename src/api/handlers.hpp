@@ -1,0 +1,76 @@
+// The API's handlers, one namespace and one file per resource; routes.cpp binds them to their
+// paths. Each takes the Context, the request and its typed path parameters.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+
+#include "api/context.hpp"
+#include "api/routes.hpp"
+#include "http/http.hpp"
+
+namespace berth::api {
+
+using Reply = boost::asio::awaitable<http::Response>;
+using Request = http::ServerRequest;
+
+namespace databases {  // databases.cpp
+http::Response list(Context& c, const Request& r);
+http::Response get(Context& c, const Request& r, const DatabaseRef& ref);
+Reply create(Context& c, const Request& r);
+Reply update(Context& c, const Request& r, const DatabaseRef& ref);
+Reply remove(Context& c, const Request& r, const DatabaseRef& ref);
+Reply switchover(Context& c, const Request& r, const DatabaseRef& ref);
+}  // namespace databases
+
+namespace hosts {  // hosts.cpp
+http::Response list(Context& c, const Request& r);
+Reply drain(Context& c, const Request& r, const HostName& name);
+Reply undrain(Context& c, const Request& r, const HostName& name);
+}  // namespace hosts
+
+namespace network {  // network.cpp
+http::Response get(Context& c, const Request& r);
+Reply set(Context& c, const Request& r);
+}  // namespace network
+
+namespace backups {  // backups.cpp
+Reply start(Context& c, const Request& r, const DatabaseRef& ref);
+Reply restore(Context& c, const Request& r, const DatabaseRef& ref);
+Reply restore_to_new(Context& c, const Request& r, const BackupId& id);
+http::Response list(Context& c, const Request& r);
+http::Response get(Context& c, const Request& r, const BackupId& id);
+Reply remove(Context& c, const Request& r, const BackupId& id);
+Reply data(Context& c, const Request& r, const BackupId& id);
+}  // namespace backups
+
+namespace tasks {  // tasks.cpp
+http::Response list(Context& c, const Request& r);
+Reply get(Context& c, const Request& r, const TaskId& id);
+Reply cancel(Context& c, const Request& r, const TaskId& id);
+}  // namespace tasks
+
+namespace events {  // events.cpp
+Reply list(Context& c, const Request& r);
+}  // namespace events
+
+namespace usage {  // usage.cpp
+Reply get(Context& c, const Request& r, const DatabaseRef& ref);
+}  // namespace usage
+
+namespace engines {  // engines.cpp
+http::Response list(Context& c, const Request& r);
+Reply set(Context& c, const Request& r, const EngineName& name);
+}  // namespace engines
+
+namespace ui {  // ui.cpp
+http::Response index(Context& c, const Request& r);
+http::Response file(Context& c, const Request& r, const UiFile& file);
+}  // namespace ui
+
+namespace observe {  // metrics.cpp: health, Prometheus' scrape and service discovery
+http::Response health(Context& c, const Request& r);
+http::Response metrics(Context& c, const Request& r);
+http::Response service_discovery(Context& c, const Request& r);
+}  // namespace observe
+
+}  // namespace berth::api

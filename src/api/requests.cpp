@@ -1,0 +1,195 @@
+#include "api/requests.hpp"
+
+#include <regex>
+
+#include "cron/cron.hpp"
+#include "engines/engine.hpp"
+
+namespace berth::api {
+
+using nlohmann::json;
+
+namespace {
+
+Invalid unprocessable(std::string message) {
+  return {422, std::move(message)};
+}
+
+// The field's value, or null when it is absent.
+const json& field(const json& body, const char* name) {
+  static const json null;
+  auto it = body.find(name);
+  return it == body.end() ? null : *it;
+}
+
+// A string field as text: its value, or its JSON when it is not a string (which no rule
+// accepts, so the message shows what was sent).
+std::string text(const json& v) {
+  return v.is_string() ? v.get<std::string>() : v.dump();
+}
+
+// One rule per field, shared by every request that has the field.
+
+Invalid check_name(const json& v, std::string* out) {
+  static const std::regex pattern("[a-z][a-z0-9-]{0,62}");
+  if (!v.is_string() || !std::regex_match(v.get<std::string>(), pattern))
+    return unprocessable(
+        "name: must match [a-z][a-z0-9-]{0,62} (lower-case letters, digits, dashes; a letter "
+        "first)");
+  *out = v.get<std::string>();
+  return {};
+}
+
+Invalid check_engine(const json& v, const engines::Engine** out) {
+  if (v.is_null())
+    return unprocessable("engine: required (one of: " + engines::engine_names() + ")");
+  *out = v.is_string() ? engines::find_engine(v.get<std::string>()) : nullptr;
+  if (!*out)
+    return unprocessable("engine: unknown engine '" + text(v) +
+                         "' (known: " + engines::engine_names() + ")");
+  return {};
+}
+
+Invalid check_memory(const json& v, const engines::Engine& engine, int64_t* out) {
+  if (!v.is_number_integer()) return unprocessable("memory_mb: must be an integer (MiB)");
+  int64_t mb = v.get<int64_t>();
+  if (mb < engine.min_memory_mb())
+    return unprocessable("memory_mb: at least " + std::to_string(engine.min_memory_mb()) +
+                         " MiB, got " + std::to_string(mb));
+  *out = mb;
+  return {};
+}
+
+Invalid check_replicas(const json& v, const engines::Engine& engine, int* out) {
+  if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() > 4)
+    return unprocessable("replicas: must be an integer from 0 to 4");
+  int replicas = v.get<int>();
+  if (replicas > 0 && !engine.capabilities().replication)
+    return unprocessable("replicas: " + engine.name() + " has no replication (replicas must be 0)");
+  *out = replicas;
+  return {};
+}
+
+Invalid check_password(const json& v, const engines::Engine& engine, std::string* out) {
+  bool valid =
+      v.is_string() && v.get<std::string>().size() >= 8 && v.get<std::string>().size() <= 128;
+  if (valid)
+    for (unsigned char c : v.get<std::string>()) valid &= c > 32 && c < 127;
+  if (!valid) return unprocessable("password: 8 to 128 printable characters without spaces");
+  if (!engine.capabilities().password_auth)
+    return unprocessable("password: " + engine.name() +
+                         " databases take no password here yet; leave it out");
+  *out = v.get<std::string>();
+  return {};
+}
+
+Invalid check_constraints(const json& v, std::map<std::string, std::string>* out) {
+  if (!v.is_object()) return unprocessable("constraints: must be an object of label: value");
+  for (auto& [k, value] : v.items()) {
+    if (!value.is_string()) return unprocessable("constraints: '" + k + "' must be a string");
+    (*out)[k] = value.get<std::string>();
+  }
+  return {};
+}
+
+Invalid check_backup_schedule(const json& v, std::string* out) {
+  if (!v.is_string())
+    return unprocessable("backup_schedule: must be a cron string like \"0 3 * * *\" (UTC)");
+  std::string problem;
+  if (!v.get<std::string>().empty() && !cron::parse_cron(v.get<std::string>(), &problem))
+    return unprocessable("backup_schedule: " + problem);
+  *out = v.get<std::string>();
+  return {};
+}
+
+Invalid check_backup_keep(const json& v, int* out) {
+  if (!v.is_number_integer() || v.get<int64_t>() < 1 || v.get<int64_t>() > 1000)
+    return unprocessable("backup_keep: must be an integer from 1 to 1000");
+  *out = v.get<int>();
+  return {};
+}
+
+Invalid check_backup_verify(const json& v, bool* out) {
+  if (!v.is_boolean()) return unprocessable("backup_verify: must be true or false");
+  *out = v.get<bool>();
+  return {};
+}
+
+// The fields a new database may carry besides its name and engine, in the order they are
+// checked; memory_mb is required unless a default is given.
+Invalid check_new_database(const json& body, std::optional<int64_t> default_memory_mb,
+                           CreateRequest* out) {
+  auto& engine = *out->engine;
+  if (auto& m = field(body, "memory_mb"); !m.is_null() || !default_memory_mb) {
+    if (m.is_null()) return unprocessable("memory_mb: required (MiB, at least 32)");
+    if (auto bad = check_memory(m, engine, &out->memory_mb)) return bad;
+  } else {
+    out->memory_mb = *default_memory_mb;
+  }
+  if (auto& p = field(body, "password"); !p.is_null()) {
+    out->password.emplace();
+    if (auto bad = check_password(p, engine, &*out->password)) return bad;
+  }
+  if (body.contains("replicas"))
+    if (auto bad = check_replicas(body["replicas"], engine, &out->replicas)) return bad;
+  if (auto& c = field(body, "constraints"); !c.is_null())
+    if (auto bad = check_constraints(c, &out->constraints)) return bad;
+  return {};
+}
+
+}  // namespace
+
+Invalid parse_create(const json& body, CreateRequest* out) {
+  if (!body.is_object()) return {400, "body: expected a JSON object"};
+  auto& name = field(body, "name");
+  if (name.is_null()) return unprocessable("name: required");
+  if (auto bad = check_name(name, &out->name)) return bad;
+  if (auto bad = check_engine(field(body, "engine"), &out->engine)) return bad;
+  return check_new_database(body, std::nullopt, out);
+}
+
+Invalid parse_update(const json& body, const engines::Engine& engine, UpdateRequest* out) {
+  if (!body.is_object()) return {400, "body: expected a JSON object"};
+  if (!body.contains("memory_mb") && !body.contains("replicas") &&
+      !body.contains("backup_schedule") && !body.contains("backup_keep") &&
+      !body.contains("backup_verify"))
+    return unprocessable(
+        "memory_mb: required (MiB), or replicas (0 to 4), backup_schedule, backup_keep");
+  if (body.contains("backup_schedule")) {
+    out->backup_schedule.emplace();
+    if (auto bad = check_backup_schedule(body["backup_schedule"], &*out->backup_schedule))
+      return bad;
+  }
+  if (body.contains("backup_verify")) {
+    out->backup_verify.emplace();
+    if (auto bad = check_backup_verify(body["backup_verify"], &*out->backup_verify)) return bad;
+  }
+  if (body.contains("backup_keep")) {
+    out->backup_keep.emplace();
+    if (auto bad = check_backup_keep(body["backup_keep"], &*out->backup_keep)) return bad;
+  }
+  if (body.contains("memory_mb")) {
+    out->memory_mb.emplace();
+    if (auto bad = check_memory(body["memory_mb"], engine, &*out->memory_mb)) return bad;
+  }
+  if (body.contains("replicas")) {
+    out->replicas.emplace();
+    if (auto bad = check_replicas(body["replicas"], engine, &*out->replicas)) return bad;
+  }
+  return {};
+}
+
+Invalid parse_restore_to_new(const json& body, const std::string& engine,
+                             int64_t original_memory_mb, CreateRequest* out) {
+  if (!body.is_object() || !body.contains("to") || !body["to"].is_string())
+    return unprocessable("to: required (the new database's name)");
+  if (auto bad = check_name(body["to"], &out->name)) return bad;
+  if (auto bad = check_engine(json(engine), &out->engine)) return bad;
+  // Only the size and the replicas may differ from the original; the rest is the backup's.
+  json fields = json::object();
+  for (auto* f : {"memory_mb", "replicas"})
+    if (body.contains(f)) fields[f] = body[f];
+  return check_new_database(fields, std::max<int64_t>(original_memory_mb, 64), out);
+}
+
+}  // namespace berth::api

@@ -1,0 +1,50 @@
+// The requests that make or change a database, parsed and checked once: create, update and
+// restore-to-new share one rule and one message per field. Pure: no I/O, no state.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+namespace berth::engines {
+class Engine;
+}
+
+namespace berth::api {
+
+// Why a request is refused: an HTTP status and a message naming the field. Empty: accepted.
+struct Invalid {
+  int status = 0;
+  std::string message;
+  explicit operator bool() const { return status != 0; }
+};
+
+// POST /v1/databases.
+struct CreateRequest {
+  std::string name;
+  const engines::Engine* engine = nullptr;
+  int64_t memory_mb = 0;
+  std::optional<std::string> password;  // none: made up (or none, when the engine allows)
+  int replicas = 0;
+  std::map<std::string, std::string> constraints;  // host labels every instance needs
+};
+Invalid parse_create(const nlohmann::json& body, CreateRequest* out);
+
+// PATCH /v1/databases/{name}: what is absent stays as it is.
+struct UpdateRequest {
+  std::optional<int64_t> memory_mb;
+  std::optional<int> replicas;
+  std::optional<std::string> backup_schedule;  // empty: no schedule
+  std::optional<int> backup_keep;
+  std::optional<bool> backup_verify;
+};
+Invalid parse_update(const nlohmann::json& body, const engines::Engine& engine, UpdateRequest* out);
+
+// POST /v1/backups/{id}/restore {"to": NAME, "memory_mb"?, "replicas"?}: a new database of
+// the backup's engine, with at least the memory the original had (64 MiB or more).
+Invalid parse_restore_to_new(const nlohmann::json& body, const std::string& engine,
+                             int64_t original_memory_mb, CreateRequest* out);
+
+}  // namespace berth::api

@@ -1,0 +1,104 @@
+#include "api/routes.hpp"
+
+#include "api/handlers.hpp"
+#include "api/openapi.hpp"
+
+namespace berth::api {
+
+namespace {
+
+// Path parameters are named for the metrics labels they have always had: a database, host or
+// engine by {name} (a database's id works too), a task or backup by {id}.
+const Route kRoutes[] = {
+    {"GET", "/v1/health", "health", on<&observe::health>, Access::Open},
+    {"GET", "/metrics", "metrics", on<&observe::metrics>, Access::Open},
+    {"GET", "/ui", "ui.index", on<&ui::index>, Access::Open},
+    {"GET", "/ui/", "ui.index", on<&ui::index>, Access::Open},
+    {"GET", "/ui/{file}", "ui.file", on<&ui::file>, Access::Open},
+    {"GET", "/v1/sd/prometheus", "service_discovery", on<&observe::service_discovery>},
+    {"GET", "/v1/openapi.json", "openapi", on<&openapi::serve>, Access::Open},
+
+    {"GET", "/v1/databases", "databases.list", on<&databases::list>},
+    {"POST", "/v1/databases", "databases.create", on<&databases::create>},
+    {"GET", "/v1/databases/{name}", "databases.get", on<&databases::get>},
+    {"PATCH", "/v1/databases/{name}", "databases.update", on<&databases::update>},
+    {"DELETE", "/v1/databases/{name}", "databases.delete", on<&databases::remove>},
+    {"POST", "/v1/databases/{name}/switchover", "databases.switchover", on<&databases::switchover>},
+    {"POST", "/v1/databases/{name}/backups", "backups.start", on<&backups::start>},
+    {"POST", "/v1/databases/{name}/restore", "backups.restore", on<&backups::restore>},
+    {"GET", "/v1/databases/{name}/usage", "usage.get", on<&usage::get>},
+
+    {"GET", "/v1/backups", "backups.list", on<&backups::list>},
+    {"GET", "/v1/backups/{id}", "backups.get", on<&backups::get>},
+    {"DELETE", "/v1/backups/{id}", "backups.delete", on<&backups::remove>},
+    {"GET", "/v1/backups/{id}/data", "backups.data", on<&backups::data>},
+    {"POST", "/v1/backups/{id}/restore", "backups.restore_to_new", on<&backups::restore_to_new>},
+
+    {"GET", "/v1/tasks", "tasks.list", on<&tasks::list>},
+    {"GET", "/v1/tasks/{id}", "tasks.get", on<&tasks::get>},
+    {"POST", "/v1/tasks/{id}/cancel", "tasks.cancel", on<&tasks::cancel>},
+
+    {"GET", "/v1/events", "events.list", on<&events::list>},
+
+    {"GET", "/v1/hosts", "hosts.list", on<&hosts::list>},
+    {"POST", "/v1/hosts/{name}/drain", "hosts.drain", on<&hosts::drain>},
+    {"POST", "/v1/hosts/{name}/undrain", "hosts.undrain", on<&hosts::undrain>},
+
+    {"GET", "/v1/network", "network.get", on<&network::get>},
+    {"PUT", "/v1/network", "network.set", on<&network::set>},
+
+    {"GET", "/v1/engines", "engines.list", on<&engines::list>},
+    {"PUT", "/v1/engines/{name}", "engines.set", on<&engines::set>},
+};
+
+}  // namespace
+
+std::span<const Route> routes() {
+  return kRoutes;
+}
+
+bool match(std::string_view pattern, std::string_view path, PathParams* params) {
+  size_t n = 0;
+  for (;;) {
+    if (pattern.empty() || path.empty()) return pattern.empty() && path.empty();
+    if (pattern[0] != '/' || path[0] != '/') return false;
+    pattern.remove_prefix(1);
+    path.remove_prefix(1);
+    auto want = pattern.substr(0, pattern.find('/'));
+    auto got = path.substr(0, path.find('/'));
+    if (want.starts_with('{')) {
+      if (got.empty() || n == params->size()) return false;
+      (*params)[n++] = got;
+    } else if (want != got) {
+      return false;
+    }
+    pattern.remove_prefix(want.size());
+    path.remove_prefix(got.size());
+  }
+}
+
+Match find_route(std::string_view method, std::string_view path) {
+  Match found;
+  for (auto& route : kRoutes) {
+    PathParams params;
+    if (!match(route.pattern, path, &params)) continue;
+    if (route.method != method) {
+      found.path_known = true;
+      continue;
+    }
+    found.route = &route;
+    found.params = params;
+    return found;
+  }
+  return found;
+}
+
+std::string_view route_label(std::string_view path) {
+  for (auto& route : kRoutes) {
+    PathParams params;
+    if (match(route.pattern, path, &params)) return route.pattern;
+  }
+  return "other";
+}
+
+}  // namespace berth::api

@@ -1,0 +1,40 @@
+// Starting tasks (backups and restores the leader dispatches), shared by the handlers that
+// start them: the task record goes in one transaction with what the caller guards or changes.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "api/context.hpp"
+#include "api/requests.hpp"
+
+namespace berth::api {
+
+struct StartedTask {
+  Invalid problem;      // set: nothing was started
+  nlohmann::json task;  // the task as GET /v1/tasks/{id} shows it
+};
+
+// Whether a task that has not ended works on the database.
+bool task_running_for(const Context& c, const std::string& database_id);
+
+// Writes a new task, with compares and ops in the same transaction.
+boost::asio::awaitable<StartedTask> start_task(Context& c, model::Task task,
+                                               std::vector<store::Compare> compares,
+                                               std::vector<store::Operation> ops);
+
+// A restore of backup_id into the existing database id (ref: how the user named it), which
+// stays in maintenance until the restore ends.
+boost::asio::awaitable<StartedTask> start_restore(Context& c, const std::string& id,
+                                                  const std::string& backup_id);
+
+// Whether the backup's data fits a database of the engine with memory_mb; else the 409.
+Invalid restore_fits(const model::Backup& backup, const std::string& engine,
+                     const std::string& database_name, int64_t memory_mb);
+
+// A task as the API shows it: the record and the revision to follow it from.
+nlohmann::json task_view(const model::Task& t, int64_t revision);
+
+}  // namespace berth::api
