@@ -1,5 +1,7 @@
 // The agent's side of tasks: claim what the leader dispatched to this host, run it, and end it
 // in one transaction with its result, so a worker that dies leaves nothing half-recorded.
+#include "agent/tasks.hpp"
+
 #include <fmt/format.h>
 
 #include <boost/asio/co_spawn.hpp>
@@ -10,8 +12,7 @@
 #include <chrono>
 #include <filesystem>
 
-#include "agent/agent.hpp"
-#include "agent/instance.hpp"
+#include "agent/supervisor.hpp"
 #include "backup/store.hpp"
 #include "engines/rootfs.hpp"
 #include "util/encoding.hpp"
@@ -22,6 +23,25 @@ namespace berth::agent {
 namespace asio = boost::asio;
 namespace keys = model::keys;
 using namespace std::chrono_literals;
+
+TaskRunner::TaskRunner(asio::any_io_executor executor, store::Store& store, docker::Docker& docker,
+                       const Options& options, TaskHost& host)
+    : executor_(executor),
+      store_(store),
+      docker_(docker),
+      options_(options),
+      host_(host),
+      tasks_(executor, store, keys::kTasks),
+      scope_(executor) {}
+
+void TaskRunner::start() {
+  scope_.spawn(tasks_.run(), "agent " + options_.name + ": tasks");
+  scope_.spawn(task_loop(), "agent " + options_.name + ": task loop");
+}
+
+asio::awaitable<void> TaskRunner::stop() {
+  co_await scope_.stop();
+}
 
 namespace {
 // A named coroutine, not a capturing lambda: g++ 12 mishandles lambda coroutines co_spawned
@@ -59,10 +79,10 @@ asio::awaitable<Streamed> stream_to_store(const engines::Engine* engine, model::
 }
 }  // namespace
 
-asio::awaitable<void> Agent::task_loop() {
-  while (!stopping_) {
+asio::awaitable<void> TaskRunner::task_loop() {
+  for (;;) {
     co_await tasks_.wait_change(2s);
-    if (!tasks_.loaded() || lease_ == 0 || fenced_) continue;
+    if (!tasks_.loaded() || host_.lease() == 0 || host_.fenced()) continue;
     for (auto* kv : tasks_.under(keys::kTasks)) {
       auto task = model::parse<model::Task>(kv->value);
       if (task.state != model::TaskState::pending || task.worker != options_.name ||
@@ -79,7 +99,7 @@ asio::awaitable<void> Agent::task_loop() {
           store::Compare::absent(keys::task_claim(task.id))};
       std::vector<store::Operation> claim{
           store::Operation::put(kv->key, model::dump(task)),
-          store::Operation::put(keys::task_claim(task.id), options_.name, lease_)};
+          store::Operation::put(keys::task_claim(task.id), options_.name, host_.lease())};
       try {
         auto result = co_await store_.txn(unchanged, claim);
         if (!result.succeeded) continue;
@@ -89,14 +109,14 @@ asio::awaitable<void> Agent::task_loop() {
         continue;
       }
       running_tasks_.insert(task.id);
-      asio::co_spawn(executor_, run_task(task.id), asio::detached);
+      scope_.spawn(run_task(task.id), "agent " + options_.name + ": task " + task.id);
     }
   }
 }
 
-asio::awaitable<bool> Agent::modify_task(const std::string& id,
-                                         std::function<void(model::Task&)> modify,
-                                         std::vector<store::Operation> also) {
+asio::awaitable<bool> TaskRunner::modify_task(const std::string& id,
+                                              std::function<void(model::Task&)> modify,
+                                              std::vector<store::Operation> also) {
   for (int attempt = 0; attempt < 10; ++attempt) {
     auto* kv = tasks_.find(keys::task(id));
     if (!kv) co_return false;
@@ -125,8 +145,8 @@ struct Cancelled : std::runtime_error {
 };
 }  // namespace
 
-asio::awaitable<void> Agent::end_maintenance(const model::Task& task,
-                                             std::vector<store::Operation>& ops) {
+asio::awaitable<void> TaskRunner::end_maintenance(const model::Task& task,
+                                                  std::vector<store::Operation>& ops) {
   auto db = co_await store_.get(keys::database(task.database_id));
   if (db.kvs.empty()) co_return;
   auto d = model::parse<model::Database>(db.kvs[0].value);
@@ -135,7 +155,7 @@ asio::awaitable<void> Agent::end_maintenance(const model::Task& task,
   ops.push_back(store::Operation::put(keys::database(d.id), model::dump(d)));
 }
 
-asio::awaitable<void> Agent::report_progress(std::string id, int percent, std::string line) {
+asio::awaitable<void> TaskRunner::report_progress(std::string id, int percent, std::string line) {
   bool cancel = false;
   bool ours = co_await modify_task(id, [&](model::Task& t) {
     cancel = t.cancel_requested;
@@ -146,18 +166,17 @@ asio::awaitable<void> Agent::report_progress(std::string id, int percent, std::s
   if (cancel) throw Cancelled();  // between steps, before anything is recorded
 }
 
-asio::awaitable<void> Agent::run_task(std::string id) {
+asio::awaitable<void> TaskRunner::run_task(std::string id) {
   std::string failure;
   bool cancelled = false;
   try {
     auto task = model::parse<model::Task>(tasks_.find(keys::task(id))->value);
     auto owner = keys::instance_owner(task.database_id, task.instance);
-    auto it = instances_.find(owner);
-    auto* engine =
-        it == instances_.end() ? nullptr : engines::find_engine(it->second->allocation.engine);
+    auto* instance = host_.instance(owner);
+    auto* engine = instance ? options_.find_engine(instance->allocation().engine) : nullptr;
     if (!engine) throw std::runtime_error("instance " + owner + " does not run on this host");
     if (task.kind == model::TaskKind::backup)
-      co_await run_backup(task, *it->second, *engine);
+      co_await run_backup(task, *instance, *engine);
     else if (task.kind == model::TaskKind::restore)
       co_await run_restore(task, owner, *engine);
     else
@@ -192,9 +211,9 @@ asio::awaitable<void> Agent::run_task(std::string id) {
   running_tasks_.erase(id);
 }
 
-asio::awaitable<void> Agent::run_backup(const model::Task& task, Instance& instance,
-                                        const engines::Engine& engine) {
-  auto a = instance.allocation;  // a copy: the instance may change while we wait
+asio::awaitable<void> TaskRunner::run_backup(const model::Task& task, const Supervisor& instance,
+                                             const engines::Engine& engine) {
+  auto a = instance.allocation();  // a copy: the instance may change while we wait
   std::string sha, file = engine.streamed_backup_file();
   std::shared_ptr<const std::string> data;
   if (!file.empty()) {
@@ -235,7 +254,7 @@ asio::awaitable<void> Agent::run_backup(const model::Task& task, Instance& insta
   b.created_at = model::now_rfc3339();
   b.sha256 = sha;
   b.size_bytes = size;
-  b.memory_used_bytes = instance.status.memory_used_bytes;
+  b.memory_used_bytes = instance.status().memory_used_bytes;
   b.memory_mb = a.memory_mb;
   b.source_instance = a.n;
   b.source_role = a.role;
@@ -264,10 +283,9 @@ asio::awaitable<void> Agent::run_backup(const model::Task& task, Instance& insta
             b.size_bytes);
 }
 
-asio::awaitable<std::string> Agent::snapshot_and_store(const model::Task& task,
-                                                       const model::Allocation& a,
-                                                       const engines::Engine& engine,
-                                                       std::shared_ptr<const std::string>& data) {
+asio::awaitable<std::string> TaskRunner::snapshot_and_store(
+    const model::Task& task, const model::Allocation& a, const engines::Engine& engine,
+    std::shared_ptr<const std::string>& data) {
   co_await report_progress(task.id, 5,
                            "taking a consistent snapshot on instance " + std::to_string(a.n));
   auto paths = co_await engine.snapshot_for_backup(executor_, a.ip, a.port, a.password);
@@ -297,7 +315,7 @@ asio::awaitable<std::string> Agent::snapshot_and_store(const model::Task& task,
   co_return sha;
 }
 
-asio::awaitable<void> Agent::reseed_replicas(const model::Task& task) {
+asio::awaitable<void> TaskRunner::reseed_replicas(const model::Task& task) {
   // Replicas join the restored primary from scratch: their agents see a new data generation.
   // Each allocation is written only if unchanged since read; a race reads them again.
   for (int attempt = 0; attempt < 5; ++attempt) {
@@ -318,7 +336,7 @@ asio::awaitable<void> Agent::reseed_replicas(const model::Task& task) {
   throw std::runtime_error("the replicas kept changing: they were not re-seeded");
 }
 
-asio::awaitable<engines::Engine::Verification> Agent::verify_backup(
+asio::awaitable<engines::Engine::Verification> TaskRunner::verify_backup(
     const engines::Engine& engine, model::Allocation a, std::shared_ptr<const std::string> data,
     std::string task_id) {
   auto command = engine.verify_command("/tmp");
@@ -326,7 +344,7 @@ asio::awaitable<engines::Engine::Verification> Agent::verify_backup(
   std::string failure, id;
   engines::Engine::Verification result;
   try {
-    co_await ensure_image(a);
+    co_await host_.ensure_image(a);
     docker::ContainerSpec spec;
     spec.name = "berth-verify-" + task_id;
     spec.image = a.image.empty() ? engine.image_recipe().reference() : a.image;
@@ -354,8 +372,8 @@ asio::awaitable<engines::Engine::Verification> Agent::verify_backup(
   co_return result;
 }
 
-asio::awaitable<void> Agent::run_restore(const model::Task& task, std::string owner,
-                                         const engines::Engine& engine) {
+asio::awaitable<void> TaskRunner::run_restore(const model::Task& task, std::string owner,
+                                              const engines::Engine& engine) {
   auto record = co_await store_.get(keys::backup(task.backup_id));
   if (record.kvs.empty()) throw std::runtime_error("backup " + task.backup_id + " is gone");
   auto b = model::parse<model::Backup>(record.kvs[0].value);
@@ -370,20 +388,20 @@ asio::awaitable<void> Agent::run_restore(const model::Task& task, std::string ow
   auto files = engine.restore_files(
       b.file.empty() ? engines::read_tar(*data)
                      : std::map<std::string, std::string>{{b.file, std::move(*data)}});
-  auto it = instances_.find(owner);
-  if (it == instances_.end()) throw std::runtime_error("instance " + owner + " is not here");
-  auto a = it->second->allocation;
-  int old_pid = it->second->pid;
+  auto* instance = host_.instance(owner);
+  if (!instance) throw std::runtime_error("instance " + owner + " is not here");
+  auto a = instance->allocation();
+  int old_pid = instance->pid();
   co_await report_progress(task.id, 40, "replacing the data of instance " + std::to_string(a.n));
   // The next container of this instance starts from the backup, in a fresh volume.
-  pending_restore_[owner] = engines::make_tar(files);
+  host_.restore_next(owner, engines::make_tar(files));
   co_await docker_.container_remove(engines::container_name(a));
   try {
     co_await docker_.volume_remove(engines::volume_name(a));
   } catch (const std::exception&) {
     // Re-created meanwhile by the reconciler, from the restored data: nothing to remove.
   }
-  wake_.notify_all();
+  host_.reconcile_soon();
   // Past the point of no return: a cancel request no longer stops it.
   co_await modify_task(task.id, [](model::Task& t) {
     t.progress = 70;
@@ -392,10 +410,9 @@ asio::awaitable<void> Agent::run_restore(const model::Task& task, std::string ow
   asio::steady_timer timer(executor_);
   auto deadline = std::chrono::steady_clock::now() + 120s;
   for (;;) {
-    auto i = instances_.find(owner);
-    if (i != instances_.end() && i->second->pid != old_pid && i->second->pid != 0 &&
-        i->second->status.state == model::InstanceState::healthy &&
-        i->second->status.role == model::Role::primary && !pending_restore_.count(owner))
+    auto* i = host_.instance(owner);
+    if (i && i->pid() != old_pid && i->pid() != 0 && i->status().state == model::InstanceState::healthy &&
+        i->status().role == model::Role::primary && !host_.restore_pending(owner))
       break;
     if (std::chrono::steady_clock::now() > deadline)
       throw std::runtime_error("the restored instance did not come back in 2 minutes");

@@ -23,7 +23,7 @@
 #include "api/presence.hpp"
 #include "cli/cli.hpp"
 #include "controller/controller.hpp"
-#include "docker/docker.hpp"
+#include "docker/client.hpp"
 #include "engines/image.hpp"
 #include "metrics/berth.hpp"
 #include "metrics/exporter.hpp"
