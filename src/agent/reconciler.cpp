@@ -36,7 +36,8 @@ Reconciler::Reconciler(asio::any_io_executor executor, store::Store& store, dock
       hostnet_(executor, options.parent_interface()),
       allocations_(executor, store, model::keys::allocations_of(options.name)),
       scope_(executor),
-      wake_(executor) {
+      wake_(executor),
+      round_ended_(executor) {
   allocations_.on_change = [this] { wake_.notify_all(); };
 }
 
@@ -124,6 +125,19 @@ Supervisor& Reconciler::supervise(const Allocation& a) {
 }
 
 asio::awaitable<void> Reconciler::reconcile() {
+  while (reconciling_) co_await round_ended_.wait(std::chrono::steady_clock::now() + 1s);
+  reconciling_ = true;
+  struct EndOfRound {
+    Reconciler* self;
+    ~EndOfRound() {
+      self->reconciling_ = false;
+      self->round_ended_.notify_all();
+    }
+  } end{this};
+  co_await reconcile_round();
+}
+
+asio::awaitable<void> Reconciler::reconcile_round() {
   std::map<std::string, Desired> desired;
   for (auto* kv : allocations_.under(model::keys::allocations_of(options_.name))) {
     auto a = model::parse<Allocation>(kv->value);
@@ -180,7 +194,12 @@ asio::awaitable<void> Reconciler::reconcile() {
     s.set_agent_error(error);
   }
   if (!observed) co_return;
-  for (auto& [key, s] : supervisors_) {
+  std::vector<std::string> keys;
+  for (auto& [key, s] : supervisors_) keys.push_back(key);
+  for (auto& key : keys) {
+    auto found = supervisors_.find(key);
+    if (found == supervisors_.end()) continue;
+    auto& s = found->second;
     // The container's process (its network namespace, what to stop should dockerd die) and
     // Docker's restart count (a crash loop).
     auto info = co_await docker_.container_inspect(engines::container_name(s->allocation()));

@@ -62,6 +62,7 @@ class Reconciler {
 
  private:
   boost::asio::awaitable<void> reconcile_loop();
+  boost::asio::awaitable<void> reconcile_round();
   boost::asio::awaitable<void> apply(const Action& action, bool& new_container,
                                      bool& restarted_by_us);
   boost::asio::awaitable<void> ensure_network();
@@ -84,6 +85,9 @@ class Reconciler {
   store::Mirror allocations_;
   Scope scope_;
   util::Signal wake_;
+  // One round at a time: the loop and a catch-up after a fence both reconcile.
+  bool reconciling_ = false;
+  util::Signal round_ended_;
   bool network_ready_ = false;
   std::string docker_network_;  // set by ensure_network
   std::string shim_address_;
