@@ -9,7 +9,8 @@ namespace berth::agent {
 void Agent::collect_metrics(metrics::Registry& out) const {
   auto& supervisors = reconciler_.supervisors();
   for (auto& [key, s] : supervisors)
-    if (s->status().state != model::InstanceState::none) metrics::collect_instance(out, s->allocation(), s->status());
+    if (s->status().state != model::InstanceState::none)
+      metrics::collect_instance(out, s->allocation(), s->status());
   metrics::Labels host{{"host", options_.name}};
   out.gauge("berth_agent_registered", "1 while the agent holds its host's lease.", host)
       .set(session_.lease() != 0 ? 1 : 0);

@@ -411,7 +411,8 @@ asio::awaitable<void> TaskRunner::run_restore(const model::Task& task, std::stri
   auto deadline = std::chrono::steady_clock::now() + 120s;
   for (;;) {
     auto* i = host_.instance(owner);
-    if (i && i->pid() != old_pid && i->pid() != 0 && i->status().state == model::InstanceState::healthy &&
+    if (i && i->pid() != old_pid && i->pid() != 0 &&
+        i->status().state == model::InstanceState::healthy &&
         i->status().role == model::Role::primary && !host_.restore_pending(owner))
       break;
     if (std::chrono::steady_clock::now() > deadline)

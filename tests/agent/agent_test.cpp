@@ -115,8 +115,9 @@ TEST(Agent, ReconcilesFromEmpty) {
     Agent agent(ex, w.store, w.docker, w.options);
     co_await agent.run();
     // Healthy, and in the role allocated (a new instance answers before it gets its role).
-    EXPECT_TRUE(co_await eventually(
-        ex, [&] { return w.healthy(0) && w.healthy(1) && w.status(1)->role == model::Role::replica; }));
+    EXPECT_TRUE(co_await eventually(ex, [&] {
+      return w.healthy(0) && w.healthy(1) && w.status(1)->role == model::Role::replica;
+    }));
     EXPECT_TRUE(w.docker.networks().count("berth-t"));
     EXPECT_EQ(w.docker.containers().size(), 2u);
     for (auto& [id, c] : w.docker.containers()) EXPECT_TRUE(c.info.running) << c.info.name;

@@ -151,7 +151,7 @@ TEST(AgentPlan, OlderEpochIsIgnored) {
 
 struct RoleCase {
   const char* name;
-  std::string role;  // the allocation's
+  model::Role role;  // the allocation's
   std::string database_address;
   bool fenced;
   std::string engine_role;  // what the probe saw
@@ -163,22 +163,22 @@ struct RoleCase {
 
 TEST(AgentPlan, RoleDecisions) {
   std::vector<RoleCase> cases{
-      {"primary serves", model::Role::primary, "10.0.0.2", false, "primary", false, RoleStep::Kind::Apply,
-       false, true},
-      {"replica promoted", model::Role::primary, "10.0.0.2", false, "replica", false, RoleStep::Kind::Apply,
-       false, true},
+      {"primary serves", model::Role::primary, "10.0.0.2", false, "primary", false,
+       RoleStep::Kind::Apply, false, true},
+      {"replica promoted", model::Role::primary, "10.0.0.2", false, "replica", false,
+       RoleStep::Kind::Apply, false, true},
       {"fenced primary refuses writes", model::Role::primary, "10.0.0.2", true, "primary", false,
        RoleStep::Kind::Apply, true, false},
-      {"fenced: no promotion", model::Role::primary, "10.0.0.2", true, "replica", false, RoleStep::Kind::Wait,
-       true, false},
-      {"fenced replica still follows", model::Role::replica, "", true, "replica", false, RoleStep::Kind::Apply,
-       false, false},
-      {"demoted primary follows", model::Role::replica, "", false, "primary", false, RoleStep::Kind::Apply,
-       false, false},
+      {"fenced: no promotion", model::Role::primary, "10.0.0.2", true, "replica", false,
+       RoleStep::Kind::Wait, true, false},
+      {"fenced replica still follows", model::Role::replica, "", true, "replica", false,
+       RoleStep::Kind::Apply, false, false},
+      {"demoted primary follows", model::Role::replica, "", false, "primary", false,
+       RoleStep::Kind::Apply, false, false},
       {"restarted primary held read-only", model::Role::primary, "10.0.0.2", false, "primary", true,
        RoleStep::Kind::HoldReadOnly, false, false},
-      {"no database address to hold", model::Role::primary, "", false, "primary", false, RoleStep::Kind::Apply,
-       false, false},
+      {"no database address to hold", model::Role::primary, "", false, "primary", false,
+       RoleStep::Kind::Apply, false, false},
   };
   for (auto& c : cases) {
     auto a = allocation("db1", 0, c.role);
