@@ -111,7 +111,7 @@ asio::awaitable<std::string> TarStream::next() {
   co_return std::string();
 }
 
-asio::awaitable<void> RestoreData::put(docker::Client& docker, const std::string& container,
+asio::awaitable<void> RestoreData::put(docker::Docker& docker, const std::string& container,
                                        const std::string& dir) {
   TarStream stream(store, tar);
   auto started = std::chrono::steady_clock::now();

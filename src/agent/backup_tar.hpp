@@ -56,7 +56,7 @@ struct RestoreData {
   std::shared_ptr<backup::ObjectStore> store;
   std::vector<TarSegment> tar;
   std::string failure;  // set when the data turned out damaged: retrying cannot help
-  boost::asio::awaitable<void> put(docker::Client& docker, const std::string& container,
+  boost::asio::awaitable<void> put(docker::Docker& docker, const std::string& container,
                                    const std::string& dir);
 };
 

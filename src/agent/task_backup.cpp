@@ -10,8 +10,8 @@
 #include <chrono>
 #include <future>
 
-#include "agent/agent.hpp"
-#include "agent/instance.hpp"
+#include "agent/supervisor.hpp"
+#include "agent/tasks.hpp"
 #include "engines/rootfs.hpp"
 #include "util/encoding.hpp"
 #include "util/log.hpp"
@@ -71,9 +71,9 @@ asio::awaitable<Streamed> stream_to_store(const engines::Engine* engine, model::
 
 }  // namespace
 
-asio::awaitable<void> Agent::run_backup(const model::Task& task, Instance& instance,
-                                        const engines::Engine& engine) {
-  auto a = instance.allocation;  // a copy: the instance may change while we wait
+asio::awaitable<void> TaskRunner::run_backup(const model::Task& task, const Supervisor& instance,
+                                             const engines::Engine& engine) {
+  auto a = instance.allocation();  // a copy: the instance may change while we wait
   std::string sha, file = engine.streamed_backup_file();
   if (!file.empty()) {
     co_await report_progress(task.id, 5,
@@ -127,7 +127,7 @@ asio::awaitable<void> Agent::run_backup(const model::Task& task, Instance& insta
   b.created_at = model::now_rfc3339();
   b.sha256 = sha;
   b.size_bytes = *size;
-  b.memory_used_bytes = instance.status.memory_used_bytes;
+  b.memory_used_bytes = instance.status().memory_used_bytes;
   b.memory_mb = a.memory_mb;
   b.source_instance = a.n;
   b.source_role = a.role;
@@ -156,9 +156,9 @@ asio::awaitable<void> Agent::run_backup(const model::Task& task, Instance& insta
             b.size_bytes);
 }
 
-asio::awaitable<std::string> Agent::snapshot_and_store(const model::Task& task,
-                                                       const model::Allocation& a,
-                                                       const engines::Engine& engine) {
+asio::awaitable<std::string> TaskRunner::snapshot_and_store(const model::Task& task,
+                                                            const model::Allocation& a,
+                                                            const engines::Engine& engine) {
   co_await report_progress(task.id, 5,
                            "taking a consistent snapshot on instance " + std::to_string(a.n));
   auto paths = co_await engine.snapshot_for_backup(executor_, a.ip, a.port, a.password);
@@ -182,16 +182,15 @@ asio::awaitable<std::string> Agent::snapshot_and_store(const model::Task& task,
   co_return co_await options_.backups->put(std::move(archive));
 }
 
-asio::awaitable<engines::Engine::Verification> Agent::verify_backup(const engines::Engine& engine,
-                                                                    model::Allocation a,
-                                                                    std::vector<TarSegment> data,
-                                                                    std::string task_id) {
+asio::awaitable<engines::Engine::Verification> TaskRunner::verify_backup(
+    const engines::Engine& engine, model::Allocation a, std::vector<TarSegment> data,
+    std::string task_id) {
   auto command = engine.verify_command("/tmp");
   if (command.empty()) co_return engines::Engine::Verification{false, a.engine + " cannot verify"};
   std::string failure, id;
   engines::Engine::Verification result;
   try {
-    co_await ensure_image(a);
+    co_await host_.ensure_image(a);
     docker::ContainerSpec spec;
     spec.name = "berth-verify-" + task_id;
     spec.image = a.image.empty() ? engine.image_recipe().reference() : a.image;

@@ -5,8 +5,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
 
-#include "agent/agent.hpp"
-#include "agent/instance.hpp"
+#include "agent/supervisor.hpp"
+#include "agent/tasks.hpp"
 #include "util/log.hpp"
 
 namespace berth::agent {
@@ -65,7 +65,7 @@ asio::awaitable<std::vector<TarFile>> restore_layout(backup::ObjectStore& store,
 
 }  // namespace
 
-asio::awaitable<void> Agent::reseed_replicas(const model::Task& task) {
+asio::awaitable<void> TaskRunner::reseed_replicas(const model::Task& task) {
   // Replicas join the restored primary from scratch: their agents see a new data generation.
   // Each allocation is written only if unchanged since read; a race reads them again.
   for (int attempt = 0; attempt < 5; ++attempt) {
@@ -86,29 +86,29 @@ asio::awaitable<void> Agent::reseed_replicas(const model::Task& task) {
   throw std::runtime_error("the replicas kept changing: they were not re-seeded");
 }
 
-asio::awaitable<void> Agent::run_restore(const model::Task& task, std::string owner,
-                                         const engines::Engine& engine) {
+asio::awaitable<void> TaskRunner::run_restore(const model::Task& task, std::string owner,
+                                              const engines::Engine& engine) {
   auto record = co_await store_.get(keys::backup(task.backup_id));
   if (record.kvs.empty()) throw std::runtime_error("backup " + task.backup_id + " is gone");
   auto b = model::parse<model::Backup>(record.kvs[0].value);
   co_await report_progress(task.id, 10, "reading backup " + b.id + " and checking its checksum");
   auto files = co_await restore_layout(*options_.backups, b, engine);
-  auto it = instances_.find(owner);
-  if (it == instances_.end()) throw std::runtime_error("instance " + owner + " is not here");
-  auto a = it->second->allocation;
-  int old_pid = it->second->pid;
+  auto* instance = host_.instance(owner);
+  if (!instance) throw std::runtime_error("instance " + owner + " is not here");
+  auto a = instance->allocation();
+  int old_pid = instance->pid();
   co_await report_progress(task.id, 40, "replacing the data of instance " + std::to_string(a.n));
   // The next container of this instance starts from the backup, in a fresh volume: the data
   // streams from the store when the reconciler makes it.
   auto data = std::make_shared<RestoreData>(RestoreData{options_.backups, tar_of(files), ""});
-  pending_restore_[owner] = data;
+  host_.restore_next(owner, data);
   co_await docker_.container_remove(engines::container_name(a));
   try {
     co_await docker_.volume_remove(engines::volume_name(a));
   } catch (const std::exception&) {
     // Re-created meanwhile by the reconciler, from the restored data: nothing to remove.
   }
-  wake_.notify_all();
+  host_.reconcile_soon();
   // Past the point of no return: a cancel request no longer stops it.
   co_await modify_task(task.id, [](model::Task& t) {
     t.progress = 70;
@@ -117,22 +117,21 @@ asio::awaitable<void> Agent::run_restore(const model::Task& task, std::string ow
   asio::steady_timer timer(executor_);
   auto deadline = std::chrono::steady_clock::now() + 120s;
   for (;;) {
-    auto i = instances_.find(owner);
-    if (i != instances_.end() && i->second->pid != old_pid && i->second->pid != 0 &&
-        i->second->status.state == model::InstanceState::healthy &&
-        i->second->status.role == model::Role::primary && !pending_restore_.count(owner))
+    auto* i = host_.instance(owner);
+    if (i && i->pid() != old_pid && i->pid() != 0 &&
+        i->status().state == model::InstanceState::healthy &&
+        i->status().role == model::Role::primary && !host_.restore_pending(owner))
       break;
     if (!data->failure.empty()) {
       // The data changed on disk after it was checked: the instance starts empty rather than
       // from a cut-short file.
-      if (auto p = pending_restore_.find(owner); p != pending_restore_.end() && p->second == data)
-        pending_restore_.erase(p);
+      host_.restore_drop(owner, data);
       co_await docker_.container_remove(engines::container_name(a));
       try {
         co_await docker_.volume_remove(engines::volume_name(a));
       } catch (const std::exception&) {
       }
-      wake_.notify_all();
+      host_.reconcile_soon();
       throw std::runtime_error(data->failure);
     }
     if (std::chrono::steady_clock::now() > deadline)

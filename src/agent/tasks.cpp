@@ -1,16 +1,10 @@
 // The agent's side of tasks: claim what the leader dispatched to this host, run it, and end it
 // in one transaction with its result, so a worker that dies leaves nothing half-recorded.
-#include <fmt/format.h>
+#include "agent/tasks.hpp"
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <chrono>
 
-#include "agent/agent.hpp"
-#include "agent/instance.hpp"
-#include "util/encoding.hpp"
+#include "agent/supervisor.hpp"
 #include "util/log.hpp"
 
 namespace berth::agent {
@@ -19,10 +13,29 @@ namespace asio = boost::asio;
 namespace keys = model::keys;
 using namespace std::chrono_literals;
 
-asio::awaitable<void> Agent::task_loop() {
-  while (!stopping_) {
+TaskRunner::TaskRunner(asio::any_io_executor executor, store::Store& store, docker::Docker& docker,
+                       const Options& options, TaskHost& host)
+    : executor_(executor),
+      store_(store),
+      docker_(docker),
+      options_(options),
+      host_(host),
+      tasks_(executor, store, keys::kTasks),
+      scope_(executor) {}
+
+void TaskRunner::start() {
+  scope_.spawn(tasks_.run(), "agent " + options_.name + ": tasks");
+  scope_.spawn(task_loop(), "agent " + options_.name + ": task loop");
+}
+
+asio::awaitable<void> TaskRunner::stop() {
+  co_await scope_.stop();
+}
+
+asio::awaitable<void> TaskRunner::task_loop() {
+  for (;;) {
     co_await tasks_.wait_change(2s);
-    if (!tasks_.loaded() || lease_ == 0 || fenced_) continue;
+    if (!tasks_.loaded() || host_.lease() == 0 || host_.fenced()) continue;
     for (auto* kv : tasks_.under(keys::kTasks)) {
       auto task = model::parse<model::Task>(kv->value);
       if (task.state != model::TaskState::pending || task.worker != options_.name ||
@@ -39,7 +52,7 @@ asio::awaitable<void> Agent::task_loop() {
           store::Compare::absent(keys::task_claim(task.id))};
       std::vector<store::Operation> claim{
           store::Operation::put(kv->key, model::dump(task)),
-          store::Operation::put(keys::task_claim(task.id), options_.name, lease_)};
+          store::Operation::put(keys::task_claim(task.id), options_.name, host_.lease())};
       try {
         auto result = co_await store_.txn(unchanged, claim);
         if (!result.succeeded) continue;
@@ -49,14 +62,14 @@ asio::awaitable<void> Agent::task_loop() {
         continue;
       }
       running_tasks_.insert(task.id);
-      asio::co_spawn(executor_, run_task(task.id), asio::detached);
+      scope_.spawn(run_task(task.id), "agent " + options_.name + ": task " + task.id);
     }
   }
 }
 
-asio::awaitable<bool> Agent::modify_task(const std::string& id,
-                                         std::function<void(model::Task&)> modify,
-                                         std::vector<store::Operation> also) {
+asio::awaitable<bool> TaskRunner::modify_task(const std::string& id,
+                                              std::function<void(model::Task&)> modify,
+                                              std::vector<store::Operation> also) {
   for (int attempt = 0; attempt < 10; ++attempt) {
     auto* kv = tasks_.find(keys::task(id));
     if (!kv) co_return false;
@@ -85,8 +98,8 @@ struct Cancelled : std::runtime_error {
 };
 }  // namespace
 
-asio::awaitable<void> Agent::end_maintenance(const model::Task& task,
-                                             std::vector<store::Operation>& ops) {
+asio::awaitable<void> TaskRunner::end_maintenance(const model::Task& task,
+                                                  std::vector<store::Operation>& ops) {
   auto db = co_await store_.get(keys::database(task.database_id));
   if (db.kvs.empty()) co_return;
   auto d = model::parse<model::Database>(db.kvs[0].value);
@@ -95,7 +108,7 @@ asio::awaitable<void> Agent::end_maintenance(const model::Task& task,
   ops.push_back(store::Operation::put(keys::database(d.id), model::dump(d)));
 }
 
-asio::awaitable<void> Agent::report_progress(std::string id, int percent, std::string line) {
+asio::awaitable<void> TaskRunner::report_progress(std::string id, int percent, std::string line) {
   bool cancel = false;
   bool ours = co_await modify_task(id, [&](model::Task& t) {
     cancel = t.cancel_requested;
@@ -106,18 +119,17 @@ asio::awaitable<void> Agent::report_progress(std::string id, int percent, std::s
   if (cancel) throw Cancelled();  // between steps, before anything is recorded
 }
 
-asio::awaitable<void> Agent::run_task(std::string id) {
+asio::awaitable<void> TaskRunner::run_task(std::string id) {
   std::string failure;
   bool cancelled = false;
   try {
     auto task = model::parse<model::Task>(tasks_.find(keys::task(id))->value);
     auto owner = keys::instance_owner(task.database_id, task.instance);
-    auto it = instances_.find(owner);
-    auto* engine =
-        it == instances_.end() ? nullptr : engines::find_engine(it->second->allocation.engine);
+    auto* instance = host_.instance(owner);
+    auto* engine = instance ? options_.find_engine(instance->allocation().engine) : nullptr;
     if (!engine) throw std::runtime_error("instance " + owner + " does not run on this host");
     if (task.kind == model::TaskKind::backup)
-      co_await run_backup(task, *it->second, *engine);
+      co_await run_backup(task, *instance, *engine);
     else if (task.kind == model::TaskKind::restore)
       co_await run_restore(task, owner, *engine);
     else

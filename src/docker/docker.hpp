@@ -1,5 +1,5 @@
-// The Docker Engine API (v1.41) over dockerd's unix socket: images, containers, networks,
-// volumes and the events stream. Only the calls berth needs, each one coroutine.
+// The Docker Engine API as berth uses it: the types of its requests and answers, and the
+// Docker interface of the calls berth makes (docker/client.hpp implements it over dockerd).
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
@@ -13,10 +13,6 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
-
-namespace berth::http {
-class Client;
-}
 
 namespace berth::docker {
 
@@ -68,76 +64,68 @@ struct NetworkSpec {
   std::map<std::string, std::string> labels;
 };
 
-class Client {
+// The Engine API calls berth makes, as an interface: Client speaks to a real dockerd; tests
+// and `berth sim` put a fake in its place (tests/support/fake_docker.hpp).
+class Docker {
  public:
-  // endpoint: "unix:///var/run/docker.sock" or a bare socket path.
-  Client(asio::any_io_executor executor, std::string endpoint);
-  ~Client();
+  virtual ~Docker() = default;
 
-  const std::string& endpoint() const { return endpoint_; }
+  // Where a child process reaches the same daemon (`berth image build --docker-socket`).
+  virtual const std::string& endpoint() const = 0;
 
-  asio::awaitable<bool> ping(std::chrono::milliseconds timeout = std::chrono::seconds(5));
-  asio::awaitable<json> version();
-  asio::awaitable<json> info();  // /info: MemTotal, NCPU, ...
+  virtual asio::awaitable<bool> ping(
+      std::chrono::milliseconds timeout = std::chrono::seconds(5)) = 0;
+  virtual asio::awaitable<json> info() = 0;  // /info: MemTotal, NCPU, ...
 
   // Images.
-  asio::awaitable<std::optional<json>> image_inspect(const std::string& name);  // nullopt: absent
+  // nullopt: absent.
+  virtual asio::awaitable<std::optional<json>> image_inspect(const std::string& name) = 0;
   // Imports a tar of a root filesystem as repo:tag; changes are Dockerfile lines (CMD [...]).
-  asio::awaitable<void> image_import(const std::string& tar, const std::string& repo,
-                                     const std::string& tag,
-                                     const std::vector<std::string>& changes);
-
+  virtual asio::awaitable<void> image_import(const std::string& tar, const std::string& repo,
+                                             const std::string& tag,
+                                             const std::vector<std::string>& changes) = 0;
   // Pulls repo[:tag] from its registry (a named engine image missing on this host).
-  asio::awaitable<void> image_pull(const std::string& reference);
+  virtual asio::awaitable<void> image_pull(const std::string& reference) = 0;
 
   // Containers. create returns the id; a name already taken throws Error with status 409.
-  asio::awaitable<std::string> container_create(const ContainerSpec& spec);
-  asio::awaitable<void> container_start(const std::string& id);
-  asio::awaitable<void> container_stop(const std::string& id, int timeout_seconds = 10);
-  asio::awaitable<void> container_kill(const std::string& id, const std::string& signal = "KILL");
+  virtual asio::awaitable<std::string> container_create(const ContainerSpec& spec) = 0;
+  virtual asio::awaitable<void> container_start(const std::string& id) = 0;
+  virtual asio::awaitable<void> container_stop(const std::string& id, int timeout_seconds = 10) = 0;
+  virtual asio::awaitable<void> container_kill(const std::string& id,
+                                               const std::string& signal = "KILL") = 0;
   // Removes with force (and its anonymous volumes); absent is not an error.
-  asio::awaitable<void> container_remove(const std::string& id);
-  asio::awaitable<std::optional<ContainerInfo>> container_inspect(const std::string& id);
+  virtual asio::awaitable<void> container_remove(const std::string& id) = 0;
+  virtual asio::awaitable<std::optional<ContainerInfo>> container_inspect(
+      const std::string& id) = 0;
   // Every container (running or not) that carries label key=value (or just key when value is
   // empty).
-  asio::awaitable<std::vector<ContainerInfo>> container_list(const std::string& label_key,
-                                                             const std::string& label_value = "");
+  virtual asio::awaitable<std::vector<ContainerInfo>> container_list(
+      const std::string& label_key, const std::string& label_value = "") = 0;
   // A tar of path in the container (GET /containers/{id}/archive); nullopt when absent.
-  asio::awaitable<std::optional<std::string>> archive_get(const std::string& id,
-                                                          const std::string& path);
+  virtual asio::awaitable<std::optional<std::string>> archive_get(const std::string& id,
+                                                                  const std::string& path) = 0;
   // Unpacks a tar into directory path of the container, running or not.
-  asio::awaitable<void> archive_put(const std::string& id, const std::string& path,
-                                    const std::string& tar);
+  virtual asio::awaitable<void> archive_put(const std::string& id, const std::string& path,
+                                            const std::string& tar) = 0;
   // The same, with a tar of `size` bytes produced piece by piece by next (empty at the end):
   // a restore of any size puts its data in without holding it whole.
-  asio::awaitable<void> archive_put_stream(const std::string& id, const std::string& path,
-                                           int64_t size,
-                                           std::function<asio::awaitable<std::string>()> next);
+  virtual asio::awaitable<void> archive_put_stream(
+      const std::string& id, const std::string& path, int64_t size,
+      std::function<asio::awaitable<std::string>()> next) = 0;
   // Waits until the container stops; returns its exit code.
-  asio::awaitable<int> container_wait(const std::string& id, std::chrono::seconds timeout);
+  virtual asio::awaitable<int> container_wait(const std::string& id,
+                                              std::chrono::seconds timeout) = 0;
   // Its output so far, stdout and stderr together.
-  asio::awaitable<std::string> container_logs(const std::string& id);
+  virtual asio::awaitable<std::string> container_logs(const std::string& id) = 0;
   // Changes the memory limit of a running container in place.
-  asio::awaitable<void> container_update_memory(const std::string& id, int64_t memory_bytes);
+  virtual asio::awaitable<void> container_update_memory(const std::string& id,
+                                                        int64_t memory_bytes) = 0;
 
   // Networks and volumes.
-  asio::awaitable<std::optional<json>> network_inspect(const std::string& name);
-  asio::awaitable<void> network_create(const NetworkSpec& spec);
-  asio::awaitable<void> volume_remove(const std::string& name);  // absent is not an error
-
-  // Follows /events (container events only when filters are empty) until on_event returns
-  // false or the daemon closes the stream. on_connected runs once the daemon has accepted the
-  // subscription: events after that moment are delivered.
-  asio::awaitable<void> events(std::function<bool(const json&)> on_event,
-                               const json& filters = json::object(),
-                               std::function<void()> on_connected = nullptr);
-
- private:
-  asio::awaitable<json> call(const std::string& method, const std::string& target,
-                             const std::string& body = "", int ok_status = 0);
-
-  std::string endpoint_;
-  std::unique_ptr<http::Client> http_;
+  virtual asio::awaitable<std::optional<json>> network_inspect(const std::string& name) = 0;
+  virtual asio::awaitable<void> network_create(const NetworkSpec& spec) = 0;
+  // Absent is not an error.
+  virtual asio::awaitable<void> volume_remove(const std::string& name) = 0;
 };
 
 }  // namespace berth::docker

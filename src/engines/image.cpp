@@ -16,7 +16,7 @@ boost::asio::awaitable<std::string> make_tar(ImageRecipe recipe) {
 }
 }  // namespace
 
-boost::asio::awaitable<bool> ensure_image(docker::Client& docker, const ImageRecipe& recipe) {
+boost::asio::awaitable<bool> ensure_image(docker::Docker& docker, const ImageRecipe& recipe) {
   if (recipe.tag.empty())
     throw std::runtime_error("cannot build " + recipe.repo + ": its binaries are not installed");
   if (co_await docker.image_inspect(recipe.reference())) co_return false;

@@ -10,6 +10,6 @@
 namespace berth::engines {
 
 // Returns true when it had to build the image, false when it was there already.
-boost::asio::awaitable<bool> ensure_image(docker::Client& docker, const ImageRecipe& recipe);
+boost::asio::awaitable<bool> ensure_image(docker::Docker& docker, const ImageRecipe& recipe);
 
 }  // namespace berth::engines

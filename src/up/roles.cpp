@@ -24,7 +24,7 @@
 #include "backup/object_store.hpp"
 #include "cli/cli.hpp"
 #include "controller/controller.hpp"
-#include "docker/docker.hpp"
+#include "docker/client.hpp"
 #include "engines/image.hpp"
 #include "metrics/berth.hpp"
 #include "metrics/exporter.hpp"

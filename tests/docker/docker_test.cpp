@@ -1,5 +1,5 @@
 // The Docker Engine API client against a real, private dockerd that the test starts.
-#include "docker/docker.hpp"
+#include "docker/client.hpp"
 
 #include <gtest/gtest.h>
 

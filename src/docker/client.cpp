@@ -1,4 +1,4 @@
-#include "docker/docker.hpp"
+#include "docker/client.hpp"
 
 #include "http/http.hpp"
 #include "metrics/berth.hpp"

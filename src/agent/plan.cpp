@@ -1,0 +1,119 @@
+#include "agent/plan.hpp"
+
+#include <set>
+
+namespace berth::agent {
+
+using Kind = Action::Kind;
+
+const char* to_string(Action::Kind kind) {
+  switch (kind) {
+    case Kind::Create:
+      return "create";
+    case Kind::Recreate:
+      return "recreate";
+    case Kind::Start:
+      return "start";
+    case Kind::Adopt:
+      return "adopt";
+    case Kind::Update:
+      return "update";
+    case Kind::Ignore:
+      return "ignore";
+    case Kind::Remove:
+      return "remove";
+    case Kind::Release:
+      return "release";
+  }
+  return "?";
+}
+
+namespace {
+std::string label(const docker::ContainerInfo& c, const std::string& key) {
+  auto it = c.labels.find(key);
+  return it == c.labels.end() ? "" : it->second;
+}
+}  // namespace
+
+std::vector<Action> plan(const std::map<std::string, Desired>& desired,
+                         const std::optional<std::vector<docker::ContainerInfo>>& observed,
+                         const std::map<std::string, int64_t>& supervised,
+                         const Knowledge& knowledge) {
+  std::vector<Action> actions;
+  for (auto& [instance, epoch] : supervised)
+    if (!desired.count(instance)) actions.push_back({Kind::Release, instance});
+
+  // One container per wanted instance: the first listed; any other, and any container not
+  // wanted here, goes.
+  std::map<std::string, docker::ContainerInfo> actual;
+  if (observed && knowledge.docker_up) {
+    for (auto& c : *observed) {
+      auto owner = label(c, engines::labels::kInstance);
+      bool wanted = desired.count(owner) > 0;
+      if (!wanted || actual.count(owner)) {
+        Action remove{Kind::Remove, owner};
+        remove.container = c;
+        remove.drop_volume = !wanted;
+        actions.push_back(std::move(remove));
+        continue;
+      }
+      actual[owner] = c;
+    }
+  }
+
+  for (auto& [instance, want] : desired) {
+    auto& a = want.allocation;
+    auto watched = supervised.find(instance);
+    if (watched != supervised.end() && a.epoch < watched->second) {
+      // An older word than the one applied (a stale read): never act on it.
+      actions.push_back({Kind::Ignore, instance, a});
+      continue;
+    }
+    if (observed && knowledge.docker_up) {
+      auto found = actual.find(instance);
+      Action step{Kind::Create, instance, a, want.spec_hash};
+      if (found == actual.end()) {
+        actions.push_back(step);
+      } else if (label(found->second, engines::labels::kSpec) != want.spec_hash) {
+        step.kind = Kind::Recreate;
+        step.container = found->second;
+        step.drop_volume = label(found->second, engines::labels::kData) != a.data_generation;
+        actions.push_back(step);
+      } else if (!found->second.running) {
+        step.kind = Kind::Start;
+        step.spec_hash.clear();
+        step.container = found->second;
+        actions.push_back(step);
+      } else if (watched == supervised.end()) {
+        step.kind = Kind::Adopt;
+        step.spec_hash.clear();
+        step.container = found->second;
+        actions.push_back(step);
+      }
+    }
+    if (watched != supervised.end()) actions.push_back({Kind::Update, instance, a});
+  }
+  return actions;
+}
+
+RoleStep decide_role(const model::Allocation& a, const Knowledge& knowledge,
+                     const engines::ProbeResult& current, bool holding_lost_writes) {
+  RoleStep step;
+  bool primary = a.role == model::Role::primary;
+  if (holding_lost_writes) {
+    step.kind = RoleStep::Kind::HoldReadOnly;
+    return step;
+  }
+  step.config = {model::to_string(a.role), a.primary_ip, a.port, a.min_replicas_to_write,
+                 knowledge.fenced && primary};
+  if (knowledge.fenced && primary && current.role != "primary") {
+    // Out of touch, the allocation that made it primary may already be stale: promote only
+    // once etcd confirms the lease again.
+    step.kind = RoleStep::Kind::Wait;
+    return step;
+  }
+  step.hold_address = primary && !knowledge.fenced && !a.database_address.empty();
+  return step;
+}
+
+}  // namespace berth::agent

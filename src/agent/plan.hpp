@@ -1,0 +1,75 @@
+// The agent's decisions: from the allocations wanted on this host, the containers Docker shows
+// and what the agent knows (fenced, dockerd up), the steps that make the host match; and, for
+// one healthy instance, the role to apply. Pure: no I/O. The reconciler and supervisors apply.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "docker/docker.hpp"
+#include "engines/engine.hpp"
+#include "model/model.hpp"
+
+namespace berth::agent {
+
+// What the agent knows of itself.
+struct Knowledge {
+  // etcd has not confirmed the lease lately: another host may hold our primaries' roles.
+  bool fenced = false;
+  bool docker_up = true;
+};
+
+// An allocation wanted on this host, with the hash of its container spec (spec_hash()).
+struct Desired {
+  model::Allocation allocation;
+  std::string spec_hash;
+};
+
+struct Action {
+  enum class Kind {
+    Create,    // no container: create one (with the volume it had, if any) and start it
+    Recreate,  // its spec changed: remove the container, create it anew
+    Start,     // the container exists, stopped: start it
+    Adopt,     // a container already runs as wanted and nobody here watches it: supervise it
+    Update,    // a supervised instance: hand its supervisor the allocation (role, epoch, memory)
+    Ignore,    // an allocation older (by epoch) than the one its supervisor applies
+    Remove,    // a container not wanted here, or a second one of an instance
+    Release,   // a supervised instance no longer wanted here: stop supervising it
+  };
+  Kind kind;
+  std::string instance;             // "id/n" (from the container's label for Remove)
+  model::Allocation allocation;     // what is wanted (not for Remove or Release)
+  std::string spec_hash;            // Create, Recreate
+  docker::ContainerInfo container;  // the one acted on: Recreate, Start, Adopt, Remove
+  // Recreate: a new data generation, start from an empty volume. Remove: the instance left
+  // this host (moved, scaled away or deleted), its data here goes; a duplicate keeps it.
+  bool drop_volume = false;
+};
+const char* to_string(Action::Kind kind);
+
+// observed: the containers labelled with this host, or nullopt when dockerd does not answer
+// (then only supervision changes). supervised: instance "id/n" -> epoch its supervisor applies.
+// Releases come first (they need no dockerd), then removals, then one step per wanted instance.
+std::vector<Action> plan(const std::map<std::string, Desired>& desired,
+                         const std::optional<std::vector<docker::ContainerInfo>>& observed,
+                         const std::map<std::string, int64_t>& supervised,
+                         const Knowledge& knowledge);
+
+// What a supervisor does with an instance that answers its probe.
+struct RoleStep {
+  enum class Kind {
+    Apply,         // bring the engine to config (a no-op when it is there)
+    HoldReadOnly,  // a restarted primary may have lost acknowledged writes: leave it read-only
+    Wait,          // fenced: a replica is not promoted until the agent is back in touch
+  };
+  Kind kind = Kind::Apply;
+  engines::RoleConfig config;
+  bool hold_address = false;  // this instance holds the database address
+};
+// holding_lost_writes: the primary restarted empty-handed within the last 15 s (see Supervisor).
+RoleStep decide_role(const model::Allocation& allocation, const Knowledge& knowledge,
+                     const engines::ProbeResult& current, bool holding_lost_writes);
+
+}  // namespace berth::agent

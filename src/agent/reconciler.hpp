@@ -1,0 +1,103 @@
+// Makes local Docker match the allocations of this host: follows them in a mirror, plans
+// (agent/plan.hpp) against the containers Docker lists, and applies the plan: the cluster
+// network, images, containers, and one Supervisor per instance. One owner, one stop.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <list>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "agent/backup_tar.hpp"
+#include "agent/hostnet.hpp"
+#include "agent/options.hpp"
+#include "agent/plan.hpp"
+#include "agent/scope.hpp"
+#include "agent/supervisor.hpp"
+#include "docker/docker.hpp"
+#include "store/mirror.hpp"
+#include "store/store.hpp"
+#include "util/signal.hpp"
+
+namespace berth::agent {
+
+class HostSession;
+
+// The hash of everything in an allocation that needs a new container when it changes.
+std::string spec_hash(const model::Allocation& allocation, const engines::Engine* engine);
+
+class Reconciler {
+ public:
+  Reconciler(boost::asio::any_io_executor executor, store::Store& store, docker::Docker& docker,
+             const HostSession& session, const Options& options);
+  ~Reconciler();
+
+  // Follows the allocations and reconciles on every change and every 2 s, until stop().
+  void start();
+  // Stops reconciling and every supervisor (the containers keep running: an agent restart is
+  // invisible to its databases).
+  boost::asio::awaitable<void> stop();
+  // Reconciles now rather than at the next tick.
+  void wake() { wake_.notify_all(); }
+  // After a fence: true once the mirror holds exactly what etcd has now, and it is applied.
+  boost::asio::awaitable<bool> catch_up();
+  // One round: plan and apply (tests call it directly).
+  boost::asio::awaitable<void> reconcile();
+
+  // For the fence and the lease: every supervisor hears of it.
+  void fence_changed();
+  void registered();
+
+  const Supervisor* find(const std::string& instance) const;
+  const std::map<std::string, std::unique_ptr<Supervisor>>& supervisors() const {
+    return supervisors_;
+  }
+  // The next container of instance starts from this data in a fresh volume (a restore).
+  void restore_next(const std::string& instance, std::shared_ptr<RestoreData> data);
+  // Forgets that data if it is still the instance's next (its restore gave up).
+  void restore_drop(const std::string& instance, const std::shared_ptr<RestoreData>& data);
+  bool restore_pending(const std::string& instance) const {
+    return pending_restore_.count(instance) > 0;
+  }
+  boost::asio::awaitable<void> ensure_image(const model::Allocation& allocation);
+
+ private:
+  boost::asio::awaitable<void> reconcile_loop();
+  boost::asio::awaitable<void> reconcile_round();
+  boost::asio::awaitable<void> apply(const Action& action, bool& new_container,
+                                     bool& restarted_by_us);
+  boost::asio::awaitable<void> ensure_network();
+  boost::asio::awaitable<void> ensure_shim(const model::NetworkConfig& config);
+  boost::asio::awaitable<void> create_container(const model::Allocation& allocation,
+                                                const std::string& spec_hash);
+  // Removes a container that is not wanted here; its volume too when drop_volume, and its
+  // addresses and status when its database is gone.
+  boost::asio::awaitable<void> remove_container(const docker::ContainerInfo& container,
+                                                bool drop_volume);
+  boost::asio::awaitable<void> release_database_addresses(const std::string& database_id);
+  Supervisor& supervise(const model::Allocation& allocation);
+
+  boost::asio::any_io_executor executor_;
+  store::Store& store_;
+  docker::Docker& docker_;
+  const HostSession& session_;
+  const Options& options_;
+  HostNetwork hostnet_;
+  store::Mirror allocations_;
+  Scope scope_;
+  util::Signal wake_;
+  // One round at a time: the loop and a catch-up after a fence both reconcile.
+  bool reconciling_ = false;
+  util::Signal round_ended_;
+  bool network_ready_ = false;
+  std::string docker_network_;  // set by ensure_network
+  std::string shim_address_;
+  std::map<std::string, std::unique_ptr<Supervisor>> supervisors_;  // by "id/n"
+  // Released, still stopping: kept until their coroutines have ended.
+  std::list<std::unique_ptr<Supervisor>> retiring_;
+  std::map<std::string, std::shared_ptr<RestoreData>> pending_restore_;  // by "id/n"
+};
+
+}  // namespace berth::agent

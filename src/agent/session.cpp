@@ -1,0 +1,192 @@
+#include "agent/session.hpp"
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "model/model.hpp"
+#include "util/log.hpp"
+
+namespace berth::agent {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+HostSession::HostSession(asio::any_io_executor executor, store::Store& store,
+                         docker::Docker& docker, const Options& options, Hooks hooks)
+    : executor_(executor),
+      store_(store),
+      docker_(docker),
+      options_(options),
+      hooks_(std::move(hooks)),
+      scope_(executor),
+      registered_(executor) {}
+
+asio::awaitable<void> HostSession::start() {
+  co_await register_host();
+  scope_.spawn(keep_alive_loop(), "agent " + options_.name + ": keep-alive");
+  scope_.spawn(fence_watchdog(), "agent " + options_.name + ": fence watchdog");
+  scope_.spawn(docker_watchdog(), "agent " + options_.name + ": docker watchdog");
+}
+
+asio::awaitable<void> HostSession::stop() {
+  co_await scope_.stop();
+}
+
+asio::awaitable<void> HostSession::leave() {
+  if (lease_ == 0) co_return;
+  try {
+    co_await store_.lease_revoke(lease_);
+  } catch (const std::exception&) {
+  }
+}
+
+void HostSession::set_fenced(bool fenced) {
+  if (fenced_ == fenced) return;
+  fenced_ = fenced;
+  if (hooks_.fence_changed) hooks_.fence_changed();
+}
+
+asio::awaitable<void> HostSession::register_host() {
+  asio::steady_timer retry(executor_);
+  for (;;) {
+    std::string error;
+    try {
+      auto info = co_await docker_.info();
+      model::Host host;
+      host.name = options_.name;
+      host.address = options_.advertise;
+      host.memory_bytes = options_.memory_mb > 0 ? options_.memory_mb * 1024 * 1024
+                                                 : info.value("MemTotal", int64_t{0});
+      host.cpus = info.value("NCPU", 0);
+      host.labels = options_.labels;
+      host.started_at = model::now_rfc3339();
+      host.version = "berth-agent";
+      host.metrics_address = options_.metrics_address;
+      // The host's settings (drain) live on after its lease: made once, if absent.
+      model::HostSettings settings;
+      settings.first_seen = model::now_rfc3339();
+      std::vector<store::Compare> absent{
+          store::Compare::absent(model::keys::host_settings(options_.name))};
+      std::vector<store::Operation> create{
+          store::Operation::put(model::keys::host_settings(options_.name), model::dump(settings))};
+      co_await store_.txn(absent, create);
+      // lease_ is set only once the host key exists: `berth up` waits on it to say ready.
+      int64_t lease = co_await store_.lease_grant(options_.lease_ttl_seconds);
+      co_await store_.put(model::keys::host(options_.name), model::dump(host), lease);
+      lease_ = lease;
+      docker_down_ = false;
+      // Statuses were bound to the old lease: publish them again under the new one.
+      if (hooks_.registered) hooks_.registered();
+      registered_.notify_all();
+      last_keep_alive_ = std::chrono::steady_clock::now();
+      util::log("agent {}: registered (lease {:x}, {} MiB, {} CPUs)", options_.name, lease_,
+                host.memory_bytes / 1024 / 1024, host.cpus);
+      co_return;
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+    util::log("agent {}: cannot register yet: {}", options_.name, error);
+    retry.expires_after(500ms);
+    co_await retry.async_wait(asio::use_awaitable);
+  }
+}
+
+asio::awaitable<void> HostSession::keep_alive_loop() {
+  asio::steady_timer timer(executor_);
+  auto interval = std::chrono::milliseconds(options_.lease_ttl_seconds * 1000 / 5);
+  for (;;) {
+    timer.expires_after(interval);
+    co_await timer.async_wait(asio::use_awaitable);
+    bool expired = false;
+    try {
+      expired = co_await store_.lease_keep_alive(lease_) <= 0;
+      if (!expired) last_keep_alive_ = std::chrono::steady_clock::now();
+    } catch (const std::exception& e) {
+      util::log("agent {}: keep-alive failed: {}", options_.name, e.what());
+      continue;  // etcd unreachable: keep trying; the lease may still be alive
+    }
+    if (expired) {
+      util::log("agent {}: lease expired, registering again", options_.name);
+      set_fenced(true);
+      co_await register_host();
+      last_keep_alive_ = std::chrono::steady_clock::now();
+    }
+    if (fenced_ && !expired) {
+      // Back in touch. Before any primary serves again, the allocations must be current and
+      // applied (what moved away removed, what lost its role demoted).
+      bool current = false;
+      try {
+        current = !hooks_.catch_up || co_await hooks_.catch_up();
+      } catch (const std::exception& e) {
+        util::log("agent {}: catching up: {}", options_.name, e.what());
+      }
+      if (!current) continue;
+      util::log("agent {}: back in touch with etcd, unfenced", options_.name);
+      set_fenced(false);
+    }
+  }
+}
+
+asio::awaitable<void> HostSession::fence_watchdog() {
+  asio::steady_timer timer(executor_);
+  // Fence well before the lease can expire in etcd, so that by the time a controller promotes
+  // a replica elsewhere, our primaries have stopped taking writes.
+  auto limit = std::chrono::milliseconds(options_.lease_ttl_seconds * 1000 * 6 / 10);
+  for (;;) {
+    timer.expires_after(100ms);
+    co_await timer.async_wait(asio::use_awaitable);
+    if (!fenced_ && std::chrono::steady_clock::now() - last_keep_alive_ > limit) {
+      util::log("agent {}: no word from etcd for {} ms: fencing primaries", options_.name,
+                limit.count());
+      set_fenced(true);
+    }
+  }
+}
+
+asio::awaitable<void> HostSession::docker_watchdog() {
+  // A host whose dockerd does not answer cannot restart, move or remove anything: it leaves
+  // the cluster (its lease is revoked, so the leader fails its primaries over at once) with
+  // its primaries fenced, and registers again once dockerd answers (register_host needs it).
+  asio::steady_timer timer(executor_);
+  auto limit = std::max(std::chrono::milliseconds(1000),
+                        std::chrono::milliseconds(options_.lease_ttl_seconds * 1000 / 2));
+  auto last_ok = std::chrono::steady_clock::now();
+  for (;;) {
+    timer.expires_after(std::min(options_.probe_interval, std::chrono::milliseconds(500)));
+    co_await timer.async_wait(asio::use_awaitable);
+    bool ok = false;
+    try {
+      ok = co_await docker_.ping(limit);
+    } catch (const std::exception&) {
+    }
+    auto now = std::chrono::steady_clock::now();
+    if (ok) {
+      last_ok = now;
+      docker_down_ = false;
+      continue;
+    }
+    if (now - last_ok < limit || lease_ == 0) continue;
+    int64_t lease = lease_;
+    util::log(
+        "agent {}: dockerd has not answered for {} ms: fencing primaries and leaving "
+        "the cluster until it does",
+        options_.name, limit.count());
+    docker_down_ = true;
+    set_fenced(true);
+    try {
+      co_await store_.lease_revoke(lease);
+    } catch (const std::exception& e) {
+      util::log("agent {}: revoking the lease: {}", options_.name, e.what());
+    }
+    last_ok = now;  // once per outage: register_host waits for dockerd before a new lease
+  }
+}
+
+asio::awaitable<bool> HostSession::wait_registered(std::chrono::steady_clock::duration timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (lease_ == 0 && std::chrono::steady_clock::now() < deadline)
+    co_await registered_.wait(deadline);
+  co_return lease_ != 0;
+}
+
+}  // namespace berth::agent

@@ -1,0 +1,63 @@
+// The host's session with the cluster: registers the host under an etcd lease and keeps it
+// alive, fences the host's primaries when etcd stops confirming the lease (or dockerd stops
+// answering), and unfences once the agent has caught up. One owner, one stop.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <functional>
+
+#include "agent/options.hpp"
+#include "agent/scope.hpp"
+#include "docker/docker.hpp"
+#include "store/store.hpp"
+#include "util/signal.hpp"
+
+namespace berth::agent {
+
+class HostSession {
+ public:
+  struct Hooks {
+    std::function<void()> registered;     // a new lease: statuses must be written again under it
+    std::function<void()> fence_changed;  // supervisors act on it at once
+    // Back in touch after a fence: true once the host's allocations are current and applied.
+    std::function<boost::asio::awaitable<bool>()> catch_up;
+  };
+
+  HostSession(boost::asio::any_io_executor executor, store::Store& store, docker::Docker& docker,
+              const Options& options, Hooks hooks);
+
+  // Registers the host (retrying until etcd and dockerd answer), then keeps the lease alive
+  // and watches for silence from etcd and dockerd until stop().
+  boost::asio::awaitable<void> start();
+  boost::asio::awaitable<void> stop();
+  // Revokes the lease: the host leaves at once instead of after its TTL.
+  boost::asio::awaitable<void> leave();
+
+  int64_t lease() const { return lease_; }
+  bool fenced() const { return fenced_; }
+  bool docker_up() const { return !docker_down_; }
+  boost::asio::awaitable<bool> wait_registered(std::chrono::steady_clock::duration timeout);
+
+ private:
+  boost::asio::awaitable<void> register_host();
+  boost::asio::awaitable<void> keep_alive_loop();
+  boost::asio::awaitable<void> fence_watchdog();
+  boost::asio::awaitable<void> docker_watchdog();
+  void set_fenced(bool fenced);
+
+  boost::asio::any_io_executor executor_;
+  store::Store& store_;
+  docker::Docker& docker_;
+  const Options& options_;
+  Hooks hooks_;
+  Scope scope_;
+  int64_t lease_ = 0;
+  bool fenced_ = false;
+  bool docker_down_ = false;
+  std::chrono::steady_clock::time_point last_keep_alive_ = std::chrono::steady_clock::now();
+  util::Signal registered_;
+};
+
+}  // namespace berth::agent

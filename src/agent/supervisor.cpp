@@ -1,0 +1,288 @@
+#include "agent/supervisor.hpp"
+
+#include <csignal>
+
+#include "agent/session.hpp"
+#include "util/log.hpp"
+#include "util/tcp_exchange.hpp"
+
+namespace berth::agent {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+int RestartWindow::note(int restart_count, bool by_us, Clock::time_point now) {
+  int seen = 0;
+  if (last_count_ >= 0 && restart_count > last_count_) seen = restart_count - last_count_;
+  if (by_us) seen = std::max(seen, 1);
+  for (int i = 0; i < seen; ++i) times_.push_back(now);
+  if (restart_count >= 0) last_count_ = restart_count;
+  while (!times_.empty() && now - times_.front() > kWindow) times_.pop_front();
+  return seen;
+}
+
+Supervisor::Supervisor(Edges edges, const engines::Engine& engine, model::Allocation allocation)
+    : edges_(edges),
+      engine_(engine),
+      allocation_(std::move(allocation)),
+      key_(model::keys::instance_owner(allocation_.database_id, allocation_.n)),
+      scope_(edges.executor),
+      wake_(edges.executor),
+      publish_(edges.executor) {
+  status_.host = edges_.options.name;
+  status_.state = model::InstanceState::starting;
+}
+
+Knowledge Supervisor::knowledge() const {
+  return {edges_.session.fenced(), edges_.session.docker_up()};
+}
+
+void Supervisor::start() {
+  auto name = "agent " + edges_.options.name + ": " + key_;
+  scope_.spawn(probe_loop(), name + " probe");
+  scope_.spawn(publish_loop(), name + " publish");
+}
+
+asio::awaitable<void> Supervisor::stop() {
+  co_await scope_.stop();
+}
+
+asio::awaitable<void> Supervisor::release(bool kill_process) {
+  co_await scope_.stop();
+  // The database address goes with it, even while dockerd cannot remove the container.
+  try {
+    co_await hold_database_address(false);
+  } catch (const std::exception& e) {
+    util::log("agent {}: {} letting go of its address: {}", edges_.options.name, key_, e.what());
+  }
+  if (kill_process && pid_ > 0) {
+    util::log("agent {}: dockerd is down: unplugging and killing {}'s process {}",
+              edges_.options.name, key_, pid_);
+    co_await edges_.hostnet.unplug(pid_);
+    ::kill(pid_, SIGKILL);
+  }
+  try {
+    co_await withdraw_status();
+  } catch (const std::exception& e) {
+    util::log("agent {}: withdrawing the status of {}: {}", edges_.options.name, key_, e.what());
+  }
+}
+
+void Supervisor::update(const model::Allocation& a) {
+  auto& old = allocation_;
+  if (old.password != a.password || old.ip != a.ip) phase_ = Phase::Starting;
+  bool role_changed = old.role != a.role || old.epoch != a.epoch ||
+                      old.primary_ip != a.primary_ip || old.memory_mb != a.memory_mb ||
+                      old.min_replicas_to_write != a.min_replicas_to_write;
+  allocation_ = a;
+  if (role_changed) wake_.notify_all();  // act on a promotion at once
+}
+
+void Supervisor::container_seen(int pid, int restart_count, bool restarted_by_us,
+                                bool new_container) {
+  // A restarted container has a new network namespace, without the database address.
+  if (pid != pid_) held_address_.clear();
+  pid_ = pid;
+  if (new_container) restarts_.new_container();
+  bool was_looping = restarts_.crash_looping();
+  status_.restarts += restarts_.note(restart_count, restarted_by_us, Clock::now());
+  if (restarts_.crash_looping() && !was_looping)
+    util::log("agent {}: {} keeps crashing ({} restarts within {} s)", edges_.options.name, key_,
+              restarts_.size(), RestartWindow::kWindow.count());
+}
+
+void Supervisor::set_agent_error(std::string message) {
+  if (message == agent_error_) return;
+  agent_error_ = std::move(message);
+  wake_.notify_all();
+}
+
+asio::awaitable<void> Supervisor::probe_loop() {
+  for (;;) {
+    auto& a = allocation_;
+    auto result = co_await engine_.probe(edges_.executor, a.ip, a.port, a.password);
+    if (result.healthy) {
+      try {
+        co_await converge(result);
+      } catch (const std::exception& e) {
+        util::log("agent {}: {}: {}", edges_.options.name, key_, e.what());
+      }
+      // A second opinion for the controller: can this replica's host reach the primary?
+      bool primary_down = false;
+      if (a.role == model::Role::replica && !a.primary_ip.empty()) {
+        try {
+          co_await util::tcp_exchange(
+              edges_.executor, a.primary_ip, a.port, "", [](const std::string&) { return true; },
+              300ms);
+        } catch (const util::ExchangeError&) {
+          primary_down = true;
+        }
+      }
+      observe(result, knowledge());
+      status_.primary_down = primary_down;
+    } else {
+      observe(result, knowledge());
+    }
+    // Publishing waits on etcd, which may be out of reach: it never holds up probing and
+    // fencing. The publisher takes the newest status; a round it misses, the next catches up.
+    publish_.notify_all();
+    // Until the first healthy answer, probe often so a new database is announced at once.
+    auto interval = phase_ == Phase::Serving ? edges_.options.probe_interval : 20ms;
+    co_await wake_.wait(Clock::now() + interval);
+  }
+}
+
+// The status as this round's probe shows it.
+void Supervisor::observe(const engines::ProbeResult& result, const Knowledge& knowledge) {
+  auto& a = allocation_;
+  auto& s = status_;
+  bool looping = restarts_.crash_looping();
+  std::string crashing =
+      "keeps crashing: " + std::to_string(restarts_.size()) + " restarts within a minute";
+  if (result.healthy) {
+    s.state = model::InstanceState::healthy;
+    s.role = model::from_name<model::Role>(result.role);
+    s.memory_used_bytes = result.memory_used_bytes;
+    s.connections = result.connections;
+    s.operations = result.operations;
+    s.keys = result.keys;
+    s.offset = result.offset;
+    s.link_up = result.link_up;
+    s.epoch = a.epoch;
+    s.memory_limit_mb = applied_memory_mb_;
+    s.holds_address = held_address_;
+    s.message = knowledge.fenced && a.role == model::Role::primary ? "fenced: writes paused" : "";
+    s.primary_down = false;
+    phase_ = Phase::Serving;
+    if (looping) {
+      s.state = model::InstanceState::failed;
+      s.message = crashing;
+    } else if (lost_writes_since_ && result.awaiting_role) {
+      s.state = model::InstanceState::failed;
+      s.message = "restarted: a replica with every acknowledged write takes over";
+    }
+    return;
+  }
+  // Before the first answer an instance is starting; afterwards a silence is a fault. What
+  // kept the agent from making its container says more than the silence does.
+  using State = model::InstanceState;
+  s.state = looping                    ? State::failed
+            : !agent_error_.empty()    ? State::unhealthy
+            : phase_ == Phase::Serving ? State::unhealthy
+                                       : State::starting;
+  s.message = !agent_error_.empty() ? agent_error_
+              : looping             ? crashing + "; " + result.message
+                                    : result.message;
+}
+
+asio::awaitable<void> Supervisor::converge(const engines::ProbeResult& current) {
+  auto& a = allocation_;
+  bool primary = a.role == model::Role::primary;
+  if (primary && current.awaiting_role && phase_ == Phase::Serving && !a.database_address.empty() &&
+      !lost_writes_since_) {
+    lost_writes_since_ = Clock::now();
+    util::log("agent {}: primary {} restarted: holding it read-only for a replica to take over",
+              edges_.options.name, key_);
+  }
+  if (!primary || !current.awaiting_role) lost_writes_since_.reset();
+  bool holding = lost_writes_since_ && Clock::now() - *lost_writes_since_ < 15s;
+  auto step = decide_role(a, knowledge(), current, holding);
+  // The database address moves first: the old holder lets go before any new one takes it.
+  if (!step.hold_address) co_await hold_database_address(false);
+  if (step.kind == RoleStep::Kind::HoldReadOnly) co_return;
+  if (step.kind == RoleStep::Kind::Apply) {
+    auto observed = current;
+    // Engines that can tell (a read-only Tarantool) say so; Redis cannot, so the agent recalls.
+    observed.writes_paused = current.writes_paused || writes_paused_;
+    co_await engine_.apply_role(edges_.executor, a.ip, a.port, a.password, step.config, observed);
+    writes_paused_ = step.config.fenced;
+  }
+  if (a.memory_mb != applied_memory_mb_) {
+    // Resize in place: the container's limit and the engine's own, no restart. Growing, the
+    // container grows first; shrinking, the engine shrinks first.
+    auto container = engines::container_name(a);
+    auto& docker = edges_.docker;
+    if (a.memory_mb > applied_memory_mb_) {
+      co_await docker.container_update_memory(container, a.memory_mb * 1024 * 1024);
+      co_await engine_.resize(edges_.executor, a.ip, a.port, a.password, a.memory_mb);
+    } else {
+      co_await engine_.resize(edges_.executor, a.ip, a.port, a.password, a.memory_mb);
+      co_await docker.container_update_memory(container, a.memory_mb * 1024 * 1024);
+    }
+    applied_memory_mb_ = a.memory_mb;
+  }
+  if (step.hold_address) co_await hold_database_address(true);
+}
+
+asio::awaitable<void> Supervisor::hold_database_address(bool want) {
+  auto& a = allocation_;
+  auto& hostnet = edges_.hostnet;
+  bool macvlan = edges_.options.macvlan();
+  std::string address = want ? a.database_address : "";
+  if (address == held_address_) co_return;
+  if (!held_address_.empty()) {
+    if (pid_) co_await hostnet.drop_address(pid_, held_address_);
+    if (macvlan) co_await hostnet.unroute(held_address_);
+    held_address_.clear();
+  }
+  if (address.empty()) co_return;
+  auto info = co_await edges_.docker.container_inspect(engines::container_name(a));
+  if (!info || !info->running || info->pid == 0) co_return;
+  pid_ = info->pid;
+  co_await hostnet.hold_address(pid_, address);
+  if (macvlan) co_await hostnet.route(address);
+  held_address_ = address;
+  util::log("agent {}: {} holds the database address {}", edges_.options.name, key_, address);
+}
+
+asio::awaitable<void> Supervisor::publish_loop() {
+  for (;;) {
+    co_await publish_.wait(Clock::now() + 1h);
+    try {
+      co_await publish();
+    } catch (const std::exception& e) {
+      util::log("agent {}: publish {}: {}", edges_.options.name, key_, e.what());
+    }
+  }
+}
+
+asio::awaitable<void> Supervisor::publish() {
+  int64_t lease = edges_.session.lease();
+  if (lease == 0) co_return;
+  auto s = status_;
+  // Memory and traffic figures drift all the time: rewrite them at most every 10 s; state
+  // changes at once.
+  model::InstanceStatus comparable = s;
+  comparable.memory_used_bytes = comparable.connections = comparable.operations = 0;
+  comparable.keys = 0;
+  comparable.updated_at.clear();
+  std::string signature = model::dump(comparable);
+  auto now = Clock::now();
+  if (signature == published_ && now - published_at_ < 10s) co_return;
+  s.updated_at = model::now_rfc3339();
+  auto key = model::keys::status(allocation_.database_id, allocation_.n);
+  auto value = model::dump(s);
+  co_await edges_.store.put(key, value, lease);
+  published_ = signature;
+  published_value_ = value;
+  published_at_ = now;
+}
+
+asio::awaitable<void> Supervisor::withdraw_status() {
+  // Only our own word goes: if the instance runs elsewhere now, its new host's status stays.
+  // Ours is what we wrote last, or anything under our lease (a write cancelled in flight).
+  auto key = model::keys::status(allocation_.database_id, allocation_.n);
+  auto current = co_await edges_.store.get(key);
+  if (current.kvs.empty()) co_return;
+  auto& kv = current.kvs[0];
+  int64_t lease = edges_.session.lease();
+  bool ours = (lease != 0 && kv.lease == lease) ||
+              (!published_value_.empty() && kv.value == published_value_);
+  if (!ours) co_return;
+  std::vector<store::Compare> unchanged{store::Compare::mod_revision_is(key, kv.mod_revision)};
+  std::vector<store::Operation> erase{store::Operation::erase(key)};
+  co_await edges_.store.txn(unchanged, erase);
+}
+
+}  // namespace berth::agent

@@ -1,0 +1,125 @@
+// One instance this host runs, from its first probe to its release: probes it, brings it to
+// its allocation's role (fenced while the host is), resizes it, holds the database address for
+// a primary, and publishes its status under the host's lease. One owner, one stop.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <deque>
+#include <optional>
+#include <string>
+
+#include "agent/hostnet.hpp"
+#include "agent/options.hpp"
+#include "agent/plan.hpp"
+#include "agent/scope.hpp"
+#include "docker/docker.hpp"
+#include "engines/engine.hpp"
+#include "model/model.hpp"
+#include "store/store.hpp"
+#include "util/signal.hpp"
+
+namespace berth::agent {
+
+class HostSession;
+
+// Restarts of a container noticed within the last minute: three make a crash loop, and the
+// controller moves the instance elsewhere.
+class RestartWindow {
+ public:
+  // restart_count: Docker's count now (-1: unknown); by_us: the agent started it again itself.
+  // Returns how many restarts it noticed.
+  int note(int restart_count, bool by_us, std::chrono::steady_clock::time_point now);
+  void new_container() { last_count_ = -1; }
+  bool crash_looping() const { return static_cast<int>(times_.size()) >= kRestarts; }
+  size_t size() const { return times_.size(); }
+
+  static constexpr int kRestarts = 3;
+  static constexpr std::chrono::seconds kWindow{60};
+
+ private:
+  int last_count_ = -1;
+  std::deque<std::chrono::steady_clock::time_point> times_;
+};
+
+class Supervisor {
+ public:
+  struct Edges {
+    boost::asio::any_io_executor executor;
+    store::Store& store;
+    docker::Docker& docker;
+    HostNetwork& hostnet;
+    const HostSession& session;
+    const Options& options;
+  };
+  // The instance's life as its probes show it.
+  enum class Phase {
+    Starting,  // no answer yet since its container (or its password or address) changed
+    Serving,   // it answered once: a silence now is a fault
+  };
+
+  Supervisor(Edges edges, const engines::Engine& engine, model::Allocation allocation);
+
+  // Starts probing (and publishing) until stop().
+  void start();
+  // Cancels its probing and publication; the container runs on, as it is (an agent restart is
+  // invisible to its databases).
+  boost::asio::awaitable<void> stop();
+  // The instance left this host: stop(), let go of the database address, and withdraw the
+  // status. kill_process: dockerd is down, and the container, running on elsewhere now, must
+  // not answer at an address that moved: unplug it and kill its process.
+  boost::asio::awaitable<void> release(bool kill_process);
+
+  // A newer allocation from etcd: a changed role, epoch or size is acted on at once.
+  void update(const model::Allocation& allocation);
+  // What the reconciler saw of the container: its process and Docker's restart count.
+  void container_seen(int pid, int restart_count, bool restarted_by_us, bool new_container);
+  // The agent could not make or start the container: the status says why ("" clears it).
+  void set_agent_error(std::string message);
+  // The host is fenced or unfenced: act now rather than at the next probe.
+  void wake() { wake_.notify_all(); }
+  // The lease changed: write the status again under the new one.
+  void republish() { published_.clear(); }
+
+  const std::string& key() const { return key_; }
+  const model::Allocation& allocation() const { return allocation_; }
+  const model::InstanceStatus& status() const { return status_; }
+  int pid() const { return pid_; }
+  Phase phase() const { return phase_; }
+
+ private:
+  boost::asio::awaitable<void> probe_loop();
+  boost::asio::awaitable<void> publish_loop();
+  void observe(const engines::ProbeResult& result, const Knowledge& knowledge);
+  boost::asio::awaitable<void> converge(const engines::ProbeResult& current);
+  boost::asio::awaitable<void> hold_database_address(bool want);
+  boost::asio::awaitable<void> publish();
+  boost::asio::awaitable<void> withdraw_status();
+  Knowledge knowledge() const;
+
+  Edges edges_;
+  const engines::Engine& engine_;
+  model::Allocation allocation_;
+  std::string key_;  // "id/n"
+  Scope scope_;
+  util::Signal wake_;
+  util::Signal publish_;
+  Phase phase_ = Phase::Starting;
+  model::InstanceStatus status_;
+  std::string agent_error_;
+  std::string published_;        // the status last written, without its volatile fields
+  std::string published_value_;  // exactly what was last written
+  std::chrono::steady_clock::time_point published_at_{};
+  // What the agent applied: Redis cannot tell whether its writes are paused, so it is recalled.
+  bool writes_paused_ = false;
+  int64_t applied_memory_mb_ = 0;  // 0: not applied by this agent yet
+  int pid_ = 0;                    // the container's process, for its network namespace
+  std::string held_address_;       // the database address this container holds
+  RestartWindow restarts_;
+  // A primary whose container restarted while it had replicas may have lost writes they
+  // acknowledged: read-only, a replica takes over (or, with none, after 15 s, it serves again).
+  std::optional<std::chrono::steady_clock::time_point> lost_writes_since_;
+};
+
+}  // namespace berth::agent

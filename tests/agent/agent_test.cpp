@@ -1,0 +1,303 @@
+// The agent over fakes of its edges (tests/support): Docker and etcd in memory, an engine
+// whose instances live in the fake Docker. Each test drives the real Agent and waits, with a
+// deadline, for what a user would see: containers, statuses, the roles asked of the engine.
+#include "agent/agent.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio.hpp>
+
+#include "support/fake_docker.hpp"
+#include "support/fake_engine.hpp"
+#include "support/fake_store.hpp"
+#include "support/run.hpp"
+
+namespace berth::agent {
+namespace {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+using test::Executor;
+using test::FakeDocker;
+using test::FakeEngine;
+using test::FakeStore;
+
+// Waits until condition() holds, checking every 10 ms, for at most timeout.
+asio::awaitable<bool> eventually(Executor ex, std::function<bool()> condition,
+                                 std::chrono::milliseconds timeout = 5s) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  asio::steady_timer pause(ex);
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() > deadline) co_return false;
+    pause.expires_after(10ms);
+    co_await pause.async_wait(asio::use_awaitable);
+  }
+  co_return true;
+}
+
+asio::awaitable<void> sleep(Executor ex, std::chrono::milliseconds d) {
+  asio::steady_timer pause(ex, d);
+  co_await pause.async_wait(asio::use_awaitable);
+}
+
+model::Allocation allocation(int n, model::Role role, int64_t epoch = 1) {
+  model::Allocation a;
+  a.database_id = "db1";
+  a.database_name = "cache";
+  a.n = n;
+  a.host = "h1";
+  a.ip = "10.77.0." + std::to_string(10 + n);
+  a.port = 1;  // nothing listens there: a replica's check of its primary fails at once
+  a.engine = "fake";
+  a.memory_mb = 64;
+  a.role = role;
+  a.epoch = epoch;
+  if (role == model::Role::replica) a.primary_ip = "127.0.0.1";
+  return a;
+}
+
+// One host's world: etcd and Docker in memory, the network configured, the image present.
+struct World {
+  explicit World(Executor ex) : ex(ex), store(ex), engine(docker) {
+    docker.add_image("berth/fake:1");
+    options.name = "h1";
+    options.advertise = "127.0.0.1";
+    options.lease_ttl_seconds = 1;
+    options.probe_interval = 50ms;
+    options.find_engine = [this](const std::string& name) -> const engines::Engine* {
+      return name == "fake" ? &engine : nullptr;
+    };
+  }
+  asio::awaitable<void> setup() {
+    model::NetworkConfig net;
+    net.subnet = "10.77.0.0/24";
+    net.gateway = "10.77.0.1";
+    net.docker_network = "berth-t";
+    co_await store.put(model::keys::kNetwork, model::dump(net), 0);
+    model::Database db;
+    db.id = "db1";
+    db.name = "cache";
+    co_await store.put(model::keys::database("db1"), model::dump(db), 0);
+  }
+  asio::awaitable<void> allocate(const model::Allocation& a) {
+    co_await store.put(model::keys::allocation(a.host, a.database_id, a.n), model::dump(a), 0);
+  }
+  std::optional<model::InstanceStatus> status(int n) const {
+    auto* kv = store.find(model::keys::status("db1", n));
+    if (!kv) return std::nullopt;
+    return model::parse<model::InstanceStatus>(kv->value);
+  }
+  bool healthy(int n) const {
+    auto s = status(n);
+    return s && s->state == model::InstanceState::healthy;
+  }
+  // The roles asked of the engine for the instance at ip, in order.
+  std::vector<engines::RoleConfig> applied(const std::string& ip) const {
+    std::vector<engines::RoleConfig> out;
+    for (auto& a : engine.applied())
+      if (a.ip == ip) out.push_back(a.config);
+    return out;
+  }
+
+  Executor ex;
+  FakeStore store;
+  FakeDocker docker;
+  FakeEngine engine;
+  Options options;
+};
+
+TEST(Agent, ReconcilesFromEmpty) {
+  test::run([](Executor ex) -> asio::awaitable<void> {
+    World w(ex);
+    co_await w.setup();
+    co_await w.allocate(allocation(0, model::Role::primary));
+    co_await w.allocate(allocation(1, model::Role::replica));
+    Agent agent(ex, w.store, w.docker, w.options);
+    co_await agent.run();
+    // Healthy, and in the role allocated (a new instance answers before it gets its role).
+    EXPECT_TRUE(co_await eventually(ex, [&] {
+      return w.healthy(0) && w.healthy(1) && w.status(1)->role == model::Role::replica;
+    }));
+    EXPECT_TRUE(w.docker.networks().count("berth-t"));
+    EXPECT_EQ(w.docker.containers().size(), 2u);
+    for (auto& [id, c] : w.docker.containers()) EXPECT_TRUE(c.info.running) << c.info.name;
+    EXPECT_EQ(w.docker.volumes().size(), 2u);
+    EXPECT_EQ(w.status(0)->role, model::Role::primary);
+    EXPECT_EQ(w.status(1)->role, model::Role::replica);
+    EXPECT_EQ(w.status(0)->host, "h1");
+    // Statuses live under the host's lease.
+    EXPECT_EQ(w.store.find(model::keys::status("db1", 0))->lease, agent.session().lease());
+    co_await agent.shutdown();
+    EXPECT_EQ(w.store.find(model::keys::host("h1")), nullptr);  // the lease is revoked
+    EXPECT_EQ(w.docker.containers().size(), 2u);                // the databases run on
+  });
+}
+
+TEST(Agent, AdoptsItsContainersAfterARestart) {
+  test::run([](Executor ex) -> asio::awaitable<void> {
+    World w(ex);
+    co_await w.setup();
+    co_await w.allocate(allocation(0, model::Role::primary));
+    co_await w.allocate(allocation(1, model::Role::replica));
+    {
+      Agent first(ex, w.store, w.docker, w.options);
+      co_await first.run();
+      EXPECT_TRUE(co_await eventually(ex, [&] { return w.healthy(0) && w.healthy(1); }));
+      co_await first.shutdown();
+    }
+    auto before = w.docker.containers();
+    EXPECT_FALSE(w.status(0));  // gone with the old lease
+    w.docker.clear_calls();
+    Agent second(ex, w.store, w.docker, w.options);
+    co_await second.run();
+    EXPECT_TRUE(co_await eventually(ex, [&] { return w.healthy(0) && w.healthy(1); }));
+    co_await sleep(ex, 300ms);  // a few more rounds: still nothing touched
+    EXPECT_EQ(w.docker.count("container_create"), 0);
+    EXPECT_EQ(w.docker.count("container_remove"), 0);
+    EXPECT_EQ(w.docker.count("container_start"), 0);
+    EXPECT_EQ(w.docker.count("volume_remove"), 0);
+    EXPECT_EQ(w.docker.containers().size(), before.size());
+    for (auto& [id, c] : before) EXPECT_TRUE(w.docker.containers().count(id)) << c.info.name;
+    EXPECT_EQ(w.docker.volumes().size(), 2u);
+    EXPECT_EQ(w.store.find(model::keys::status("db1", 0))->lease, second.session().lease());
+    co_await second.shutdown();
+  });
+}
+
+TEST(Agent, FencesPrimariesWhenEtcdStopsConfirmingTheLease) {
+  test::run([](Executor ex) -> asio::awaitable<void> {
+    World w(ex);
+    co_await w.setup();
+    auto primary = allocation(0, model::Role::primary);
+    co_await w.allocate(primary);
+    Agent agent(ex, w.store, w.docker, w.options);
+    co_await agent.run();
+    EXPECT_TRUE(co_await eventually(ex, [&] { return w.healthy(0); }));
+    EXPECT_FALSE(w.engine.instances()[primary.ip].writes_paused);
+
+    w.store.set_keep_alive_failing(true);
+    // Fenced well within the TTL (1 s): the primary refuses writes, and says so.
+    EXPECT_TRUE(co_await eventually(
+        ex, [&] { return agent.session().fenced(); }, 1s));
+    EXPECT_TRUE(co_await eventually(
+        ex, [&] { return w.engine.instances()[primary.ip].writes_paused; }, 1s));
+    auto roles = w.applied(primary.ip);
+    EXPECT_FALSE(roles.empty());
+    if (!roles.empty()) {
+      EXPECT_EQ(roles.back().role, "primary");
+      EXPECT_TRUE(roles.back().fenced);
+    }
+    EXPECT_TRUE(co_await eventually(ex, [&] {
+      auto s = w.status(0);
+      return s && s->message == "fenced: writes paused";
+    }));
+
+    // Back in touch (the lease never expired): caught up, unfenced, writes again.
+    w.store.set_keep_alive_failing(false);
+    EXPECT_TRUE(co_await eventually(
+        ex, [&] { return !agent.session().fenced(); }, 2s));
+    EXPECT_TRUE(co_await eventually(
+        ex, [&] { return !w.engine.instances()[primary.ip].writes_paused; }, 1s));
+    co_await agent.shutdown();
+  });
+}
+
+TEST(Agent, PromotesUnderTheNewerEpochOnly) {
+  test::run([](Executor ex) -> asio::awaitable<void> {
+    World w(ex);
+    co_await w.setup();
+    auto replica = allocation(1, model::Role::replica, 1);
+    co_await w.allocate(replica);
+    Agent agent(ex, w.store, w.docker, w.options);
+    co_await agent.run();
+    EXPECT_TRUE(co_await eventually(ex, [&] { return w.healthy(1); }));
+    EXPECT_EQ(w.engine.instances()[replica.ip].role, "replica");
+
+    auto promoted = allocation(1, model::Role::primary, 2);
+    co_await w.allocate(promoted);
+    EXPECT_TRUE(co_await eventually(ex, [&] {
+      auto s = w.status(1);
+      return s && s->role == model::Role::primary && s->epoch == 2;
+    }));
+    EXPECT_EQ(w.engine.instances()[replica.ip].role, "primary");
+
+    // A stale word (an older epoch, say from a slow writer) changes nothing.
+    size_t asked = w.engine.applied().size();
+    co_await w.allocate(allocation(1, model::Role::replica, 1));
+    co_await sleep(ex, 300ms);
+    EXPECT_EQ(w.engine.instances()[replica.ip].role, "primary");
+    for (size_t i = asked; i < w.engine.applied().size(); ++i)
+      EXPECT_EQ(w.engine.applied()[i].config.role, "primary");
+    EXPECT_EQ(agent.reconciler().find("db1/1")->allocation().epoch, 2);
+    EXPECT_EQ(w.status(1)->epoch, 2);
+    co_await agent.shutdown();
+  });
+}
+
+TEST(Agent, NoPromotionWhileFenced) {
+  test::run([](Executor ex) -> asio::awaitable<void> {
+    World w(ex);
+    co_await w.setup();
+    auto replica = allocation(1, model::Role::replica, 1);
+    co_await w.allocate(replica);
+    Agent agent(ex, w.store, w.docker, w.options);
+    co_await agent.run();
+    EXPECT_TRUE(co_await eventually(ex, [&] { return w.healthy(1); }));
+    w.store.set_keep_alive_failing(true);
+    EXPECT_TRUE(co_await eventually(
+        ex, [&] { return agent.session().fenced(); }, 1s));
+    co_await w.allocate(allocation(1, model::Role::primary, 2));
+    co_await sleep(ex, 300ms);
+    EXPECT_EQ(w.engine.instances()[replica.ip].role, "replica");
+    w.store.set_keep_alive_failing(false);
+    EXPECT_TRUE(co_await eventually(
+        ex, [&] { return w.engine.instances()[replica.ip].role == "primary"; }, 2s));
+    co_await agent.shutdown();
+  });
+}
+
+TEST(Agent, RemovesWhatLeftAndItsDataOnlyWhenTheDatabaseIsGone) {
+  test::run([](Executor ex) -> asio::awaitable<void> {
+    World w(ex);
+    co_await w.setup();
+    co_await w.allocate(allocation(0, model::Role::primary));
+    Agent agent(ex, w.store, w.docker, w.options);
+    co_await agent.run();
+    EXPECT_TRUE(co_await eventually(ex, [&] { return w.healthy(0); }));
+    co_await w.store.erase(model::keys::database("db1"));
+    co_await w.store.erase(model::keys::allocation("h1", "db1", 0));
+    EXPECT_TRUE(co_await eventually(ex, [&] { return w.docker.containers().empty(); }));
+    EXPECT_TRUE(co_await eventually(ex, [&] { return w.docker.volumes().empty(); }));
+    EXPECT_TRUE(co_await eventually(ex, [&] { return !w.status(0); }));
+    co_await agent.shutdown();
+  });
+}
+
+TEST(Agent, DockerErrorsReachTheInstanceStatus) {
+  test::run([](Executor ex) -> asio::awaitable<void> {
+    World w(ex);
+    co_await w.setup();
+    // A cluster network left at the default driver, on a host where its subnet is taken.
+    w.docker.fail("network_create", 400, "Pool overlaps with other one on this address space");
+    co_await w.allocate(allocation(0, model::Role::primary));
+    Agent agent(ex, w.store, w.docker, w.options);
+    co_await agent.run();
+    EXPECT_TRUE(co_await eventually(ex, [&] {
+      auto s = w.status(0);
+      return s && s->message.find("Pool overlaps") != std::string::npos;
+    }));
+    auto s = w.status(0);
+    EXPECT_EQ(s->state, model::InstanceState::unhealthy);
+    EXPECT_NE(s->message.find("cannot create the docker network berth-t"), std::string::npos)
+        << s->message;
+    // Fixed: the next round makes the container, and the message goes.
+    w.docker.fail("network_create", 0, "");
+    EXPECT_TRUE(co_await eventually(
+        ex, [&] { return w.healthy(0); }, 5s));
+    EXPECT_EQ(w.status(0)->message, "");
+    co_await agent.shutdown();
+  });
+}
+
+}  // namespace
+}  // namespace berth::agent

@@ -1,0 +1,200 @@
+// The agent's plan: desired allocations and observed containers in, steps out. Table tests.
+#include "agent/plan.hpp"
+
+#include <gtest/gtest.h>
+
+namespace berth::agent {
+namespace {
+
+using Kind = Action::Kind;
+
+model::Allocation allocation(const std::string& db, int n, model::Role role = model::Role::primary,
+                             int64_t epoch = 1) {
+  model::Allocation a;
+  a.database_id = db;
+  a.n = n;
+  a.host = "h1";
+  a.ip = "10.0.0." + std::to_string(n + 10);
+  a.port = 6379;
+  a.engine = "redis";
+  a.role = role;
+  a.epoch = epoch;
+  return a;
+}
+
+std::string key(const model::Allocation& a) {
+  return model::keys::instance_owner(a.database_id, a.n);
+}
+
+docker::ContainerInfo container(const model::Allocation& a, const std::string& hash,
+                                bool running = true, const std::string& id = "") {
+  docker::ContainerInfo c;
+  c.id = id.empty() ? "c-" + key(a) : id;
+  c.name = "berth-" + a.database_id + "-" + std::to_string(a.n);
+  c.running = running;
+  c.state = running ? "running" : "exited";
+  c.labels[engines::labels::kInstance] = key(a);
+  c.labels[engines::labels::kHost] = "h1";
+  c.labels[engines::labels::kSpec] = hash;
+  c.labels[engines::labels::kData] = a.data_generation;
+  return c;
+}
+
+std::map<std::string, Desired> want(std::vector<model::Allocation> list) {
+  std::map<std::string, Desired> out;
+  for (auto& a : list) out[key(a)] = {a, "hash-" + a.database_id};
+  return out;
+}
+
+// The kinds the plan lists for one instance, in order.
+std::vector<Kind> kinds_of(const std::vector<Action>& actions, const std::string& instance) {
+  std::vector<Kind> out;
+  for (auto& a : actions)
+    if (a.instance == instance) out.push_back(a.kind);
+  return out;
+}
+
+TEST(AgentPlan, MissingInstanceIsCreated) {
+  auto a = allocation("db1", 0);
+  auto actions = plan(want({a}), std::vector<docker::ContainerInfo>{}, {}, {});
+  ASSERT_EQ(actions.size(), 1u);
+  EXPECT_EQ(actions[0].kind, Kind::Create);
+  EXPECT_EQ(actions[0].allocation.ip, a.ip);
+  EXPECT_EQ(actions[0].spec_hash, "hash-db1");
+}
+
+TEST(AgentPlan, StoppedContainerIsStarted) {
+  auto a = allocation("db1", 0);
+  auto c = container(a, "hash-db1", /*running=*/false);
+  auto actions = plan(want({a}), std::vector{c}, {{key(a), 1}}, {});
+  EXPECT_EQ(kinds_of(actions, key(a)), (std::vector{Kind::Start, Kind::Update}));
+  EXPECT_EQ(actions[0].container.id, c.id);
+}
+
+TEST(AgentPlan, RunningContainerAfterAgentRestartIsAdoptedNotRemovedNorRecreated) {
+  // A new agent knows nothing (no supervisors); Docker still runs the database.
+  auto a = allocation("db1", 0);
+  auto c = container(a, "hash-db1");
+  auto actions = plan(want({a}), std::vector{c}, {}, {});
+  ASSERT_EQ(actions.size(), 1u);
+  EXPECT_EQ(actions[0].kind, Kind::Adopt);
+  EXPECT_EQ(actions[0].container.id, c.id);
+  EXPECT_FALSE(actions[0].drop_volume);
+}
+
+TEST(AgentPlan, SupervisedRunningInstanceOnlyGetsItsAllocation) {
+  auto a = allocation("db1", 0);
+  auto actions = plan(want({a}), std::vector{container(a, "hash-db1")}, {{key(a), 1}}, {});
+  EXPECT_EQ(kinds_of(actions, key(a)), std::vector{Kind::Update});
+}
+
+TEST(AgentPlan, ContainerNoLongerWantedIsRemovedWithItsData) {
+  auto gone = allocation("db2", 1);
+  auto actions = plan({}, std::vector{container(gone, "hash-db2")}, {}, {});
+  ASSERT_EQ(actions.size(), 1u);
+  EXPECT_EQ(actions[0].kind, Kind::Remove);
+  EXPECT_TRUE(actions[0].drop_volume);
+}
+
+TEST(AgentPlan, DuplicateIsRemovedAndKeepsTheSharedVolume) {
+  auto a = allocation("db1", 0);
+  auto first = container(a, "hash-db1", true, "c1");
+  auto second = container(a, "hash-db1", true, "c2");
+  auto actions = plan(want({a}), std::vector{first, second}, {{key(a), 1}}, {});
+  ASSERT_EQ(kinds_of(actions, key(a)), (std::vector{Kind::Remove, Kind::Update}));
+  EXPECT_EQ(actions[0].container.id, "c2");
+  EXPECT_FALSE(actions[0].drop_volume);
+}
+
+TEST(AgentPlan, SpecChangeRecreatesKeepingTheVolume) {
+  auto a = allocation("db1", 0);
+  auto actions = plan(want({a}), std::vector{container(a, "old-hash")}, {{key(a), 1}}, {});
+  ASSERT_EQ(kinds_of(actions, key(a)), (std::vector{Kind::Recreate, Kind::Update}));
+  EXPECT_FALSE(actions[0].drop_volume);
+  EXPECT_EQ(actions[0].spec_hash, "hash-db1");
+}
+
+TEST(AgentPlan, NewDataGenerationRecreatesFromAnEmptyVolume) {
+  auto a = allocation("db1", 1, model::Role::replica);
+  auto c = container(a, "old-hash");
+  a.data_generation = "t-restore";
+  auto actions = plan(want({a}), std::vector{c}, {{key(a), 1}}, {});
+  ASSERT_EQ(actions[0].kind, Kind::Recreate);
+  EXPECT_TRUE(actions[0].drop_volume);
+}
+
+TEST(AgentPlan, InstanceThatLeftIsReleasedFirst) {
+  auto stays = allocation("db1", 0), left = allocation("db2", 0);
+  auto actions = plan(want({stays}), std::vector{container(stays, "hash-db1")},
+                      {{key(stays), 1}, {key(left), 1}}, {});
+  ASSERT_GE(actions.size(), 1u);
+  EXPECT_EQ(actions[0].kind, Kind::Release);
+  EXPECT_EQ(actions[0].instance, key(left));
+}
+
+TEST(AgentPlan, DockerDownOnlyChangesSupervision) {
+  auto stays = allocation("db1", 0), left = allocation("db2", 0), added = allocation("db3", 0);
+  auto actions = plan(want({stays, added}), std::nullopt, {{key(stays), 1}, {key(left), 1}},
+                      {.fenced = true, .docker_up = false});
+  EXPECT_EQ(kinds_of(actions, key(left)), std::vector{Kind::Release});
+  EXPECT_EQ(kinds_of(actions, key(stays)), std::vector{Kind::Update});
+  EXPECT_TRUE(kinds_of(actions, key(added)).empty());  // created once dockerd is back
+}
+
+TEST(AgentPlan, OlderEpochIsIgnored) {
+  auto a = allocation("db1", 0, model::Role::primary, /*epoch=*/3);
+  auto actions = plan(want({a}), std::vector{container(a, "hash-db1")}, {{key(a), 4}}, {});
+  EXPECT_EQ(kinds_of(actions, key(a)), std::vector{Kind::Ignore});
+  auto newer = plan(want({a}), std::vector{container(a, "hash-db1")}, {{key(a), 2}}, {});
+  EXPECT_EQ(kinds_of(newer, key(a)), std::vector{Kind::Update});
+}
+
+struct RoleCase {
+  const char* name;
+  model::Role role;  // the allocation's
+  std::string database_address;
+  bool fenced;
+  std::string engine_role;  // what the probe saw
+  bool holding_lost_writes;
+  RoleStep::Kind kind;
+  bool config_fenced;
+  bool hold_address;
+};
+
+TEST(AgentPlan, RoleDecisions) {
+  std::vector<RoleCase> cases{
+      {"primary serves", model::Role::primary, "10.0.0.2", false, "primary", false,
+       RoleStep::Kind::Apply, false, true},
+      {"replica promoted", model::Role::primary, "10.0.0.2", false, "replica", false,
+       RoleStep::Kind::Apply, false, true},
+      {"fenced primary refuses writes", model::Role::primary, "10.0.0.2", true, "primary", false,
+       RoleStep::Kind::Apply, true, false},
+      {"fenced: no promotion", model::Role::primary, "10.0.0.2", true, "replica", false,
+       RoleStep::Kind::Wait, true, false},
+      {"fenced replica still follows", model::Role::replica, "", true, "replica", false,
+       RoleStep::Kind::Apply, false, false},
+      {"demoted primary follows", model::Role::replica, "", false, "primary", false,
+       RoleStep::Kind::Apply, false, false},
+      {"restarted primary held read-only", model::Role::primary, "10.0.0.2", false, "primary", true,
+       RoleStep::Kind::HoldReadOnly, false, false},
+      {"no database address to hold", model::Role::primary, "", false, "primary", false,
+       RoleStep::Kind::Apply, false, false},
+  };
+  for (auto& c : cases) {
+    auto a = allocation("db1", 0, c.role);
+    a.database_address = c.database_address;
+    engines::ProbeResult probe;
+    probe.healthy = true;
+    probe.role = c.engine_role;
+    auto step = decide_role(a, {.fenced = c.fenced}, probe, c.holding_lost_writes);
+    EXPECT_EQ(step.kind, c.kind) << c.name;
+    EXPECT_EQ(step.config.fenced, c.config_fenced) << c.name;
+    EXPECT_EQ(step.hold_address, c.hold_address) << c.name;
+    if (step.kind == RoleStep::Kind::Apply) {
+      EXPECT_EQ(step.config.role, model::to_string(c.role)) << c.name;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace berth::agent
