@@ -135,28 +135,22 @@ asio::awaitable<DatabaseService::Created> DatabaseService::create(const CreateRe
   out.id = db.id;
 
   if (wait) {
-    // Ready when every instance answers and the database address is held; over at once when
-    // an instance failed for good (its agent gave up on it).
-    bool failed = false;
+    // Ready when every instance answers and the database address is held. A status that says
+    // failed is not the end: an instance can fail while its replication starts and then recover
+    // (a Tarantool replica before its primary answers), so the wait goes on to the deadline.
     out.healthy = co_await c_.state.wait_for(
         [&] {
-          bool ready = true;
           for (int n = 0; n <= replicas; ++n) {
             auto* s = c_.state.find(keys::status(db.id, n));
-            if (!s) {
-              ready = false;
-              continue;
-            }
+            if (!s) return false;
             auto status = model::parse<model::InstanceStatus>(s->value);
-            failed |= status.state == model::InstanceState::failed;
             if (status.state != model::InstanceState::healthy || (n > 0 && !status.link_up))
-              ready = false;
-            if (n == 0 && status.holds_address != db.address) ready = false;
+              return false;
+            if (n == 0 && status.holds_address != db.address) return false;
           }
-          return ready || failed;
+          return true;
         },
         c_.options.create_wait);
-    out.healthy &= !failed;
   }
   out.view = database_view(c_.state, db.id);
   if (!db.password.empty()) out.view["password"] = db.password;  // shown once, at creation
