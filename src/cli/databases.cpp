@@ -44,7 +44,11 @@ int run_database(client::Client& c, const RunArgs& args, const Output& o) {
   auto created = c.databases().create(spec, !args.detach);
   print_one(o, created.database,
             [&](std::ostream& out) { describe_database(out, created.database); });
-  return created.ready || args.detach ? 0 : 1;
+  if (created.ready || args.detach) return 0;
+  std::cerr << "berth: " << created.database.name
+            << " was created but is not healthy yet; see `berth inspect " << created.database.name
+            << "`\n";
+  return 1;
 }
 
 int list_databases(client::Client& c, const Output& o) {

@@ -215,7 +215,7 @@ class EnginesTest(LabTestCase):
     def test_tarantool_holds_10000_tuples_replicates_resizes_and_goes(self):
         r = self.berth.cli("run", "tarantool", "--name", "tt", "--memory", "128M",
                            "--replicas", "1", "--json")
-        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.returncode, 0, r.stderr + r.stdout)
         db = json.loads(r.stdout)
         self.assertEqual(db["user"], "berth")
         self.assertEqual(len({i["host"] for i in db["instances"]}), 2)

@@ -19,6 +19,18 @@ local bootstrap = fresh and cfg.role == 'primary'
 -- Restored from a backup: the snapshot's user has the backed-up database's password.
 local restored = fio.path.exists('/data/berth-restored')
 local setup = bootstrap or (restored and cfg.role == 'primary')
+-- A fresh replica cannot start without its primary (a read-only instance cannot bootstrap, and
+-- box.cfg exits after replication_connect_timeout): wait for the primary to listen, up to a
+-- minute, so a primary that starts slowly does not make its new replica crash-loop.
+if fresh and cfg.role == 'replica' and cfg.primary ~= '' then
+  local host, port = cfg.primary:match('([^@]+):(%d+)$')  -- user:password@host:port
+  local deadline = fiber.clock() + 60
+  while fiber.clock() < deadline do
+    local s = require('socket').tcp_connect(host, tonumber(port), 0.5)
+    if s then s:close() break end
+    fiber.sleep(0.2)
+  end
+end
 box.cfg{
   memtx_memory = cfg.memtx_memory,
   vinyl_memory = 8 * 1024 * 1024,
