@@ -8,59 +8,21 @@
 #include <utility>
 
 #include "util/log.hpp"
+#include "util/tar.hpp"
 
 namespace berth::agent {
 
 namespace asio = boost::asio;
 
-namespace {
-
-std::string ustar_header(const std::string& name, int64_t size, int mode, char type) {
-  char h[512] = {};
-  std::string prefix, base = name;
-  if (base.size() > 100) {  // split at a slash into prefix (155) and name (100)
-    auto cut = base.rfind('/', base.size() - 2 > 155 ? 155 : base.size() - 2);
-    if (cut == std::string::npos || base.size() - cut - 1 > 100)
-      throw std::runtime_error("path too long for tar: " + name);
-    prefix = base.substr(0, cut);
-    base = base.substr(cut + 1);
-  }
-  std::memcpy(h, base.data(), base.size());
-  std::snprintf(h + 100, 8, "%07o", mode);
-  std::snprintf(h + 108, 8, "%07o", 0);
-  std::snprintf(h + 116, 8, "%07o", 0);
-  std::snprintf(h + 124, 12, "%011llo", static_cast<unsigned long long>(size));
-  std::snprintf(h + 136, 12, "%011o", 0);
-  std::memset(h + 148, ' ', 8);
-  h[156] = type;
-  std::memcpy(h + 257, "ustar", 6);
-  std::memcpy(h + 263, "00", 2);
-  std::memcpy(h + 345, prefix.data(), prefix.size());
-  unsigned sum = 0;
-  for (unsigned char c : h) sum += c;
-  std::snprintf(h + 148, 8, "%06o", sum);
-  h[155] = ' ';
-  return std::string(h, 512);
-}
-
-std::string relative(std::string path) {
-  while (!path.empty() && path.front() == '/') path.erase(0, 1);
-  while (!path.empty() && path.back() == '/') path.pop_back();
-  return path;
-}
-
-int64_t padding(int64_t size) {
-  return (512 - size % 512) % 512;
-}
-
-}  // namespace
+using util::tar_relative;
+using util::ustar_header;
 
 std::vector<TarSegment> tar_of(const std::vector<TarFile>& files) {
   std::vector<TarSegment> out;
   std::string bytes;  // in-memory bytes not yet made a segment
   std::set<std::string> written;
   for (auto& f : files) {
-    std::string name = relative(f.path);
+    std::string name = tar_relative(f.path);
     if (!written.insert(name).second) continue;
     for (size_t slash = name.find('/'); slash != std::string::npos;
          slash = name.find('/', slash + 1))
@@ -75,7 +37,7 @@ std::vector<TarSegment> tar_of(const std::vector<TarFile>& files) {
       bytes.clear();
       out.push_back({"", f.object, f.offset, f.length});
     }
-    bytes.append(static_cast<size_t>(padding(size)), '\0');
+    bytes.append(static_cast<size_t>(util::tar_padding(size)), '\0');
   }
   bytes.append(1024, '\0');
   out.push_back({std::move(bytes), "", 0, 0});
@@ -166,7 +128,7 @@ void TarIndexer::header_complete() {
         at += length;
       }
     }
-    header_at_ += 512 + pending_size_ + padding(pending_size_);
+    header_at_ += 512 + pending_size_ + util::tar_padding(pending_size_);
     buf_.clear();
     want_ = 512;
     return;
@@ -187,7 +149,7 @@ void TarIndexer::header_complete() {
   if (std::string prefix = field(345, 155); !prefix.empty()) name = prefix + "/" + name;
   if (!long_name_.empty()) name = std::exchange(long_name_, "");
   if (type == '0' || type == '\0') members_.push_back({name, header_at_ + 512, size});
-  header_at_ += 512 + size + padding(size);
+  header_at_ += 512 + size + util::tar_padding(size);
   buf_.clear();
 }
 

@@ -45,9 +45,13 @@ int run_database(client::Client& c, const RunArgs& args, const Output& o) {
   print_one(o, created.database,
             [&](std::ostream& out) { describe_database(out, created.database); });
   if (created.ready || args.detach) return 0;
-  std::cerr << "berth: " << created.database.name
-            << " was created but is not healthy yet; see `berth inspect " << created.database.name
-            << "`\n";
+  // What the agents said, so an edge's failure (an image, a network) reaches the user here.
+  std::string why;
+  for (auto& i : created.database.instances)
+    if (i.state != "healthy" && !i.message.empty())
+      why += "; instance " + std::to_string(i.n) + ": " + i.message;
+  o.err << "berth: " << created.database.name << " was created but is not healthy yet" << why
+        << "; see `berth inspect " << created.database.name << "`\n";
   return 1;
 }
 

@@ -17,7 +17,10 @@ std::string format_ipv4(uint32_t x) {
          std::to_string((x >> 8) & 255) + "." + std::to_string(x & 255);
 }
 
-std::optional<Subnet> parse_cidr(const std::string& text) {
+namespace {
+
+// address/prefix with the prefix in [min_prefix, max_prefix]; the network is the address masked.
+std::optional<Subnet> parse_block(const std::string& text, int min_prefix, int max_prefix) {
   auto slash = text.find('/');
   if (slash == std::string::npos) return std::nullopt;
   auto address = parse_ipv4(text.substr(0, slash));
@@ -26,25 +29,24 @@ std::optional<Subnet> parse_cidr(const std::string& text) {
       bits.find_first_not_of("0123456789") != std::string::npos)
     return std::nullopt;
   int prefix = std::stoi(bits);
-  if (prefix < 8 || prefix > 30) return std::nullopt;
+  if (prefix < min_prefix || prefix > max_prefix) return std::nullopt;
   Subnet s{0, prefix};
   s.network = *address & s.mask();
   return s;
 }
 
+}  // namespace
+
+std::optional<Subnet> parse_cidr(const std::string& text) {
+  return parse_block(text, 8, 30);
+}
+
 std::optional<std::pair<uint32_t, uint32_t>> parse_exclude(const std::string& text) {
-  if (auto slash = text.find('/'); slash != std::string::npos) {
+  if (text.find('/') != std::string::npos) {
     // A CIDR block, as network people write it: every address of it, network to broadcast.
-    auto address = parse_ipv4(text.substr(0, slash));
-    std::string bits = text.substr(slash + 1);
-    if (!address || bits.empty() || bits.size() > 2 ||
-        bits.find_first_not_of("0123456789") != std::string::npos)
-      return std::nullopt;
-    int prefix = std::stoi(bits);
-    if (prefix > 32) return std::nullopt;
-    Subnet block{0, prefix};
-    block.network = *address & block.mask();
-    return std::pair{block.network, block.broadcast()};
+    auto block = parse_block(text, 0, 32);
+    if (!block) return std::nullopt;
+    return std::pair{block->network, block->broadcast()};
   }
   auto dash = text.find('-');
   auto first = parse_ipv4(text.substr(0, dash));

@@ -127,7 +127,10 @@ TEST(CommandsTest, RunPrintsTheDatabaseAndExits1WhenItIsNotYetHealthy) {
   created["password"] = "pw";
   created["connect"] = "redis-cli";
   api.on("POST /v1/databases", 201, created);
-  api.on("POST /v1/databases", 202, created);
+  auto starting = created;
+  starting["instances"][0]["state"] = "starting";
+  starting["instances"][0]["message"] = "network berth: Pool overlaps with other one";
+  api.on("POST /v1/databases", 202, starting);
   client::Client c(api.url(), "t");
   RunArgs args;
   args.engine = "redis";
@@ -144,7 +147,11 @@ TEST(CommandsTest, RunPrintsTheDatabaseAndExits1WhenItIsNotYetHealthy) {
   EXPECT_EQ(json::parse(api.last().body)["memory_mb"], 1024);
   Printed again;
   EXPECT_EQ(run_database(c, args, again.output(true)), 1);
-  EXPECT_EQ(json::parse(again.out.str()), created);
+  EXPECT_EQ(json::parse(again.out.str()), starting);
+  // The agent's own words reach the user, on one line.
+  EXPECT_EQ(again.err.str(),
+            "berth: cache was created but is not healthy yet; instance 0: network berth: Pool "
+            "overlaps with other one; see `berth inspect cache`\n");
 }
 
 TEST(CommandsTest, RunRefusesABadConstraintWithoutAsking) {
