@@ -91,6 +91,12 @@ def main():
             for line in json.loads(out.stdout).get("log", []):
                 print(f"#   {line}", flush=True)
             container = dockerd.containers(f"berth.database={db['id']}")[0]["Id"]
+            # Where a restore's time goes: Redis's own loading, from its log.
+            logs = subprocess.run(docker + ["logs", "-t", container], capture_output=True,
+                                  text=True).stdout
+            for line in logs.splitlines():
+                if "loaded" in line or "Ready to accept" in line or "MASTER MODE" in line:
+                    print(f"#   redis: {line}", flush=True)
             assert redis_cli(db["address"], db["password"], "dbsize") == str(keys)
             berth.cli("backup", "rm", backup["id"])
             print(f"# run {run}: {mb:.0f} MB, backup {backup_mbps[-1]:.0f} MB/s, "

@@ -1,6 +1,7 @@
 #include "agent/supervisor.hpp"
 
 #include <csignal>
+#include <utility>
 
 #include "agent/session.hpp"
 #include "util/log.hpp"
@@ -99,12 +100,17 @@ void Supervisor::set_agent_error(std::string message) {
 }
 
 asio::awaitable<void> Supervisor::probe_loop() {
+  bool probed_again = false;  // at most one immediate probe in a row
   for (;;) {
     auto& a = allocation_;
+    int pid = pid_;
     auto result = co_await engine_.probe(edges_.executor, a.ip, a.port, a.password);
+    // An answer from the process that runs now, not one from before a restart or a restore.
+    if (result.healthy && pid == pid_) answered_pid_ = pid;
+    bool role_changed = false;
     if (result.healthy) {
       try {
-        co_await converge(result);
+        role_changed = co_await converge(result);
       } catch (const std::exception& e) {
         util::log("agent {}: {}: {}", edges_.options.name, key_, e.what());
       }
@@ -128,7 +134,11 @@ asio::awaitable<void> Supervisor::probe_loop() {
     // fencing. The publisher takes the newest status; a round it misses, the next catches up.
     publish_.notify_all();
     // Until the first healthy answer, probe often so a new database is announced at once.
-    auto interval = phase_ == Phase::Serving ? edges_.options.probe_interval : 20ms;
+    // After a role change, at once: the status tells the new role without a probe interval's
+    // delay (a switchover, a restore and a create wait on it).
+    bool again = role_changed && !std::exchange(probed_again, true);
+    if (!again) probed_again = false;
+    auto interval = again ? 0ms : phase_ == Phase::Serving ? edges_.options.probe_interval : 20ms;
     co_await wake_.wait(Clock::now() + interval);
   }
 }
@@ -176,7 +186,7 @@ void Supervisor::observe(const engines::ProbeResult& result, const Knowledge& kn
                                     : result.message;
 }
 
-asio::awaitable<void> Supervisor::converge(const engines::ProbeResult& current) {
+asio::awaitable<bool> Supervisor::converge(const engines::ProbeResult& current) {
   auto& a = allocation_;
   bool primary = a.role == model::Role::primary;
   if (primary && current.awaiting_role && phase_ == Phase::Serving && !a.database_address.empty() &&
@@ -190,8 +200,10 @@ asio::awaitable<void> Supervisor::converge(const engines::ProbeResult& current) 
   auto step = decide_role(a, knowledge(), current, holding);
   // The database address moves first: the old holder lets go before any new one takes it.
   if (!step.hold_address) co_await hold_database_address(false);
-  if (step.kind == RoleStep::Kind::HoldReadOnly) co_return;
+  if (step.kind == RoleStep::Kind::HoldReadOnly) co_return false;
+  bool role_changed = false;
   if (step.kind == RoleStep::Kind::Apply) {
+    role_changed = step.config.role != current.role || current.awaiting_role;
     auto observed = current;
     // Engines that can tell (a read-only Tarantool) say so; Redis cannot, so the agent recalls.
     observed.writes_paused = current.writes_paused || writes_paused_;
@@ -213,6 +225,7 @@ asio::awaitable<void> Supervisor::converge(const engines::ProbeResult& current) 
     applied_memory_mb_ = a.memory_mb;
   }
   if (step.hold_address) co_await hold_database_address(true);
+  co_return role_changed;
 }
 
 asio::awaitable<void> Supervisor::hold_database_address(bool want) {

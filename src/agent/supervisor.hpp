@@ -86,13 +86,16 @@ class Supervisor {
   const model::Allocation& allocation() const { return allocation_; }
   const model::InstanceStatus& status() const { return status_; }
   int pid() const { return pid_; }
+  // The container process that last answered a probe healthy (0: none yet).
+  int answered_pid() const { return answered_pid_; }
   Phase phase() const { return phase_; }
 
  private:
   boost::asio::awaitable<void> probe_loop();
   boost::asio::awaitable<void> publish_loop();
   void observe(const engines::ProbeResult& result, const Knowledge& knowledge);
-  boost::asio::awaitable<void> converge(const engines::ProbeResult& current);
+  // Brings the instance to its allocation; true when it changed its role.
+  boost::asio::awaitable<bool> converge(const engines::ProbeResult& current);
   boost::asio::awaitable<void> hold_database_address(bool want);
   boost::asio::awaitable<void> publish();
   boost::asio::awaitable<void> withdraw_status();
@@ -115,7 +118,8 @@ class Supervisor {
   bool writes_paused_ = false;
   int64_t applied_memory_mb_ = 0;  // 0: not applied by this agent yet
   int pid_ = 0;                    // the container's process, for its network namespace
-  std::string held_address_;       // the database address this container holds
+  int answered_pid_ = 0;
+  std::string held_address_;  // the database address this container holds
   RestartWindow restarts_;
   // A primary whose container restarted while it had replicas may have lost writes they
   // acknowledged: read-only, a replica takes over (or, with none, after 15 s, it serves again).

@@ -118,7 +118,8 @@ asio::awaitable<void> TaskRunner::run_restore(const model::Task& task, std::stri
   auto deadline = std::chrono::steady_clock::now() + 120s;
   for (;;) {
     auto* i = host_.instance(owner);
-    if (i && i->pid() != old_pid && i->pid() != 0 &&
+    // A status written before the restored container answered says nothing of it.
+    if (i && i->pid() != old_pid && i->pid() != 0 && i->answered_pid() == i->pid() &&
         i->status().state == model::InstanceState::healthy &&
         i->status().role == model::Role::primary && !host_.restore_pending(owner))
       break;
