@@ -49,7 +49,6 @@ asio::awaitable<void> Agent::shutdown() {
   co_await session_.stop();
   co_await tasks_.stop();
   co_await reconciler_.stop();
-  co_await session_.leave();
 }
 
 }  // namespace berth::agent

@@ -33,8 +33,8 @@ class Agent : private TaskHost {
   boost::asio::awaitable<void> run();
   // Waits until the host is registered (for `berth up`, which must not report ready before).
   boost::asio::awaitable<bool> wait_registered(std::chrono::steady_clock::duration timeout);
-  // Stops everything the agent started and revokes the lease, so the host leaves at once
-  // instead of after its TTL. The containers run on.
+  // Stops everything the agent started. The containers run on and the lease is left to run
+  // out: started again within its TTL, the agent takes it back and nothing fails over.
   boost::asio::awaitable<void> shutdown();
   // Adds this host's instances and the agent's state to a scrape (agent/metrics.cpp).
   void collect_metrics(metrics::Registry& out) const;

@@ -32,14 +32,6 @@ asio::awaitable<void> HostSession::stop() {
   co_await scope_.stop();
 }
 
-asio::awaitable<void> HostSession::leave() {
-  if (lease_ == 0) co_return;
-  try {
-    co_await store_.lease_revoke(lease_);
-  } catch (const std::exception&) {
-  }
-}
-
 void HostSession::set_fenced(bool fenced) {
   if (fenced_ == fenced) return;
   fenced_ = fenced;
@@ -71,7 +63,11 @@ asio::awaitable<void> HostSession::register_host() {
           store::Operation::put(model::keys::host_settings(options_.name), model::dump(settings))};
       co_await store_.txn(absent, create);
       // lease_ is set only once the host key exists: `berth up` waits on it to say ready.
-      int64_t lease = co_await store_.lease_grant(options_.lease_ttl_seconds);
+      // An agent restarted within its lease's TTL takes the lease back: to the cluster the host
+      // never left, so nothing fails over and its instances' statuses stay.
+      int64_t lease = co_await lease_still_held();
+      bool resumed = lease != 0;
+      if (!resumed) lease = co_await store_.lease_grant(options_.lease_ttl_seconds);
       co_await store_.put(model::keys::host(options_.name), model::dump(host), lease);
       lease_ = lease;
       docker_down_ = false;
@@ -79,8 +75,9 @@ asio::awaitable<void> HostSession::register_host() {
       if (hooks_.registered) hooks_.registered();
       registered_.notify_all();
       last_keep_alive_ = std::chrono::steady_clock::now();
-      util::log("agent {}: registered (lease {:x}, {} MiB, {} CPUs)", options_.name, lease_,
-                host.memory_bytes / 1024 / 1024, host.cpus);
+      util::log("agent {}: registered ({} lease {:x}, {} MiB, {} CPUs)", options_.name,
+                resumed ? "took back its" : "new", lease_, host.memory_bytes / 1024 / 1024,
+                host.cpus);
       co_return;
     } catch (const std::exception& e) {
       error = e.what();
@@ -89,6 +86,19 @@ asio::awaitable<void> HostSession::register_host() {
     retry.expires_after(500ms);
     co_await retry.async_wait(asio::use_awaitable);
   }
+}
+
+asio::awaitable<int64_t> HostSession::lease_still_held() {
+  auto current = co_await store_.get(model::keys::host(options_.name));
+  if (current.kvs.empty() || current.kvs[0].lease == 0) co_return 0;
+  int64_t lease = current.kvs[0].lease;
+  try {
+    if (co_await store_.lease_keep_alive(lease) > 0) co_return lease;
+  } catch (const store::Unavailable&) {
+    throw;  // etcd out of reach: registration tries again
+  } catch (const std::exception&) {
+  }
+  co_return 0;
 }
 
 asio::awaitable<void> HostSession::keep_alive_loop() {

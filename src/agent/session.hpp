@@ -31,9 +31,9 @@ class HostSession {
   // Registers the host (retrying until etcd and dockerd answer), then keeps the lease alive
   // and watches for silence from etcd and dockerd until stop().
   boost::asio::awaitable<void> start();
+  // Stops keeping the lease alive; it is not revoked, so an agent that starts again within the
+  // TTL takes it back and the host never leaves.
   boost::asio::awaitable<void> stop();
-  // Revokes the lease: the host leaves at once instead of after its TTL.
-  boost::asio::awaitable<void> leave();
 
   int64_t lease() const { return lease_; }
   bool fenced() const { return fenced_; }
@@ -42,6 +42,8 @@ class HostSession {
 
  private:
   boost::asio::awaitable<void> register_host();
+  // The lease of the host key a previous run of this agent wrote, if it is still alive; else 0.
+  boost::asio::awaitable<int64_t> lease_still_held();
   boost::asio::awaitable<void> keep_alive_loop();
   boost::asio::awaitable<void> fence_watchdog();
   boost::asio::awaitable<void> docker_watchdog();

@@ -36,8 +36,10 @@ events::View EventRecorder::view_of_state() {
   // Every host known from its settings or its registration.
   for (auto& [name, r] : state.host_settings())
     view.hosts[name] = model::host_state(state.host(name) != nullptr, r.value.draining);
-  for (auto& [name, r] : state.hosts())
+  for (auto& [name, r] : state.hosts()) {
     if (!view.hosts.count(name)) view.hosts[name] = model::host_state(true, false);
+    view.agents[name] = r.value.started_at;
+  }
   for (auto& [id, r] : state.tasks()) {
     auto& t = r.value;
     // A log line starts with its time; the event has its own.

@@ -92,6 +92,16 @@ std::vector<Event> diff(const View& before, const View& after,
     }
     out.push_back(std::move(e));
   }
+  // An agent that started again and took its lease back: the host never left.
+  for (auto& [name, started] : after.agents) {
+    auto was = before.agents.find(name);
+    if (was == before.agents.end() || was->second.empty() || was->second == started) continue;
+    Event e;
+    e.kind = "host.agent_restarted";
+    e.host = name;
+    e.message = "the agent on " + name + " restarted; its instances ran on";
+    out.push_back(std::move(e));
+  }
   for (auto& [name, state] : before.hosts)
     if (!after.hosts.count(name)) {
       Event e;

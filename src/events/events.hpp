@@ -45,6 +45,7 @@ struct View {
   std::map<std::string, DatabaseView> databases;  // by id
   std::map<std::string, InstanceView> instances;  // by "id/n"
   std::map<std::string, std::string> hosts;       // name -> alive, draining, down
+  std::map<std::string, std::string> agents;      // host name -> when its agent started
   std::map<std::string, TaskView> tasks;          // by id
 };
 

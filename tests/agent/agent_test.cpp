@@ -127,9 +127,13 @@ TEST(Agent, ReconcilesFromEmpty) {
     EXPECT_EQ(w.status(0)->host, "h1");
     // Statuses live under the host's lease.
     EXPECT_EQ(w.store.find(model::keys::status("db1", 0))->lease, agent.session().lease());
+    int64_t lease = agent.session().lease();
     co_await agent.shutdown();
-    EXPECT_EQ(w.store.find(model::keys::host("h1")), nullptr);  // the lease is revoked
-    EXPECT_EQ(w.docker.containers().size(), 2u);                // the databases run on
+    // The lease is left to run out (a restart takes it back), and the databases run on.
+    auto* host = w.store.find(model::keys::host("h1"));
+    EXPECT_TRUE(host && host->lease == lease);
+    EXPECT_TRUE(w.store.lease_alive(lease));
+    EXPECT_EQ(w.docker.containers().size(), 2u);
   });
 }
 
@@ -139,17 +143,23 @@ TEST(Agent, AdoptsItsContainersAfterARestart) {
     co_await w.setup();
     co_await w.allocate(allocation(0, model::Role::primary));
     co_await w.allocate(allocation(1, model::Role::replica));
+    int64_t lease = 0;
     {
       Agent first(ex, w.store, w.docker, w.options);
       co_await first.run();
       EXPECT_TRUE(co_await eventually(ex, [&] { return w.healthy(0) && w.healthy(1); }));
+      lease = first.session().lease();
       co_await first.shutdown();
     }
     auto before = w.docker.containers();
-    EXPECT_FALSE(w.status(0));  // gone with the old lease
+    EXPECT_TRUE(w.healthy(0));  // the statuses stay with the lease
     w.docker.clear_calls();
     Agent second(ex, w.store, w.docker, w.options);
     co_await second.run();
+    // Back within the TTL: the same lease, so to the cluster the host never left.
+    EXPECT_TRUE(co_await second.wait_registered(5s));
+    EXPECT_EQ(second.session().lease(), lease);
+    EXPECT_EQ(w.store.find(model::keys::host("h1"))->lease, lease);
     EXPECT_TRUE(co_await eventually(ex, [&] { return w.healthy(0) && w.healthy(1); }));
     co_await sleep(ex, 300ms);  // a few more rounds: still nothing touched
     EXPECT_EQ(w.docker.count("container_create"), 0);
@@ -160,6 +170,35 @@ TEST(Agent, AdoptsItsContainersAfterARestart) {
     for (auto& [id, c] : before) EXPECT_TRUE(w.docker.containers().count(id)) << c.info.name;
     EXPECT_EQ(w.docker.volumes().size(), 2u);
     EXPECT_EQ(w.store.find(model::keys::status("db1", 0))->lease, second.session().lease());
+    co_await second.shutdown();
+  });
+}
+
+TEST(Agent, AfterItsLeaseRanOutARestartedAgentRegistersAnewAndAdopts) {
+  test::run([](Executor ex) -> asio::awaitable<void> {
+    World w(ex);
+    co_await w.setup();
+    co_await w.allocate(allocation(0, model::Role::primary));
+    int64_t lease = 0;
+    {
+      Agent first(ex, w.store, w.docker, w.options);
+      co_await first.run();
+      EXPECT_TRUE(co_await eventually(ex, [&] { return w.healthy(0); }));
+      lease = first.session().lease();
+      co_await first.shutdown();
+    }
+    w.store.expire_lease(lease);
+    EXPECT_FALSE(w.status(0));
+    EXPECT_EQ(w.store.find(model::keys::host("h1")), nullptr);
+    w.docker.clear_calls();
+    Agent second(ex, w.store, w.docker, w.options);
+    co_await second.run();
+    EXPECT_TRUE(co_await second.wait_registered(5s));
+    EXPECT_NE(second.session().lease(), lease);
+    EXPECT_TRUE(co_await eventually(ex, [&] { return w.healthy(0); }));
+    EXPECT_EQ(w.store.find(model::keys::status("db1", 0))->lease, second.session().lease());
+    EXPECT_EQ(w.docker.count("container_create"), 0);
+    EXPECT_EQ(w.docker.count("container_remove"), 0);
     co_await second.shutdown();
   });
 }

@@ -206,6 +206,55 @@ class FailoverTest(LabTestCase):
         self.passwords[name] = db["password"]
         return db
 
+    def test_an_agent_restart_changes_nothing(self):
+        """SIGTERM to the agent of the primary's host, and the same command again within the
+        lease's TTL: no failover, no container restarted, no event but the agent's restart,
+        and the writer on the database address sees no gap over 1 s."""
+        db = self.create("calm")
+        old_primary, db = self.primary("calm")
+        host = self.lab.host(old_primary["host"])
+
+        def started():  # container id -> when its process started
+            return {c["Id"]: h.dockerd.inspect(c["Id"])["State"]["StartedAt"]
+                    for h in self.lab.hosts for c in h.dockerd.containers()
+                    if c["Labels"].get("berth.database") == db["id"]}
+
+        before = started()
+        self.assertEqual(len(before), 2)
+        seen = {e["id"] for e in self.berth.api("GET", "/v1/events?limit=1000")["events"]}
+        writer = Writer(db["address"], self.passwords["calm"])
+        writer.start()
+        try:
+            wait_until(lambda: len(writer.durable) > 50, 10, "durable writes before the restart")
+            restarted_at = time.monotonic()
+            host.agent.stop()  # SIGTERM, and waits for it to exit
+            host.start_agent()
+
+            def registered_again():
+                with open(os.path.join(host.dir, "agent.log")) as f:
+                    return f.read().count(": registered (") >= 2
+
+            wait_until(registered_again, 10, "the agent to register again")
+            # Watch for longer than the lease's TTL: a failover would have happened by then.
+            time.sleep(self.lab.lease_ttl * 2 + 1)
+            wait_until(lambda: len(writer.durable) > 100, 10, "durable writes after the restart")
+        finally:
+            writer.stop()
+        now_primary, view = self.primary("calm")
+        self.assertEqual((now_primary["n"], now_primary["host"]),
+                         (old_primary["n"], old_primary["host"]))
+        self.assertEqual(view["epoch"], db["epoch"])
+        self.assertEqual(started(), before)  # the same containers, never restarted
+        gap = writer.gap_around(restarted_at)
+        self.assertIsNotNone(gap)
+        self.assertLess(gap, 1000, f"the writer waited {gap:.0f} ms")
+        self.assertEqual(writer.missing(view["address"], self.passwords["calm"]), [])
+        new = [e for e in self.berth.api("GET", "/v1/events?limit=1000")["events"]
+               if e["id"] not in seen]
+        self.assertEqual([(e["kind"], e.get("host")) for e in new],
+                         [("host.agent_restarted", host.name)], new)
+        self.assertEqual(self.berth.request("DELETE", "/v1/databases/calm")[0], 204)
+
     def test_failover_when_agent_and_dockerd_are_killed(self):
         self.create("killed")
 

@@ -68,8 +68,8 @@ TEST(Events, ResizedScaledMovedDeleted) {
   after.instances["d1/1"].host = "h3";
   after.instances["d1/1"].state = "";
   auto events = diff(base(), after);
-  EXPECT_EQ(kinds(events), (std::vector<std::string>{"database.resized", "database.scaled",
-                                                     "instance.moved"}));
+  EXPECT_EQ(kinds(events),
+            (std::vector<std::string>{"database.resized", "database.scaled", "instance.moved"}));
   EXPECT_EQ(events[0].message, "cache resized from 256 to 512 MiB");
 
   View gone;
@@ -86,6 +86,23 @@ TEST(Events, HostsDrainAndComeBack) {
   down.hosts["h2"] = "down";
   EXPECT_EQ(kinds(diff(down, base())), std::vector<std::string>{"host.up"});
   EXPECT_EQ(kinds(diff(draining, down)), std::vector<std::string>{"host.down"});
+}
+
+TEST(Events, AnAgentThatRestartedWithinItsLeaseIsOneEvent) {
+  View before = base();
+  before.agents = {{"h1", "2026-11-27T10:00:00Z"}, {"h2", "2026-11-27T10:00:00Z"}};
+  View after = before;
+  after.agents["h1"] = "2026-11-27T11:00:00Z";
+  auto events = diff(before, after);
+  ASSERT_EQ(kinds(events), std::vector<std::string>{"host.agent_restarted"});
+  EXPECT_EQ(events[0].host, "h1");
+  // A host that joins or comes back up says so once, not also as a restart.
+  View back = after;
+  back.agents["h2"] = "2026-11-27T12:00:00Z";
+  View down = after;
+  down.hosts["h2"] = "down";
+  down.agents.erase("h2");
+  EXPECT_EQ(kinds(diff(down, back)), std::vector<std::string>{"host.up"});
 }
 
 TEST(Events, TasksStartAndEnd) {
