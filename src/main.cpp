@@ -4,6 +4,7 @@
 
 #include "cli/cli.hpp"
 #include "up/roles.hpp"
+#include "util/duration.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"berth: databases on your own Docker hosts"};
@@ -22,6 +23,20 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   server->add_option("--backup-dir", server_flags.backup_dir,
                      "the backup store, shared with the agents (default STATE_DIR/backups)");
+  auto is_duration = [](const std::string& v) -> std::string {
+    return berth::util::parse_duration(v) ? ""
+                                          : "'" + v + "' is not a duration such as 30s, 5m, 1h";
+  };
+  server
+      ->add_option("--etcd-compact-interval", server_flags.etcd_compact_interval,
+                   "how often the leader compacts etcd's history (and keeps that much of it)")
+      ->check(is_duration)
+      ->capture_default_str();
+  server
+      ->add_option("--etcd-quota-bytes", server_flags.etcd_quota_bytes,
+                   "etcd's --quota-backend-bytes, to report its use")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   server->add_option("--advertise", server_flags.advertise,
                      "HOST:PORT others reach this server at (default: the listen address)");
   server->callback([&] { exit_code = berth::up::run_server(server_flags); });
@@ -61,6 +76,10 @@ int main(int argc, char** argv) {
   up->add_option("--docker-network", up_flags.docker_network, "Docker network name")
       ->capture_default_str();
   up->add_option("--metrics-listen", up_flags.metrics_listen, "the agent's /metrics ADDR:PORT")
+      ->capture_default_str();
+  up->add_option("--etcd-compact-interval", up_flags.etcd_compact_interval,
+                 "how often etcd's history is compacted (and keeps that much of it)")
+      ->check(is_duration)
       ->capture_default_str();
   up->callback([&] { exit_code = berth::up::run_up(up_flags); });
 

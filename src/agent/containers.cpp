@@ -143,6 +143,8 @@ asio::awaitable<void> Reconciler::create_container(const Allocation& a, const st
     auto data = restore->second;
     co_await data->put(docker_, id, engine->data_dir());
     restore_drop(owner, data);
+    // Told before the engine starts, so that no probe of it can take it for a restart.
+    if (auto s = supervisors_.find(owner); s != supervisors_.end()) s->second->starts_over();
     util::log("agent {}: {} starts from restored data", options_.name, owner);
   }
   try {

@@ -93,6 +93,12 @@ void Supervisor::container_seen(int pid, int restart_count, bool restarted_by_us
               restarts_.size(), RestartWindow::kWindow.count());
 }
 
+void Supervisor::starts_over() {
+  phase_ = Phase::Starting;
+  lost_writes_since_.reset();
+  answered_pid_ = 0;
+}
+
 void Supervisor::set_agent_error(std::string message) {
   if (message == agent_error_) return;
   agent_error_ = std::move(message);

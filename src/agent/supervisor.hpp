@@ -75,6 +75,9 @@ class Supervisor {
   void update(const model::Allocation& allocation);
   // What the reconciler saw of the container: its process and Docker's restart count.
   void container_seen(int pid, int restart_count, bool restarted_by_us, bool new_container);
+  // Its next container starts from data put there on purpose (a restore): not a restart of
+  // a primary that may have lost acknowledged writes.
+  void starts_over();
   // The agent could not make or start the container: the status says why ("" clears it).
   void set_agent_error(std::string message);
   // The host is fenced or unfenced: act now rather than at the next probe.

@@ -29,9 +29,15 @@ class Controller {
 
   int64_t failovers() const { return failovers_; }
   // Where backup data lives, so that retention can remove what it prunes.
-  void set_backup_store(std::shared_ptr<backup::ObjectStore> s) { settings_.backups = std::move(s); }
+  void set_backup_store(std::shared_ptr<backup::ObjectStore> s) {
+    settings_.backups = std::move(s);
+  }
   // Seconds between usage samples (controller/usage.cpp); coarse points span 20 of them.
   void set_usage_step(int64_t seconds) { settings_.usage_step = seconds; }
+  void set_etcd_upkeep(std::chrono::seconds compact_interval, int64_t quota_bytes) {
+    settings_.compact_interval = compact_interval;
+    settings_.etcd_quota_bytes = quota_bytes;
+  }
 
  private:
   boost::asio::awaitable<void> serve();

@@ -40,6 +40,15 @@ events::View EventRecorder::view_of_state() {
     if (!view.hosts.count(name)) view.hosts[name] = model::host_state(true, false);
     view.agents[name] = r.value.started_at;
   }
+  if (auto* kv = term_.state.find(keys::kEtcdHealth)) {
+    auto etcd = model::parse<model::EtcdHealth>(kv->value);
+    view.etcd = !etcd.filling ? "ok"
+                : !etcd.alarms.empty()
+                    ? etcd.alarms.front()
+                    : std::to_string(
+                          etcd.quota_bytes > 0 ? etcd.db_size_bytes * 100 / etcd.quota_bytes : 0) +
+                          "% of its quota";
+  }
   for (auto& [id, r] : state.tasks()) {
     auto& t = r.value;
     // A log line starts with its time; the event has its own.

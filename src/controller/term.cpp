@@ -6,6 +6,7 @@
 #include "controller/reconciler.hpp"
 #include "controller/scope.hpp"
 #include "controller/switchovers.hpp"
+#include "controller/upkeep.hpp"
 #include "controller/usage.hpp"
 #include "model/model.hpp"
 #include "util/log.hpp"
@@ -22,12 +23,14 @@ asio::awaitable<void> run_term(const TermContext& term, const TermSettings& sett
   Reconciler reconciler(term, settings, prober, events);
   UsageRecorder usage(term, settings.usage_step);
   SwitchoverRunner switchovers(term);
+  EtcdUpkeep upkeep(term, {settings.compact_interval, settings.etcd_quota_bytes});
   Scope owners(term.executor, "controller " + term.leader_id);
   owners.spawn(prober.run());
   owners.spawn(reconciler.run());
   owners.spawn(events.run());
   owners.spawn(usage.run());
   owners.spawn(switchovers.run());
+  owners.spawn(upkeep.run());
   try {
     co_await leadership.keep();  // returns when the lease is lost
   } catch (const std::exception&) {

@@ -1,10 +1,11 @@
 // One term of leadership: the owners that run while this server leads (reconciler, primary
-// prober, event recorder, usage recorder, switchover runner), started together when the term
-// begins and stopped together when the lease is lost or the server resigns.
+// prober, event recorder, usage recorder, switchover runner, etcd upkeep), started together when
+// the term begins and stopped together when the lease is lost or the server resigns.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -36,7 +37,9 @@ boost::asio::awaitable<int64_t> leader_txn_batched(const TermContext& term,
 struct TermSettings {
   // Where retention removes the backup objects it prunes (none: it removes none).
   std::shared_ptr<backup::ObjectStore> backups;
-  int64_t usage_step = usage::kDefaultStep;  // seconds between usage samples
+  int64_t usage_step = usage::kDefaultStep;    // seconds between usage samples
+  std::chrono::seconds compact_interval{300};  // etcd's history kept, at least
+  int64_t etcd_quota_bytes = int64_t{2} << 30;
 };
 
 // Leads until leadership.keep() returns or the caller is stopped; returns once every owner it

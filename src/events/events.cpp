@@ -92,6 +92,15 @@ std::vector<Event> diff(const View& before, const View& after,
     }
     out.push_back(std::move(e));
   }
+  if (before.etcd != after.etcd && !after.etcd.empty() &&
+      !(before.etcd.empty() && after.etcd == "ok")) {
+    Event e;
+    e.kind = after.etcd == "ok" ? "etcd.ok" : "etcd.filling";
+    e.message = after.etcd == "ok" ? "etcd has room again"
+                                   : "etcd is filling (" + after.etcd +
+                                         "): compact and defragment it, or raise its quota";
+    out.push_back(std::move(e));
+  }
   // An agent that started again and took its lease back: the host never left.
   for (auto& [name, started] : after.agents) {
     auto was = before.agents.find(name);

@@ -46,6 +46,7 @@ struct View {
   std::map<std::string, InstanceView> instances;  // by "id/n"
   std::map<std::string, std::string> hosts;       // name -> alive, draining, down
   std::map<std::string, std::string> agents;      // host name -> when its agent started
+  std::string etcd;                               // "", "ok" or what fills it ("80%", NOSPACE)
   std::map<std::string, TaskView> tasks;          // by id
 };
 

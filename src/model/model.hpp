@@ -27,6 +27,7 @@ inline const std::string kStatus = "/berth/status/";            // + id/n  (leas
 inline const std::string kNetwork = "/berth/config/network";
 inline const std::string kAdminTokenHash = "/berth/config/admin-token-sha256";
 inline const std::string kEngineSettings = "/berth/config/engines/";  // + engine
+inline const std::string kEtcdHealth = "/berth/etcd-health";          // the leader's last look
 
 inline std::string host(const std::string& name) {
   return kHosts + name;
@@ -215,6 +216,17 @@ struct NetworkConfig {
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(NetworkConfig, subnet, gateway, exclude, driver,
                                                 docker_network)
+
+// What the leader last saw of etcd: its size against its quota, and its alarms.
+struct EtcdHealth {
+  int64_t db_size_bytes = 0;
+  int64_t quota_bytes = 0;
+  std::vector<std::string> alarms;
+  bool filling = false;  // at least 80% of the quota, or an alarm raised
+  std::string checked_at;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(EtcdHealth, db_size_bytes, quota_bytes, alarms,
+                                                filling, checked_at)
 
 // Cluster-wide settings of one engine.
 struct EngineSettings {

@@ -253,6 +253,23 @@ asio::awaitable<void> EtcdStore::lease_revoke(int64_t lease) {
   co_await call("/v3/lease/revoke", req.dump());
 }
 
+asio::awaitable<void> EtcdStore::compact(int64_t revision) {
+  json req = {{"revision", std::to_string(revision)}};
+  co_await call("/v3/kv/compaction", req.dump());
+}
+
+asio::awaitable<StoreStatus> EtcdStore::status() {
+  StoreStatus out;
+  auto j = json::parse(co_await call("/v3/maintenance/status", "{}"));
+  out.db_size_bytes = int_field(j, "dbSize");
+  out.db_size_in_use_bytes = int_field(j, "dbSizeInUse");
+  json get = {{"action", "GET"}};
+  auto alarms = json::parse(co_await call("/v3/maintenance/alarm", get.dump()));
+  if (auto it = alarms.find("alarms"); it != alarms.end() && it->is_array())
+    for (auto& a : *it) out.alarms.push_back(a.value("alarm", std::string("NONE")));
+  co_return out;
+}
+
 asio::awaitable<void> EtcdStore::watch(
     std::string prefix, int64_t start_revision,
     std::function<void(int64_t, const std::vector<WatchEvent>&)> on_events) {

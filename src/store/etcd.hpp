@@ -33,6 +33,8 @@ class EtcdStore : public Store {
   asio::awaitable<int64_t> lease_grant(int64_t ttl_seconds) override;
   asio::awaitable<int64_t> lease_keep_alive(int64_t lease) override;
   asio::awaitable<void> lease_revoke(int64_t lease) override;
+  asio::awaitable<void> compact(int64_t revision) override;
+  asio::awaitable<StoreStatus> status() override;
   asio::awaitable<void> watch(
       std::string prefix, int64_t start_revision,
       std::function<void(int64_t, const std::vector<WatchEvent>&)> on_events) override;

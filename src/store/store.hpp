@@ -94,6 +94,13 @@ struct Compacted : std::runtime_error {
   Compacted(int64_t rev) : std::runtime_error("watch revision compacted"), compact_revision(rev) {}
 };
 
+// What etcd says of its database (the member asked).
+struct StoreStatus {
+  int64_t db_size_bytes = 0;         // the file, free pages included
+  int64_t db_size_in_use_bytes = 0;  // what the keys and their history take
+  std::vector<std::string> alarms;   // raised alarms (NOSPACE: etcd takes no more writes)
+};
+
 // Told how long each operation on the store took ("range", "put", "txn", "lease_keepalive",
 // ...), so that metrics can time them without the store depending on the metrics code.
 class Observer {
@@ -122,6 +129,11 @@ class Store {
   virtual asio::awaitable<int64_t> lease_grant(int64_t ttl_seconds) = 0;
   virtual asio::awaitable<int64_t> lease_keep_alive(int64_t lease) = 0;
   virtual asio::awaitable<void> lease_revoke(int64_t lease) = 0;
+
+  // Drops the history before revision; the keys as they are stay. Throws when the revision is
+  // compacted already.
+  virtual asio::awaitable<void> compact(int64_t revision) = 0;
+  virtual asio::awaitable<StoreStatus> status() = 0;
 
   // Streams every change under prefix from start_revision on, in order, until the coroutine
   // is stopped. Reconnects on its own and resumes after the last revision it delivered.

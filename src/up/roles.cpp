@@ -31,6 +31,7 @@
 #include "model/model.hpp"
 #include "netpool/netpool.hpp"
 #include "store/etcd.hpp"
+#include "util/duration.hpp"
 #include "util/log.hpp"
 
 namespace berth::up {
@@ -178,6 +179,8 @@ int run_server(const ServerFlags& flags) {
                                     hostname() + ":" + std::to_string(getpid()), flags.leader_ttl);
   controller.set_backup_store(options.backups);
   controller.set_usage_step(flags.usage_step);
+  controller.set_etcd_upkeep(*util::parse_duration(flags.etcd_compact_interval),
+                             flags.etcd_quota_bytes);
   std::unique_ptr<api::Presence> presence;
   int exit_code = 0;
   asio::co_spawn(
@@ -270,11 +273,12 @@ int run_up(UpFlags flags) {
   if (etcd_endpoint.empty()) {
     std::string client = "http://127.0.0.1:" + std::to_string(flags.etcd_port);
     std::string peer = "http://127.0.0.1:" + std::to_string(flags.etcd_port + 1);
-    etcd.start({"etcd", "--name", "berth", "--data-dir", flags.state_dir + "/etcd",
-                "--listen-client-urls", client, "--advertise-client-urls", client,
-                "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-                "--initial-cluster", "berth=" + peer, "--log-level", "warn"},
-               flags.state_dir + "/etcd.log");
+    etcd.start(
+        {"etcd", "--name", "berth", "--data-dir", flags.state_dir + "/etcd", "--listen-client-urls",
+         client, "--advertise-client-urls", client, "--listen-peer-urls", peer,
+         "--initial-advertise-peer-urls", peer, "--initial-cluster", "berth=" + peer, "--log-level",
+         "warn", "--quota-backend-bytes", std::to_string(kEtcdQuotaBytes)},
+        flags.state_dir + "/etcd.log");
     etcd_endpoint = client;
     if (!etcd_answers(etcd_endpoint, 30s)) {
       etcd.stop();
@@ -306,6 +310,7 @@ int run_up(UpFlags flags) {
   api::Presence presence(io.get_executor(), store, flags.listen);
   controller::Controller controller(io.get_executor(), store, api.view(), "up");
   controller.set_backup_store(api_options.backups);
+  controller.set_etcd_upkeep(*util::parse_duration(flags.etcd_compact_interval), kEtcdQuotaBytes);
   int exit_code = 0;
 
   asio::co_spawn(

@@ -7,6 +7,9 @@
 
 namespace berth::up {
 
+// The backend quota `berth up` gives its etcd (etcd's own default, said out loud).
+constexpr int64_t kEtcdQuotaBytes = int64_t{2} << 30;
+
 struct ServerFlags {
   std::string etcd;  // comma-separated endpoints
   std::string listen = "127.0.0.1:7070";
@@ -16,6 +19,8 @@ struct ServerFlags {
   int usage_step = 15;     // seconds between usage samples
   std::string backup_dir;  // default: STATE_DIR/backups
   std::string advertise;   // HOST:PORT others reach the API at (default: the listen address)
+  std::string etcd_compact_interval = "5m";  // util::parse_duration
+  int64_t etcd_quota_bytes = kEtcdQuotaBytes;
 };
 
 struct AgentFlags {
@@ -41,6 +46,7 @@ struct UpFlags {
   std::string gateway = "10.213.0.1";
   std::string docker_network = "berth";
   std::string metrics_listen = "127.0.0.1:7071";  // the agent's /metrics
+  std::string etcd_compact_interval = "5m";
 };
 
 int run_server(const ServerFlags& flags);

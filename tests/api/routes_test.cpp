@@ -134,6 +134,8 @@ class TokenOnlyStore : public store::Store {
   asio::awaitable<int64_t> lease_grant(int64_t) override { co_return 1; }
   asio::awaitable<int64_t> lease_keep_alive(int64_t) override { co_return 10; }
   asio::awaitable<void> lease_revoke(int64_t) override { co_return; }
+  asio::awaitable<void> compact(int64_t) override { co_return; }
+  asio::awaitable<store::StoreStatus> status() override { co_return store::StoreStatus{}; }
   asio::awaitable<void> watch(
       std::string, int64_t,
       std::function<void(int64_t, const std::vector<store::WatchEvent>&)>) override {

@@ -105,6 +105,22 @@ TEST(Events, AnAgentThatRestartedWithinItsLeaseIsOneEvent) {
   EXPECT_EQ(kinds(diff(down, back)), std::vector<std::string>{"host.up"});
 }
 
+TEST(Events, EtcdFillingAndRoomAgain) {
+  View ok = base();
+  ok.etcd = "ok";
+  View filling = base();
+  filling.etcd = "82% of its quota";
+  EXPECT_TRUE(diff(base(), ok).empty());  // the first look says nothing when all is well
+  auto events = diff(ok, filling);
+  ASSERT_EQ(kinds(events), std::vector<std::string>{"etcd.filling"});
+  EXPECT_NE(events[0].message.find("82% of its quota"), std::string::npos);
+  EXPECT_EQ(kinds(diff(base(), filling)), std::vector<std::string>{"etcd.filling"});
+  View nospace = base();
+  nospace.etcd = "NOSPACE";
+  EXPECT_EQ(kinds(diff(filling, nospace)), std::vector<std::string>{"etcd.filling"});
+  EXPECT_EQ(kinds(diff(nospace, ok)), std::vector<std::string>{"etcd.ok"});
+}
+
 TEST(Events, TasksStartAndEnd) {
   View started = base();
   started.tasks["t1"] = {"backup", "pending", "d1", "cache", ""};

@@ -111,6 +111,37 @@ TEST_F(EtcdTest, LeaseKeysVanishOnRevoke) {
   });
 }
 
+TEST_F(EtcdTest, CompactionDropsTheHistoryNotTheKeysAndStatusTellsTheSize) {
+  run([&](Executor ex) -> boost::asio::awaitable<void> {
+    EtcdStore s(ex, {etcd_->endpoint()});
+    int64_t old = co_await s.put("/t9/a", "1");
+    int64_t now = co_await s.put("/t9/a", "2");
+    EXPECT_EQ((co_await s.get_prefix("/t9/", old)).kvs.at(0).value, "1");
+    co_await s.compact(now);
+    bool compacted = false;
+    try {
+      co_await s.get_prefix("/t9/", old);
+    } catch (const std::exception& e) {
+      compacted = std::string(e.what()).find("compacted") != std::string::npos;
+    }
+    EXPECT_TRUE(compacted);
+    EXPECT_EQ((co_await s.get("/t9/a")).kvs.at(0).value, "2");
+    // Again to the same revision: refused, and said so.
+    bool refused = false;
+    try {
+      co_await s.compact(now);
+    } catch (const std::runtime_error&) {
+      refused = true;
+    }
+    EXPECT_TRUE(refused);
+    auto status = co_await s.status();
+    EXPECT_GT(status.db_size_bytes, 0);
+    EXPECT_GT(status.db_size_in_use_bytes, 0);
+    EXPECT_LE(status.db_size_in_use_bytes, status.db_size_bytes);
+    EXPECT_TRUE(status.alarms.empty());
+  });
+}
+
 TEST_F(EtcdTest, MirrorFollowsChangesAndSurvivesEtcdRestart) {
   run([&](Executor ex) -> boost::asio::awaitable<void> {
     EtcdStore s(ex, {etcd_->endpoint()});

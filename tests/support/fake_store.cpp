@@ -212,6 +212,21 @@ void FakeStore::expire_lease(int64_t lease) {
   if (!ops.empty()) apply(ops);
 }
 
+asio::awaitable<void> FakeStore::compact(int64_t revision) {
+  check_available();
+  if (revision <= compacted_)
+    throw std::runtime_error("mvcc: required revision has been compacted");
+  if (revision > revision_)
+    throw std::runtime_error("mvcc: required revision is a future revision");
+  compacted_ = revision;
+  co_return;
+}
+
+asio::awaitable<store::StoreStatus> FakeStore::status() {
+  check_available();
+  co_return status_answer;
+}
+
 asio::awaitable<void> FakeStore::lease_revoke(int64_t lease) {
   check_available();
   expire_lease(lease);

@@ -27,7 +27,10 @@ class FakeStore : public store::Store {
   // The lease runs out: its keys go (as deletes a watch sees), keep-alives answer 0.
   void expire_lease(int64_t lease);
   // Forgets history before rev: a watch from an older revision throws Compacted.
-  void compact(int64_t rev) { compacted_ = rev; }
+  void forget_before(int64_t rev) { compacted_ = rev; }
+  int64_t compacted() const { return compacted_; }
+  // What status() answers.
+  store::StoreStatus status_answer;
 
   // What the store holds, for assertions.
   int64_t revision() const { return revision_; }
@@ -47,6 +50,8 @@ class FakeStore : public store::Store {
   asio::awaitable<int64_t> lease_grant(int64_t ttl_seconds) override;
   asio::awaitable<int64_t> lease_keep_alive(int64_t lease) override;
   asio::awaitable<void> lease_revoke(int64_t lease) override;
+  asio::awaitable<void> compact(int64_t revision) override;
+  asio::awaitable<store::StoreStatus> status() override;
   asio::awaitable<void> watch(
       std::string prefix, int64_t start_revision,
       std::function<void(int64_t revision, const std::vector<store::WatchEvent>&)> on_events)

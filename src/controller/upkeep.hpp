@@ -1,0 +1,44 @@
+// The etcd upkeep of a term: compacts etcd's history every interval down to the revision seen
+// one interval earlier (as Kubernetes' API server does), and reports etcd's size, quota use and
+// alarms, so that a filling etcd is heard of before it stops taking writes.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "controller/term.hpp"
+#include "store/store.hpp"
+
+namespace berth::controller {
+
+// The revision to compact to: the one seen an interval ago, if the history before it is still
+// there (0: nothing to do).
+int64_t compaction_target(int64_t seen_an_interval_ago, int64_t compacted_to);
+// etcd holds at least 80% of its quota: an operator must act (defragment, raise the quota).
+bool etcd_filling(const store::StoreStatus& status, int64_t quota_bytes);
+
+struct UpkeepSettings {
+  std::chrono::seconds compact_interval{300};
+  int64_t quota_bytes = int64_t{2} << 30;  // etcd's default backend quota
+};
+
+class EtcdUpkeep {
+ public:
+  EtcdUpkeep(const TermContext& term, UpkeepSettings settings) : term_(term), settings_(settings) {}
+
+  // A round every interval until stopped.
+  boost::asio::awaitable<void> run();
+  // One round: compacts to what the last round saw, then reads etcd's size and alarms.
+  boost::asio::awaitable<void> round();
+  int64_t compacted_to() const { return compacted_to_; }
+
+ private:
+  const TermContext& term_;
+  UpkeepSettings settings_;
+  int64_t seen_ = 0;          // the revision seen at the last round
+  int64_t compacted_to_ = 0;  // what this term compacted to
+  std::string written_;       // the health last written this term (without its time)
+};
+
+}  // namespace berth::controller

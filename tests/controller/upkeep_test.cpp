@@ -1,0 +1,96 @@
+// The leader's etcd upkeep against the fake store: what it compacts, when, and what it reports.
+#include "controller/upkeep.hpp"
+
+#include <gtest/gtest.h>
+
+#include "metrics/metrics.hpp"
+#include "model/model.hpp"
+#include "state/view.hpp"
+#include "support/fake_store.hpp"
+#include "support/run.hpp"
+
+namespace berth::controller {
+namespace {
+
+using namespace std::chrono_literals;
+using test::Executor;
+
+TEST(Upkeep, CompactsToWhatTheRoundBeforeSaw) {
+  EXPECT_EQ(compaction_target(0, 0), 0);    // the first round has seen nothing before
+  EXPECT_EQ(compaction_target(40, 0), 40);  // everyone has read past 40 by now
+  EXPECT_EQ(compaction_target(40, 40), 0);  // nothing written since: nothing to do
+  EXPECT_EQ(compaction_target(40, 55), 0);  // compacted further already (another leader)
+}
+
+TEST(Upkeep, FillingAtFourFifthsOfTheQuota) {
+  store::StoreStatus s;
+  s.db_size_bytes = 799;
+  EXPECT_FALSE(etcd_filling(s, 1000));
+  s.db_size_bytes = 800;
+  EXPECT_TRUE(etcd_filling(s, 1000));
+  EXPECT_FALSE(etcd_filling(s, 0));  // no quota known
+}
+
+TEST(Upkeep, EachRoundCompactsTheHistoryTheRoundBeforeSawAndReportsTheSize) {
+  test::run([](Executor ex) -> boost::asio::awaitable<void> {
+    test::FakeStore etcd(ex);
+    store::Mirror mirror(ex, etcd, "/berth/");
+    boost::asio::co_spawn(ex, mirror.run(), boost::asio::detached);
+    state::View view(mirror);
+    TermContext term{ex, etcd, mirror, view, "leader-1"};
+    EtcdUpkeep upkeep(term, {.compact_interval = 1h, .quota_bytes = 1000});
+    auto write = [&](const std::string& key) -> boost::asio::awaitable<int64_t> {
+      int64_t rev = co_await etcd.put("/berth/" + key, "{}", 0);
+      EXPECT_TRUE(co_await mirror.wait_revision(rev, 5s));
+      co_return rev;
+    };
+    co_await etcd.put(model::keys::kLeader, "leader-1", 0);
+    auto health = [&] {
+      auto* kv = etcd.find(model::keys::kEtcdHealth);
+      return kv ? model::parse<model::EtcdHealth>(kv->value) : model::EtcdHealth{};
+    };
+    co_await write("a");
+    int64_t first = co_await write("b");
+    etcd.status_answer.db_size_bytes = 900;
+    co_await upkeep.round();
+    EXPECT_EQ(etcd.compacted(), 0);  // nothing seen before: the history stays
+    auto* size = metrics::global().find_gauge("berth_etcd_db_size_bytes");
+    EXPECT_TRUE(size && size->value() == 900);
+    // 900 of 1000: every server hears that etcd is filling.
+    EXPECT_TRUE(health().filling);
+    EXPECT_EQ(health().db_size_bytes, 900);
+    EXPECT_EQ(health().quota_bytes, 1000);
+    etcd.status_answer.db_size_bytes = 100;
+    int64_t second = co_await write("c");
+    co_await upkeep.round();
+    EXPECT_FALSE(health().filling);      // defragmented: said again
+    EXPECT_EQ(etcd.compacted(), first);  // what the first round saw, not what is newest
+    EXPECT_LT(etcd.compacted(), second);
+    co_await upkeep.round();
+    EXPECT_EQ(etcd.compacted(), second);
+    int64_t before = etcd.revision();
+    co_await upkeep.round();  // nothing new: no compaction asked, no error, nothing written
+    EXPECT_EQ(etcd.revision(), before);
+    EXPECT_EQ(upkeep.compacted_to(), second);
+    // Another leader went further: the refusal is no failure.
+    int64_t third = co_await write("d");
+    etcd.forget_before(third + 0);
+    co_await upkeep.round();
+    co_await write("e");
+    co_await upkeep.round();
+    EXPECT_EQ(upkeep.compacted_to(), third);
+    // etcd out of reach: the round says so; the next one goes on.
+    etcd.set_unavailable(true);
+    bool threw = false;
+    try {
+      co_await upkeep.round();
+    } catch (const store::Unavailable&) {
+      threw = true;
+    }
+    EXPECT_TRUE(threw);
+    etcd.set_unavailable(false);
+  });
+}
+
+}  // namespace
+}  // namespace berth::controller

@@ -1,0 +1,86 @@
+"""The leader's etcd upkeep: etcd's history compacted on schedule (the keys stay, every server
+follows on), etcd's size reported, a filling etcd said in /v1/health and the events; a bad
+interval refused at start. The lab's server believes etcd's quota is 4 KiB, so etcd is
+"filling" from the start."""
+import json
+import os
+import subprocess
+import unittest
+import urllib.request
+
+from harness import BERTH, Lab, redis_cli, wait_until
+
+
+QUOTA = 4096
+
+
+def etcdctl(endpoint, *args):
+    return subprocess.run(["etcdctl", "--endpoints", endpoint, *args], capture_output=True,
+                          text=True, env={**os.environ, "ETCDCTL_API": "3"})
+
+
+def metric(text, name):
+    values = [float(line.split()[-1]) for line in text.splitlines()
+              if line.startswith(name + " ") or line.startswith(name + "{")]
+    return values[0] if values else None
+
+
+class UpkeepTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.lab = Lab("upk", "10.220.0.0/16", server_args=["--etcd-compact-interval", "1s",
+                                                       "--etcd-quota-bytes", str(QUOTA)])
+        cls.berth = cls.lab.berth
+        cls.endpoint = cls.lab.etcd.endpoint
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.lab.close()
+
+    def test_history_is_compacted_the_keys_stay_and_the_size_is_reported(self):
+        db = self.berth.api("POST", "/v1/databases", {"name": "kept", "engine": "redis",
+                                                       "memory_mb": 64})
+        out = etcdctl(self.endpoint, "get", "/berth/databases/" + db["id"], "-w", "json")
+        revision = int(json.loads(out.stdout)["header"]["revision"])
+        wait_until(lambda: "compacted" in etcdctl(self.endpoint, "get", "/berth/", "--prefix",
+                                                  "--keys-only", "--rev", str(revision)).stderr,
+                   15, "the history before the create compacted away")
+        # The keys as they are stay, and berth goes on reading and writing them.
+        self.assertEqual(self.berth.api("GET", "/v1/databases/kept")["state"], "running")
+        self.assertEqual(redis_cli(db["address"], db["password"], "set", "k", "v"), "OK")
+        self.berth.api("PATCH", "/v1/databases/kept", {"memory_mb": 96})
+        self.assertEqual(self.berth.api("GET", "/v1/databases/kept")["memory_mb"], 96)
+        with urllib.request.urlopen(self.berth.url + "/metrics", timeout=5) as r:
+            text = r.read().decode()
+        self.assertGreater(metric(text, "berth_etcd_db_size_bytes") or 0, 0)
+        self.assertGreaterEqual(metric(text, "berth_etcd_compacted_revision") or 0, revision)
+        self.assertEqual(metric(text, "berth_etcd_quota_bytes"), QUOTA)
+        self.assertEqual(metric(text, "berth_etcd_alarms"), 0)
+        self.assertEqual(self.berth.request("DELETE", "/v1/databases/kept")[0], 204)
+
+    def test_a_filling_etcd_degrades_health_and_is_an_event(self):
+        def degraded():
+            status, body = self.berth.request("GET", "/v1/health", token="")
+            return status == 200 and body["status"] == "degraded" and body
+
+        health = wait_until(degraded, 15, "/v1/health to say degraded")
+        self.assertTrue(health["etcd"]["filling"])
+        self.assertEqual(health["etcd"]["quota_bytes"], QUOTA)
+        self.assertGreater(health["etcd"]["db_size_bytes"], QUOTA * 8 // 10)
+        events = self.berth.api("GET", "/v1/events?limit=1000")["events"]
+        filling = [e for e in events if e["kind"] == "etcd.filling"]
+        self.assertEqual(len(filling), 1, events)
+        self.assertIn("of its quota", filling[0]["message"])
+
+    def test_a_bad_interval_is_refused_with_one_line(self):
+        for flag in ("5x", "0", "-1m"):
+            r = subprocess.run([BERTH, "server", "--etcd", self.endpoint,
+                                "--etcd-compact-interval", flag], capture_output=True, text=True,
+                               timeout=30)
+            self.assertEqual(r.returncode, 2, r.stderr)
+            self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+            self.assertIn("--etcd-compact-interval", r.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
