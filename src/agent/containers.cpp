@@ -119,6 +119,7 @@ asio::awaitable<void> Reconciler::create_container(const Allocation& a, const st
   spec.labels[engines::labels::kHost] = options_.name;
   spec.labels[engines::labels::kSpec] = hash;
   spec.labels[engines::labels::kData] = a.data_generation;
+  spec.labels[engines::labels::kCluster] = cluster_id_;
   std::string id;
   try {
     bool name_taken = false;

@@ -40,17 +40,24 @@ std::vector<Action> plan(const std::map<std::string, Desired>& desired,
                          const std::map<std::string, int64_t>& supervised,
                          const Knowledge& knowledge) {
   std::vector<Action> actions;
+  // An etcd without a cluster id is not one this host can trust (emptied, restored from
+  // nothing, the wrong one): nothing is made, released or removed until it has one.
+  if (knowledge.cluster_id.empty()) return actions;
   for (auto& [instance, epoch] : supervised)
     if (!desired.count(instance)) actions.push_back({Kind::Release, instance});
 
   // One container per wanted instance: the first listed; any other, and any container not
   // wanted here, goes.
   std::map<std::string, docker::ContainerInfo> actual;
+  int removals = 0;
   if (observed && knowledge.docker_up) {
     for (auto& c : *observed) {
       auto owner = label(c, engines::labels::kInstance);
+      auto cluster = label(c, engines::labels::kCluster);
+      if (!cluster.empty() && cluster != knowledge.cluster_id) continue;  // not ours to judge
       bool wanted = desired.count(owner) > 0;
       if (!wanted || actual.count(owner)) {
+        if (++removals > kMaxRemovalsPerPass) continue;  // the next pass takes the rest
         Action remove{Kind::Remove, owner};
         remove.container = c;
         remove.drop_volume = !wanted;

@@ -19,7 +19,13 @@ struct Knowledge {
   // etcd has not confirmed the lease lately: another host may hold our primaries' roles.
   bool fenced = false;
   bool docker_up = true;
+  // The cluster id in etcd ("" when it has none: a wrong or emptied etcd). Containers of
+  // another cluster are never removed; with none, nothing is done at all.
+  std::string cluster_id;
 };
+
+// Removals in one pass at most: a mistake (a wrong etcd) costs a few, not every database.
+constexpr int kMaxRemovalsPerPass = 3;
 
 // An allocation wanted on this host, with the hash of its container spec (spec_hash()).
 struct Desired {
@@ -52,6 +58,8 @@ const char* to_string(Action::Kind kind);
 // observed: the containers labelled with this host, or nullopt when dockerd does not answer
 // (then only supervision changes). supervised: instance "id/n" -> epoch its supervisor applies.
 // Releases come first (they need no dockerd), then removals, then one step per wanted instance.
+// A container of another cluster (its berth.cluster label) is left alone; one without the label
+// was made before cluster ids and counts as this cluster's.
 std::vector<Action> plan(const std::map<std::string, Desired>& desired,
                          const std::optional<std::vector<docker::ContainerInfo>>& observed,
                          const std::map<std::string, int64_t>& supervised,

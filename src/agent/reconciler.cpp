@@ -143,6 +143,31 @@ asio::awaitable<void> Reconciler::reconcile() {
   co_await reconcile_round();
 }
 
+asio::awaitable<std::string> Reconciler::cluster_id() {
+  std::string now;
+  try {
+    auto kv = co_await store_.get(model::keys::kClusterId);
+    now = kv.kvs.empty() ? "" : kv.kvs[0].value;
+  } catch (const store::Unavailable&) {
+    co_return cluster_id_;
+  }
+  if (now != cluster_id_) {
+    if (now.empty())
+      util::log(
+          "agent {}: etcd has no cluster id (emptied, restored from nothing, or not this "
+          "cluster's etcd): nothing is made or removed until it has one",
+          options_.name);
+    else if (!known_cluster_.empty() && now != known_cluster_)
+      util::log("agent {}: etcd is cluster {}, not {}: containers of {} are left alone",
+                options_.name, now, known_cluster_, known_cluster_);
+    else
+      util::log("agent {}: cluster {}", options_.name, now);
+    cluster_id_ = now;
+    if (!now.empty()) known_cluster_ = now;
+  }
+  co_return now;
+}
+
 asio::awaitable<void> Reconciler::reconcile_round() {
   std::map<std::string, Desired> desired;
   for (auto* kv : allocations_.under(model::keys::allocations_of(options_.name))) {
@@ -153,7 +178,9 @@ asio::awaitable<void> Reconciler::reconcile_round() {
   }
   std::map<std::string, int64_t> supervised;
   for (auto& [key, s] : supervisors_) supervised[key] = s->allocation().epoch;
-  Knowledge knowledge{session_.fenced(), session_.docker_up()};
+  // A named local: g++ 12 mishandles a co_await inside a braced initializer.
+  std::string cluster = co_await cluster_id();
+  Knowledge knowledge{session_.fenced(), session_.docker_up(), cluster};
 
   // Stop watching what is no longer ours, first: this needs no dockerd, which may be down.
   auto releases = plan(desired, std::nullopt, supervised, knowledge);

@@ -66,6 +66,8 @@ class Reconciler {
  private:
   boost::asio::awaitable<void> reconcile_loop();
   boost::asio::awaitable<void> reconcile_round();
+  // The cluster id etcd holds now ("" when none); the last one known when etcd does not answer.
+  boost::asio::awaitable<std::string> cluster_id();
   boost::asio::awaitable<void> apply(const Action& action, bool& new_container,
                                      bool& restarted_by_us);
   boost::asio::awaitable<void> ensure_network();
@@ -92,6 +94,8 @@ class Reconciler {
   bool reconciling_ = false;
   util::Signal round_ended_;
   bool network_ready_ = false;
+  std::string cluster_id_;      // what etcd said last; new containers carry it
+  std::string known_cluster_;   // the last id etcd had (kept while it has none)
   std::string docker_network_;  // set by ensure_network
   std::string shim_address_;
   std::map<std::string, std::unique_ptr<Supervisor>> supervisors_;  // by "id/n"

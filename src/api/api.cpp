@@ -49,6 +49,7 @@ void Api::spawn(asio::awaitable<void> work) {
 
 asio::awaitable<void> Api::start() {
   co_await ensure_admin_token();
+  co_await ensure_cluster_id();
   spawn(context_.state.run());
   co_await context_.state.wait_for([this] { return context_.state.loaded(); }, 30s);
   server_ =
@@ -73,6 +74,13 @@ asio::awaitable<bool> Api::shutdown(std::chrono::steady_clock::duration timeout)
 
 uint16_t Api::port() const {
   return server_ ? server_->port() : 0;
+}
+
+asio::awaitable<void> Api::ensure_cluster_id() {
+  std::vector<store::Compare> absent{store::Compare::absent(keys::kClusterId)};
+  std::vector<store::Operation> put{store::Operation::put(keys::kClusterId, util::random_hex(8))};
+  if ((co_await context_.store.txn(absent, put)).succeeded)
+    util::log("server: this etcd had no cluster id: made one");
 }
 
 asio::awaitable<void> Api::ensure_admin_token() {

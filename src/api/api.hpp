@@ -40,6 +40,7 @@ class Api {
 
  private:
   boost::asio::awaitable<void> ensure_admin_token();
+  boost::asio::awaitable<void> ensure_cluster_id();
   bool authorized(const http::ServerRequest& request) const;
   // Runs work until it ends or the Api stops: each spawn gets its own cancellation signal,
   // which stop() (and the destructor) emits.

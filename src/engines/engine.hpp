@@ -187,8 +187,9 @@ namespace labels {
 inline const std::string kInstance = "berth.instance";  // "<database id>/<n>"
 inline const std::string kDatabase = "berth.database";
 inline const std::string kHost = "berth.host";
-inline const std::string kSpec = "berth.spec";  // hash of the allocation the container runs
-inline const std::string kData = "berth.data";  // the data generation its volume holds
+inline const std::string kSpec = "berth.spec";        // hash of the allocation the container runs
+inline const std::string kData = "berth.data";        // the data generation its volume holds
+inline const std::string kCluster = "berth.cluster";  // the cluster id of the etcd that made it
 }  // namespace labels
 
 std::string container_name(const model::Allocation& allocation);

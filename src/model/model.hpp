@@ -28,6 +28,9 @@ inline const std::string kNetwork = "/berth/config/network";
 inline const std::string kAdminTokenHash = "/berth/config/admin-token-sha256";
 inline const std::string kEngineSettings = "/berth/config/engines/";  // + engine
 inline const std::string kEtcdHealth = "/berth/etcd-health";          // the leader's last look
+// Made by the first server on an etcd without one; on every container, so that an agent never
+// removes what another cluster (or an etcd restored from nothing) knows nothing of.
+inline const std::string kClusterId = "/berth/config/cluster-id";
 
 inline std::string host(const std::string& name) {
   return kHosts + name;

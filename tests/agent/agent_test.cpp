@@ -74,6 +74,7 @@ struct World {
     net.gateway = "10.77.0.1";
     net.docker_network = "berth-t";
     co_await store.put(model::keys::kNetwork, model::dump(net), 0);
+    co_await store.put(model::keys::kClusterId, "c1", 0);
     model::Database db;
     db.id = "db1";
     db.name = "cache";
@@ -308,6 +309,35 @@ TEST(Agent, RemovesWhatLeftAndItsDataOnlyWhenTheDatabaseIsGone) {
     EXPECT_TRUE(co_await eventually(ex, [&] { return w.docker.containers().empty(); }));
     EXPECT_TRUE(co_await eventually(ex, [&] { return w.docker.volumes().empty(); }));
     EXPECT_TRUE(co_await eventually(ex, [&] { return !w.status(0); }));
+    co_await agent.shutdown();
+  });
+}
+
+TEST(Agent, AnEmptiedEtcdDeletesNothing) {
+  test::run([](Executor ex) -> asio::awaitable<void> {
+    World w(ex);
+    co_await w.setup();
+    co_await w.allocate(allocation(0, model::Role::primary));
+    co_await w.allocate(allocation(1, model::Role::replica));
+    Agent agent(ex, w.store, w.docker, w.options);
+    co_await agent.run();
+    EXPECT_TRUE(co_await eventually(ex, [&] { return w.healthy(0) && w.healthy(1); }));
+    for (auto& [id, c] : w.docker.containers())
+      EXPECT_EQ(c.info.labels.at(engines::labels::kCluster), "c1");
+    // Every key goes (an etcd restored from nothing, a stray `etcdctl del --prefix /`).
+    std::vector<std::string> every_key{model::keys::kClusterId, model::keys::database("db1"),
+                                       model::keys::allocation("h1", "db1", 0),
+                                       model::keys::allocation("h1", "db1", 1)};
+    for (auto& key : every_key) co_await w.store.erase(key);
+    co_await sleep(ex, 400ms);  // several reconcile rounds
+    EXPECT_EQ(w.docker.containers().size(), 2u);
+    EXPECT_EQ(w.docker.volumes().size(), 2u);
+    EXPECT_EQ(w.docker.count("container_remove"), 0);
+    // A new server makes a new cluster id: the containers are still another cluster's.
+    co_await w.store.put(model::keys::kClusterId, "c2", 0);
+    co_await sleep(ex, 400ms);
+    EXPECT_EQ(w.docker.containers().size(), 2u);
+    EXPECT_EQ(w.docker.volumes().size(), 2u);
     co_await agent.shutdown();
   });
 }

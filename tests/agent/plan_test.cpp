@@ -46,6 +46,11 @@ std::map<std::string, Desired> want(std::vector<model::Allocation> list) {
   return out;
 }
 
+// What an agent of cluster c1 knows when all is well.
+Knowledge ours() {
+  return {.cluster_id = "c1"};
+}
+
 // The kinds the plan lists for one instance, in order.
 std::vector<Kind> kinds_of(const std::vector<Action>& actions, const std::string& instance) {
   std::vector<Kind> out;
@@ -56,7 +61,7 @@ std::vector<Kind> kinds_of(const std::vector<Action>& actions, const std::string
 
 TEST(AgentPlan, MissingInstanceIsCreated) {
   auto a = allocation("db1", 0);
-  auto actions = plan(want({a}), std::vector<docker::ContainerInfo>{}, {}, {});
+  auto actions = plan(want({a}), std::vector<docker::ContainerInfo>{}, {}, ours());
   ASSERT_EQ(actions.size(), 1u);
   EXPECT_EQ(actions[0].kind, Kind::Create);
   EXPECT_EQ(actions[0].allocation.ip, a.ip);
@@ -66,7 +71,7 @@ TEST(AgentPlan, MissingInstanceIsCreated) {
 TEST(AgentPlan, StoppedContainerIsStarted) {
   auto a = allocation("db1", 0);
   auto c = container(a, "hash-db1", /*running=*/false);
-  auto actions = plan(want({a}), std::vector{c}, {{key(a), 1}}, {});
+  auto actions = plan(want({a}), std::vector{c}, {{key(a), 1}}, ours());
   EXPECT_EQ(kinds_of(actions, key(a)), (std::vector{Kind::Start, Kind::Update}));
   EXPECT_EQ(actions[0].container.id, c.id);
 }
@@ -75,7 +80,7 @@ TEST(AgentPlan, RunningContainerAfterAgentRestartIsAdoptedNotRemovedNorRecreated
   // A new agent knows nothing (no supervisors); Docker still runs the database.
   auto a = allocation("db1", 0);
   auto c = container(a, "hash-db1");
-  auto actions = plan(want({a}), std::vector{c}, {}, {});
+  auto actions = plan(want({a}), std::vector{c}, {}, ours());
   ASSERT_EQ(actions.size(), 1u);
   EXPECT_EQ(actions[0].kind, Kind::Adopt);
   EXPECT_EQ(actions[0].container.id, c.id);
@@ -84,13 +89,13 @@ TEST(AgentPlan, RunningContainerAfterAgentRestartIsAdoptedNotRemovedNorRecreated
 
 TEST(AgentPlan, SupervisedRunningInstanceOnlyGetsItsAllocation) {
   auto a = allocation("db1", 0);
-  auto actions = plan(want({a}), std::vector{container(a, "hash-db1")}, {{key(a), 1}}, {});
+  auto actions = plan(want({a}), std::vector{container(a, "hash-db1")}, {{key(a), 1}}, ours());
   EXPECT_EQ(kinds_of(actions, key(a)), std::vector{Kind::Update});
 }
 
 TEST(AgentPlan, ContainerNoLongerWantedIsRemovedWithItsData) {
   auto gone = allocation("db2", 1);
-  auto actions = plan({}, std::vector{container(gone, "hash-db2")}, {}, {});
+  auto actions = plan({}, std::vector{container(gone, "hash-db2")}, {}, ours());
   ASSERT_EQ(actions.size(), 1u);
   EXPECT_EQ(actions[0].kind, Kind::Remove);
   EXPECT_TRUE(actions[0].drop_volume);
@@ -100,7 +105,7 @@ TEST(AgentPlan, DuplicateIsRemovedAndKeepsTheSharedVolume) {
   auto a = allocation("db1", 0);
   auto first = container(a, "hash-db1", true, "c1");
   auto second = container(a, "hash-db1", true, "c2");
-  auto actions = plan(want({a}), std::vector{first, second}, {{key(a), 1}}, {});
+  auto actions = plan(want({a}), std::vector{first, second}, {{key(a), 1}}, ours());
   ASSERT_EQ(kinds_of(actions, key(a)), (std::vector{Kind::Remove, Kind::Update}));
   EXPECT_EQ(actions[0].container.id, "c2");
   EXPECT_FALSE(actions[0].drop_volume);
@@ -108,7 +113,7 @@ TEST(AgentPlan, DuplicateIsRemovedAndKeepsTheSharedVolume) {
 
 TEST(AgentPlan, SpecChangeRecreatesKeepingTheVolume) {
   auto a = allocation("db1", 0);
-  auto actions = plan(want({a}), std::vector{container(a, "old-hash")}, {{key(a), 1}}, {});
+  auto actions = plan(want({a}), std::vector{container(a, "old-hash")}, {{key(a), 1}}, ours());
   ASSERT_EQ(kinds_of(actions, key(a)), (std::vector{Kind::Recreate, Kind::Update}));
   EXPECT_FALSE(actions[0].drop_volume);
   EXPECT_EQ(actions[0].spec_hash, "hash-db1");
@@ -118,7 +123,7 @@ TEST(AgentPlan, NewDataGenerationRecreatesFromAnEmptyVolume) {
   auto a = allocation("db1", 1, model::Role::replica);
   auto c = container(a, "old-hash");
   a.data_generation = "t-restore";
-  auto actions = plan(want({a}), std::vector{c}, {{key(a), 1}}, {});
+  auto actions = plan(want({a}), std::vector{c}, {{key(a), 1}}, ours());
   ASSERT_EQ(actions[0].kind, Kind::Recreate);
   EXPECT_TRUE(actions[0].drop_volume);
 }
@@ -126,7 +131,7 @@ TEST(AgentPlan, NewDataGenerationRecreatesFromAnEmptyVolume) {
 TEST(AgentPlan, InstanceThatLeftIsReleasedFirst) {
   auto stays = allocation("db1", 0), left = allocation("db2", 0);
   auto actions = plan(want({stays}), std::vector{container(stays, "hash-db1")},
-                      {{key(stays), 1}, {key(left), 1}}, {});
+                      {{key(stays), 1}, {key(left), 1}}, ours());
   ASSERT_GE(actions.size(), 1u);
   EXPECT_EQ(actions[0].kind, Kind::Release);
   EXPECT_EQ(actions[0].instance, key(left));
@@ -135,7 +140,7 @@ TEST(AgentPlan, InstanceThatLeftIsReleasedFirst) {
 TEST(AgentPlan, DockerDownOnlyChangesSupervision) {
   auto stays = allocation("db1", 0), left = allocation("db2", 0), added = allocation("db3", 0);
   auto actions = plan(want({stays, added}), std::nullopt, {{key(stays), 1}, {key(left), 1}},
-                      {.fenced = true, .docker_up = false});
+                      {.fenced = true, .docker_up = false, .cluster_id = "c1"});
   EXPECT_EQ(kinds_of(actions, key(left)), std::vector{Kind::Release});
   EXPECT_EQ(kinds_of(actions, key(stays)), std::vector{Kind::Update});
   EXPECT_TRUE(kinds_of(actions, key(added)).empty());  // created once dockerd is back
@@ -143,9 +148,9 @@ TEST(AgentPlan, DockerDownOnlyChangesSupervision) {
 
 TEST(AgentPlan, OlderEpochIsIgnored) {
   auto a = allocation("db1", 0, model::Role::primary, /*epoch=*/3);
-  auto actions = plan(want({a}), std::vector{container(a, "hash-db1")}, {{key(a), 4}}, {});
+  auto actions = plan(want({a}), std::vector{container(a, "hash-db1")}, {{key(a), 4}}, ours());
   EXPECT_EQ(kinds_of(actions, key(a)), std::vector{Kind::Ignore});
-  auto newer = plan(want({a}), std::vector{container(a, "hash-db1")}, {{key(a), 2}}, {});
+  auto newer = plan(want({a}), std::vector{container(a, "hash-db1")}, {{key(a), 2}}, ours());
   EXPECT_EQ(kinds_of(newer, key(a)), std::vector{Kind::Update});
 }
 
@@ -160,6 +165,35 @@ struct RoleCase {
   bool config_fenced;
   bool hold_address;
 };
+
+TEST(AgentPlan, AnEtcdWithoutAClusterIdChangesNothing) {
+  // An emptied etcd: no allocations, every container looks unwanted. Nothing is touched.
+  auto a = allocation("db1", 0), b = allocation("db2", 0);
+  auto actions =
+      plan({}, std::vector{container(a, "hash-db1"), container(b, "hash-db2")}, {{key(a), 1}}, {});
+  EXPECT_TRUE(actions.empty());
+}
+
+TEST(AgentPlan, ContainersOfAnotherClusterAreLeftAlone) {
+  auto mine = allocation("db1", 0), theirs = allocation("db2", 0), legacy = allocation("db3", 0);
+  auto c_mine = container(mine, "hash-db1"), c_theirs = container(theirs, "hash-db2");
+  auto c_legacy = container(legacy, "hash-db3");  // made before cluster ids: ours
+  c_mine.labels[engines::labels::kCluster] = "c1";
+  c_theirs.labels[engines::labels::kCluster] = "c0";
+  auto actions = plan({}, std::vector{c_mine, c_theirs, c_legacy}, {}, ours());
+  EXPECT_EQ(kinds_of(actions, key(mine)), std::vector{Kind::Remove});
+  EXPECT_TRUE(kinds_of(actions, key(theirs)).empty());
+  EXPECT_EQ(kinds_of(actions, key(legacy)), std::vector{Kind::Remove});
+}
+
+TEST(AgentPlan, AtMostAFewRemovalsInOnePass) {
+  std::vector<docker::ContainerInfo> unwanted;
+  for (int i = 0; i < 10; ++i)
+    unwanted.push_back(container(allocation("db" + std::to_string(i), 0), "h"));
+  auto actions = plan({}, unwanted, {}, ours());
+  EXPECT_EQ(static_cast<int>(actions.size()), kMaxRemovalsPerPass);
+  for (auto& a : actions) EXPECT_EQ(a.kind, Kind::Remove);
+}
 
 TEST(AgentPlan, RoleDecisions) {
   std::vector<RoleCase> cases{

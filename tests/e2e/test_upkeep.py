@@ -1,10 +1,11 @@
-"""The leader's etcd upkeep: etcd's history compacted on schedule (the keys stay, every server
-follows on), etcd's size reported, a filling etcd said in /v1/health and the events; a bad
-interval refused at start. The lab's server believes etcd's quota is 4 KiB, so etcd is
-"filling" from the start."""
+"""etcd's upkeep and mishaps. The leader compacts etcd's history on schedule (the keys stay,
+every server follows on), reports its size, says a filling etcd in /v1/health and the events,
+and refuses a bad interval at start (the lab's server believes etcd's quota is 4 KiB, so etcd
+is "filling" from the start). An emptied etcd deletes nothing."""
 import json
 import os
 import subprocess
+import time
 import unittest
 import urllib.request
 
@@ -84,3 +85,49 @@ class UpkeepTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class EmptiedEtcdTest(unittest.TestCase):
+    """An etcd emptied under a running cluster (restored from nothing, a stray `etcdctl del`):
+    berth deletes nothing. A server started on it makes a new cluster id, and the agent leaves
+    the old cluster's containers alone."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.lab = Lab("wipe", "10.221.0.0/16")
+        cls.berth = cls.lab.berth
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.lab.close()
+
+    def agent_log(self):
+        with open(os.path.join(self.lab.workdir, "agent.log")) as f:
+            return f.read()
+
+    def still_there(self, db, container):
+        running = [c["Id"] for c in self.lab.dockerd.containers(f"berth.database={db['id']}")]
+        self.assertEqual(running, [container])
+        volumes = subprocess.run(["docker", "-H", "unix://" + self.lab.dockerd.socket, "volume",
+                                  "ls", "-q"], capture_output=True, text=True).stdout.split()
+        self.assertIn(f"berth-{db['id']}-0", volumes)
+        instance = db["instances"][0]["address"]
+        self.assertEqual(redis_cli(instance, db["password"], "get", "kept"), "yes")
+
+    def test_an_emptied_etcd_deletes_nothing(self):
+        db = self.berth.api("POST", "/v1/databases", {"name": "precious", "engine": "redis",
+                                                       "memory_mb": 64})
+        self.assertEqual(redis_cli(db["address"], db["password"], "set", "kept", "yes"), "OK")
+        container = self.lab.dockerd.containers(f"berth.database={db['id']}")[0]["Id"]
+        self.assertEqual(etcdctl(self.lab.etcd.endpoint, "del", "--prefix", "/berth/").returncode, 0)
+        wait_until(lambda: "etcd has no cluster id" in self.agent_log(), 10,
+                   "the agent to say why it does nothing")
+        time.sleep(3)  # several reconcile passes: none may remove anything
+        self.still_there(db, container)
+        # A server started on the empty etcd makes a new cluster: not the containers' own.
+        self.berth.server.stop()
+        self.berth.start_server()
+        wait_until(lambda: "are left alone" in self.agent_log(), 10,
+                   "the agent to see the new cluster id")
+        time.sleep(3)
+        self.still_there(db, container)
