@@ -110,6 +110,13 @@ asio::awaitable<void> Reconciler::create_container(const Allocation& a, const st
   if (!engine) throw std::runtime_error("unknown engine " + a.engine);
   co_await ensure_network();
   co_await ensure_image(a);
+  // An instance keeps its address wherever it is re-created: until its old container is gone
+  // (a drained or lost host's agent removes it), a second one at that address would split the
+  // LAN's traffic between two machines. Wait for the next pass instead.
+  if (options_.macvlan() && co_await hostnet_.answered_on_lan(a.ip))
+    throw std::runtime_error("address " + a.ip +
+                             " still answers on the LAN (the instance's old container is not "
+                             "gone yet): waiting for it");
   auto spec = engine->container_spec(a);
   spec.network = docker_network_;
   spec.ip = a.ip;

@@ -70,6 +70,13 @@ boost::asio::awaitable<void> HostNetwork::unplug(int pid) {
       argv("nsenter", "--target=" + std::to_string(pid), "--net", "ip", "link", "del", "eth0"));
 }
 
+boost::asio::awaitable<bool> HostNetwork::answered_on_lan(const std::string& address) {
+  // arping -D exits 1 as soon as a reply comes, 0 when none came; replies on a LAN take
+  // milliseconds, so the wait for none is cut short.
+  co_return co_await run(
+      argv("timeout", "0.4", "arping", "-D", "-c", "1", "-w", "1", "-I", parent_, address)) == 1;
+}
+
 boost::asio::awaitable<bool> HostNetwork::holds_address(int pid, const std::string& address) {
   std::string out;
   co_await run(argv("nsenter", "--target=" + std::to_string(pid), "--net", "ip", "-o", "addr",

@@ -28,6 +28,9 @@ class HostNetwork {
   // Deletes eth0 in pid's namespace: the container leaves the LAN and frees its address and
   // MAC at once, even if its namespace outlives it (dockerd is not there to clean up).
   boost::asio::awaitable<void> unplug(int pid);
+  // Whether some other machine on the LAN answers for address (ARP duplicate address
+  // detection from the parent interface; 400 ms at most when none does).
+  boost::asio::awaitable<bool> answered_on_lan(const std::string& address);
   // Whether eth0 in pid's namespace holds address.
   boost::asio::awaitable<bool> holds_address(int pid, const std::string& address);
 
