@@ -49,7 +49,6 @@ std::vector<Action> plan(const std::map<std::string, Desired>& desired,
   // One container per wanted instance: the first listed; any other, and any container not
   // wanted here, goes.
   std::map<std::string, docker::ContainerInfo> actual;
-  int removals = 0;
   if (observed && knowledge.docker_up) {
     for (auto& c : *observed) {
       auto owner = label(c, engines::labels::kInstance);
@@ -57,7 +56,6 @@ std::vector<Action> plan(const std::map<std::string, Desired>& desired,
       if (!cluster.empty() && cluster != knowledge.cluster_id) continue;  // not ours to judge
       bool wanted = desired.count(owner) > 0;
       if (!wanted || actual.count(owner)) {
-        if (++removals > kMaxRemovalsPerPass) continue;  // the next pass takes the rest
         Action remove{Kind::Remove, owner};
         remove.container = c;
         remove.drop_volume = !wanted;

@@ -24,9 +24,6 @@ struct Knowledge {
   std::string cluster_id;
 };
 
-// Removals in one pass at most: a mistake (a wrong etcd) costs a few, not every database.
-constexpr int kMaxRemovalsPerPass = 3;
-
 // An allocation wanted on this host, with the hash of its container spec (spec_hash()).
 struct Desired {
   model::Allocation allocation;

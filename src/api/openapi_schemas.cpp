@@ -291,7 +291,10 @@ json schemas() {
   refine(network, "driver", str("bridge on one machine; macvlan:IF across hosts"));
   return {
       {"Error", object({{"error", str("what is wrong, naming the field")}}, {"error"})},
-      {"Health", object({{"status", one_of({"ok"})}, {"revision", integer()}}, {"status"})},
+      {"Health", object({{"status", one_of({"ok", "degraded"}, "degraded: etcd is filling")},
+                         {"revision", integer()},
+                         {"etcd", derived<model::EtcdHealth>()}},
+                        {"status"})},
       {"Database", database_view()},
       {"Instance", instance_view()},
       {"CreatedDatabase", created_database()},

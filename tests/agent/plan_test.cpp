@@ -186,15 +186,6 @@ TEST(AgentPlan, ContainersOfAnotherClusterAreLeftAlone) {
   EXPECT_EQ(kinds_of(actions, key(legacy)), std::vector{Kind::Remove});
 }
 
-TEST(AgentPlan, AtMostAFewRemovalsInOnePass) {
-  std::vector<docker::ContainerInfo> unwanted;
-  for (int i = 0; i < 10; ++i)
-    unwanted.push_back(container(allocation("db" + std::to_string(i), 0), "h"));
-  auto actions = plan({}, unwanted, {}, ours());
-  EXPECT_EQ(static_cast<int>(actions.size()), kMaxRemovalsPerPass);
-  for (auto& a : actions) EXPECT_EQ(a.kind, Kind::Remove);
-}
-
 TEST(AgentPlan, RoleDecisions) {
   std::vector<RoleCase> cases{
       {"primary serves", model::Role::primary, "10.0.0.2", false, "primary", false,
