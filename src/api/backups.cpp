@@ -44,11 +44,7 @@ Reply start(Context& c, const Request& r, const DatabaseRef& ref) {
     co_return error(422, "engine: " + db.engine + " keeps no data to back up");
   if (task_running_for(c, id))
     co_return error(409, "database: another task is running on it; wait for it to end");
-  model::Task task;
-  task.id = "t-" + util::random_hex(6);
-  task.kind = model::TaskKind::backup;
-  task.database_id = id;
-  task.database_name = db.name;
+  auto task = new_task(model::TaskKind::backup, id, db.name);
   task.verify = verify;
   co_return answer(co_await start_task(c, task, {}, {}));
 }

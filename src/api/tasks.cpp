@@ -30,6 +30,16 @@ bool task_running_for(const Context& c, const std::string& database_id) {
   return false;
 }
 
+model::Task new_task(model::TaskKind kind, const std::string& database_id,
+                     const std::string& database_name) {
+  model::Task task;
+  task.id = "t-" + util::random_hex(6);
+  task.kind = kind;
+  task.database_id = database_id;
+  task.database_name = database_name;
+  return task;
+}
+
 asio::awaitable<StartedTask> start_task(Context& c, model::Task task,
                                         std::vector<store::Compare> compares,
                                         std::vector<store::Operation> ops) {
@@ -71,11 +81,7 @@ asio::awaitable<StartedTask> start_restore(Context& c, const std::string& id,
   if (auto bad = restore_fits(b, db.engine, db.name, db.memory_mb)) co_return StartedTask{bad, {}};
   if (task_running_for(c, id))
     co_return StartedTask{{409, "database: another task is running on it; wait for it to end"}, {}};
-  model::Task task;
-  task.id = "t-" + util::random_hex(6);
-  task.kind = model::TaskKind::restore;
-  task.database_id = id;
-  task.database_name = db.name;
+  auto task = new_task(model::TaskKind::restore, id, db.name);
   task.backup_id = backup_id;
   // The database is in maintenance until the restore ends: no failover meanwhile.
   db.maintenance = task.id;

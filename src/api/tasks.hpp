@@ -20,6 +20,10 @@ struct StartedTask {
 // Whether a task that has not ended works on the database.
 bool task_running_for(const Context& c, const std::string& database_id);
 
+// A task of kind on the database, with a fresh id, not written yet.
+model::Task new_task(model::TaskKind kind, const std::string& database_id,
+                     const std::string& database_name);
+
 // Writes a new task, with compares and ops in the same transaction.
 boost::asio::awaitable<StartedTask> start_task(Context& c, model::Task task,
                                                std::vector<store::Compare> compares,
