@@ -27,6 +27,9 @@ http::Response answer(const StartedTask& started) {
 }  // namespace
 
 Reply start(Context& c, const Request& r, const DatabaseRef& ref) {
+  Idempotency idem;
+  if (auto bad = read_idempotency(r, &idem)) co_return error(bad.status, bad.message);
+  if (auto replayed = replayed_task(c, idem)) co_return answer(*replayed);
   std::string id = c.resolve(ref.value);
   if (id.empty()) co_return error(404, no_database(ref.value));
   bool verify = false;
@@ -46,10 +49,16 @@ Reply start(Context& c, const Request& r, const DatabaseRef& ref) {
     co_return error(409, "database: another task is running on it; wait for it to end");
   auto task = new_task(model::TaskKind::backup, id, db.name);
   task.verify = verify;
-  co_return answer(co_await start_task(c, task, {}, {}));
+  // Named, not {}: g++ 12 destroys a temporary of a co_await expression twice.
+  std::vector<store::Compare> no_compares;
+  std::vector<store::Operation> no_ops;
+  co_return answer(co_await start_task(c, task, no_compares, no_ops, idem));
 }
 
 Reply restore(Context& c, const Request& r, const DatabaseRef& ref) {
+  Idempotency idem;
+  if (auto bad = read_idempotency(r, &idem)) co_return error(bad.status, bad.message);
+  if (auto replayed = replayed_task(c, idem)) co_return answer(*replayed);
   std::string id = c.resolve(ref.value);
   if (id.empty()) co_return error(404, no_database(ref.value));
   http::Response failure;
@@ -57,10 +66,14 @@ Reply restore(Context& c, const Request& r, const DatabaseRef& ref) {
   if (!parsed) co_return failure;
   if (!parsed->is_object() || !parsed->contains("backup") || !(*parsed)["backup"].is_string())
     co_return error(422, "backup: required (a backup id)");
-  co_return answer(co_await start_restore(c, id, (*parsed)["backup"].get<std::string>()));
+  std::string backup_id = (*parsed)["backup"].get<std::string>();
+  std::string new_task_id;
+  co_return answer(co_await start_restore(c, id, backup_id, idem, new_task_id));
 }
 
 Reply restore_to_new(Context& c, const Request& r, const BackupId& backup) {
+  Idempotency idem;
+  if (auto bad = read_idempotency(r, &idem)) co_return error(bad.status, bad.message);
   auto* bkv = c.state.find(keys::backup(backup.value));
   if (!bkv) co_return error(404, "backup: no backup with id '" + backup.value + "'");
   auto b = model::parse<model::Backup>(bkv->value);
@@ -74,11 +87,16 @@ Reply restore_to_new(Context& c, const Request& r, const BackupId& backup) {
   if (auto bad = restore_fits(b, b.engine, request.name, request.memory_mb))
     co_return error(bad.status, bad.message);
   bool wait = r.query.count("wait") == 0 || r.query.at("wait") != "false";
-  auto created = co_await DatabaseService(c).create(request, wait);
+  // With a key, the create records the restore's task id too: a retry after the create but
+  // before the restore started starts that same task.
+  std::string task_id = new_task(model::TaskKind::restore, "", "").id;
+  auto created = co_await DatabaseService(c).create(request, wait, idem, task_id);
   if (created.problem) co_return error(created.problem.status, created.problem.message);
+  if (!created.task_id.empty()) task_id = created.task_id;
   // Made, running or not yet: the restore waits as a pending task until an instance is
   // healthy (the dispatcher's rule), so it starts either way.
-  auto started = co_await start_restore(c, created.id, backup.value);
+  Idempotency recorded_by_create;  // named, not {}: see start()
+  auto started = co_await start_restore(c, created.id, backup.value, recorded_by_create, task_id);
   if (started.problem) co_return error(started.problem.status, started.problem.message);
   // The new database's password is shown here, once, as at any creation.
   started.task["database"] = created.view;

@@ -32,32 +32,69 @@ model::Allocation DatabaseService::new_allocation(const model::Database& db, int
   return a;
 }
 
-std::string DatabaseService::not_running(const std::string& id, int replicas) const {
+std::string DatabaseService::not_running(const std::string& id) const {
+  auto* dkv = c_.state.find(keys::database(id));
+  if (!dkv) return "it has been deleted";
+  auto db = model::parse<model::Database>(dkv->value);
   std::string out;
-  for (int n = 0; n <= replicas; ++n) {
+  for (int n = 0; n <= db.replicas; ++n) {
     auto* s = c_.state.find(keys::status(id, n));
     std::string what;
     if (!s) {
       what = "no report from its host yet";
     } else {
       auto status = model::parse<model::InstanceStatus>(s->value);
-      if (status.state == model::InstanceState::healthy && (n == 0 || status.link_up)) continue;
+      bool ready = n == 0 ? status.holds_address == db.address : status.link_up;
+      if (status.state == model::InstanceState::healthy && ready) continue;
       what = model::to_string(status.state) + (status.message.empty() ? "" : ": " + status.message);
       if (status.state == model::InstanceState::healthy)
-        what += " (not in sync with its primary yet)";
+        what += n == 0 ? " (does not hold the database address yet)"
+                       : " (not in sync with its primary yet)";
     }
     out += (out.empty() ? "" : "; ") + std::string("instance ") + std::to_string(n) + ": " + what;
   }
-  return out.empty() ? "its address is not held yet" : out;
+  return out;
+}
+
+DatabaseService::Created DatabaseService::created(const std::string& id, bool wait,
+                                                  bool healthy) const {
+  Created out;
+  out.id = id;
+  out.healthy = healthy;
+  auto db = model::parse<model::Database>(c_.state.find(keys::database(id))->value);
+  auto* engine = engines::find_engine(db.engine);
+  out.view = database_view(c_.state, db.id);
+  if (!db.password.empty()) out.view["password"] = db.password;  // shown at creation only
+  out.view["connect"] = engine->connect_command(out.view["address"], out.view["port"], db.password);
+  out.view["notes"] = engine->notes(!db.password.empty());
+  // What the agents report goes to the user: a create that did not come up says why.
+  if (wait && !healthy) out.view["message"] = "not running yet: " + not_running(db.id);
+  return out;
+}
+
+DatabaseService::Created DatabaseService::replay(const model::IdempotentOutcome& earlier) const {
+  if (earlier.database_id.empty() || !c_.state.find(keys::database(earlier.database_id))) {
+    Created gone;
+    gone.problem = {409, "Idempotency-Key: the database this request created has been deleted"};
+    return gone;
+  }
+  auto out = created(earlier.database_id, true, not_running(earlier.database_id).empty());
+  out.task_id = earlier.task_id;
+  return out;
 }
 
 asio::awaitable<DatabaseService::Created> DatabaseService::create(const CreateRequest& request,
-                                                                  bool wait) {
+                                                                  bool wait,
+                                                                  const Idempotency& idem,
+                                                                  const std::string& planned_task) {
   Created out;
   auto refuse = [&](int status, std::string message) {
     out.problem = {status, std::move(message)};
     return out;
   };
+  Invalid reused;
+  if (auto earlier = earlier_outcome(c_, idem, &reused)) co_return replay(*earlier);
+  if (reused) co_return refuse(reused.status, reused.message);
   auto* engine = request.engine;
   auto caps = engine->capabilities();
   if (c_.state.find(keys::name(request.name)))
@@ -117,6 +154,10 @@ asio::awaitable<DatabaseService::Created> DatabaseService::create(const CreateRe
       ops.push_back(
           store::Operation::put(keys::address(db.address), keys::database_address_owner(db.id)));
     }
+    if (idem) {
+      compares.push_back(unused(idem));
+      ops.push_back(record(idem, {.database_id = db.id, .task_id = planned_task}));
+    }
     auto result = co_await c_.try_txn(compares, ops);
     c_.release_addresses(ips);
     if (!result) co_return refuse(503, "etcd: the store does not answer; nothing was created");
@@ -124,42 +165,26 @@ asio::awaitable<DatabaseService::Created> DatabaseService::create(const CreateRe
       committed_revision = result->revision;
       break;
     }
-    // Someone else won the name or an address, or a host went away: look again.
+    // Someone else won the name or an address, or a host went away, or the same request
+    // came twice at once: look again.
     co_await c_.state.wait_revision(result->revision, 2s);
+    if (auto earlier = earlier_outcome(c_, idem, &reused)) co_return replay(*earlier);
     if (c_.state.find(keys::name(db.name)))
       co_return refuse(409, "name: '" + db.name + "' is already taken");
   }
   if (committed_revision == 0) co_return refuse(503, "could not reserve addresses; try again");
   co_await c_.state.wait_revision(committed_revision, 5s);
   util::log("server: created database {} ({}) with {} replicas", db.name, db.id, replicas);
-  out.id = db.id;
 
+  bool healthy = false;
   if (wait) {
     // Ready when every instance answers and the database address is held. A status that says
     // failed is not the end: an instance can fail while its replication starts and then recover
     // (a Tarantool replica before its primary answers), so the wait goes on to the deadline.
-    out.healthy = co_await c_.state.wait_for(
-        [&] {
-          for (int n = 0; n <= replicas; ++n) {
-            auto* s = c_.state.find(keys::status(db.id, n));
-            if (!s) return false;
-            auto status = model::parse<model::InstanceStatus>(s->value);
-            if (status.state != model::InstanceState::healthy || (n > 0 && !status.link_up))
-              return false;
-            if (n == 0 && status.holds_address != db.address) return false;
-          }
-          return true;
-        },
-        c_.options.create_wait);
+    healthy = co_await c_.state.wait_for([&] { return not_running(db.id).empty(); },
+                                         c_.options.create_wait);
   }
-  out.view = database_view(c_.state, db.id);
-  if (!db.password.empty()) out.view["password"] = db.password;  // shown once, at creation
-  out.view["connect"] = engine->connect_command(out.view["address"], out.view["port"], db.password);
-  out.view["notes"] = engine->notes(!db.password.empty());
-  // What the agents report goes to the user: a create that did not come up says why.
-  if (wait && !out.healthy)
-    out.view["message"] = "not running yet: " + not_running(db.id, replicas);
-  co_return out;
+  co_return created(db.id, wait, healthy);
 }
 
 }  // namespace berth::api

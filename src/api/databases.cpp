@@ -31,13 +31,16 @@ http::Response get(Context& c, const Request&, const DatabaseRef& ref) {
 }
 
 Reply create(Context& c, const Request& r) {
+  Idempotency idem;
+  if (auto bad = read_idempotency(r, &idem)) co_return error(bad.status, bad.message);
   http::Response failure;
   auto body = parse_body(r, &failure);
   if (!body) co_return failure;
   CreateRequest request;
   if (auto bad = parse_create(*body, &request)) co_return error(bad.status, bad.message);
   bool wait = r.query.count("wait") == 0 || r.query.at("wait") != "false";
-  auto created = co_await DatabaseService(c).create(request, wait);
+  std::string no_task;
+  auto created = co_await DatabaseService(c).create(request, wait, idem, no_task);
   if (created.problem) co_return error(created.problem.status, created.problem.message);
   co_return reply(created.healthy ? 201 : 202, created.view);
 }

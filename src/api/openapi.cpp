@@ -258,6 +258,17 @@ json operation(const Route& route, const Operation* described) {
                           {"required", false},
                           {"description", q.description},
                           {"schema", {{"type", q.type}}}});
+  // Every POST that makes something or starts a task is done once per key.
+  if (route.method == "POST" && (name == "databases.create" || name.starts_with("backups.")))
+    parameters.push_back(
+        {{"name", "Idempotency-Key"},
+         {"in", "header"},
+         {"required", false},
+         {"description",
+          "A key of the client's choosing (1-255 printable characters, kept a day): the same "
+          "request sent again with it answers what the first did (a create: the same database "
+          "and password) and does nothing new; the key on a different request is a 422"},
+         {"schema", {{"type", "string"}}}});
   if (!parameters.empty()) op["parameters"] = parameters;
   if (!described->request.empty())
     op["requestBody"] = {

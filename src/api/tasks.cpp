@@ -40,15 +40,46 @@ model::Task new_task(model::TaskKind kind, const std::string& database_id,
   return task;
 }
 
+namespace {
+
+// The task of that id as started, if it exists.
+std::optional<StartedTask> existing_task(const Context& c, const std::string& id) {
+  auto* kv = c.state.find(keys::task(id));
+  if (!kv) return std::nullopt;
+  return StartedTask{{}, task_view(model::parse<model::Task>(kv->value), kv->mod_revision)};
+}
+
+}  // namespace
+
+std::optional<StartedTask> replayed_task(const Context& c, const Idempotency& idem) {
+  Invalid reused;
+  auto earlier = earlier_outcome(c, idem, &reused);
+  if (reused) return StartedTask{reused, {}};
+  if (!earlier) return std::nullopt;
+  if (auto started = existing_task(c, earlier->task_id)) return started;
+  return StartedTask{{409, "Idempotency-Key: the task this request started is gone"}, {}};
+}
+
 asio::awaitable<StartedTask> start_task(Context& c, model::Task task,
                                         std::vector<store::Compare> compares,
-                                        std::vector<store::Operation> ops) {
+                                        std::vector<store::Operation> ops,
+                                        const Idempotency& idem) {
   task.created_at = model::now_rfc3339();
   task.log.push_back(task.created_at + " created");
   compares.push_back(store::Compare::absent(keys::task(task.id)));
   ops.push_back(store::Operation::put(keys::task(task.id), model::dump(task)));
+  if (idem) {
+    compares.push_back(unused(idem));
+    ops.push_back(record(idem, {.database_id = task.database_id, .task_id = task.id}));
+  }
   auto result = co_await c.store.txn(compares, ops);
-  if (!result.succeeded) co_return StartedTask{{409, "database: changed meanwhile; try again"}, {}};
+  if (!result.succeeded) {
+    // The same request twice at once: the one that lost answers what the other started.
+    co_await c.state.wait_revision(result.revision, 2s);
+    if (auto replayed = replayed_task(c, idem)) co_return *replayed;
+    if (auto started = existing_task(c, task.id)) co_return *started;
+    co_return StartedTask{{409, "database: changed meanwhile; try again"}, {}};
+  }
   co_await c.state.wait_revision(result.revision, 5s);
   util::log("server: task {} ({} of {}) created", task.id, model::name(task.kind),
             task.database_name);
@@ -71,7 +102,11 @@ Invalid restore_fits(const model::Backup& b, const std::string& engine_name,
 }
 
 asio::awaitable<StartedTask> start_restore(Context& c, const std::string& id,
-                                           const std::string& backup_id) {
+                                           const std::string& backup_id, const Idempotency& idem,
+                                           const std::string& task_id) {
+  if (auto replayed = replayed_task(c, idem)) co_return *replayed;
+  if (!task_id.empty())
+    if (auto started = existing_task(c, task_id)) co_return *started;
   auto* bkv = c.state.find(keys::backup(backup_id));
   if (!bkv) co_return StartedTask{{404, "backup: no backup with id '" + backup_id + "'"}, {}};
   auto b = model::parse<model::Backup>(bkv->value);
@@ -82,6 +117,7 @@ asio::awaitable<StartedTask> start_restore(Context& c, const std::string& id,
   if (task_running_for(c, id))
     co_return StartedTask{{409, "database: another task is running on it; wait for it to end"}, {}};
   auto task = new_task(model::TaskKind::restore, id, db.name);
+  if (!task_id.empty()) task.id = task_id;
   task.backup_id = backup_id;
   // The database is in maintenance until the restore ends: no failover meanwhile.
   db.maintenance = task.id;
@@ -89,7 +125,7 @@ asio::awaitable<StartedTask> start_restore(Context& c, const std::string& id,
       store::Compare::mod_revision_is(keys::database(id), dkv->mod_revision),
       store::Compare::present(keys::backup(backup_id))};
   std::vector<store::Operation> ops{store::Operation::put(keys::database(id), model::dump(db))};
-  co_return co_await start_task(c, task, compares, ops);
+  co_return co_await start_task(c, task, compares, ops, idem);
 }
 
 namespace tasks {

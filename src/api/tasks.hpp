@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "api/context.hpp"
+#include "api/idempotency.hpp"
 #include "api/requests.hpp"
 
 namespace berth::api {
@@ -24,15 +25,24 @@ bool task_running_for(const Context& c, const std::string& database_id);
 model::Task new_task(model::TaskKind kind, const std::string& database_id,
                      const std::string& database_name);
 
-// Writes a new task, with compares and ops in the same transaction.
+// The task an earlier request with this idempotency key started (or the 422/409 of a key
+// reused for another request, or of a task since pruned); nullopt: none, go on.
+std::optional<StartedTask> replayed_task(const Context& c, const Idempotency& idem);
+
+// Writes a new task, with compares and ops in the same transaction (and, with a key, the
+// record of it). A task of the same id that exists already is answered as started.
 boost::asio::awaitable<StartedTask> start_task(Context& c, model::Task task,
                                                std::vector<store::Compare> compares,
-                                               std::vector<store::Operation> ops);
+                                               std::vector<store::Operation> ops,
+                                               const Idempotency& idem);
 
-// A restore of backup_id into the existing database id (ref: how the user named it), which
-// stays in maintenance until the restore ends.
+// A restore of backup_id into the existing database id, which stays in maintenance until the
+// restore ends. task_id: the id to give the task (one an earlier request planned), else new.
+// (No default arguments on coroutines: g++ 12 destroys such a temporary twice.)
 boost::asio::awaitable<StartedTask> start_restore(Context& c, const std::string& id,
-                                                  const std::string& backup_id);
+                                                  const std::string& backup_id,
+                                                  const Idempotency& idem,
+                                                  const std::string& task_id);
 
 // Whether the backup's data fits a database of the engine with memory_mb; else the 409.
 Invalid restore_fits(const model::Backup& backup, const std::string& engine,

@@ -7,6 +7,7 @@
 #include <boost/asio/use_future.hpp>
 
 #include "http/http.hpp"
+#include "util/encoding.hpp"
 
 namespace berth::client {
 
@@ -33,12 +34,14 @@ struct Client::Impl {
   Impl(const std::string& server, std::string t, std::chrono::milliseconds to)
       : http(io.get_executor(), server), token(std::move(t)), timeout(to) {}
 
-  http::Response exchange(const std::string& method, const std::string& path, std::string body) {
+  http::Response exchange(const std::string& method, const std::string& path, std::string body,
+                          const std::string& idempotency_key = "") {
     http::Request req;
     req.method = method;
     req.target = path;
     req.body = std::move(body);
     req.headers.push_back({"Authorization", "Bearer " + token});
+    if (!idempotency_key.empty()) req.headers.push_back({"Idempotency-Key", idempotency_key});
     io.restart();
     auto future = boost::asio::co_spawn(io, http.request(req, timeout), boost::asio::use_future);
     io.run();
@@ -60,7 +63,23 @@ Client::Client(std::string server, std::string token, std::chrono::milliseconds 
 Client::~Client() = default;
 
 Reply Client::send(const std::string& method, const std::string& path, const json& body) {
-  auto res = impl_->exchange(method, path, body.is_null() ? std::string() : body.dump());
+  std::string text = body.is_null() ? std::string() : body.dump();
+  http::Response res;
+  if (method != "POST") {
+    res = impl_->exchange(method, path, text);
+  } else {
+    // A POST whose answer was lost may have done its work: it is sent again with the same key,
+    // and the server answers what the first one did (a create's password included).
+    std::string key = util::random_hex(16);
+    for (int attempt = 1;; ++attempt) {
+      try {
+        res = impl_->exchange(method, path, text, key);
+        break;
+      } catch (const ConnectError&) {
+        if (attempt == kPostAttempts) throw;
+      }
+    }
+  }
   Reply out{res.status, nullptr};
   if (!res.body.empty()) {
     try {

@@ -139,6 +139,7 @@ class Events {
 
 class Client {
  public:
+  static constexpr int kPostAttempts = 3;
   // server: "http://host:port" (or "host:port"); token: the API token.
   Client(std::string server, std::string token,
          std::chrono::milliseconds timeout = std::chrono::seconds(120));
@@ -157,7 +158,8 @@ class Client {
   Events events() { return Events(*this); }
 
   // The exchange under every call: a JSON body out (none when null), the parsed answer back.
-  // A status of 400 or more throws ApiError; no answer throws ConnectError.
+  // A status of 400 or more throws ApiError; no answer throws ConnectError. A POST carries an
+  // Idempotency-Key and is sent again, up to kPostAttempts times, when no answer came.
   Reply send(const std::string& method, const std::string& path, const json& body = nullptr);
   // The same for answers that are not JSON (backup data): the body as bytes.
   std::string send_raw(const std::string& method, const std::string& path);

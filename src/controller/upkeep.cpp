@@ -3,6 +3,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "controller/prune.hpp"
 #include "controller/scope.hpp"
 #include "metrics/metrics.hpp"
 #include "model/model.hpp"
@@ -35,6 +36,19 @@ asio::awaitable<void> EtcdUpkeep::run() {
   }
 }
 
+asio::awaitable<void> EtcdUpkeep::prune() {
+  auto records = term_.state.under(model::keys::kTasks);
+  auto outcomes = term_.state.under(model::keys::kIdempotency);
+  records.insert(records.end(), outcomes.begin(), outcomes.end());
+  auto expired = expired_keys(records, std::time(nullptr), settings_.retention);
+  if (expired.empty()) co_return;
+  std::vector<store::Operation> erase;
+  for (auto& key : expired) erase.push_back(store::Operation::erase(key));
+  if (co_await leader_txn_batched(term_, erase) != 0)
+    util::log("controller {}: pruned {} finished tasks and old request outcomes", term_.leader_id,
+              expired.size());
+}
+
 asio::awaitable<void> EtcdUpkeep::round() {
   // What was seen an interval ago is what every watcher has read by now: history before it
   // serves nobody. A watcher further behind reloads (store::Compacted).
@@ -52,6 +66,7 @@ asio::awaitable<void> EtcdUpkeep::round() {
     }
   }
   seen_ = now;
+  co_await prune();
   auto status = co_await term_.store.status();
   auto& registry = metrics::global();
   registry.gauge("berth_etcd_db_size_bytes", "Size of etcd's database file (the member asked).")

@@ -1,12 +1,13 @@
 // The etcd upkeep of a term: compacts etcd's history every interval down to the revision seen
-// one interval earlier (as Kubernetes' API server does), and reports etcd's size, quota use and
-// alarms, so that a filling etcd is heard of before it stops taking writes.
+// one interval earlier (as Kubernetes' API server does), prunes old tasks, and reports etcd's size,
+// quota use and alarms, so that a filling etcd is heard of before it stops taking writes.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <string>
 
+#include "controller/prune.hpp"
 #include "controller/term.hpp"
 #include "store/store.hpp"
 
@@ -21,6 +22,7 @@ bool etcd_filling(const store::StoreStatus& status, int64_t quota_bytes);
 struct UpkeepSettings {
   std::chrono::seconds compact_interval{300};
   int64_t quota_bytes = int64_t{2} << 30;  // etcd's default backend quota
+  RecordRetention retention;               // what is pruned each round
 };
 
 class EtcdUpkeep {
@@ -29,11 +31,13 @@ class EtcdUpkeep {
 
   // A round every interval until stopped.
   boost::asio::awaitable<void> run();
-  // One round: compacts to what the last round saw, then reads etcd's size and alarms.
+  // One round: compacts to what the last round saw, prunes what outlived its retention, then
+  // reads etcd's size and alarms.
   boost::asio::awaitable<void> round();
   int64_t compacted_to() const { return compacted_to_; }
 
  private:
+  boost::asio::awaitable<void> prune();
   const TermContext& term_;
   UpkeepSettings settings_;
   int64_t seen_ = 0;          // the revision seen at the last round

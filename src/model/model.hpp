@@ -86,6 +86,11 @@ inline const std::string kServers = "/berth/servers/";  // + advertised API addr
 inline std::string server(const std::string& address) {
   return kServers + address;
 }
+// + SHA-256 of a request's Idempotency-Key: what that request did (kept a day)
+inline const std::string kIdempotency = "/berth/idempotency/";
+inline std::string idempotency(const std::string& key_hash) {
+  return kIdempotency + key_hash;
+}
 }  // namespace keys
 
 // ---- Records ----------------------------------------------------------------------------
@@ -287,6 +292,17 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Backup, id, database_id, databas
                                                 memory_used_bytes, memory_mb, source_instance,
                                                 source_role, task_id, verified, verify_message,
                                                 scheduled)
+
+// What a POST that carried an Idempotency-Key did, written in the same transaction as the work,
+// so that a retry of it (its answer lost, its outcome unknown) answers the same.
+struct IdempotentOutcome {
+  std::string fingerprint;  // of the request: method, path and body
+  std::string database_id;  // the database it created
+  std::string task_id;      // the task it started
+  std::string created_at;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(IdempotentOutcome, fingerprint, database_id,
+                                                task_id, created_at)
 
 // The one rule for "the primary of a database": among its allocations whose role is primary,
 // the one with the highest epoch (a promotion bumps the epoch, so a stale primary left on a

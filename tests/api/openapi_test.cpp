@@ -81,10 +81,13 @@ TEST(OpenApi, TokenRoutesNeedTheBearerTokenAndOpenOnesNothing) {
 TEST(OpenApi, PathParametersAreDeclared) {
   json doc = document(routes());
   auto& params = doc["paths"]["/v1/databases/{name}/backups"]["post"]["parameters"];
-  ASSERT_EQ(params.size(), 1u);
+  ASSERT_EQ(params.size(), 2u);
   EXPECT_EQ(params[0]["name"], "name");
   EXPECT_EQ(params[0]["in"], "path");
   EXPECT_EQ(params[0]["required"], true);
+  // A POST that starts work says that a key makes its retry safe.
+  EXPECT_EQ(params[1]["name"], "Idempotency-Key");
+  EXPECT_EQ(params[1]["in"], "header");
   // Every {param} of every path is a path parameter of each of its operations.
   for (auto& [path, item] : doc["paths"].items())
     for (auto& [method, op] : item.items()) {

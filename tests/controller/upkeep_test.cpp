@@ -92,5 +92,29 @@ TEST(Upkeep, EachRoundCompactsTheHistoryTheRoundBeforeSawAndReportsTheSize) {
   });
 }
 
+TEST(Upkeep, ARoundPrunesFinishedTasksOfLastMonthAndKeepsTheRest) {
+  test::run([](Executor ex) -> boost::asio::awaitable<void> {
+    test::FakeStore etcd(ex);
+    store::Mirror mirror(ex, etcd, "/berth/");
+    boost::asio::co_spawn(ex, mirror.run(), boost::asio::detached);
+    state::View view(mirror);
+    TermContext term{ex, etcd, mirror, view, "leader-1"};
+    EtcdUpkeep upkeep(term, {.compact_interval = 1h, .quota_bytes = 1000});
+    co_await etcd.put(model::keys::kLeader, "leader-1", 0);
+    model::Task old_task, running;
+    old_task.id = "t-old";
+    old_task.state = model::TaskState::done;
+    old_task.finished_at = "2020-01-01T00:00:00Z";
+    running.id = "t-run";
+    running.state = model::TaskState::running;
+    co_await etcd.put(model::keys::task("t-old"), model::dump(old_task), 0);
+    int64_t rev = co_await etcd.put(model::keys::task("t-run"), model::dump(running), 0);
+    EXPECT_TRUE(co_await mirror.wait_revision(rev, 5s));
+    co_await upkeep.round();
+    EXPECT_EQ(etcd.find(model::keys::task("t-old")), nullptr);
+    EXPECT_NE(etcd.find(model::keys::task("t-run")), nullptr);
+  });
+}
+
 }  // namespace
 }  // namespace berth::controller

@@ -214,10 +214,11 @@ class Berth:
         except OSError:
             return False
 
-    def request(self, method, path, body=None, token=None, raw=None):
+    def request(self, method, path, body=None, token=None, raw=None, headers=None):
         """(status, parsed JSON or None) of one API call."""
         data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
-        req = urllib.request.Request(self.url + path, data=data, method=method)
+        req = urllib.request.Request(self.url + path, data=data, method=method,
+                                     headers=headers or {})
         tok = self.token if token is None else token
         if tok:
             req.add_header("Authorization", "Bearer " + tok)

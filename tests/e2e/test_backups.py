@@ -103,14 +103,33 @@ class BackupsTest(LabTestCase):
         self.assertEqual(redis_cli(small["address"], small["password"], "dbsize"), "0")
         self.assertEqual(self.berth.request("POST", "/v1/databases/nosuch/backups")[0], 404)
 
+        # A backup request sent again with its Idempotency-Key starts nothing new.
+        key = {"Idempotency-Key": "backup-small-" + backup["id"]}
+        first = self.berth.request("POST", "/v1/databases/small/backups", headers=key)
+        again = self.berth.request("POST", "/v1/databases/small/backups", headers=key)
+        self.assertEqual((first[0], again[0]), (202, 202), (first, again))
+        self.assertEqual(again[1]["id"], first[1]["id"])
+        wait_until(lambda: self.berth.api("GET", f"/v1/tasks/{first[1]['id']}?wait=5")["state"]
+                   in ("done", "failed"), 120, "the backup of small to end")
+        self.assertEqual(self.berth.api("GET", f"/v1/tasks/{first[1]['id']}")["state"], "done")
+        self.assertEqual(len([t for t in self.berth.api("GET", "/v1/tasks?database=small")
+                              if t["kind"] == "backup"]), 1)
+
         # Into a new database: same engine, the original's memory, the same keys.
+        key = {"Idempotency-Key": "restore-copy-" + backup["id"]}
         status, started = self.berth.request("POST", f"/v1/backups/{backup['id']}/restore",
-                                             {"to": "copy"})
+                                             {"to": "copy"}, headers=key)
         self.assertEqual(status, 202, started)
         copy_pw = started["database"]["password"]
         r = self.berth.cli("task", started["id"], "--follow")
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertIn("restored backup", r.stdout)  # plain log lines when not on a terminal
+        # Sent again with its key: the same task and the same new database, password and all.
+        status, again = self.berth.request("POST", f"/v1/backups/{backup['id']}/restore",
+                                           {"to": "copy"}, headers=key)
+        self.assertEqual(status, 202, again)
+        self.assertEqual((again["id"], again["database"]["id"], again["database"]["password"]),
+                         (started["id"], started["database"]["id"], copy_pw))
         copy = self.berth.api("GET", "/v1/databases/copy")
         self.assertEqual((copy["engine"], copy["memory_mb"]), ("redis", 128))
         self.assertEqual(redis_cli(copy["address"], copy_pw, "dbsize"), str(KEYS))

@@ -2,8 +2,11 @@
 import concurrent.futures
 import json
 import os
+import socket
 import subprocess
+import threading
 import unittest
+import uuid
 
 from harness import Lab, redis_cli, wait_until
 
@@ -247,6 +250,107 @@ class DatabasesTest(unittest.TestCase):
         self.assertEqual(statuses, [204] * 100)
         self.assertEqual(self.dockerd.containers("berth.instance"), [])
 
+    def test_a_retried_create_answers_the_first_database(self):
+        """A create sent again with its Idempotency-Key (its answer lost) makes nothing new and
+        answers the same database and password; the key cannot be reused for another request."""
+        before = self.state_keys()
+        key = {"Idempotency-Key": str(uuid.uuid4())}
+        body = {"name": "once", "engine": "redis", "memory_mb": 32}
+
+        def create(_):
+            return self.berth.request("POST", "/v1/databases?wait=false", body, headers=key)
+
+        with concurrent.futures.ThreadPoolExecutor(max_workers=3) as pool:
+            answers = list(pool.map(create, range(3)))
+        answers.append(create(None))
+        self.assertTrue(all(status in (201, 202) for status, _ in answers), answers)
+        self.assertEqual({db["id"] for _, db in answers}, {answers[0][1]["id"]})
+        self.assertEqual({db["password"] for _, db in answers}, {answers[0][1]["password"]})
+        db = answers[0][1]
+        wait_until(lambda: self.berth.api("GET", "/v1/databases/once")["state"] == "running",
+                   60, "the database to run")
+        self.assertEqual(redis_cli(db["address"], db["password"], "ping"), "PONG")
+        self.assertEqual([d["name"] for d in self.berth.api("GET", "/v1/databases")
+                          if d["name"] == "once"], ["once"])
+        owned = [v for v in self.etcd.get_prefix("/berth/ips/").values()
+                 if v.startswith(db["id"] + "/")]
+        self.assertEqual(len(owned), 1, owned)
+
+        # The same key on a different request: refused, naming the header; nothing changes.
+        during = self.state_keys()
+        status, answer = self.berth.request("POST", "/v1/databases?wait=false",
+                                            {**body, "name": "other"}, headers=key)
+        self.assertEqual(status, 422, answer)
+        self.assertIn("Idempotency-Key", answer["error"])
+        status, answer = self.berth.request("POST", "/v1/databases", body,
+                                            headers={"Idempotency-Key": "x" * 256})
+        self.assertEqual(status, 422, answer)
+        self.assertIn("Idempotency-Key", answer["error"])
+        self.assertEqual(self.state_keys()[1], during[1])
+        self.assertNotIn("/berth/names/other", self.state_keys()[0])
+
+        self.delete("once")
+        status, answer = self.berth.request("POST", "/v1/databases?wait=false", body, headers=key)
+        self.assertEqual(status, 409, answer)
+        self.assertIn("deleted", answer["error"])
+        self.assertEqual(self.state_keys()[1], before[1])
+
+
+class AnswerDropper:
+    """A TCP proxy in front of the server that, once armed, lets one POST reach the server and
+    then cuts the connection before the answer reaches the client: the request did its work
+    and the client cannot know."""
+
+    def __init__(self, upstream):
+        host, port = upstream.split("//")[-1].split(":")
+        self.upstream = (host, int(port))
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = "http://127.0.0.1:%d" % self.listener.getsockname()[1]
+        self.armed = threading.Event()
+        self.dropped = 0
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def accept(self):
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.serve, args=(client,), daemon=True).start()
+
+    def serve(self, client):
+        server = socket.create_connection(self.upstream)
+        saw_post = threading.Event()
+
+        def forward_requests():
+            try:
+                while data := client.recv(65536):
+                    if data.startswith(b"POST"):
+                        saw_post.set()
+                    server.sendall(data)
+            except OSError:
+                pass
+
+        threading.Thread(target=forward_requests, daemon=True).start()
+        try:
+            while data := server.recv(65536):
+                if saw_post.is_set() and self.armed.is_set():
+                    self.armed.clear()
+                    self.dropped += 1
+                    break
+                client.sendall(data)
+        except OSError:
+            pass
+        for s in (client, server):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            s.close()
+
+    def close(self):
+        self.listener.close()
+
 
 class CliTest(unittest.TestCase):
     @classmethod
@@ -299,6 +403,21 @@ class CliTest(unittest.TestCase):
                 self.assertEqual(r.returncode, 2, r.stderr)
                 self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
         self.assertEqual(self.berth.api("GET", "/v1/databases"), [])
+
+    def test_run_whose_answer_is_lost_gets_the_same_database(self):
+        """berth run sends its create again when the answer is lost on the way: one database,
+        and the password printed is the one it has."""
+        dropper = AnswerDropper(self.berth.url)
+        self.addCleanup(dropper.close)
+        dropper.armed.set()
+        r = self.berth.cli("run", "redis", "--name", "lost", "--memory", "32M", "--json",
+                           env_extra={"BERTH_SERVER": dropper.url})
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(dropper.dropped, 1)
+        db = json.loads(r.stdout)
+        self.assertEqual(redis_cli(db["address"], db["password"], "ping"), "PONG")
+        self.assertEqual([d["id"] for d in self.berth.api("GET", "/v1/databases")], [db["id"]])
+        self.berth.cli("rm", "lost", check=True)
 
     def test_wrong_token_exits_2(self):
         r = self.berth.cli("ps", env_extra={"BERTH_TOKEN": "nope"})

@@ -1,0 +1,40 @@
+#include "controller/prune.hpp"
+
+#include "controller/tasks.hpp"
+#include "model/model.hpp"
+
+namespace berth::controller {
+
+namespace keys = model::keys;
+
+namespace {
+
+bool older_than(const std::string& rfc3339, std::time_t now, std::chrono::seconds age) {
+  std::time_t t = parse_time(rfc3339);
+  return t > 0 && now - t > age.count();
+}
+
+}  // namespace
+
+std::vector<std::string> expired_keys(const std::vector<const store::KeyValue*>& records,
+                                      std::time_t now, const RecordRetention& retention) {
+  std::vector<std::string> out;
+  for (auto* kv : records) {
+    try {
+      if (kv->key.starts_with(keys::kTasks)) {
+        auto t = model::parse<model::Task>(kv->value);
+        if (model::task_finished(t.state) &&
+            older_than(t.finished_at, now, retention.finished_tasks))
+          out.push_back(kv->key);
+      } else if (kv->key.starts_with(keys::kIdempotency)) {
+        auto o = model::parse<model::IdempotentOutcome>(kv->value);
+        if (older_than(o.created_at, now, retention.idempotent_outcomes)) out.push_back(kv->key);
+      }
+    } catch (const std::exception&) {
+      // Unreadable: not ours to judge.
+    }
+  }
+  return out;
+}
+
+}  // namespace berth::controller
