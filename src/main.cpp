@@ -58,6 +58,11 @@ int main(int argc, char** argv) {
                     "macvlan:IF puts containers on the LAN behind interface IF");
   agent->add_option("--metrics-listen", agent_flags.metrics_listen,
                     "ADDR:PORT of the agent's /metrics (default ADVERTISE:7071; port 0: any)");
+  agent
+      ->add_option("--orphan-retention", agent_flags.orphan_retention,
+                   "how long a volume no instance uses any more is kept before it is removed")
+      ->check(is_duration)
+      ->capture_default_str();
   agent->callback([&] { exit_code = berth::up::run_agent(agent_flags); });
 
   berth::up::UpFlags up_flags;
@@ -79,6 +84,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   up->add_option("--etcd-compact-interval", up_flags.etcd_compact_interval,
                  "how often etcd's history is compacted (and keeps that much of it)")
+      ->check(is_duration)
+      ->capture_default_str();
+  up->add_option("--orphan-retention", up_flags.orphan_retention,
+                 "how long a volume no instance uses any more is kept before it is removed")
       ->check(is_duration)
       ->capture_default_str();
   up->callback([&] { exit_code = berth::up::run_up(up_flags); });

@@ -64,6 +64,23 @@ class Agent : private TaskHost {
   boost::asio::awaitable<void> ensure_image(const model::Allocation& allocation) override {
     return reconciler_.ensure_image(allocation);
   }
+  boost::asio::awaitable<std::string> live_volume(const model::Allocation& a) override {
+    return reconciler_.live_volume(a);
+  }
+  std::string fresh_volume(const model::Allocation& a) const override {
+    return reconciler_.fresh_volume(a);
+  }
+  void use_volume_next(const std::string& key, const std::string& volume) override {
+    reconciler_.use_volume_next(key, volume);
+  }
+  boost::asio::awaitable<void> keep_as_orphan(const std::string& volume,
+                                              const std::string& database_id, int n,
+                                              const std::string& reason) override {
+    return reconciler_.keep_as_orphan(volume, database_id, n, reason);
+  }
+  boost::asio::awaitable<void> adopt_orphan(const std::string& volume) override {
+    return reconciler_.adopt_orphan(volume);
+  }
 
   Options options_;
   HostSession session_;

@@ -105,7 +105,8 @@ asio::awaitable<void> Reconciler::ensure_image(const Allocation& a) {
                 .count());
 }
 
-asio::awaitable<void> Reconciler::create_container(const Allocation& a, const std::string& hash) {
+asio::awaitable<void> Reconciler::create_container(const Allocation& a, const std::string& hash,
+                                                   std::string volume) {
   auto* engine = options_.find_engine(a.engine);
   if (!engine) throw std::runtime_error("unknown engine " + a.engine);
   co_await ensure_network();
@@ -117,10 +118,20 @@ asio::awaitable<void> Reconciler::create_container(const Allocation& a, const st
     throw std::runtime_error("address " + a.ip +
                              " still answers on the LAN (the instance's old container is not "
                              "gone yet): waiting for it");
+  auto owner = model::keys::instance_owner(a.database_id, a.n);
+  auto restore = pending_restore_.find(owner);
+  if (restore != pending_restore_.end()) volume = restore->second->volume;
+  if (volume.empty()) volume = co_await live_volume(a);
   auto spec = engine->container_spec(a);
   spec.network = docker_network_;
   spec.ip = a.ip;
-  auto owner = model::keys::instance_owner(a.database_id, a.n);
+  // The engine mounts its data at the plain volume name; the data may live in another.
+  if (auto mount = spec.volumes.find(engines::volume_name(a)); mount != spec.volumes.end()) {
+    std::string path = mount->second;
+    spec.volumes.erase(mount);
+    spec.volumes[volume] = path;
+  }
+  spec.labels[engines::labels::kVolume] = volume;
   spec.labels[engines::labels::kInstance] = owner;
   spec.labels[engines::labels::kDatabase] = a.database_id;
   spec.labels[engines::labels::kHost] = options_.name;
@@ -145,7 +156,8 @@ asio::awaitable<void> Reconciler::create_container(const Allocation& a, const st
   } catch (const std::exception& e) {
     throw std::runtime_error(std::string("cannot create the container: ") + e.what());
   }
-  if (auto restore = pending_restore_.find(owner); restore != pending_restore_.end()) {
+  next_volume_.erase(owner);  // in use now: found as the live volume from here on
+  if (restore != pending_restore_.end()) {
     // A restore: the data streams into the volume before the engine first starts. A named
     // copy: the entry may change while it streams.
     auto data = restore->second;

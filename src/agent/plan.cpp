@@ -1,5 +1,6 @@
 #include "agent/plan.hpp"
 
+#include <algorithm>
 #include <set>
 
 namespace berth::agent {
@@ -58,7 +59,9 @@ std::vector<Action> plan(const std::map<std::string, Desired>& desired,
       if (!wanted || actual.count(owner)) {
         Action remove{Kind::Remove, owner};
         remove.container = c;
-        remove.drop_volume = !wanted;
+        bool deleted = knowledge.deleted.count(label(c, engines::labels::kDatabase)) > 0;
+        remove.drop_volume = !wanted && deleted;
+        remove.orphan_volume = !wanted && !deleted;
         actions.push_back(std::move(remove));
         continue;
       }
@@ -82,7 +85,7 @@ std::vector<Action> plan(const std::map<std::string, Desired>& desired,
       } else if (label(found->second, engines::labels::kSpec) != want.spec_hash) {
         step.kind = Kind::Recreate;
         step.container = found->second;
-        step.drop_volume = label(found->second, engines::labels::kData) != a.data_generation;
+        step.orphan_volume = label(found->second, engines::labels::kData) != a.data_generation;
         actions.push_back(step);
       } else if (!found->second.running) {
         step.kind = Kind::Start;
@@ -99,6 +102,27 @@ std::vector<Action> plan(const std::map<std::string, Desired>& desired,
     if (watched != supervised.end()) actions.push_back({Kind::Update, instance, a});
   }
   return actions;
+}
+
+std::vector<model::Orphan> orphans_to_remove(const std::vector<model::Orphan>& orphans,
+                                             const std::set<std::string>& deleted, std::time_t now,
+                                             std::chrono::seconds retention, size_t max_expired) {
+  std::vector<model::Orphan> out, expired;
+  for (auto& o : orphans) {
+    if (o.remove_requested || deleted.count(o.database_id)) {
+      out.push_back(o);
+      continue;
+    }
+    std::time_t since = model::parse_time(o.since);
+    if (since > 0 && now - since >= retention.count()) expired.push_back(o);
+  }
+  // A handful at a time: however many look expired, a wrong clock or a wrong etcd does not
+  // empty a host in one pass.
+  std::sort(expired.begin(), expired.end(),
+            [](const model::Orphan& a, const model::Orphan& b) { return a.since < b.since; });
+  if (expired.size() > max_expired) expired.resize(max_expired);
+  out.insert(out.end(), expired.begin(), expired.end());
+  return out;
 }
 
 RoleStep decide_role(const model::Allocation& a, const Knowledge& knowledge,

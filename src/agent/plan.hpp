@@ -3,8 +3,11 @@
 // one healthy instance, the role to apply. Pure: no I/O. The reconciler and supervisors apply.
 #pragma once
 
+#include <chrono>
+#include <ctime>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -22,6 +25,8 @@ struct Knowledge {
   // The cluster id in etcd ("" when it has none: a wrong or emptied etcd). Containers of
   // another cluster are never removed; with none, nothing is done at all.
   std::string cluster_id;
+  // Databases deleted for good (their tombstones): the only data an agent removes unasked.
+  std::set<std::string> deleted;
 };
 
 // An allocation wanted on this host, with the hash of its container spec (spec_hash()).
@@ -46,9 +51,12 @@ struct Action {
   model::Allocation allocation;     // what is wanted (not for Remove or Release)
   std::string spec_hash;            // Create, Recreate
   docker::ContainerInfo container;  // the one acted on: Recreate, Start, Adopt, Remove
-  // Recreate: a new data generation, start from an empty volume. Remove: the instance left
-  // this host (moved, scaled away or deleted), its data here goes; a duplicate keeps it.
+  // Remove: the database is deleted (a tombstone says so): its data here goes.
   bool drop_volume = false;
+  // Remove: the instance left this host (moved, scaled away) and its database lives on;
+  // Recreate: a new data generation starts from an empty volume. Either way the old volume
+  // stays, as an orphan. A duplicate container keeps the volume it shares, as neither.
+  bool orphan_volume = false;
 };
 const char* to_string(Action::Kind kind);
 
@@ -61,6 +69,12 @@ std::vector<Action> plan(const std::map<std::string, Desired>& desired,
                          const std::optional<std::vector<docker::ContainerInfo>>& observed,
                          const std::map<std::string, int64_t>& supervised,
                          const Knowledge& knowledge);
+
+// The orphans of this host whose volumes go now: those an operator asked to remove, those of
+// deleted databases, and (at most max_expired a pass, oldest first) those kept past retention.
+std::vector<model::Orphan> orphans_to_remove(const std::vector<model::Orphan>& orphans,
+                                             const std::set<std::string>& deleted, std::time_t now,
+                                             std::chrono::seconds retention, size_t max_expired);
 
 // What a supervisor does with an instance that answers its probe.
 struct RoleStep {

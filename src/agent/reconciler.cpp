@@ -35,6 +35,8 @@ Reconciler::Reconciler(asio::any_io_executor executor, store::Store& store, dock
       options_(options),
       hostnet_(executor, options.parent_interface()),
       allocations_(executor, store, model::keys::allocations_of(options.name)),
+      tombstones_(executor, store, model::keys::kTombstones),
+      orphans_(executor, store, model::keys::orphans_of(options.name)),
       scope_(executor),
       wake_(executor),
       round_ended_(executor) {
@@ -46,6 +48,8 @@ Reconciler::~Reconciler() = default;
 void Reconciler::start() {
   auto name = "agent " + options_.name;
   scope_.spawn(allocations_.run(), name + ": allocations");
+  scope_.spawn(tombstones_.run(), name + ": tombstones");
+  scope_.spawn(orphans_.run(), name + ": orphans");
   scope_.spawn(reconcile_loop(), name + ": reconcile");
 }
 
@@ -104,7 +108,7 @@ asio::awaitable<bool> Reconciler::catch_up() {
 
 asio::awaitable<void> Reconciler::reconcile_loop() {
   for (;;) {
-    if (allocations_.loaded()) {
+    if (allocations_.loaded() && tombstones_.loaded() && orphans_.loaded()) {
       try {
         co_await reconcile();
       } catch (const std::exception& e) {
@@ -180,7 +184,7 @@ asio::awaitable<void> Reconciler::reconcile_round() {
   for (auto& [key, s] : supervisors_) supervised[key] = s->allocation().epoch;
   // A named local: g++ 12 mishandles a co_await inside a braced initializer.
   std::string cluster = co_await cluster_id();
-  Knowledge knowledge{session_.fenced(), session_.docker_up(), cluster};
+  Knowledge knowledge{session_.fenced(), session_.docker_up(), cluster, deleted_databases()};
 
   // Stop watching what is no longer ours, first: this needs no dockerd, which may be down.
   auto releases = plan(desired, std::nullopt, supervised, knowledge);
@@ -205,7 +209,7 @@ asio::awaitable<void> Reconciler::reconcile_round() {
     if (action.kind != Action::Kind::Update && action.kind != Action::Kind::Adopt)
       util::log("agent {}: {} {}", options_.name, to_string(action.kind), action.instance);
     if (action.kind == Action::Kind::Remove) {
-      co_await remove_container(action.container, action.drop_volume);
+      co_await remove_container(action);
       continue;
     }
     if (action.kind == Action::Kind::Release || action.kind == Action::Kind::Ignore) continue;
@@ -227,6 +231,7 @@ asio::awaitable<void> Reconciler::reconcile_round() {
     s.set_agent_error(error);
   }
   if (!observed) co_return;
+  co_await remove_orphans(knowledge);
   std::vector<std::string> keys;
   for (auto& [key, s] : supervisors_) keys.push_back(key);
   for (auto& key : keys) {
@@ -254,18 +259,23 @@ asio::awaitable<void> Reconciler::apply(const Action& action, bool& new_containe
   auto& c = action.container;
   switch (action.kind) {
     case Action::Kind::Create:
-      co_await create_container(a, action.spec_hash);
+      co_await create_container(a, action.spec_hash, "");
       new_container = true;
       break;
-    case Action::Kind::Recreate:
-      co_await docker_.container_remove(c.id);
-      if (action.drop_volume) {
-        co_await docker_.volume_remove(engines::volume_name(a));
+    case Action::Kind::Recreate: {
+      std::string volume = volume_of(c);
+      if (action.orphan_volume) {
+        // A new data generation (replicas re-seeded after a restore) starts from an empty
+        // volume; the old data stays until the retention says otherwise.
+        co_await keep_as_orphan(volume, a.database_id, a.n, "replaced by a new data generation");
+        volume = fresh_volume(a);
         util::log("agent {}: {} starts over from an empty volume", options_.name, action.instance);
       }
-      co_await create_container(a, action.spec_hash);
+      co_await docker_.container_remove(c.id);
+      co_await create_container(a, action.spec_hash, volume);
       new_container = true;
       break;
+    }
     case Action::Kind::Start:
       restarted_by_us = true;
       util::log("agent {}: {} is {}, starting it", options_.name, c.name, c.state);
@@ -295,25 +305,25 @@ asio::awaitable<void> Reconciler::release_database_addresses(const std::string& 
   }
 }
 
-asio::awaitable<void> Reconciler::remove_container(const docker::ContainerInfo& c,
-                                                   bool drop_volume) {
+asio::awaitable<void> Reconciler::remove_container(const Action& action) {
+  auto& c = action.container;
   auto owner = c.labels.count(engines::labels::kInstance) ? c.labels.at(engines::labels::kInstance)
                                                           : std::string();
+  auto slash = owner.find('/');
+  std::string db_id = slash == std::string::npos ? "" : owner.substr(0, slash);
+  int n = slash == std::string::npos ? 0 : std::stoi(owner.substr(slash + 1));
+  // The record first: if etcd does not take it, the container stays and nothing is lost.
+  if (action.orphan_volume && !db_id.empty())
+    co_await keep_as_orphan(volume_of(c), db_id, n, "its instance left this host");
   co_await docker_.container_remove(c.id);
   util::log("agent {}: removed {}", options_.name, c.name);
   if (options_.macvlan())
     for (auto& [net, ip] : c.ips)
       if (!ip.empty()) co_await hostnet_.unroute(ip);
-  auto slash = owner.find('/');
-  if (slash == std::string::npos) co_return;
-  std::string db_id = owner.substr(0, slash);
-  int n = std::stoi(owner.substr(slash + 1));
-  // A duplicate of an instance that stays here keeps the data it shares with the original.
-  if (!drop_volume) co_return;
-  // An instance that moved away (or was scaled away) lives on from its replicas: its data
-  // here goes. The address returns to the pool and the status disappears only when the
-  // database itself is gone; an instance that merely moved keeps its address.
-  co_await docker_.volume_remove(engines::volume_name(db_id, n));
+  if (!action.drop_volume || db_id.empty()) co_return;
+  // The database is deleted (its tombstone says so): its data here goes, the addresses return
+  // to the pool and the status disappears.
+  co_await docker_.volume_remove(volume_of(c));
   auto db = co_await store_.get(model::keys::database(db_id));
   if (!db.kvs.empty()) co_return;
   for (auto& [name, ip] : c.ips) {

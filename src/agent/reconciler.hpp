@@ -8,7 +8,9 @@
 #include <list>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
+#include <vector>
 
 #include "agent/backup_tar.hpp"
 #include "agent/hostnet.hpp"
@@ -63,6 +65,24 @@ class Reconciler {
   }
   boost::asio::awaitable<void> ensure_image(const model::Allocation& allocation);
 
+  // Volumes (volumes.cpp). The volume an instance's data lives in on this host: the one set
+  // for its next container, else the newest of its volumes that is not an orphan, else its
+  // plain name (a fresh one when that is an orphan).
+  boost::asio::awaitable<std::string> live_volume(const model::Allocation& allocation);
+  // A name no volume of the instance has had: a new data generation, a restore.
+  std::string fresh_volume(const model::Allocation& allocation) const;
+  // The next container of the instance uses this volume (a restore, or its undoing).
+  void use_volume_next(const std::string& instance, const std::string& volume) {
+    next_volume_[instance] = volume;
+  }
+  // Records the volume as an orphan of instance n of the database, kept for the retention.
+  // Throws when etcd does not take the record: the caller then leaves the data in use.
+  boost::asio::awaitable<void> keep_as_orphan(const std::string& volume,
+                                              const std::string& database_id, int n,
+                                              const std::string& reason);
+  // The volume is in use again (a restore that failed returns to its data): no orphan.
+  boost::asio::awaitable<void> adopt_orphan(const std::string& volume);
+
  private:
   boost::asio::awaitable<void> reconcile_loop();
   boost::asio::awaitable<void> reconcile_round();
@@ -72,13 +92,20 @@ class Reconciler {
                                      bool& restarted_by_us);
   boost::asio::awaitable<void> ensure_network();
   boost::asio::awaitable<void> ensure_shim(const model::NetworkConfig& config);
+  // volume: where its data lives ("" : the instance's live volume).
   boost::asio::awaitable<void> create_container(const model::Allocation& allocation,
-                                                const std::string& spec_hash);
-  // Removes a container that is not wanted here; its volume too when drop_volume, and its
-  // addresses and status when its database is gone.
-  boost::asio::awaitable<void> remove_container(const docker::ContainerInfo& container,
-                                                bool drop_volume);
+                                                const std::string& spec_hash, std::string volume);
+  // Removes a container that is not wanted here: its volume too when the action drops it
+  // (the database is deleted; then its addresses and status go too), or keeps the volume as
+  // an orphan when the action says so.
+  boost::asio::awaitable<void> remove_container(const Action& action);
   boost::asio::awaitable<void> release_database_addresses(const std::string& database_id);
+  // Removes the orphan volumes whose time has come (orphans_to_remove).
+  boost::asio::awaitable<void> remove_orphans(const Knowledge& knowledge);
+  std::set<std::string> deleted_databases() const;
+  std::vector<model::Orphan> orphans() const;
+  // The volume a container of ours mounts (its label; the plain name for older containers).
+  static std::string volume_of(const docker::ContainerInfo& container);
   Supervisor& supervise(const model::Allocation& allocation);
 
   boost::asio::any_io_executor executor_;
@@ -88,6 +115,8 @@ class Reconciler {
   const Options& options_;
   HostNetwork hostnet_;
   store::Mirror allocations_;
+  store::Mirror tombstones_;  // every deleted database's
+  store::Mirror orphans_;     // this host's orphan volumes
   Scope scope_;
   util::Signal wake_;
   // One round at a time: the loop and a catch-up after a fence both reconcile.
@@ -102,6 +131,7 @@ class Reconciler {
   // Released, still stopping: kept until their coroutines have ended.
   std::list<std::unique_ptr<Supervisor>> retiring_;
   std::map<std::string, std::shared_ptr<RestoreData>> pending_restore_;  // by "id/n"
+  std::map<std::string, std::string> next_volume_;                       // by "id/n"
 };
 
 }  // namespace berth::agent

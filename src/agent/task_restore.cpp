@@ -99,16 +99,31 @@ asio::awaitable<void> TaskRunner::run_restore(const model::Task& task, std::stri
   int old_pid = instance->pid();
   co_await report_progress(task.id, 40, "replacing the data of instance " + std::to_string(a.n));
   // The next container of this instance starts from the backup, in a fresh volume: the data
-  // streams from the store when the reconciler makes it.
-  auto data = std::make_shared<RestoreData>(RestoreData{options_.backups, tar_of(files), ""});
+  // streams from the store when the reconciler makes it. The data it had stays in its volume,
+  // an orphan from now on: a restore that fails returns to it, one that works keeps it for
+  // the orphans' retention.
+  std::string old_volume = co_await host_.live_volume(a);
+  std::string reason = "replaced by the restore of backup " + b.id;
+  co_await host_.keep_as_orphan(old_volume, a.database_id, a.n, reason);
+  auto data = std::make_shared<RestoreData>();
+  data->store = options_.backups;
+  data->tar = tar_of(files);
+  data->volume = host_.fresh_volume(a);
   host_.restore_next(owner, data);
   co_await docker_.container_remove(engines::container_name(a));
-  try {
-    co_await docker_.volume_remove(engines::volume_name(a));
-  } catch (const std::exception&) {
-    // Re-created meanwhile by the reconciler, from the restored data: nothing to remove.
-  }
   host_.reconcile_soon();
+  // Back to the data it had, when the restored instance cannot be had.
+  auto undo = [&]() -> asio::awaitable<void> {
+    host_.restore_drop(owner, data);
+    co_await host_.adopt_orphan(old_volume);
+    host_.use_volume_next(owner, old_volume);
+    co_await docker_.container_remove(engines::container_name(a));
+    try {
+      co_await docker_.volume_remove(data->volume);  // a copy of the backup, nothing more
+    } catch (const std::exception&) {
+    }
+    host_.reconcile_soon();
+  };
   // Past the point of no return: a cancel request no longer stops it.
   co_await modify_task(task.id, [](model::Task& t) {
     t.progress = 70;
@@ -124,19 +139,17 @@ asio::awaitable<void> TaskRunner::run_restore(const model::Task& task, std::stri
         i->status().role == model::Role::primary && !host_.restore_pending(owner))
       break;
     if (!data->failure.empty()) {
-      // The data changed on disk after it was checked: the instance starts empty rather than
-      // from a cut-short file.
-      host_.restore_drop(owner, data);
-      co_await docker_.container_remove(engines::container_name(a));
-      try {
-        co_await docker_.volume_remove(engines::volume_name(a));
-      } catch (const std::exception&) {
-      }
-      host_.reconcile_soon();
-      throw std::runtime_error(data->failure);
+      // The data changed on disk after it was checked: the instance goes back to its own
+      // rather than start from a cut-short file.
+      co_await undo();
+      throw std::runtime_error(data->failure + " (the database keeps the data it had)");
     }
-    if (std::chrono::steady_clock::now() > deadline)
-      throw std::runtime_error("the restored instance did not come back in 2 minutes");
+    if (std::chrono::steady_clock::now() > deadline) {
+      co_await undo();
+      throw std::runtime_error(
+          "the restored instance did not come back in 2 minutes (the database keeps the data "
+          "it had)");
+    }
     timer.expires_after(100ms);
     co_await timer.async_wait(asio::use_awaitable);
   }

@@ -41,6 +41,14 @@ class TaskHost {
   virtual bool restore_pending(const std::string& key) const = 0;
   virtual void reconcile_soon() = 0;
   virtual boost::asio::awaitable<void> ensure_image(const model::Allocation& allocation) = 0;
+  // The instance's volumes and the host's orphans (see Reconciler).
+  virtual boost::asio::awaitable<std::string> live_volume(const model::Allocation& a) = 0;
+  virtual std::string fresh_volume(const model::Allocation& a) const = 0;
+  virtual void use_volume_next(const std::string& key, const std::string& volume) = 0;
+  virtual boost::asio::awaitable<void> keep_as_orphan(const std::string& volume,
+                                                      const std::string& database_id, int n,
+                                                      const std::string& reason) = 0;
+  virtual boost::asio::awaitable<void> adopt_orphan(const std::string& volume) = 0;
 };
 
 class TaskRunner {

@@ -70,7 +70,10 @@ Reply remove(Context& c, const Request&, const DatabaseRef& ref) {
       store::Compare::mod_revision_is(keys::database(id), kv->mod_revision)};
   std::vector<store::Operation> ops{
       store::Operation::erase(keys::database(id)), store::Operation::erase(keys::name(db.name)),
-      store::Operation::erase_prefix(berth::usage::database_prefix(id))};
+      store::Operation::erase_prefix(berth::usage::database_prefix(id)),
+      // The proof every agent needs before it removes the database's data.
+      store::Operation::put(keys::tombstone(id),
+                            model::dump(model::Tombstone{id, db.name, model::now_rfc3339()}))};
   bool host_alive = false;
   for (auto* akv : c.state.under(keys::kAllocations)) {
     auto a = model::parse<model::Allocation>(akv->value);

@@ -43,6 +43,11 @@ Reply remove(Context& c, const Request& r, const BackupId& id);
 Reply data(Context& c, const Request& r, const BackupId& id);
 }  // namespace backups
 
+namespace orphans {  // orphans.cpp
+http::Response list(Context& c, const Request& r);
+Reply remove(Context& c, const Request& r, const OrphanId& id);
+}  // namespace orphans
+
 namespace tasks {  // tasks.cpp
 http::Response list(Context& c, const Request& r);
 Reply get(Context& c, const Request& r, const TaskId& id);

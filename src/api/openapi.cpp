@@ -174,6 +174,16 @@ const std::vector<Operation> kOperations = {
      .summary = "Takes a drained host back",
      .responses = {{200, "the host", "Host"}, kNoHost, kChanged}},
 
+    {.route = "orphans.list",
+     .summary = "Volumes kept on hosts after their instances left them, oldest first",
+     .responses = {{200, "the orphans", "Orphan[]"}}},
+    {.route = "orphans.delete",
+     .summary = "Removes an orphan volume now, rather than at the end of its retention",
+     .responses = {{204, "removed by its host"},
+                   {202, "asked; its host removes it when it is back", "Orphan"},
+                   {404, "no such orphan"},
+                   kChanged}},
+
     {.route = "network.get",
      .summary = "The cluster network every address comes from",
      .responses = {{200, "the network", "NetworkConfig"}, {404, "none is configured"}}},

@@ -322,6 +322,7 @@ json schemas() {
                         {"points", array_of(ref("UsagePoint"))}},
                        {"database", "name", "range", "step_seconds", "points"})},
       {"Host", host_view()},
+      {"Orphan", derived<model::Orphan>()},
       {"NetworkConfig", network},
       {"Engine", engine_view()},
       {"EngineSettings", derived<model::EngineSettings>()},

@@ -44,6 +44,9 @@ const Route kRoutes[] = {
     {"POST", "/v1/hosts/{name}/drain", "hosts.drain", on<&hosts::drain>},
     {"POST", "/v1/hosts/{name}/undrain", "hosts.undrain", on<&hosts::undrain>},
 
+    {"GET", "/v1/orphans", "orphans.list", on<&orphans::list>},
+    {"DELETE", "/v1/orphans/{id}", "orphans.delete", on<&orphans::remove>},
+
     {"GET", "/v1/network", "network.get", on<&network::get>},
     {"PUT", "/v1/network", "network.set", on<&network::set>},
 

@@ -30,6 +30,9 @@ struct TaskId {
 struct BackupId {
   std::string value;
 };
+struct OrphanId {
+  std::string value;
+};
 struct EngineName {
   std::string value;
 };

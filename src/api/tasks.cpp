@@ -86,11 +86,35 @@ asio::awaitable<StartedTask> start_task(Context& c, model::Task task,
   co_return StartedTask{{}, task_view(task, result.revision)};
 }
 
+bool newer_version(const std::string& a, const std::string& b) {
+  // Numbers compared one by one: 7.10 is newer than 7.9.
+  auto numbers = [](const std::string& v) {
+    std::vector<long> out;
+    for (size_t i = 0; i < v.size();) {
+      if (!std::isdigit(static_cast<unsigned char>(v[i]))) {
+        ++i;
+        continue;
+      }
+      size_t end = i;
+      while (end < v.size() && std::isdigit(static_cast<unsigned char>(v[end]))) ++end;
+      out.push_back(std::stol(v.substr(i, std::min<size_t>(end - i, 9))));
+      i = end;
+    }
+    return out;
+  };
+  return numbers(a) > numbers(b);
+}
+
 Invalid restore_fits(const model::Backup& b, const std::string& engine_name,
                      const std::string& database_name, int64_t memory_mb) {
   auto* engine = berth::engines::find_engine(engine_name);
   if (b.engine != engine_name)
     return {422, "backup: a " + b.engine + " backup cannot go into a " + engine_name + " database"};
+  // An engine does not load what a newer version of it wrote: refused before anything is
+  // touched, not found out with the old data gone.
+  if (!b.version.empty() && newer_version(b.version, engine->version()))
+    return {409, "backup: made by " + b.engine + " " + b.version + ", newer than the " +
+                     engine->version() + " this cluster runs; it cannot be loaded"};
   // Checked before anything is touched: the data must fit the database's memory.
   if (b.memory_used_bytes > engine->data_memory_bytes(memory_mb))
     return {409, "memory_mb: the backup needed " +

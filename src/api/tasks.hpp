@@ -44,7 +44,11 @@ boost::asio::awaitable<StartedTask> start_restore(Context& c, const std::string&
                                                   const Idempotency& idem,
                                                   const std::string& task_id);
 
-// Whether the backup's data fits a database of the engine with memory_mb; else the 409.
+// Whether version a is newer than b ("7.0.15" against "7.0.9"; numbers compared in order).
+bool newer_version(const std::string& a, const std::string& b);
+
+// Whether the backup's data fits a database of the engine with memory_mb, and was written by
+// a version of the engine no newer than ours; else the 409 (422 for another engine).
 Invalid restore_fits(const model::Backup& backup, const std::string& engine,
                      const std::string& database_name, int64_t memory_mb);
 

@@ -58,6 +58,8 @@ void add_database_commands(CLI::App& app, const Context& ctx);
 int list_hosts(client::Client& c, const Output& o);
 int drain_host(client::Client& c, const std::string& host, bool drain, const Output& o);
 int list_engines(client::Client& c, const Output& o);
+int list_orphans(client::Client& c, const Output& o);
+int remove_orphan(client::Client& c, const std::string& id, const Output& o);
 int set_engine_image(client::Client& c, const std::string& engine, const std::string& image,
                      const Output& o);
 int show_network(client::Client& c, const Output& o);

@@ -25,6 +25,28 @@ int drain_host(client::Client& c, const std::string& host, bool drain, const Out
   return 0;
 }
 
+int list_orphans(client::Client& c, const Output& o) {
+  print_list(o, c.orphans().list(),
+             {"ID", "HOST", "DATABASE", "INSTANCE", "VOLUME", "SIZE", "SINCE", "WHY"},
+             [](const client::Orphan& v) -> Row {
+               return {v.id,
+                       v.host,
+                       v.database_name.empty() ? v.database_id : v.database_name,
+                       std::to_string(v.instance),
+                       v.volume,
+                       v.bytes < 0 ? "?" : human_bytes(v.bytes),
+                       age(v.since),
+                       v.remove_requested ? "removing" : v.reason};
+             });
+  return 0;
+}
+
+int remove_orphan(client::Client& c, const std::string& id, const Output& o) {
+  bool gone = c.orphans().remove(id);
+  o.out << id << (gone ? ": removed\n" : ": its host removes it when it is back\n");
+  return 0;
+}
+
 int list_engines(client::Client& c, const Output& o) {
   print_list(o, c.engines().list(), {"ENGINE", "VERSION", "PORT", "IMAGE"},
              [](const client::Engine& e) -> Row {
@@ -70,6 +92,21 @@ void add_host_commands(CLI::App& app, const Context& ctx) {
   hosts->add_flag("--json", flags.json, "print a JSON array");
   add_connection(hosts, flags);
   on_run(hosts, ctx, [](auto& c, auto& o) { return list_hosts(c, o); });
+
+  // berth orphans [--json] | berth orphans rm ID
+  auto* orphans = app.add_subcommand(
+      "orphans", "Volumes kept on hosts after their instances left (removed after a retention)");
+  orphans->add_flag("--json", flags.json, "print a JSON array");
+  add_connection(orphans, flags);
+  auto* orphan_rm = orphans->add_subcommand("rm", "Remove an orphan volume now");
+  auto orphan_id = std::make_shared<std::string>();
+  orphan_rm->add_option("id", *orphan_id, "orphan id (berth orphans)")->required();
+  add_connection(orphan_rm, flags);
+  on_run(orphan_rm, ctx, [=](auto& c, auto& o) { return remove_orphan(c, *orphan_id, o); });
+  orphans->callback([orphan_rm, ctx] {
+    if (orphan_rm->parsed()) return;  // `berth orphans rm ID` ran instead
+    run_command(ctx, [](auto& c, auto& o) { return list_orphans(c, o); });
+  });
 
   // berth engines | berth engine set ENGINE --image IMAGE
   auto* engines = app.add_subcommand("engines", "List engines, versions and images");

@@ -83,6 +83,17 @@ class Network {
   Client& c_;
 };
 
+class Orphans {
+ public:
+  explicit Orphans(Client& c) : c_(c) {}
+  std::vector<Orphan> list();
+  // Removes an orphan's volume: true when its host did it, false when it will once back.
+  bool remove(const std::string& id);
+
+ private:
+  Client& c_;
+};
+
 class Engines {
  public:
   explicit Engines(Client& c) : c_(c) {}
@@ -153,6 +164,7 @@ class Client {
   Hosts hosts() { return Hosts(*this); }
   Network network() { return Network(*this); }
   Engines engines() { return Engines(*this); }
+  Orphans orphans() { return Orphans(*this); }
   Backups backups() { return Backups(*this); }
   Tasks tasks() { return Tasks(*this); }
   Events events() { return Events(*this); }

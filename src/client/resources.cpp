@@ -97,6 +97,14 @@ Backup Backups::get(const std::string& id) {
   return decode_backup(c_.send("GET", "/v1/backups/" + escape(id)).body);
 }
 
+std::vector<Orphan> Orphans::list() {
+  return decode_list(c_.send("GET", "/v1/orphans").body, decode_orphan);
+}
+
+bool Orphans::remove(const std::string& id) {
+  return c_.send("DELETE", "/v1/orphans/" + escape(id)).status == 204;
+}
+
 void Backups::remove(const std::string& id) {
   c_.send("DELETE", "/v1/backups/" + escape(id));
 }

@@ -64,6 +64,22 @@ Host decode_host(const json& j) {
   return h;
 }
 
+Orphan decode_orphan(const json& j) {
+  Orphan o;
+  o.id = text(j, "id");
+  o.host = text(j, "host");
+  o.database_id = text(j, "database_id");
+  o.database_name = text(j, "database_name");
+  o.volume = text(j, "volume");
+  o.since = text(j, "since");
+  o.reason = text(j, "reason");
+  o.instance = number<int>(j, "instance");
+  o.bytes = number<int64_t>(j, "bytes");
+  o.remove_requested = j.is_object() && j.value("remove_requested", false);
+  o.raw = j;
+  return o;
+}
+
 Engine decode_engine(const json& j) {
   return {text(j, "name"), text(j, "version"), text(j, "image"), number<int>(j, "port"), j};
 }

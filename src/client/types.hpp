@@ -42,6 +42,14 @@ struct Host {
   json raw;
 };
 
+struct Orphan {
+  std::string id, host, database_id, database_name, volume, since, reason;
+  int instance = 0;
+  int64_t bytes = -1;
+  bool remove_requested = false;
+  json raw;
+};
+
 struct Engine {
   std::string name, version, image;
   int port = 0;
@@ -123,6 +131,7 @@ struct EventQuery {
 // The decoders: lenient about missing fields, as the CLI always was.
 Database decode_database(const json& j);
 Host decode_host(const json& j);
+Orphan decode_orphan(const json& j);
 Engine decode_engine(const json& j);
 Task decode_task(const json& j);
 Backup decode_backup(const json& j);

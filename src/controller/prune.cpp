@@ -1,6 +1,5 @@
 #include "controller/prune.hpp"
 
-#include "controller/tasks.hpp"
 #include "model/model.hpp"
 
 namespace berth::controller {
@@ -10,7 +9,7 @@ namespace keys = model::keys;
 namespace {
 
 bool older_than(const std::string& rfc3339, std::time_t now, std::chrono::seconds age) {
-  std::time_t t = parse_time(rfc3339);
+  std::time_t t = model::parse_time(rfc3339);
   return t > 0 && now - t > age.count();
 }
 
@@ -26,6 +25,9 @@ std::vector<std::string> expired_keys(const std::vector<const store::KeyValue*>&
         if (model::task_finished(t.state) &&
             older_than(t.finished_at, now, retention.finished_tasks))
           out.push_back(kv->key);
+      } else if (kv->key.starts_with(keys::kTombstones)) {
+        auto t = model::parse<model::Tombstone>(kv->value);
+        if (older_than(t.deleted_at, now, retention.tombstones)) out.push_back(kv->key);
       } else if (kv->key.starts_with(keys::kIdempotency)) {
         auto o = model::parse<model::IdempotentOutcome>(kv->value);
         if (older_than(o.created_at, now, retention.idempotent_outcomes)) out.push_back(kv->key);

@@ -103,20 +103,6 @@ std::vector<Change> plan_tasks(const Snapshot& snapshot) {
   return changes;
 }
 
-std::string format_time(std::time_t t) {
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
-std::time_t parse_time(const std::string& rfc3339) {
-  std::tm tm{};
-  if (!strptime(rfc3339.c_str(), "%Y-%m-%dT%H:%M:%S", &tm)) return 0;
-  return timegm(&tm);
-}
-
 std::vector<Change> plan_schedules(const Snapshot& snapshot, std::time_t now) {
   std::vector<Change> changes;
   std::set<std::string> busy;

@@ -20,8 +20,7 @@ std::vector<Change> plan_tasks(const Snapshot& snapshot);
 // each database's keep count, oldest first.
 std::vector<Change> plan_schedules(const Snapshot& snapshot, std::time_t now);
 
-// RFC 3339 (UTC, seconds) to and from Unix seconds; 0 when unreadable.
-std::string format_time(std::time_t t);
-std::time_t parse_time(const std::string& rfc3339);
+using model::format_time;
+using model::parse_time;
 
 }  // namespace berth::controller

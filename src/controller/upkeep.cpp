@@ -38,8 +38,10 @@ asio::awaitable<void> EtcdUpkeep::run() {
 
 asio::awaitable<void> EtcdUpkeep::prune() {
   auto records = term_.state.under(model::keys::kTasks);
-  auto outcomes = term_.state.under(model::keys::kIdempotency);
-  records.insert(records.end(), outcomes.begin(), outcomes.end());
+  for (auto& prefix : {model::keys::kIdempotency, model::keys::kTombstones}) {
+    auto more = term_.state.under(prefix);
+    records.insert(records.end(), more.begin(), more.end());
+  }
   auto expired = expired_keys(records, std::time(nullptr), settings_.retention);
   if (expired.empty()) co_return;
   std::vector<store::Operation> erase;

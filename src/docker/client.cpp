@@ -318,6 +318,30 @@ asio::awaitable<void> Client::volume_remove(const std::string& name) {
   }
 }
 
+asio::awaitable<std::vector<std::string>> Client::volume_list(const std::string& part) {
+  json filters = {{"name", {part}}};
+  auto answer = co_await call("GET", "/volumes?filters=" + http::url_encode(filters.dump()));
+  std::vector<std::pair<std::string, std::string>> found;  // created, name
+  for (auto& v : answer.value("Volumes", json::array()))
+    if (v.is_object()) found.push_back({v.value("CreatedAt", ""), v.value("Name", "")});
+  std::sort(found.begin(), found.end());
+  std::vector<std::string> out;
+  for (auto& [created, name] : found) out.push_back(name);
+  co_return out;
+}
+
+asio::awaitable<std::map<std::string, int64_t>> Client::volume_sizes() {
+  // Only the disk-usage report has sizes (it walks every volume: called rarely).
+  auto df = co_await call("GET", "/system/df");
+  std::map<std::string, int64_t> out;
+  for (auto& v : df.value("Volumes", json::array()))
+    if (v.is_object())
+      out[v.value("Name", "")] = v.contains("UsageData") && v["UsageData"].is_object()
+                                     ? v["UsageData"].value("Size", int64_t{-1})
+                                     : -1;
+  co_return out;
+}
+
 asio::awaitable<void> Client::events(std::function<bool(const json&)> on_event, const json& filters,
                                      std::function<void()> on_connected) {
   std::string target = kApi + "/events";

@@ -126,6 +126,10 @@ class Docker {
   virtual asio::awaitable<void> network_create(const NetworkSpec& spec) = 0;
   // Absent is not an error.
   virtual asio::awaitable<void> volume_remove(const std::string& name) = 0;
+  // The names of the volumes whose name contains `part`, oldest first.
+  virtual asio::awaitable<std::vector<std::string>> volume_list(const std::string& part) = 0;
+  // What each volume takes on disk, by name (-1 where Docker does not know).
+  virtual asio::awaitable<std::map<std::string, int64_t>> volume_sizes() = 0;
 };
 
 }  // namespace berth::docker

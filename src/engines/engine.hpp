@@ -189,6 +189,7 @@ inline const std::string kDatabase = "berth.database";
 inline const std::string kHost = "berth.host";
 inline const std::string kSpec = "berth.spec";        // hash of the allocation the container runs
 inline const std::string kData = "berth.data";        // the data generation its volume holds
+inline const std::string kVolume = "berth.volume";    // the volume holding its data
 inline const std::string kCluster = "berth.cluster";  // the cluster id of the etcd that made it
 }  // namespace labels
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <ctime>
 #include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -85,6 +86,19 @@ inline std::string host_settings(const std::string& host) {
 inline const std::string kServers = "/berth/servers/";  // + advertised API address (lease-bound)
 inline std::string server(const std::string& address) {
   return kServers + address;
+}
+// + database id: a deleted database, the proof an agent needs before it removes its data
+inline const std::string kTombstones = "/berth/tombstones/";
+inline std::string tombstone(const std::string& database_id) {
+  return kTombstones + database_id;
+}
+// + host/id: a volume kept on a host after its instance left it (see Orphan)
+inline const std::string kOrphans = "/berth/orphans/";
+inline std::string orphans_of(const std::string& host) {
+  return kOrphans + host + "/";
+}
+inline std::string orphan(const std::string& host, const std::string& id) {
+  return orphans_of(host) + id;
 }
 // + SHA-256 of a request's Idempotency-Key: what that request did (kept a day)
 inline const std::string kIdempotency = "/berth/idempotency/";
@@ -293,6 +307,34 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Backup, id, database_id, databas
                                                 source_role, task_id, verified, verify_message,
                                                 scheduled)
 
+// A deleted database: written with the deletion, it tells every agent that the data of the
+// database's containers may go (without it, a container not wanted leaves its volume behind).
+struct Tombstone {
+  std::string database_id;
+  std::string name;
+  std::string deleted_at;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Tombstone, database_id, name, deleted_at)
+
+// A volume kept on a host though no instance uses it: the instance moved away, was scaled
+// away, restored over or re-seeded, and its database lives on. Removed by its host's agent
+// after the retention or when an operator asks (remove_requested), never on its own before.
+struct Orphan {
+  std::string id;
+  std::string host;
+  std::string database_id;
+  std::string database_name;
+  int instance = 0;
+  std::string volume;
+  int64_t bytes = -1;  // -1: unknown
+  std::string since;
+  std::string reason;
+  bool remove_requested = false;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Orphan, id, host, database_id, database_name,
+                                                instance, volume, bytes, since, reason,
+                                                remove_requested)
+
 // What a POST that carried an Idempotency-Key did, written in the same transaction as the work,
 // so that a retry of it (its answer lost, its outcome unknown) answers the same.
 struct IdempotentOutcome {
@@ -332,6 +374,9 @@ auto primary_of(const Range& range, Proj proj = {}) {
 
 // Current time as RFC 3339 in UTC with milliseconds.
 std::string now_rfc3339();
+// RFC 3339 (UTC, seconds) to and from Unix seconds; 0 when unreadable.
+std::string format_time(std::time_t t);
+std::time_t parse_time(const std::string& rfc3339);
 
 template <class T>
 T parse(const std::string& s) {

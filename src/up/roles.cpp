@@ -212,6 +212,7 @@ int run_agent(const AgentFlags& flags) {
   options.advertise = flags.advertise.empty() ? "127.0.0.1" : flags.advertise;
   options.lease_ttl_seconds = flags.lease_ttl;
   options.probe_interval = std::chrono::milliseconds(flags.probe_interval_ms);
+  options.orphan_retention = *util::parse_duration(flags.orphan_retention);
   for (auto& label : flags.labels) {
     auto eq = label.find('=');
     if (eq == std::string::npos || eq == 0) {
@@ -300,6 +301,7 @@ int run_up(UpFlags flags) {
   agent_options.name = hostname();
   agent_options.advertise = "127.0.0.1";
   agent_options.backups = api_options.backups;
+  agent_options.orphan_retention = *util::parse_duration(flags.orphan_retention);
   agent::Agent* running = nullptr;
   metrics::Exporter exporter(io.get_executor(), [&](metrics::Registry& r) {
     if (running) running->collect_metrics(r);

@@ -34,6 +34,7 @@ struct AgentFlags {
   std::string backup_dir = "/var/lib/berth/backups";
   std::string network;         // "" or "macvlan:IF"
   std::string metrics_listen;  // ADDR:PORT of /metrics (default ADVERTISE:7071; port 0: any)
+  std::string orphan_retention = "24h";  // util::parse_duration
 };
 
 struct UpFlags {
@@ -47,6 +48,7 @@ struct UpFlags {
   std::string docker_network = "berth";
   std::string metrics_listen = "127.0.0.1:7071";  // the agent's /metrics
   std::string etcd_compact_interval = "5m";
+  std::string orphan_retention = "24h";
 };
 
 int run_server(const ServerFlags& flags);

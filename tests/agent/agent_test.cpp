@@ -296,7 +296,49 @@ TEST(Agent, NoPromotionWhileFenced) {
   });
 }
 
-TEST(Agent, RemovesWhatLeftAndItsDataOnlyWhenTheDatabaseIsGone) {
+// This host's orphan records, by volume.
+std::map<std::string, model::Orphan> orphans(const test::FakeStore& store) {
+  std::map<std::string, model::Orphan> out;
+  for (auto& [key, kv] : store.items())
+    if (key.starts_with(model::keys::orphans_of("h1"))) {
+      auto o = model::parse<model::Orphan>(kv.value);
+      out[o.volume] = o;
+    }
+  return out;
+}
+
+TEST(Agent, AnInstanceThatLeftKeepsItsDataAsAnOrphanUntilAnOperatorRemovesIt) {
+  test::run([](Executor ex) -> asio::awaitable<void> {
+    World w(ex);
+    co_await w.setup();
+    co_await w.allocate(allocation(0, model::Role::primary));
+    co_await w.allocate(allocation(1, model::Role::replica));
+    Agent agent(ex, w.store, w.docker, w.options);
+    co_await agent.run();
+    EXPECT_TRUE(co_await eventually(ex, [&] { return w.healthy(0) && w.healthy(1); }));
+    // Scaled away (or moved): the database lives on, so its data here stays.
+    co_await w.store.erase(model::keys::allocation("h1", "db1", 1));
+    EXPECT_TRUE(co_await eventually(ex, [&] { return w.docker.containers().size() == 1; }));
+    EXPECT_TRUE(w.docker.volumes().count("berth-db1-1"));
+    EXPECT_TRUE(co_await eventually(ex, [&] { return orphans(w.store).size() == 1; }));
+    auto o = orphans(w.store).at("berth-db1-1");
+    EXPECT_EQ(std::tie(o.host, o.database_id, o.database_name, o.instance),
+              std::make_tuple("h1", "db1", "cache", 1));
+    EXPECT_EQ(o.bytes, 4096);
+    EXPECT_FALSE(o.since.empty());
+    co_await sleep(ex, 300ms);  // several passes: the retention (a day) keeps it
+    EXPECT_TRUE(w.docker.volumes().count("berth-db1-1"));
+    // The operator asks: the volume goes, then its record.
+    o.remove_requested = true;
+    co_await w.store.put(model::keys::orphan("h1", o.id), model::dump(o), 0);
+    EXPECT_TRUE(co_await eventually(ex, [&] { return orphans(w.store).empty(); }));
+    EXPECT_FALSE(w.docker.volumes().count("berth-db1-1"));
+    EXPECT_TRUE(w.docker.volumes().count("berth-db1-0"));
+    co_await agent.shutdown();
+  });
+}
+
+TEST(Agent, ADatabaseGoneWithoutATombstoneLeavesAnOrphanAndItsTombstoneRemovesIt) {
   test::run([](Executor ex) -> asio::awaitable<void> {
     World w(ex);
     co_await w.setup();
@@ -304,11 +346,60 @@ TEST(Agent, RemovesWhatLeftAndItsDataOnlyWhenTheDatabaseIsGone) {
     Agent agent(ex, w.store, w.docker, w.options);
     co_await agent.run();
     EXPECT_TRUE(co_await eventually(ex, [&] { return w.healthy(0); }));
+    // Its keys vanish (a stray delete, an old snapshot): no proof of a deletion.
     co_await w.store.erase(model::keys::database("db1"));
     co_await w.store.erase(model::keys::allocation("h1", "db1", 0));
     EXPECT_TRUE(co_await eventually(ex, [&] { return w.docker.containers().empty(); }));
+    EXPECT_TRUE(co_await eventually(ex, [&] { return orphans(w.store).size() == 1; }));
+    EXPECT_TRUE(w.docker.volumes().count("berth-db1-0"));
+    // The deletion is proven: the data goes, and with it the orphan.
+    model::Tombstone deleted{"db1", "cache", model::now_rfc3339()};  // named: g++ 12
+    co_await w.store.put(model::keys::tombstone("db1"), model::dump(deleted), 0);
+    EXPECT_TRUE(co_await eventually(ex, [&] { return w.docker.volumes().empty(); }));
+    EXPECT_TRUE(co_await eventually(ex, [&] { return orphans(w.store).empty(); }));
+    co_await agent.shutdown();
+  });
+}
+
+TEST(Agent, ADeletedDatabaseLosesItsDataAndStatusAtOnce) {
+  test::run([](Executor ex) -> asio::awaitable<void> {
+    World w(ex);
+    co_await w.setup();
+    co_await w.allocate(allocation(0, model::Role::primary));
+    Agent agent(ex, w.store, w.docker, w.options);
+    co_await agent.run();
+    EXPECT_TRUE(co_await eventually(ex, [&] { return w.healthy(0); }));
+    // As DELETE /v1/databases does it: one transaction with the tombstone.
+    std::vector<store::Operation> ops{
+        store::Operation::erase(model::keys::database("db1")),
+        store::Operation::erase(model::keys::allocation("h1", "db1", 0)),
+        store::Operation::put(model::keys::tombstone("db1"),
+                              model::dump(model::Tombstone{"db1", "cache", "now"}))};
+    std::vector<store::Compare> none;
+    std::vector<store::Operation> otherwise;
+    co_await w.store.txn(none, ops, otherwise);
+    EXPECT_TRUE(co_await eventually(ex, [&] { return w.docker.containers().empty(); }));
     EXPECT_TRUE(co_await eventually(ex, [&] { return w.docker.volumes().empty(); }));
     EXPECT_TRUE(co_await eventually(ex, [&] { return !w.status(0); }));
+    EXPECT_TRUE(orphans(w.store).empty());
+    co_await agent.shutdown();
+  });
+}
+
+TEST(Agent, OrphansPastTheirRetentionGoAFewAPass) {
+  test::run([](Executor ex) -> asio::awaitable<void> {
+    World w(ex);
+    w.options.orphan_retention = 0s;
+    co_await w.setup();
+    co_await w.allocate(allocation(0, model::Role::primary));
+    co_await w.allocate(allocation(1, model::Role::replica));
+    Agent agent(ex, w.store, w.docker, w.options);
+    co_await agent.run();
+    EXPECT_TRUE(co_await eventually(ex, [&] { return w.healthy(0) && w.healthy(1); }));
+    co_await w.store.erase(model::keys::allocation("h1", "db1", 1));
+    EXPECT_TRUE(co_await eventually(ex, [&] { return !w.docker.volumes().count("berth-db1-1"); }));
+    EXPECT_TRUE(co_await eventually(ex, [&] { return orphans(w.store).empty(); }));
+    EXPECT_TRUE(w.docker.volumes().count("berth-db1-0"));
     co_await agent.shutdown();
   });
 }

@@ -93,12 +93,26 @@ TEST(AgentPlan, SupervisedRunningInstanceOnlyGetsItsAllocation) {
   EXPECT_EQ(kinds_of(actions, key(a)), std::vector{Kind::Update});
 }
 
-TEST(AgentPlan, ContainerNoLongerWantedIsRemovedWithItsData) {
+TEST(AgentPlan, ContainerNoLongerWantedLeavesItsDataAsAnOrphan) {
   auto gone = allocation("db2", 1);
   auto actions = plan({}, std::vector{container(gone, "hash-db2")}, {}, ours());
   ASSERT_EQ(actions.size(), 1u);
   EXPECT_EQ(actions[0].kind, Kind::Remove);
+  EXPECT_FALSE(actions[0].drop_volume);
+  EXPECT_TRUE(actions[0].orphan_volume);
+}
+
+TEST(AgentPlan, ContainerOfADeletedDatabaseIsRemovedWithItsData) {
+  auto gone = allocation("db2", 1);
+  auto c = container(gone, "hash-db2");
+  c.labels[engines::labels::kDatabase] = "db2";
+  auto knowledge = ours();
+  knowledge.deleted = {"db2"};
+  auto actions = plan({}, std::vector{c}, {}, knowledge);
+  ASSERT_EQ(actions.size(), 1u);
+  EXPECT_EQ(actions[0].kind, Kind::Remove);
   EXPECT_TRUE(actions[0].drop_volume);
+  EXPECT_FALSE(actions[0].orphan_volume);
 }
 
 TEST(AgentPlan, DuplicateIsRemovedAndKeepsTheSharedVolume) {
@@ -125,7 +139,43 @@ TEST(AgentPlan, NewDataGenerationRecreatesFromAnEmptyVolume) {
   a.data_generation = "t-restore";
   auto actions = plan(want({a}), std::vector{c}, {{key(a), 1}}, ours());
   ASSERT_EQ(actions[0].kind, Kind::Recreate);
-  EXPECT_TRUE(actions[0].drop_volume);
+  EXPECT_TRUE(actions[0].orphan_volume);  // a fresh volume; the old data kept aside
+  EXPECT_FALSE(actions[0].drop_volume);
+}
+
+model::Orphan orphan(const std::string& id, const std::string& db, const std::string& since) {
+  model::Orphan o;
+  o.id = id;
+  o.database_id = db;
+  o.since = since;
+  return o;
+}
+
+std::vector<std::string> ids(const std::vector<model::Orphan>& orphans) {
+  std::vector<std::string> out;
+  for (auto& o : orphans) out.push_back(o.id);
+  return out;
+}
+
+TEST(AgentPlan, OrphansGoWhenAskedWhenTheirDatabaseIsDeletedOrPastRetentionAFewAPass) {
+  std::time_t now = model::parse_time("2026-11-27T12:00:00Z");
+  auto asked = orphan("o-asked", "db1", "2026-11-27T11:59:00Z");
+  asked.remove_requested = true;
+  std::vector<model::Orphan> all{
+      asked,
+      orphan("o-deleted", "db2", "2026-11-27T11:59:00Z"),
+      orphan("o-fresh", "db1", "2026-11-27T00:00:00Z"),
+      orphan("o-old3", "db1", "2026-11-20T00:00:03Z"),
+      orphan("o-old1", "db1", "2026-11-20T00:00:01Z"),
+      orphan("o-old2", "db1", "2026-11-20T00:00:02Z"),
+      orphan("o-notime", "db1", ""),
+  };
+  auto due = orphans_to_remove(all, {"db2"}, now, std::chrono::hours(24), 2);
+  EXPECT_EQ(ids(due), (std::vector<std::string>{"o-asked", "o-deleted", "o-old1", "o-old2"}));
+  // A day's retention: nothing of today's goes on its own.
+  EXPECT_TRUE(orphans_to_remove({orphan("o", "db1", "2026-11-27T00:00:00Z")}, {}, now,
+                                std::chrono::hours(24), 3)
+                  .empty());
 }
 
 TEST(AgentPlan, InstanceThatLeftIsReleasedFirst) {

@@ -154,6 +154,7 @@ TEST(OpenApi, RecordSchemasFollowTheirStructs) {
   fields_are_properties(model::Backup{}, "Backup");
   fields_are_properties(model::Task{}, "Task");
   fields_are_properties(model::NetworkConfig{}, "NetworkConfig");
+  fields_are_properties(model::Orphan{}, "Orphan");
 
   EXPECT_EQ(properties("Task")["progress"]["type"], "integer");
   EXPECT_EQ(properties("Task")["cancel_requested"]["type"], "boolean");

@@ -150,6 +150,11 @@ class Dockerd:
         status, body = self.call("GET", f"/containers/json?all=true&filters={q}")
         return body
 
+    def volumes(self):
+        """The names of the volumes this dockerd keeps."""
+        r = self.call("GET", "/volumes")
+        return sorted(v["Name"] for v in (r[1].get("Volumes") or [])) if r and r[0] == 200 else []
+
     def inspect(self, ident):
         r = self.call("GET", f"/containers/{ident}/json")
         return r[1] if r and r[0] == 200 else None

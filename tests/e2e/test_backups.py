@@ -83,6 +83,12 @@ class BackupsTest(LabTestCase):
         self.assertEqual(redis_cli(db["address"], pw, "get", "key:99999"), "v" * 200)
         self.assertEqual(redis_cli(db["address"], pw, "exists", "after-backup"), "0")
         view = self.berth.api("GET", "/v1/databases/big")
+        # The data it had is not deleted: its volume stays on the primary's host, an orphan.
+        primary = next(i for i in view["instances"] if i["role"] == "primary")
+        [kept] = [o for o in self.berth.api("GET", "/v1/orphans") if o["database_id"] == db["id"]
+                  and backup["id"] in o["reason"]]
+        self.assertEqual((kept["host"], kept["instance"]), (primary["host"], primary["n"]))
+        self.assertIn(kept["volume"], self.lab.host(kept["host"]).dockerd.volumes())
         replica = next(i for i in view["instances"] if i["role"] == "replica")
         wait_until(lambda: redis_cli(replica["address"], pw, "dbsize") == str(KEYS), 60,
                    "the replica re-seeded from the restored primary")

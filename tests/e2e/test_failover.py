@@ -89,7 +89,7 @@ class FailoverTest(LabTestCase):
         self.assertEqual((view["replicas"], view["memory_mb"]), (2, 96))
         self.assertEqual(len(self.instances_of(db["id"])), 3)
 
-        # Back to one replica: a container goes, its address returns to the pool.
+        # Back to one replica: a container goes; its data stays on its host as an orphan.
         r = self.berth.cli("update", "grow", "--replicas", "1", "--json")
         self.assertEqual(r.returncode, 0, r.stderr)
         view = json.loads(r.stdout)
@@ -97,8 +97,33 @@ class FailoverTest(LabTestCase):
         wait_until(lambda: len(self.instances_of(db["id"])) == 2, 20, "a replica removed")
         self.assertEqual(redis_cli(view["address"], pw, "set", "last", "3"), "OK")
         self.assertEqual(redis_cli(view["address"], pw, "wait", "1", "2000"), "1")
+        def orphans_of_grow():
+            return [o for o in json.loads(self.berth.cli("orphans", "--json", check=True).stdout)
+                    if o["database_id"] == db["id"]]
+
+        wait_until(orphans_of_grow, 20, "the replica's volume listed as an orphan")
+        [orphan] = orphans_of_grow()
+        self.assertEqual((orphan["database_name"], orphan["instance"]), ("grow", 2), orphan)
+        self.assertGreater(orphan["bytes"], 0)
+        left = self.lab.host(orphan["host"]).dockerd
+        self.assertIn(orphan["volume"], left.volumes())
+        table = self.berth.cli("orphans", check=True).stdout
+        self.assertIn(orphan["id"], table)
+        self.assertIn("grow", table)
+        # The operator removes it: gone from its host, and from the list.
+        r = self.berth.cli("orphans", "rm", orphan["id"])
+        self.assertEqual((r.returncode, r.stdout.strip()), (0, orphan["id"] + ": removed"), r.stderr)
+        self.assertNotIn(orphan["volume"], left.volumes())
+        self.assertEqual(orphans_of_grow(), [])
+        r = self.berth.cli("orphans", "rm", "o-nosuch")
+        self.assertEqual(r.returncode, 2)
+        # Deleted: its tombstone lets every host remove its data.
         self.assertEqual(self.berth.request("DELETE", "/v1/databases/grow")[0], 204)
         self.assertEqual(self.instances_of(db["id"]), [])
+        for h in self.lab.hosts:
+            wait_until(lambda: not [v for v in h.dockerd.volumes() if db["id"] in v], 20,
+                       f"the data of grow gone from {h.name}")
+        self.assertEqual(orphans_of_grow(), [])
 
     def test_constraints_choose_the_hosts(self):
         # The lab labels h1 zone=a and the other two zone=b.

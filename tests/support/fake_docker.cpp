@@ -86,7 +86,8 @@ asio::awaitable<std::string> FakeDocker::container_create(const docker::Containe
   c.info.labels = spec.labels;
   c.info.memory_bytes = spec.memory_bytes;
   if (!spec.network.empty()) c.info.ips[spec.network] = spec.ip;
-  for (auto& [volume, path] : spec.volumes) volumes_.insert(volume);
+  for (auto& [volume, path] : spec.volumes)
+    if (volumes_.insert(volume).second) volume_order_.push_back(volume);
   auto id = c.info.id;
   containers_[id] = std::move(c);
   co_return id;
@@ -226,6 +227,21 @@ asio::awaitable<void> FakeDocker::network_create(const docker::NetworkSpec& spec
   if (networks_.count(spec.name)) throw docker::Error(409, "network " + spec.name + " exists");
   networks_[spec.name] = spec;
   co_return;
+}
+
+asio::awaitable<std::vector<std::string>> FakeDocker::volume_list(const std::string& part) {
+  enter("volume_list", part);
+  std::vector<std::string> out;
+  for (auto& v : volume_order_)
+    if (volumes_.count(v) && v.find(part) != std::string::npos) out.push_back(v);
+  co_return out;
+}
+
+asio::awaitable<std::map<std::string, int64_t>> FakeDocker::volume_sizes() {
+  enter("volume_sizes", "");
+  std::map<std::string, int64_t> out;
+  for (auto& v : volumes_) out[v] = 4096;
+  co_return out;
 }
 
 asio::awaitable<void> FakeDocker::volume_remove(const std::string& name) {

@@ -78,6 +78,8 @@ class FakeDocker : public docker::Docker {
   asio::awaitable<std::optional<json>> network_inspect(const std::string& name) override;
   asio::awaitable<void> network_create(const docker::NetworkSpec& spec) override;
   asio::awaitable<void> volume_remove(const std::string& name) override;
+  asio::awaitable<std::vector<std::string>> volume_list(const std::string& part) override;
+  asio::awaitable<std::map<std::string, int64_t>> volume_sizes() override;
 
  private:
   // Records the call, and throws when dockerd is down or the call is set to fail.
@@ -91,6 +93,7 @@ class FakeDocker : public docker::Docker {
   std::set<std::string> images_;
   std::map<std::string, docker::NetworkSpec> networks_;
   std::set<std::string> volumes_;
+  std::vector<std::string> volume_order_;  // as created, oldest first
   // archives put into containers: id -> path -> tar
   std::map<std::string, std::map<std::string, std::string>> archives_;
   std::vector<std::string> calls_;

@@ -35,6 +35,7 @@ class FakeStore : public store::Store {
   // What the store holds, for assertions.
   int64_t revision() const { return revision_; }
   const store::KeyValue* find(const std::string& key) const;
+  const std::map<std::string, store::KeyValue>& items() const { return data_; }
   bool lease_alive(int64_t lease) const;
   int keep_alives() const { return keep_alives_; }
 
