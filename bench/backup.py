@@ -52,7 +52,7 @@ def main():
     docker = [DOCKER, "-H", "unix://" + dockerd.socket]
     try:
         db = berth.api("POST", "/v1/databases", {"name": "big", "engine": "redis",
-                                                  "memory_mb": SIZE_MB * 2 + 256})
+                                                  "memory_mb": SIZE_MB * 3 + 256})
         keys = fill(db["address"], db["password"], SIZE_MB)
         assert redis_cli(db["address"], db["password"], "dbsize") == str(keys)
         container = dockerd.containers(f"berth.database={db['id']}")[0]["Id"]

@@ -157,6 +157,9 @@ json database_view() {
                          {"id", "name", "engine", "version", "memory_mb", "replicas", "epoch",
                           "durable", "backup_schedule", "backup_keep", "backup_next",
                           "backup_verify", "constraints", "created_at"});
+  properties["usable_memory_mb"] = integer(
+      "what the data may take of memory_mb: the rest is kept for the engine's own work "
+      "(copy-on-write while it saves in the background, buffers, fragmentation)");
   properties["state"] = one_of({"pending", "starting", "running", "degraded"});
   properties["address"] = str("where clients connect: the primary's (or the database's) address");
   properties["port"] = integer();

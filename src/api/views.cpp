@@ -3,12 +3,22 @@
 #include <algorithm>
 #include <map>
 
+#include "engines/engine.hpp"
 #include "model/model.hpp"
 
 namespace berth::api {
 
 namespace keys = model::keys;
 using nlohmann::json;
+
+namespace {
+
+int64_t usable_memory_mb(const model::Database& db) {
+  auto* engine = engines::find_engine(db.engine);
+  return engine ? engine->data_memory_bytes(db.memory_mb) / 1024 / 1024 : db.memory_mb;
+}
+
+}  // namespace
 
 AllocationKey split_allocation_key(std::string_view key) {
   if (!key.starts_with(keys::kAllocations)) return {};
@@ -73,6 +83,7 @@ json database_view(const store::Mirror& state, const std::string& id) {
           {"engine", db.engine},
           {"version", db.version},
           {"memory_mb", db.memory_mb},
+          {"usable_memory_mb", usable_memory_mb(db)},
           {"replicas", db.replicas},
           {"epoch", db.epoch},
           {"durable", db.durable},

@@ -22,7 +22,8 @@ int64_t used_bytes(const client::Database& db) {
 
 void describe_database(std::ostream& out, const client::Database& db) {
   out << db.name << " is " << db.state << " (" << db.engine << " " << db.version << ", "
-      << db.memory_mb << " MiB) on " << primary_host(db) << "\n"
+      << db.memory_mb << " MiB, " << db.usable_memory_mb << " MiB of it for data) on "
+      << primary_host(db) << "\n"
       << "  id:       " << db.id << "\n"
       << "  address:  " << db.address << ":" << db.port << "\n";
   if (db.user) out << "  user:     " << *db.user << "\n";

@@ -36,6 +36,7 @@ Database decode_database(const json& j) {
   d.created_at = text(j, "created_at");
   d.port = number<int>(j, "port");
   d.memory_mb = number<int64_t>(j, "memory_mb");
+  d.usable_memory_mb = number<int64_t>(j, "usable_memory_mb");
   d.replicas = number<int>(j, "replicas");
   if (j.is_object() && j.contains("user") && j["user"].is_string())
     d.user = j["user"].get<std::string>();

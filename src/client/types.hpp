@@ -24,6 +24,7 @@ struct Database {
   std::string id, name, engine, version, state, address, created_at;
   int port = 0;
   int64_t memory_mb = 0;
+  int64_t usable_memory_mb = 0;  // what the data may take of memory_mb
   int replicas = 0;
   std::optional<std::string> user;  // engines with users (tarantool) name it
   std::string password;             // only in the answer that created the database

@@ -22,6 +22,7 @@ json database(const std::string& name) {
           {"address", "10.77.0.9"},
           {"port", 6379},
           {"memory_mb", 128},
+          {"usable_memory_mb", 53},
           {"created_at", "2026-11-27T10:00:00Z"},
           {"instances", {{{"n", 0}, {"host", "h1"}, {"role", "primary"}}}}};
 }
@@ -55,7 +56,9 @@ TEST(CommandsTest, RestoreToNewPrintsTheNewDatabaseLikeRun) {
   auto text = run.out.str();
   EXPECT_NE(text.find("restored backup\n"), std::string::npos) << text;
   EXPECT_NE(text.find("copy restored from b-1\n"), std::string::npos) << text;
-  EXPECT_NE(text.find("copy is running (redis 7.2, 128 MiB) on h1\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("copy is running (redis 7.2, 128 MiB, 53 MiB of it for data) on h1\n"),
+            std::string::npos)
+      << text;
   EXPECT_NE(text.find("  address:  10.77.0.9:6379\n"), std::string::npos) << text;
   EXPECT_NE(text.find("  password: s3cret\n"), std::string::npos) << text;
   EXPECT_NE(text.find("  connect:  redis-cli -h 10.77.0.9 -a s3cret\n"), std::string::npos) << text;
@@ -139,7 +142,7 @@ TEST(CommandsTest, RunPrintsTheDatabaseAndExits1WhenItIsNotYetHealthy) {
   Printed run;
   EXPECT_EQ(run_database(c, args, run.output()), 0);
   EXPECT_EQ(run.out.str(),
-            "cache is running (redis 7.2, 128 MiB) on h1\n"
+            "cache is running (redis 7.2, 128 MiB, 53 MiB of it for data) on h1\n"
             "  id:       d-cache\n"
             "  address:  10.77.0.9:6379\n"
             "  password: pw\n"

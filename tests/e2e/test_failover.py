@@ -68,9 +68,11 @@ class FailoverTest(LabTestCase):
             self.assertIn(c["Id"], started)
             inspect = self.lab.host(host).dockerd.inspect(c["Id"])
             self.assertEqual(inspect["HostConfig"]["Memory"], 96 * 1024 * 1024)
-        for inst in json.loads(r.stdout)["instances"]:
+        resized = json.loads(r.stdout)
+        self.assertEqual(resized["usable_memory_mb"], (96 - 8) * 45 // 100)
+        for inst in resized["instances"]:
             self.assertEqual(redis_cli(inst["address"], pw, "config", "get", "maxmemory")
-                             .split()[-1], str(96 * 1024 * 1024 * 85 // 100))
+                             .split()[-1], str((96 - 8) * 1024 * 1024 * 45 // 100))
 
         # Bad input changes nothing: beyond capacity, beyond the host count, out of range.
         status, body = self.berth.request("PATCH", "/v1/databases/grow",

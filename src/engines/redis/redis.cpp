@@ -1,5 +1,6 @@
 #include "engines/redis/redis.hpp"
 
+#include <algorithm>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <cstdio>
@@ -77,8 +78,12 @@ ImageRecipe RedisEngine::image_recipe() const {
 }
 
 int64_t RedisEngine::maxmemory_bytes(int64_t memory_mb) {
-  // 85% of the limit, leaving the rest for client buffers, fragmentation and AOF rewrites.
-  return memory_mb * 1024 * 1024 * 85 / 100;
+  // A fork (an AOF rewrite, a backup, a replica's full sync) copies every page the parent
+  // writes while the child runs: a database overwritten hard meanwhile doubles. So the data
+  // gets under half of what the process has past its own few MiB, the rest kept for that copy
+  // and for fragmentation (AWS ElastiCache advises reserving half for write-heavy loads).
+  int64_t limit = memory_mb * 1024 * 1024;
+  return std::max<int64_t>((limit - (int64_t{8} << 20)) * 45 / 100, limit / 4);
 }
 
 docker::ContainerSpec RedisEngine::container_spec(const model::Allocation& a) const {
