@@ -8,3 +8,4 @@ python3 bench/footprint.py
 python3 bench/api.py
 python3 bench/failover.py
 python3 bench/backup.py
+python3 bench/etcd.py

@@ -125,6 +125,30 @@ std::vector<model::Orphan> orphans_to_remove(const std::vector<model::Orphan>& o
   return out;
 }
 
+double operations_rate(const model::InstanceStatus& before, const model::InstanceStatus& now,
+                       double seconds) {
+  if (seconds <= 0 || now.operations < before.operations) return 0;
+  return double(now.operations - before.operations) / seconds;
+}
+
+bool figures_moved(const model::InstanceStatus& published, const model::InstanceStatus& now,
+                   double seconds, double published_rate) {
+  auto moved = [](int64_t a, int64_t b, int64_t floor, int64_t percent) {
+    int64_t d = a > b ? a - b : b - a;
+    return d > std::max(floor, std::max(a, b) * percent / 100);
+  };
+  if (moved(published.memory_used_bytes, now.memory_used_bytes, int64_t{1} << 20, 5)) return true;
+  if (moved(published.keys, now.keys, 10, 2)) return true;
+  if (moved(published.connections, now.connections, 1, 0)) return true;
+  double rate = operations_rate(published, now, seconds);
+  double change = rate > published_rate ? rate - published_rate : published_rate - rate;
+  return change > std::max(10.0, 0.25 * std::max(rate, published_rate));
+}
+
+bool writes_fenced(const model::Allocation& a, const Knowledge& knowledge) {
+  return knowledge.fenced && a.role == model::Role::primary && !a.database_address.empty();
+}
+
 RoleStep decide_role(const model::Allocation& a, const Knowledge& knowledge,
                      const engines::ProbeResult& current, bool holding_lost_writes) {
   RoleStep step;
@@ -134,7 +158,7 @@ RoleStep decide_role(const model::Allocation& a, const Knowledge& knowledge,
     return step;
   }
   step.config = {model::to_string(a.role), a.primary_ip, a.port, a.min_replicas_to_write,
-                 knowledge.fenced && primary};
+                 writes_fenced(a, knowledge)};
   if (knowledge.fenced && primary && current.role != "primary") {
     // Out of touch, the allocation that made it primary may already be stale: promote only
     // once etcd confirms the lease again.

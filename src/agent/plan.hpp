@@ -76,6 +76,16 @@ std::vector<model::Orphan> orphans_to_remove(const std::vector<model::Orphan>& o
                                              const std::set<std::string>& deleted, std::time_t now,
                                              std::chrono::seconds retention, size_t max_expired);
 
+// Whether an instance's drifting figures (memory, keys, connections, its rate of operations)
+// moved enough since the status last written to be worth a write: liveness is the lease, so
+// an idle database writes nothing. seconds: since that write; published_rate: the operations
+// per second it reported (the probes' own few commands stay below the threshold).
+bool figures_moved(const model::InstanceStatus& published, const model::InstanceStatus& now,
+                   double seconds, double published_rate);
+// Operations per second between two statuses (0 when the counter went back: a restart).
+double operations_rate(const model::InstanceStatus& before, const model::InstanceStatus& now,
+                       double seconds);
+
 // What a supervisor does with an instance that answers its probe.
 struct RoleStep {
   enum class Kind {
@@ -87,6 +97,11 @@ struct RoleStep {
   engines::RoleConfig config;
   bool hold_address = false;  // this instance holds the database address
 };
+// Whether the instance stops taking writes: a primary, out of touch with etcd, that another
+// instance could replace meanwhile. A primary that never had a replica (no database address)
+// cannot be failed over, so etcd out of reach is no reason to stop its writes (the reasoning
+// of Patroni's failsafe mode).
+bool writes_fenced(const model::Allocation& allocation, const Knowledge& knowledge);
 // holding_lost_writes: the primary restarted empty-handed within the last 15 s (see Supervisor).
 RoleStep decide_role(const model::Allocation& allocation, const Knowledge& knowledge,
                      const engines::ProbeResult& current, bool holding_lost_writes);

@@ -146,8 +146,10 @@ asio::awaitable<void> HostSession::fence_watchdog() {
     timer.expires_after(100ms);
     co_await timer.async_wait(asio::use_awaitable);
     if (!fenced_ && std::chrono::steady_clock::now() - last_keep_alive_ > limit) {
-      util::log("agent {}: no word from etcd for {} ms: fencing primaries", options_.name,
-                limit.count());
+      util::log(
+          "agent {}: no word from etcd for {} ms: fencing the primaries that could be "
+          "replaced",
+          options_.name, limit.count());
       set_fenced(true);
     }
   }

@@ -168,7 +168,7 @@ void Supervisor::observe(const engines::ProbeResult& result, const Knowledge& kn
     s.epoch = a.epoch;
     s.memory_limit_mb = applied_memory_mb_;
     s.holds_address = held_address_;
-    s.message = knowledge.fenced && a.role == model::Role::primary ? "fenced: writes paused" : "";
+    s.message = writes_fenced(a, knowledge) ? "fenced: writes paused" : "";
     s.primary_down = false;
     phase_ = Phase::Serving;
     if (looping) {
@@ -270,21 +270,27 @@ asio::awaitable<void> Supervisor::publish() {
   int64_t lease = edges_.session.lease();
   if (lease == 0) co_return;
   auto s = status_;
-  // Memory and traffic figures drift all the time: rewrite them at most every 10 s; state
-  // changes at once.
+  // State changes go at once. Memory and traffic figures drift: they go at most every 10 s,
+  // and only when they moved enough to matter (an idle database writes nothing: liveness is
+  // the host's lease, not a rewritten status).
   model::InstanceStatus comparable = s;
   comparable.memory_used_bytes = comparable.connections = comparable.operations = 0;
   comparable.keys = 0;
   comparable.updated_at.clear();
   std::string signature = model::dump(comparable);
   auto now = Clock::now();
-  if (signature == published_ && now - published_at_ < 10s) co_return;
+  double seconds = std::chrono::duration<double>(now - published_at_).count();
+  if (signature == published_ &&
+      (seconds < 10 || !figures_moved(published_status_, s, seconds, published_rate_)))
+    co_return;
   s.updated_at = model::now_rfc3339();
   auto key = model::keys::status(allocation_.database_id, allocation_.n);
   auto value = model::dump(s);
   co_await edges_.store.put(key, value, lease);
+  published_rate_ = signature == published_ ? operations_rate(published_status_, s, seconds) : 0;
   published_ = signature;
   published_value_ = value;
+  published_status_ = s;
   published_at_ = now;
 }
 

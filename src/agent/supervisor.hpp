@@ -117,6 +117,8 @@ class Supervisor {
   std::string published_;        // the status last written, without its volatile fields
   std::string published_value_;  // exactly what was last written
   std::chrono::steady_clock::time_point published_at_{};
+  model::InstanceStatus published_status_;  // its figures, to tell a drift that matters
+  double published_rate_ = 0;               // the operations per second it reported
   // What the agent applied: Redis cannot tell whether its writes are paused, so it is recalled.
   bool writes_paused_ = false;
   int64_t applied_memory_mb_ = 0;  // 0: not applied by this agent yet

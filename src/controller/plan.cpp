@@ -93,7 +93,9 @@ std::vector<Change> plan(const Snapshot& snapshot) {
     if (!primary) continue;
     auto alive = [&](const AllocationEntry* e) { return hosts.count(e->allocation.host) > 0; };
 
-    if (!alive(primary) || confirmed_unreachable(snapshot, *primary, instances) ||
+    bool answers = snapshot.answering.count(keys::instance_owner(primary->allocation.database_id,
+                                                                 primary->allocation.n)) > 0;
+    if ((!alive(primary) && !answers) || confirmed_unreachable(snapshot, *primary, instances) ||
         crash_looping(snapshot, primary->allocation)) {
       // Failover: the primary's host is gone, or the primary keeps crashing there. Promote the best
       // live replica under a new epoch, in one transaction with everything else that changes with
@@ -177,9 +179,11 @@ std::vector<Change> plan(const Snapshot& snapshot) {
       auto it = snapshot.statuses.find(keys::instance_owner(id, e->allocation.n));
       return it != snapshot.statuses.end() && it->second.state == model::InstanceState::healthy;
     });
-    if (hosts.at(primary->allocation.host).draining && snapshot.switching.count(id))
+    // (A primary kept on a host whose agent died is on no live host.)
+    bool primary_draining = alive(primary) && hosts.at(primary->allocation.host).draining;
+    if (primary_draining && snapshot.switching.count(id))
       continue;  // under way: nothing else moves meanwhile
-    if (hosts.at(primary->allocation.host).draining && settled) {
+    if (primary_draining && settled) {
       bool has_target = false;
       for (auto* e : instances)
         if (e != primary && replica_in_sync(snapshot, e->allocation) &&

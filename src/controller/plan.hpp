@@ -29,6 +29,10 @@ struct Snapshot {
   // Primaries ("id/n") the leader has not reached for a while: lost if their replicas
   // cannot reach them either, even while their host's lease still runs.
   std::set<std::string> unreachable;
+  // Primaries ("id/n") the leader's probes reached within the last second, whatever their
+  // host's lease says: one whose agent died answers on, and is kept rather than failed over
+  // (nothing could fence it, and its container holds the database address).
+  std::set<std::string> answering;
   // Tasks (backups, restores) and which of them a live worker holds a claim on.
   std::vector<std::pair<int64_t, model::Task>> tasks;  // (mod revision, task)
   std::set<std::string> claimed;

@@ -13,6 +13,14 @@ namespace asio = boost::asio;
 namespace keys = model::keys;
 using namespace std::chrono_literals;
 
+std::set<std::string> PrimaryProber::answering(std::chrono::steady_clock::duration within) const {
+  std::set<std::string> out;
+  auto now = std::chrono::steady_clock::now();
+  for (auto& [owner, at] : answered_at_)
+    if (now - at <= within) out.insert(owner);
+  return out;
+}
+
 std::set<std::string> PrimaryProber::unreachable(std::chrono::steady_clock::duration after) const {
   std::set<std::string> out;
   auto now = std::chrono::steady_clock::now();
@@ -32,15 +40,20 @@ asio::awaitable<void> PrimaryProber::run() {
         if (a.role != model::Role::primary || a.database_address.empty()) continue;  // no replicas
         std::string owner = keys::instance_owner(a.database_id, a.n);
         // Only a primary its agent last saw healthy can be lost to a cut; one that is starting
-        // or crashing is its agent's business.
+        // or crashing is its agent's business. One whose agent is gone (its lease, and with it
+        // the status, expired) is probed too: it may well answer on.
         auto* status = term_.view.status(a.database_id, a.n);
-        if (!status || status->value.state != model::InstanceState::healthy) continue;
+        bool agent_gone = !status && !term_.view.host(a.host);
+        if (!agent_gone && (!status || status->value.state != model::InstanceState::healthy))
+          continue;
         current.insert(owner);
         if (probing_.insert(owner).second)
           probes.spawn(probe_one(owner, a.engine, a.ip, a.port, a.password));
       }
       for (auto it = down_since_.begin(); it != down_since_.end();)
         it = current.count(it->first) ? std::next(it) : down_since_.erase(it);
+      for (auto it = answered_at_.begin(); it != answered_at_.end();)
+        it = current.count(it->first) ? std::next(it) : answered_at_.erase(it);
       timer.expires_after(100ms);
       co_await timer.async_wait(asio::use_awaitable);
     }
@@ -63,7 +76,7 @@ asio::awaitable<void> PrimaryProber::probe_one(std::string owner, std::string en
     healthy = result.healthy;
   }
   if (healthy)
-    down_since_.erase(owner);
+    reached(owner);
   else if (!down_since_.count(owner))
     down_since_[owner] = started;
   probing_.erase(owner);

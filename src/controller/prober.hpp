@@ -1,5 +1,6 @@
 // The primary prober of a term: probes every primary that has replicas every 100 ms, to notice
-// a lost host faster than its lease can expire. The reconciler asks it which are unreachable.
+// a lost host faster than its lease can expire, and to tell a dead agent (its primary answers
+// on) from a dead host. The reconciler asks it which are unreachable and which answer.
 #pragma once
 
 #include <chrono>
@@ -19,15 +20,21 @@ class PrimaryProber {
   boost::asio::awaitable<void> run();
   // Primaries ("id/n") no probe has reached for at least `after`.
   std::set<std::string> unreachable(std::chrono::steady_clock::duration after) const;
+  // Primaries a probe reached within `within`.
+  std::set<std::string> answering(std::chrono::steady_clock::duration within) const;
   // The primary answered another look: it is not down.
-  void reached(const std::string& owner) { down_since_.erase(owner); }
+  void reached(const std::string& owner) {
+    down_since_.erase(owner);
+    answered_at_[owner] = std::chrono::steady_clock::now();
+  }
 
  private:
   boost::asio::awaitable<void> probe_one(std::string owner, std::string engine, std::string ip,
                                          int port, std::string password);
 
   const TermContext& term_;
-  std::map<std::string, std::chrono::steady_clock::time_point> down_since_;  // "id/n"
+  std::map<std::string, std::chrono::steady_clock::time_point> down_since_;   // "id/n"
+  std::map<std::string, std::chrono::steady_clock::time_point> answered_at_;  // "id/n"
   std::set<std::string> probing_;
 };
 

@@ -55,6 +55,7 @@ Snapshot Reconciler::snapshot() const {
       snapshot.switching.insert(kv->key.substr(kSwitchovers.size()));
   // A primary counts as unreachable after 600 ms without an answer to the leader's probes.
   snapshot.unreachable = prober_.unreachable(600ms);
+  snapshot.answering = prober_.answering(1s);
   return snapshot;
 }
 

@@ -209,10 +209,17 @@ TEST(Agent, FencesPrimariesWhenEtcdStopsConfirmingTheLease) {
     World w(ex);
     co_await w.setup();
     auto primary = allocation(0, model::Role::primary);
+    primary.database_address = "10.77.0.100";  // it has replicas (elsewhere): replaceable
     co_await w.allocate(primary);
+    // A database that never had a replica: nothing can take its place.
+    auto lone = allocation(0, model::Role::primary);
+    lone.database_id = "db2";
+    lone.ip = "10.77.0.50";
+    co_await w.allocate(lone);
     Agent agent(ex, w.store, w.docker, w.options);
     co_await agent.run();
     EXPECT_TRUE(co_await eventually(ex, [&] { return w.healthy(0); }));
+    EXPECT_TRUE(co_await eventually(ex, [&] { return w.engine.instances().count(lone.ip) > 0; }));
     EXPECT_FALSE(w.engine.instances()[primary.ip].writes_paused);
 
     w.store.set_keep_alive_failing(true);
@@ -231,6 +238,8 @@ TEST(Agent, FencesPrimariesWhenEtcdStopsConfirmingTheLease) {
       auto s = w.status(0);
       return s && s->message == "fenced: writes paused";
     }));
+    // etcd out of reach is no reason to stop the lone primary's writes.
+    EXPECT_FALSE(w.engine.instances()[lone.ip].writes_paused);
 
     // Back in touch (the lease never expired): caught up, unfenced, writes again.
     w.store.set_keep_alive_failing(false);

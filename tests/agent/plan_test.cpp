@@ -236,6 +236,34 @@ TEST(AgentPlan, ContainersOfAnotherClusterAreLeftAlone) {
   EXPECT_EQ(kinds_of(actions, key(legacy)), std::vector{Kind::Remove});
 }
 
+model::InstanceStatus figures(int64_t memory, int64_t keys, int64_t connections,
+                              int64_t operations) {
+  model::InstanceStatus s;
+  s.memory_used_bytes = memory;
+  s.keys = keys;
+  s.connections = connections;
+  s.operations = operations;
+  return s;
+}
+
+TEST(AgentPlan, AnIdleInstanceWritesNoStatusABusyOneWhenItsFiguresMove) {
+  auto was = figures(100 << 20, 1000, 3, 50000);
+  // Idle: the probes' own commands (a few a second), memory within a few KiB.
+  EXPECT_FALSE(figures_moved(was, figures((100 << 20) + 4096, 1000, 3, 50000 + 3 * 60), 60, 3));
+  EXPECT_FALSE(figures_moved(was, figures(100 << 20, 1005, 3, 50000), 60, 0));
+  // Memory by more than 5%, keys by more than 2%, a client more: written.
+  EXPECT_TRUE(figures_moved(was, figures(106 << 20, 1000, 3, 50000), 60, 0));
+  EXPECT_TRUE(figures_moved(was, figures(100 << 20, 1030, 3, 50000), 60, 0));
+  EXPECT_TRUE(figures_moved(was, figures(100 << 20, 1000, 5, 50000), 60, 0));
+  // Traffic starts (1000 ops/s against 3), and stops again (3 against 1000).
+  EXPECT_TRUE(figures_moved(was, figures(100 << 20, 1000, 3, 50000 + 10000), 10, 3));
+  EXPECT_TRUE(figures_moved(was, figures(100 << 20, 1000, 3, 50000 + 30), 10, 1000));
+  // Steady traffic: the same rate again is no news.
+  EXPECT_FALSE(figures_moved(was, figures(100 << 20, 1000, 3, 50000 + 10050), 10, 1000));
+  // A restart sets the counter back: a rate of 0, not a negative one.
+  EXPECT_EQ(operations_rate(was, figures(0, 0, 0, 10), 10), 0);
+}
+
 TEST(AgentPlan, RoleDecisions) {
   std::vector<RoleCase> cases{
       {"primary serves", model::Role::primary, "10.0.0.2", false, "primary", false,
@@ -254,6 +282,9 @@ TEST(AgentPlan, RoleDecisions) {
        RoleStep::Kind::HoldReadOnly, false, false},
       {"no database address to hold", model::Role::primary, "", false, "primary", false,
        RoleStep::Kind::Apply, false, false},
+      // Never had a replica: nothing can replace it, so etcd out of reach pauses nothing.
+      {"fenced primary without replicas serves on", model::Role::primary, "", true, "primary",
+       false, RoleStep::Kind::Apply, false, false},
   };
   for (auto& c : cases) {
     auto a = allocation("db1", 0, c.role);

@@ -106,6 +106,23 @@ TEST(Plan, LostPrimaryHostPromotesTheReplicaWithTheHighestOffset) {
   EXPECT_EQ(detail(c), "instance 2 on h3 promoted (epoch 4), instance 0 re-created on h4");
 }
 
+TEST(Plan, APrimaryWhoseAgentDiedButThatAnswersIsKept) {
+  // h1's lease is gone (its agent was killed) but the leader's probes still reach the
+  // primary: promoting would leave two writable instances, and nothing could fence the old.
+  Builder b;
+  b.host("h2").host("h3").database("d", 1);
+  b.instance("d", 0, "h1", "primary");
+  b.instance("d", 1, "h2", "replica", 500);
+  b.s.answering.insert("d/0");
+  for (auto& c : plan(b.s))
+    EXPECT_FALSE(std::holds_alternative<Failover>(c)) << kind(c) << ": " << detail(c);
+  // It stops answering (the host died after all): failed over.
+  b.s.answering.clear();
+  auto changes = plan(b.s);
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_TRUE(std::holds_alternative<Failover>(changes[0]));
+}
+
 TEST(Plan, NoHealthyReplicaMeansNoPromotion) {
   Builder b;
   b.host("h2").database("d", 1);

@@ -209,6 +209,36 @@ class DatabasesTest(unittest.TestCase):
         self.assertEqual(redis_cli(db["address"], db["password"], "get", "a"), "1")
         self.delete("survivor")
 
+    def test_a_database_without_replicas_takes_writes_while_etcd_is_down(self):
+        """Nothing could replace it, so an etcd out of reach pauses none of its writes (the
+        agent fences only primaries another instance could take over from)."""
+        db = self.create("failsafe")
+        log = os.path.join(self.berth.workdir, "agent.log")
+
+        def fences():
+            with open(log) as f:
+                return f.read().count("no word from etcd")
+
+        fenced_before, written = fences(), 0
+        self.etcd.stop()
+        try:
+            def fenced_and_still_writable():
+                nonlocal written
+                self.assertEqual(redis_cli(db["address"], db["password"], "set",
+                                           f"k{written}", "v"), "OK")
+                written += 1
+                return fences() > fenced_before
+
+            wait_until(fenced_and_still_writable, 30, "the agent to fence", interval=0.2)
+            for _ in range(10):  # well after the fence
+                fenced_and_still_writable()
+        finally:
+            self.etcd.start()
+        self.assertEqual(redis_cli(db["address"], db["password"], "dbsize"), str(written))
+        wait_until(lambda: self.berth.api("GET", "/v1/databases/failsafe")["state"] == "running",
+                   30, "the database reported running again")
+        self.delete("failsafe")
+
     def test_agent_lives_through_etcd_and_dockerd_restarts(self):
         db = self.create("weathered")
         redis_cli(db["address"], db["password"], "set", "b", "2")

@@ -287,6 +287,47 @@ class FailoverTest(LabTestCase):
                          [("host.agent_restarted", host.name)], new)
         self.assertEqual(self.berth.request("DELETE", "/v1/databases/calm")[0], 204)
 
+    def test_a_killed_agent_leaves_one_writable_primary(self):
+        """SIGKILL to the agent of the primary's host while the host, dockerd and the containers
+        live on: its lease runs out, but the primary still answers the leader, so it is kept;
+        nothing is promoted beside it, the replica never takes a write, and no durable write
+        is lost. The agent comes back and takes over."""
+        db = self.create("agentless")
+        old_primary, db = self.primary("agentless")
+        replica = next(i for i in db["instances"] if i["role"] == "replica")
+        host = self.lab.host(old_primary["host"])
+        pw = self.passwords["agentless"]
+        writer = Writer(db["address"], pw)
+        writer.start()
+        try:
+            wait_until(lambda: len(writer.durable) > 50, 10, "durable writes before the kill")
+            host.kill_agent()
+            wait_until(lambda: next(h["state"] for h in self.berth.api("GET", "/v1/hosts")
+                                    if h["name"] == host.name) == "down", 20,
+                       "the host's lease to run out")
+            durable_at_down = len(writer.durable)
+            # Long past the lease: a promotion would have happened by now.
+            deadline = time.monotonic() + self.lab.lease_ttl * 2 + 2
+            while time.monotonic() < deadline:
+                self.assertIn("READONLY", redis_cli(replica["address"], pw, "set", "split", "1"))
+                time.sleep(0.2)  # a look every 200 ms over the window
+            wait_until(lambda: len(writer.durable) > durable_at_down + 50, 10,
+                       "durable writes go on while the agent is dead")
+            view = self.berth.api("GET", "/v1/databases/agentless")
+            self.assertEqual(view["epoch"], db["epoch"], "nothing was promoted")
+            host.start_agent()
+            wait_until(lambda: self.berth.api("GET", "/v1/databases/agentless")["state"] ==
+                       "running" and next(h["state"] for h in self.berth.api("GET", "/v1/hosts")
+                                          if h["name"] == host.name) == "alive", 30,
+                       "the agent back and the database running")
+        finally:
+            writer.stop()
+        now_primary, view = self.primary("agentless")
+        self.assertEqual((now_primary["n"], now_primary["host"]),
+                         (old_primary["n"], old_primary["host"]))
+        self.assertEqual(writer.missing(view["address"], pw), [])
+        self.assertEqual(self.berth.request("DELETE", "/v1/databases/agentless")[0], 204)
+
     def test_failover_when_agent_and_dockerd_are_killed(self):
         self.create("killed")
 
