@@ -69,6 +69,7 @@ asio::awaitable<void> HostSession::register_host() {
       bool resumed = lease != 0;
       if (!resumed) lease = co_await store_.lease_grant(options_.lease_ttl_seconds);
       co_await store_.put(model::keys::host(options_.name), model::dump(host), lease);
+      co_await store_.erase(model::keys::host_left(options_.name));
       lease_ = lease;
       docker_down_ = false;
       // Statuses were bound to the old lease: publish them again under the new one.
@@ -186,6 +187,9 @@ asio::awaitable<void> HostSession::docker_watchdog() {
     docker_down_ = true;
     set_fenced(true);
     try {
+      // Said first: the leader keeps a primary that answers though its host's lease is gone
+      // (a dead agent), unless its agent left on purpose.
+      co_await store_.put(model::keys::host_left(options_.name), "dockerd is down", 0);
       co_await store_.lease_revoke(lease);
     } catch (const std::exception& e) {
       util::log("agent {}: revoking the lease: {}", options_.name, e.what());

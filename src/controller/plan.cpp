@@ -94,7 +94,8 @@ std::vector<Change> plan(const Snapshot& snapshot) {
     auto alive = [&](const AllocationEntry* e) { return hosts.count(e->allocation.host) > 0; };
 
     bool answers = snapshot.answering.count(keys::instance_owner(primary->allocation.database_id,
-                                                                 primary->allocation.n)) > 0;
+                                                                 primary->allocation.n)) > 0 &&
+                   !snapshot.left.count(primary->allocation.host);
     if ((!alive(primary) && !answers) || confirmed_unreachable(snapshot, *primary, instances) ||
         crash_looping(snapshot, primary->allocation)) {
       // Failover: the primary's host is gone, or the primary keeps crashing there. Promote the best

@@ -33,6 +33,7 @@ struct Snapshot {
   // host's lease says: one whose agent died answers on, and is kept rather than failed over
   // (nothing could fence it, and its container holds the database address).
   std::set<std::string> answering;
+  std::set<std::string> left;  // hosts whose agents left on purpose (their primaries fenced)
   // Tasks (backups, restores) and which of them a live worker holds a claim on.
   std::vector<std::pair<int64_t, model::Task>> tasks;  // (mod revision, task)
   std::set<std::string> claimed;

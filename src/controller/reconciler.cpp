@@ -56,6 +56,8 @@ Snapshot Reconciler::snapshot() const {
   // A primary counts as unreachable after 600 ms without an answer to the leader's probes.
   snapshot.unreachable = prober_.unreachable(600ms);
   snapshot.answering = prober_.answering(1s);
+  for (auto* kv : term_.state.under(keys::kHostsLeft))
+    snapshot.left.insert(kv->key.substr(keys::kHostsLeft.size()));
   return snapshot;
 }
 

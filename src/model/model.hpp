@@ -87,6 +87,12 @@ inline const std::string kServers = "/berth/servers/";  // + advertised API addr
 inline std::string server(const std::string& address) {
   return kServers + address;
 }
+// + host: the host's agent left the cluster on purpose (its dockerd is down) and fenced its
+// primaries: they may answer on, but are to be failed over (gone when it registers again)
+inline const std::string kHostsLeft = "/berth/hosts-left/";
+inline std::string host_left(const std::string& host) {
+  return kHostsLeft + host;
+}
 // + database id: a deleted database, the proof an agent needs before it removes its data
 inline const std::string kTombstones = "/berth/tombstones/";
 inline std::string tombstone(const std::string& database_id) {

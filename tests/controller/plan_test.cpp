@@ -116,6 +116,11 @@ TEST(Plan, APrimaryWhoseAgentDiedButThatAnswersIsKept) {
   b.s.answering.insert("d/0");
   for (auto& c : plan(b.s))
     EXPECT_FALSE(std::holds_alternative<Failover>(c)) << kind(c) << ": " << detail(c);
+  // Its agent left on purpose (dockerd is down there) and fenced it: failed over.
+  b.s.left.insert("h1");
+  ASSERT_EQ(plan(b.s).size(), 1u);
+  EXPECT_TRUE(std::holds_alternative<Failover>(plan(b.s)[0]));
+  b.s.left.clear();
   // It stops answering (the host died after all): failed over.
   b.s.answering.clear();
   auto changes = plan(b.s);

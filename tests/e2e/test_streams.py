@@ -139,7 +139,7 @@ class RestoreStreamsTest(LabTestCase):
         self.addCleanup(self.berth.request, "DELETE", "/v1/databases/steady")
         # The big one on the same host as steady's primary (h1 is the only host in zone a).
         huge = self.berth.api("POST", "/v1/databases", {
-            "name": "huge", "engine": "redis", "memory_mb": 3072, "constraints": {"zone": "a"}})
+            "name": "huge", "engine": "redis", "memory_mb": 6144, "constraints": {"zone": "a"}})
         self.addCleanup(self.berth.request, "DELETE", "/v1/databases/huge")
         host = huge["instances"][0]["host"]
         primary, view = self.primary("steady")
