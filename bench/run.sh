@@ -9,3 +9,4 @@ python3 bench/api.py
 python3 bench/failover.py
 python3 bench/backup.py
 python3 bench/etcd.py
+FAULTS=${FAULTS:-200} python3 bench/chaos.py
