@@ -27,7 +27,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "e2e"))
 from harness import Berth, wait_until  # noqa: E402
 from lab import MultiHostLab  # noqa: E402
-from writer import Connection, Writer  # noqa: E402
+from writer import Writer, write_taken_by  # noqa: E402
 
 FAULTS = int(os.environ.get("FAULTS", "10"))
 SEED = int(os.environ.get("SEED", str(int(time.time()))))
@@ -51,18 +51,9 @@ class WriteChecker(threading.Thread):
         while self.running:
             took = []
             for address in self.addresses:
-                try:
-                    conn = Connection(address, self.password, timeout=0.2)
-                    try:
-                        info = conn.call("INFO", "server")
-                        run_id = next(line.split(":", 1)[1] for line in info.split("\r\n")
-                                      if line.startswith("run_id:"))
-                        if conn.call("SET", f"checker{i}", i) == "OK":
-                            took.append((address, run_id))
-                    finally:
-                        conn.close()
-                except (OSError, ConnectionError, RuntimeError, StopIteration):
-                    pass
+                run_id = write_taken_by(address, self.password, f"checker{i}", i)
+                if run_id:
+                    took.append((address, run_id))
                 i += 1
             if len({run_id for _, run_id in took}) > 1:
                 self.double_rounds.append((time.monotonic(), took))

@@ -125,6 +125,22 @@ class Writer(threading.Thread):
             conn.close()
 
 
+def write_taken_by(address, password, key, value):
+    """The run_id of the Redis process at address if it took SET key value; None if it did not
+    (refused, paused past 200 ms, or out of reach)."""
+    try:
+        conn = Connection(address, password, timeout=0.2)
+        try:
+            info = conn.call("INFO", "server")
+            run_id = next(line.split(":", 1)[1] for line in info.split("\r\n")
+                          if line.startswith("run_id:"))
+            return run_id if conn.call("SET", key, value) == "OK" else None
+        finally:
+            conn.close()
+    except (OSError, ConnectionError, RuntimeError, StopIteration):
+        return None
+
+
 class Checker(threading.Thread):
     """Writes to every instance address in turn and records which Redis process (run_id)
     accepted each write: two processes accepting writes over the same span of time would be
@@ -140,18 +156,9 @@ class Checker(threading.Thread):
         i = 0
         while self.running:
             for address in self.addresses:
-                try:
-                    conn = Connection(address, self.password, timeout=0.2)
-                    try:
-                        info = conn.call("INFO", "server")
-                        run_id = next(line.split(":", 1)[1] for line in info.split("\r\n")
-                                      if line.startswith("run_id:"))
-                        if conn.call("SET", f"checker{i}", i) == "OK":
-                            self.accepted.append((time.monotonic(), address, run_id))
-                    finally:
-                        conn.close()
-                except (OSError, ConnectionError, RuntimeError, StopIteration):
-                    pass
+                run_id = write_taken_by(address, self.password, f"checker{i}", i)
+                if run_id:
+                    self.accepted.append((time.monotonic(), address, run_id))
                 i += 1
             time.sleep(0.02)
 
