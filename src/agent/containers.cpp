@@ -74,6 +74,28 @@ asio::awaitable<void> Reconciler::ensure_shim(const model::NetworkConfig& config
   util::log("agent {}: shim {} reaches local containers", options_.name, mine);
 }
 
+asio::awaitable<void> Reconciler::release_retired_addresses() {
+  if (!addresses_.loaded()) co_return;
+  std::vector<const store::KeyValue*> retired;
+  for (auto* kv : addresses_.under(model::keys::kAddresses))
+    if (model::keys::retired_on(kv->value) == options_.name) retired.push_back(kv);
+  if (retired.empty()) co_return;
+  // Listed after this round's removals: any container of ours, running or not (a stopped one
+  // takes its address back when it starts).
+  std::set<std::string> held;
+  for (auto& c : co_await docker_.container_list(engines::labels::kHost, options_.name))
+    for (auto& [net, ip] : c.ips) held.insert(ip);
+  for (auto* kv : retired) {
+    std::string ip = kv->key.substr(model::keys::kAddresses.size());
+    if (held.count(ip)) continue;
+    std::vector<store::Compare> still{store::Compare::value_is(kv->key, kv->value)};
+    std::vector<store::Operation> release{store::Operation::erase(kv->key)};
+    if ((co_await store_.txn(still, release)).succeeded)
+      util::log("agent {}: address {} is free again (no container here holds it)", options_.name,
+                ip);
+  }
+}
+
 asio::awaitable<void> Reconciler::ensure_image(const Allocation& a) {
   if (!a.image.empty()) {
     // A registry image named in the engine settings: pull it when this host lacks it.
@@ -111,9 +133,10 @@ asio::awaitable<void> Reconciler::create_container(const Allocation& a, const st
   if (!engine) throw std::runtime_error("unknown engine " + a.engine);
   co_await ensure_network();
   co_await ensure_image(a);
-  // An instance keeps its address wherever it is re-created: until its old container is gone
-  // (a drained or lost host's agent removes it), a second one at that address would split the
-  // LAN's traffic between two machines. Wait for the next pass instead.
+  // An instance moved off a live host keeps its address: until its old container is gone (the
+  // drained host's agent removes it), a second one at that address would split the LAN's
+  // traffic between two machines. Wait for the next pass instead. (Re-created away from a lost
+  // host, it has a new address: the controller never hands out one a lost host may hold.)
   if (options_.macvlan() && co_await hostnet_.answered_on_lan(a.ip))
     throw std::runtime_error("address " + a.ip +
                              " still answers on the LAN (the instance's old container is not "

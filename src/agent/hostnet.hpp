@@ -22,8 +22,8 @@ class HostNetwork {
   // Adds address/32 to eth0 inside the network namespace of process pid and announces it.
   boost::asio::awaitable<void> hold_address(int pid, const std::string& address);
   boost::asio::awaitable<void> drop_address(int pid, const std::string& address);
-  // Announces that eth0 in pid's namespace has address (unsolicited ARP): an instance
-  // re-created on another host keeps its address, and neighbours must learn its new MAC.
+  // Announces that eth0 in pid's namespace has address (unsolicited ARP): an instance moved to
+  // another host keeps its address, and neighbours must learn its new MAC.
   boost::asio::awaitable<void> announce(int pid, const std::string& address);
   // Deletes eth0 in pid's namespace: the container leaves the LAN and frees its address and
   // MAC at once, even if its namespace outlives it (dockerd is not there to clean up).

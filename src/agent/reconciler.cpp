@@ -37,6 +37,7 @@ Reconciler::Reconciler(asio::any_io_executor executor, store::Store& store, dock
       allocations_(executor, store, model::keys::allocations_of(options.name)),
       tombstones_(executor, store, model::keys::kTombstones),
       orphans_(executor, store, model::keys::orphans_of(options.name)),
+      addresses_(executor, store, model::keys::kAddresses),
       scope_(executor),
       wake_(executor),
       round_ended_(executor) {
@@ -50,6 +51,7 @@ void Reconciler::start() {
   scope_.spawn(allocations_.run(), name + ": allocations");
   scope_.spawn(tombstones_.run(), name + ": tombstones");
   scope_.spawn(orphans_.run(), name + ": orphans");
+  scope_.spawn(addresses_.run(), name + ": addresses");
   scope_.spawn(reconcile_loop(), name + ": reconcile");
 }
 
@@ -128,10 +130,20 @@ Supervisor& Reconciler::supervise(const Allocation& a) {
     auto* engine = options_.find_engine(a.engine);
     if (!engine) throw std::runtime_error("unknown engine " + a.engine);
     s = std::make_unique<Supervisor>(
-        Supervisor::Edges{executor_, store_, docker_, hostnet_, session_, options_}, *engine, a);
+        Supervisor::Edges{executor_, store_, docker_, hostnet_, session_, options_,
+                          [this](const Allocation& a) { return still_wanted(a); }},
+        *engine, a);
     s->start();
   }
   return *s;
+}
+
+bool Reconciler::still_wanted(const Allocation& a) const {
+  auto* kv = allocations_.find(model::keys::allocation(options_.name, a.database_id, a.n));
+  if (!kv) return false;
+  auto wanted = model::parse<Allocation>(kv->value);
+  return wanted.role == a.role && wanted.epoch == a.epoch &&
+         wanted.database_address == a.database_address;
 }
 
 asio::awaitable<void> Reconciler::reconcile() {
@@ -232,6 +244,7 @@ asio::awaitable<void> Reconciler::reconcile_round() {
   }
   if (!observed) co_return;
   co_await remove_orphans(knowledge);
+  if (!knowledge.cluster_id.empty()) co_await release_retired_addresses();
   std::vector<std::string> keys;
   for (auto& [key, s] : supervisors_) keys.push_back(key);
   for (auto& key : keys) {

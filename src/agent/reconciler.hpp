@@ -87,6 +87,8 @@ class Reconciler {
   boost::asio::awaitable<void> reconcile_loop();
   boost::asio::awaitable<void> reconcile_round();
   // The cluster id etcd holds now ("" when none); the last one known when etcd does not answer.
+  // Read from etcd each round, not from a mirror: an emptied etcd must never look like one
+  // whose allocations are gone but whose id is still there (two watches are not in step).
   boost::asio::awaitable<std::string> cluster_id();
   boost::asio::awaitable<void> apply(const Action& action, bool& new_container,
                                      bool& restarted_by_us);
@@ -100,6 +102,9 @@ class Reconciler {
   // an orphan when the action says so.
   boost::asio::awaitable<void> remove_container(const Action& action);
   boost::asio::awaitable<void> release_database_addresses(const std::string& database_id);
+  // Returns to the pool the addresses retired on this host (their instances re-created
+  // elsewhere) that no container here holds any more.
+  boost::asio::awaitable<void> release_retired_addresses();
   // Removes the orphan volumes whose time has come (orphans_to_remove).
   boost::asio::awaitable<void> remove_orphans(const Knowledge& knowledge);
   std::set<std::string> deleted_databases() const;
@@ -107,6 +112,7 @@ class Reconciler {
   // The volume a container of ours mounts (its label; the plain name for older containers).
   static std::string volume_of(const docker::ContainerInfo& container);
   Supervisor& supervise(const model::Allocation& allocation);
+  bool still_wanted(const model::Allocation& allocation) const;
 
   boost::asio::any_io_executor executor_;
   store::Store& store_;
@@ -117,6 +123,7 @@ class Reconciler {
   store::Mirror allocations_;
   store::Mirror tombstones_;  // every deleted database's
   store::Mirror orphans_;     // this host's orphan volumes
+  store::Mirror addresses_;   // the pool's taken addresses (those retired here are ours to free)
   Scope scope_;
   util::Signal wake_;
   // One round at a time: the loop and a catch-up after a fence both reconcile.

@@ -178,7 +178,8 @@ asio::awaitable<void> HostSession::docker_watchdog() {
       docker_down_ = false;
       continue;
     }
-    if (now - last_ok < limit || lease_ == 0) continue;
+    // Once per outage: register_host (which waits for dockerd) clears docker_down_.
+    if (now - last_ok < limit || lease_ == 0 || docker_down_) continue;
     int64_t lease = lease_;
     util::log(
         "agent {}: dockerd has not answered for {} ms: fencing primaries and leaving "
@@ -194,7 +195,6 @@ asio::awaitable<void> HostSession::docker_watchdog() {
     } catch (const std::exception& e) {
       util::log("agent {}: revoking the lease: {}", options_.name, e.what());
     }
-    last_ok = now;  // once per outage: register_host waits for dockerd before a new lease
   }
 }
 

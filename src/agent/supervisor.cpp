@@ -204,6 +204,19 @@ asio::awaitable<bool> Supervisor::converge(const engines::ProbeResult& current) 
   if (!primary || !current.awaiting_role) lost_writes_since_.reset();
   bool holding = lost_writes_since_ && Clock::now() - *lost_writes_since_ < 15s;
   auto step = decide_role(a, knowledge(), current, holding);
+  bool writable = step.hold_address || (step.kind == RoleStep::Kind::Apply &&
+                                        step.config.role == "primary" && !step.config.fenced);
+  if (writable && edges_.still_wanted && !edges_.still_wanted(a)) {
+    // Failed over meanwhile (or about to be told so): stay as it is until the reconciler acts.
+    step.kind = RoleStep::Kind::HoldReadOnly;
+    step.hold_address = false;
+    if (!stale_logged_)
+      util::log("agent {}: {}'s allocation changed in etcd: not serving writes on the old one",
+                edges_.options.name, key_);
+    stale_logged_ = true;
+  } else {
+    stale_logged_ = false;
+  }
   // The database address moves first: the old holder lets go before any new one takes it.
   if (!step.hold_address) co_await hold_database_address(false);
   if (step.kind == RoleStep::Kind::HoldReadOnly) co_return false;

@@ -7,6 +7,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <deque>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -52,6 +53,9 @@ class Supervisor {
     HostNetwork& hostnet;
     const HostSession& session;
     const Options& options;
+    // Whether etcd, as the agent last heard, still wants this allocation as it is: an instance
+    // is made writable only then (its reconciler may lag behind a failover by seconds).
+    std::function<bool(const model::Allocation&)> still_wanted;
   };
   // The instance's life as its probes show it.
   enum class Phase {
@@ -129,6 +133,7 @@ class Supervisor {
   // A primary whose container restarted while it had replicas may have lost writes they
   // acknowledged: read-only, a replica takes over (or, with none, after 15 s, it serves again).
   std::optional<std::chrono::steady_clock::time_point> lost_writes_since_;
+  bool stale_logged_ = false;
 };
 
 }  // namespace berth::agent

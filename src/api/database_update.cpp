@@ -59,7 +59,11 @@ asio::awaitable<DatabaseService::Updated> DatabaseService::update(const std::str
     }
     for (auto& a : plan.removed) {
       ops.push_back(store::Operation::erase(read.at(a.n)->key));
-      ops.push_back(store::Operation::erase(keys::address(a.ip)));  // back to the pool
+      // Back to the pool once the replica's host has removed its container (it may be
+      // cut off and still hold the address).
+      ops.push_back(store::Operation::put(
+          keys::address(a.ip),
+          keys::retired_address_owner(a.host, keys::instance_owner(a.database_id, a.n))));
     }
     auto network = [&] {
       return model::parse<model::NetworkConfig>(c_.state.find(keys::kNetwork)->value);

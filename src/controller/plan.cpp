@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "netpool/netpool.hpp"
+
 namespace berth::controller {
 
 namespace keys = model::keys;
@@ -71,6 +73,27 @@ bool crash_looping(const Snapshot& snapshot, const model::Allocation& a) {
          it->second.host == a.host;
 }
 
+// An instance re-created away from a host it may still run on (the host cut off, its agent
+// dead, its dockerd about to restart it) takes a new address: two containers must never share
+// one on the LAN. The old address stays taken, retired, until that host's agent finds no
+// container of its own holding it. False when the pool has no address left.
+bool readdress(const Snapshot& snapshot, std::set<std::string>& taken, const std::string& old_host,
+               model::Allocation& moved, Writes& writes) {
+  if (!snapshot.network) return false;
+  auto ip = netpool::choose(*snapshot.network, taken);
+  if (!ip) return false;
+  taken.insert(*ip);
+  auto owner = keys::instance_owner(moved.database_id, moved.n);
+  auto old = snapshot.addresses.find(moved.ip);
+  writes.expect_mod_revision[keys::address(moved.ip)] =
+      old == snapshot.addresses.end() ? 0 : old->second.second;
+  writes.puts[keys::address(moved.ip)] = keys::retired_address_owner(old_host, owner);
+  writes.expect_mod_revision[keys::address(*ip)] = 0;
+  writes.puts[keys::address(*ip)] = owner;
+  moved.ip = *ip;
+  return true;
+}
+
 bool replica_in_sync(const Snapshot& snapshot, const model::Allocation& a) {
   auto it = snapshot.statuses.find(keys::instance_owner(a.database_id, a.n));
   return snapshot.hosts.count(a.host) && it != snapshot.statuses.end() &&
@@ -82,6 +105,8 @@ bool replica_in_sync(const Snapshot& snapshot, const model::Allocation& a) {
 std::vector<Change> plan(const Snapshot& snapshot) {
   std::vector<Change> changes;
   auto hosts = snapshot.hosts;  // capacity is consumed as instances are placed
+  std::set<std::string> taken;  // and addresses as instances take new ones
+  for (auto& [ip, owner] : snapshot.addresses) taken.insert(ip);
   std::map<std::string, std::vector<const AllocationEntry*>> by_database;
   for (auto& e : snapshot.allocations) by_database[e.allocation.database_id].push_back(&e);
 
@@ -107,12 +132,13 @@ std::vector<Change> plan(const Snapshot& snapshot) {
       auto* chosen = choose_promotion(snapshot, replicas);
       if (!chosen && replicas.empty() && !db.durable && !alive(primary)) {
         // A cache without replicas: its data went with its host. Start it afresh elsewhere,
-        // at the same address, rather than wait for a host that may never return.
+        // at a new address, rather than wait for a host that may never return.
         auto moved = primary->allocation;
         std::string host = place_elsewhere(hosts, db, instances, moved);
         if (host.empty()) continue;
         moved.host = host;
         Replace c{id, moved.n, host, /*empty=*/true, {}};
+        if (!readdress(snapshot, taken, primary->allocation.host, moved, c.writes)) continue;
         c.writes.expect_mod_revision[primary->key] = primary->mod_revision;
         c.writes.expect_mod_revision[keys::database(id)] = db_revision;
         c.writes.expect_mod_revision[keys::allocation(host, id, moved.n)] = 0;
@@ -150,7 +176,7 @@ std::vector<Change> plan(const Snapshot& snapshot) {
         r.epoch = epoch;
         c.puts[e->key] = model::dump(r);
       }
-      // The lost primary comes back as a replica on another host, same number and address.
+      // The lost primary comes back as a replica on another host, same number, new address.
       auto old = primary->allocation;
       old.role = model::Role::replica;
       old.epoch = epoch;
@@ -158,6 +184,8 @@ std::vector<Change> plan(const Snapshot& snapshot) {
       old.database_address.clear();
       old.min_replicas_to_write = 0;
       std::string host = place_elsewhere(hosts, db, instances, old);
+      if (!host.empty() && !readdress(snapshot, taken, primary->allocation.host, old, c))
+        host.clear();
       if (!host.empty()) {
         c.deletes.push_back(primary->key);
         old.host = host;
@@ -196,8 +224,9 @@ std::vector<Change> plan(const Snapshot& snapshot) {
       }
     }
 
-    // Replicas on lost hosts are re-created elsewhere with their number and address; on
-    // draining hosts likewise, one at a time, once everything else is healthy.
+    // Replicas on lost hosts are re-created elsewhere with their number and a new address; on
+    // draining hosts (whose agents remove the old container first) with their address too,
+    // one at a time, once everything else is healthy.
     for (auto* e : instances) {
       if (e == primary) continue;
       bool draining = alive(e) && hosts.at(e->allocation.host).draining;
@@ -211,6 +240,7 @@ std::vector<Change> plan(const Snapshot& snapshot) {
       moved.primary_ip = primary->allocation.ip;
       moved.epoch = db.epoch;
       Writes c;
+      if (!alive(e) && !readdress(snapshot, taken, e->allocation.host, moved, c)) continue;
       c.expect_mod_revision[e->key] = e->mod_revision;
       c.expect_mod_revision[keys::database(id)] = db_revision;
       c.expect_mod_revision[keys::allocation(host, id, moved.n)] = 0;

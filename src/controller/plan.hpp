@@ -1,9 +1,10 @@
 // The reconciler's decisions: given a snapshot of desired and observed state, what must change
 // (promote a replica when a primary's host is gone, re-create lost instances elsewhere with
-// their old number and address, keep min-replicas-to-write honest). Pure: no I/O.
+// their old number and a new address, keep min-replicas-to-write honest). Pure: no I/O.
 #pragma once
 
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -41,6 +42,10 @@ struct Snapshot {
   std::vector<std::pair<int64_t, model::Backup>> backups;
   // Databases with a switchover request not yet finished (controller/switchover_request).
   std::set<std::string> switching;
+  // The address pool (none before the network is set) and every address taken:
+  // ip -> (owner, mod revision).
+  std::optional<model::NetworkConfig> network;
+  std::map<std::string, std::pair<std::string, int64_t>> addresses;
 };
 
 // What a change writes: one transaction that applies only if every key it read is unchanged.
@@ -61,8 +66,9 @@ struct Failover {
   std::string lost_to;
   Writes writes;
 };
-// An instance on a lost host is re-created on another with its number and address; empty: a
-// cache without replicas, whose data went with its host.
+// An instance on a lost host is re-created on another with its number and a new address (the
+// old one stays retired until the lost host lets it go); empty: a cache without replicas, whose
+// data went with its host.
 struct Replace {
   std::string database_id;
   int n = -1;

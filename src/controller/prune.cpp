@@ -15,6 +15,21 @@ bool older_than(const std::string& rfc3339, std::time_t now, std::chrono::second
 
 }  // namespace
 
+std::vector<std::string> unowned_addresses(const std::vector<const store::KeyValue*>& addresses,
+                                           const std::set<std::string>& databases,
+                                           const std::set<std::string>& tombstones) {
+  std::vector<std::string> out;
+  for (auto* kv : addresses) {
+    auto& owner = kv->value;
+    if (owner.starts_with(keys::kRetiredOwner) || owner.starts_with("host/")) continue;
+    auto slash = owner.find('/');
+    if (slash == std::string::npos || slash == 0) continue;  // not an owner we write
+    std::string id = owner.substr(0, slash);
+    if (!databases.count(id) && !tombstones.count(id)) out.push_back(kv->key);
+  }
+  return out;
+}
+
 std::vector<std::string> expired_keys(const std::vector<const store::KeyValue*>& records,
                                       std::time_t now, const RecordRetention& retention) {
   std::vector<std::string> out;

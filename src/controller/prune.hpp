@@ -1,9 +1,11 @@
 // What etcd no longer needs to keep: finished tasks (with their logs) and tombstones after a
-// week, and the outcomes of idempotent requests after a day. Pure: over the keys as read, no I/O.
+// week, the outcomes of idempotent requests after a day, addresses whose owner is gone. Pure:
+// over the keys as read, no I/O.
 #pragma once
 
 #include <chrono>
 #include <ctime>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -18,6 +20,15 @@ struct RecordRetention {
   // orphan, kept for the orphans' retention, rather than data removed.
   std::chrono::seconds tombstones{7 * 24 * 3600};
 };
+
+// The address keys whose owner is gone for good: an instance's or a database's address
+// ("id/n", "id/db") when the database exists no more and no tombstone is left for an agent to
+// act on (a tombstone means a host may still run the database: its agent frees them).
+// Addresses retired on a host ("retired/HOST/...") and hosts' own are never judged here: only
+// that host can tell that no container of its own holds them.
+std::vector<std::string> unowned_addresses(const std::vector<const store::KeyValue*>& addresses,
+                                           const std::set<std::string>& databases,
+                                           const std::set<std::string>& tombstones);
 
 // The keys among tasks, tombstones and idempotency records (any others are ignored) that have
 // outlived their retention at now; a record whose time cannot be read is kept.

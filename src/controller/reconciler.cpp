@@ -58,6 +58,10 @@ Snapshot Reconciler::snapshot() const {
   snapshot.answering = prober_.answering(1s);
   for (auto* kv : term_.state.under(keys::kHostsLeft))
     snapshot.left.insert(kv->key.substr(keys::kHostsLeft.size()));
+  if (auto* kv = term_.state.find(keys::kNetwork))
+    snapshot.network = model::parse<model::NetworkConfig>(kv->value);
+  for (auto* kv : term_.state.under(keys::kAddresses))
+    snapshot.addresses[kv->key.substr(keys::kAddresses.size())] = {kv->value, kv->mod_revision};
   return snapshot;
 }
 

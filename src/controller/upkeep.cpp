@@ -21,6 +21,36 @@ bool etcd_filling(const store::StoreStatus& status, int64_t quota_bytes) {
   return quota_bytes > 0 && status.db_size_bytes * 10 >= quota_bytes * 8;
 }
 
+std::string defragment_target(const std::vector<store::MemberStatus>& members,
+                              int64_t min_free_bytes) {
+  for (auto& m : members)
+    if (!m.answered) return "";
+  for (auto& m : members) {
+    int64_t free = m.db_size_bytes - m.db_size_in_use_bytes;
+    if (free * 2 > m.db_size_bytes && free >= min_free_bytes) return m.endpoint;
+  }
+  return "";
+}
+
+asio::awaitable<void> EtcdUpkeep::defragment() {
+  auto members = co_await term_.store.member_statuses();
+  auto target = defragment_target(members, settings_.defragment_min_free_bytes);
+  if (target.empty()) co_return;
+  int64_t before = 0;
+  for (auto& m : members)
+    if (m.endpoint == target) before = m.db_size_bytes;
+  auto started = std::chrono::steady_clock::now();
+  co_await term_.store.defragment(target);
+  metrics::global()
+      .counter("berth_etcd_defragmentations_total", "etcd members defragmented by the leader.")
+      .inc();
+  util::log("controller {}: defragmented etcd member {} ({} MiB file, mostly free pages) in {} ms",
+            term_.leader_id, target, before >> 20,
+            std::chrono::duration_cast<std::chrono::milliseconds>(
+                std::chrono::steady_clock::now() - started)
+                .count());
+}
+
 asio::awaitable<void> EtcdUpkeep::run() {
   auto stop = co_await asio::this_coro::cancellation_state;
   asio::steady_timer timer(term_.executor);
@@ -43,12 +73,35 @@ asio::awaitable<void> EtcdUpkeep::prune() {
     records.insert(records.end(), more.begin(), more.end());
   }
   auto expired = expired_keys(records, std::time(nullptr), settings_.retention);
+  co_await free_unowned_addresses();
   if (expired.empty()) co_return;
   std::vector<store::Operation> erase;
   for (auto& key : expired) erase.push_back(store::Operation::erase(key));
   if (co_await leader_txn_batched(term_, erase) != 0)
     util::log("controller {}: pruned {} finished tasks and old request outcomes", term_.leader_id,
               expired.size());
+}
+
+asio::awaitable<void> EtcdUpkeep::free_unowned_addresses() {
+  std::set<std::string> databases, tombstones;
+  for (auto* kv : term_.state.under(model::keys::kDatabases))
+    databases.insert(kv->key.substr(model::keys::kDatabases.size()));
+  for (auto* kv : term_.state.under(model::keys::kTombstones))
+    tombstones.insert(kv->key.substr(model::keys::kTombstones.size()));
+  auto addresses = term_.state.under(model::keys::kAddresses);
+  for (auto& key : unowned_addresses(addresses, databases, tombstones)) {
+    // Only while we lead, and only if the owner is still the one judged gone.
+    auto* kv = term_.state.find(key);
+    if (!kv) continue;
+    std::string owner = kv->value;  // the mirror may change while the txn is away
+    std::vector<store::Compare> still{
+        store::Compare::value_is(model::keys::kLeader, term_.leader_id),
+        store::Compare::mod_revision_is(key, kv->mod_revision)};
+    std::vector<store::Operation> erase{store::Operation::erase(key)};
+    if ((co_await term_.store.txn(still, erase)).succeeded)
+      util::log("controller {}: address {} returned to the pool (its owner {} is gone)",
+                term_.leader_id, key.substr(model::keys::kAddresses.size()), owner);
+  }
 }
 
 asio::awaitable<void> EtcdUpkeep::round() {
@@ -69,6 +122,14 @@ asio::awaitable<void> EtcdUpkeep::round() {
   }
   seen_ = now;
   co_await prune();
+  // At most one member a round: the next one, if any, at the next round.
+  try {
+    co_await defragment();
+  } catch (const store::Unavailable&) {
+    throw;
+  } catch (const std::exception& e) {
+    util::log("controller {}: etcd defragmentation: {}", term_.leader_id, e.what());
+  }
   auto status = co_await term_.store.status();
   auto& registry = metrics::global();
   registry.gauge("berth_etcd_db_size_bytes", "Size of etcd's database file (the member asked).")

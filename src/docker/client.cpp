@@ -42,8 +42,13 @@ ContainerInfo from_list_entry(const json& c) {
   if (auto labels = c.find("Labels"); labels != c.end() && labels->is_object())
     info.labels = labels->get<std::map<std::string, std::string>>();
   if (c.contains("NetworkSettings") && c["NetworkSettings"].contains("Networks"))
-    for (auto& [net, cfg] : c["NetworkSettings"]["Networks"].items())
-      info.ips[net] = cfg.value("IPAddress", "");
+    for (auto& [net, cfg] : c["NetworkSettings"]["Networks"].items()) {
+      // A stopped container has no address now, but takes its configured one when it starts.
+      std::string ip = cfg.value("IPAddress", "");
+      if (ip.empty() && cfg.contains("IPAMConfig") && cfg["IPAMConfig"].is_object())
+        ip = cfg["IPAMConfig"].value("IPv4Address", "");
+      info.ips[net] = ip;
+    }
   return info;
 }
 }  // namespace

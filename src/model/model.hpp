@@ -66,6 +66,18 @@ inline std::string database_address_owner(const std::string& id) {
 inline std::string host_address_owner(const std::string& host) {
   return "host/" + host;
 }
+// An address whose instance was re-created elsewhere (or removed) while its old container may
+// still run on host: taken until that host's agent finds no container of its own holding it.
+inline const std::string kRetiredOwner = "retired/";
+inline std::string retired_address_owner(const std::string& host, const std::string& owner) {
+  return kRetiredOwner + host + "/" + owner;
+}
+// The host a retired address waits on ("" for any other owner).
+inline std::string retired_on(const std::string& owner) {
+  if (!owner.starts_with(kRetiredOwner)) return "";
+  auto rest = owner.substr(kRetiredOwner.size());
+  return rest.substr(0, rest.find('/'));
+}
 inline const std::string kLeader = "/berth/leader";
 inline const std::string kTasks = "/berth/tasks/";             // + id
 inline const std::string kTaskClaims = "/berth/task-claims/";  // + id (lease-bound: its worker)

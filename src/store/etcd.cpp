@@ -270,6 +270,39 @@ asio::awaitable<StoreStatus> EtcdStore::status() {
   co_return out;
 }
 
+asio::awaitable<std::vector<MemberStatus>> EtcdStore::member_statuses() {
+  std::vector<MemberStatus> out;
+  for (auto& client : clients_) {
+    MemberStatus m;
+    m.endpoint = client->endpoint();
+    try {
+      http::Request req{"POST", "/v3/maintenance/status", "{}"};
+      auto res = co_await client->request(req, std::chrono::seconds(2));
+      if (res.status == 200) {
+        auto j = json::parse(res.body);
+        m.db_size_bytes = int_field(j, "dbSize");
+        m.db_size_in_use_bytes = int_field(j, "dbSizeInUse");
+        m.answered = true;
+      }
+    } catch (const std::exception&) {
+    }
+    out.push_back(m);
+  }
+  co_return out;
+}
+
+asio::awaitable<void> EtcdStore::defragment(std::string endpoint) {
+  for (auto& client : clients_) {
+    if (client->endpoint() != endpoint) continue;
+    http::Request req{"POST", "/v3/maintenance/defragment", "{}"};
+    // It copies the whole file: give it time.
+    auto res = co_await client->request(req, std::chrono::seconds(60));
+    if (res.status != 200) throw std::runtime_error("etcd defragment " + endpoint + ": " + res.body);
+    co_return;
+  }
+  throw std::runtime_error("no etcd endpoint " + endpoint);
+}
+
 asio::awaitable<void> EtcdStore::watch(
     std::string prefix, int64_t start_revision,
     std::function<void(int64_t, const std::vector<WatchEvent>&)> on_events) {

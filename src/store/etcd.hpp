@@ -35,6 +35,8 @@ class EtcdStore : public Store {
   asio::awaitable<void> lease_revoke(int64_t lease) override;
   asio::awaitable<void> compact(int64_t revision) override;
   asio::awaitable<StoreStatus> status() override;
+  asio::awaitable<std::vector<MemberStatus>> member_statuses() override;
+  asio::awaitable<void> defragment(std::string endpoint) override;
   asio::awaitable<void> watch(
       std::string prefix, int64_t start_revision,
       std::function<void(int64_t, const std::vector<WatchEvent>&)> on_events) override;

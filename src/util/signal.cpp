@@ -6,6 +6,10 @@
 namespace berth::util {
 
 boost::asio::awaitable<bool> Signal::wait(std::chrono::steady_clock::time_point deadline) {
+  if (pending_) {
+    pending_ = false;
+    co_return true;
+  }
   boost::asio::steady_timer timer(executor_, deadline);
   auto it = waiters_.insert(waiters_.end(), &timer);
   auto [ec] = co_await timer.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
@@ -14,6 +18,7 @@ boost::asio::awaitable<bool> Signal::wait(std::chrono::steady_clock::time_point 
 }
 
 void Signal::notify_all() {
+  if (waiters_.empty()) pending_ = true;
   for (auto* timer : waiters_) timer->cancel();
 }
 

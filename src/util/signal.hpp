@@ -1,5 +1,7 @@
 // A condition variable for coroutines on one executor: wait() suspends until notify_all()
 // or a deadline. Callers re-check their condition in a loop, as with std::condition_variable.
+// A notification with nobody waiting is kept for the next wait(), which returns at once: a
+// loop busy elsewhere when it came (probing, publishing) must not sleep through it.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -20,6 +22,7 @@ class Signal {
  private:
   boost::asio::any_io_executor executor_;
   std::list<boost::asio::steady_timer*> waiters_;
+  bool pending_ = false;
 };
 
 }  // namespace berth::util

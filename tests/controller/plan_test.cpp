@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 namespace berth::controller {
 namespace {
 
@@ -14,6 +16,11 @@ const Writes& writes(const Change& c) {
 
 struct Builder {
   Snapshot s;
+
+  Builder() {
+    // Instances sit at 10.0.0.10 and up; new addresses come from the bottom: 10.0.0.2.
+    s.network = model::NetworkConfig{"10.0.0.0/24", "10.0.0.1", {}, "bridge", "berth"};
+  }
 
   Builder& host(const std::string& name, int64_t memory_mb = 4096) {
     s.hosts[name] = {name, memory_mb, 0, 0, false, {}};
@@ -44,6 +51,7 @@ struct Builder {
     a.min_replicas_to_write = min_replicas;
     a.database_address = role == "primary" ? s.databases[id].first.address : "";
     s.allocations.push_back({keys::allocation(host, id, n), 20 + n, a});
+    s.addresses[a.ip] = {keys::instance_owner(id, n), 40 + n};
     if (s.hosts.count(host)) {
       model::InstanceStatus st;
       st.host = host;
@@ -87,11 +95,18 @@ TEST(Plan, LostPrimaryHostPromotesTheReplicaWithTheHighestOffset) {
   EXPECT_EQ(promoted.min_replicas_to_write, 1);  // instance 1 is still in sync
   auto other = put_value(c, keys::allocation("h2", "d", 1));
   EXPECT_EQ(other.primary_ip, promoted.ip);
-  // The lost primary returns as a replica on the free host, same number and address.
+  // The lost primary returns as a replica on the free host, same number, a new address: its
+  // old container may still hold the old one on h1. That one stays taken until h1 says.
   auto moved = put_value(c, keys::allocation("h4", "d", 0));
   EXPECT_EQ(moved.role, model::Role::replica);
-  EXPECT_EQ(moved.ip, "10.0.0.10");
+  EXPECT_EQ(moved.ip, "10.0.0.2");
   EXPECT_EQ(moved.primary_ip, promoted.ip);
+  EXPECT_EQ(writes(c).puts.at(keys::address("10.0.0.2")), "d/0");
+  EXPECT_EQ(writes(c).expect_mod_revision.at(keys::address("10.0.0.2")), 0);
+  EXPECT_EQ(writes(c).puts.at(keys::address("10.0.0.10")), "retired/h1/d/0");
+  EXPECT_EQ(writes(c).expect_mod_revision.at(keys::address("10.0.0.10")), 40);
+  EXPECT_EQ(keys::retired_on("retired/h1/d/0"), "h1");
+  EXPECT_EQ(keys::retired_on("d/0"), "");
   EXPECT_EQ(writes(c).deletes, std::vector<std::string>{keys::allocation("h1", "d", 0)});
   // The epoch moves in the same transaction, guarded by what was read.
   EXPECT_EQ(model::parse<model::Database>(writes(c).puts.at(keys::database("d"))).epoch, 4);
@@ -149,17 +164,46 @@ TEST(Plan, UnreachablePrimaryNeedsAWitness) {
   EXPECT_TRUE(std::holds_alternative<Failover>(changes[0]));
 }
 
-TEST(Plan, LostReplicaIsRecreatedElsewhereWithItsAddress) {
+TEST(Plan, LostReplicaIsRecreatedElsewhereAtANewAddress) {
   Builder b;
   b.host("h1").host("h3").database("d", 1);
   b.instance("d", 0, "h1", "primary", 0, "healthy", false, 0);
   b.instance("d", 1, "h2", "replica");  // h2 is gone
+  b.s.addresses["10.0.0.2"] = {"retired/h2/x/0", 50};  // taken: the next free one is .3
   auto changes = plan(b.s);
   ASSERT_EQ(changes.size(), 1u);
   EXPECT_TRUE(std::holds_alternative<Replace>(changes[0]));
   auto moved = put_value(changes[0], keys::allocation("h3", "d", 1));
-  EXPECT_EQ(moved.ip, "10.0.0.11");
+  EXPECT_EQ(moved.ip, "10.0.0.3");
   EXPECT_EQ(moved.primary_ip, "10.0.0.10");
+  EXPECT_EQ(writes(changes[0]).puts.at(keys::address("10.0.0.11")), "retired/h2/d/1");
+}
+
+TEST(Plan, TwoLostReplicasTakeTwoDifferentAddresses) {
+  Builder b;
+  b.host("h1").host("h4").host("h5").database("d", 2);
+  b.instance("d", 0, "h1", "primary", 0, "healthy", false, 0);
+  b.instance("d", 1, "h2", "replica");  // h2 and h3 are gone
+  b.instance("d", 2, "h3", "replica");
+  auto changes = plan(b.s);
+  ASSERT_EQ(changes.size(), 2u);
+  std::set<std::string> ips;
+  for (auto& c : changes)
+    for (auto& [key, value] : writes(c).puts)
+      if (key.starts_with(keys::kAllocations)) ips.insert(model::parse<model::Allocation>(value).ip);
+  EXPECT_EQ(ips, (std::set<std::string>{"10.0.0.2", "10.0.0.3"}));
+}
+
+TEST(Plan, NoAddressLeftNoReplacement) {
+  Builder b;
+  b.host("h1").host("h3").database("d", 1);
+  b.instance("d", 0, "h1", "primary", 0, "healthy", false, 0);
+  b.instance("d", 1, "h2", "replica");  // h2 is gone
+  b.s.network->subnet = "10.0.0.8/29";    // .9 to .14, gateway elsewhere
+  b.s.network->exclude = {"10.0.0.12-10.0.0.14"};
+  b.s.addresses["10.0.0.9"] = {"host/h1", 1};
+  for (auto& c : plan(b.s))
+    EXPECT_FALSE(std::holds_alternative<Replace>(c)) << "never at the lost replica's address";
 }
 
 TEST(Plan, MinReplicasFollowsWhetherAReplicaIsInSync) {
@@ -251,7 +295,7 @@ TEST(Plan, ACrashLoopingSoleInstanceStaysPut) {
   EXPECT_TRUE(plan(b.s).empty());
 }
 
-TEST(Plan, ACacheOnALostHostStartsAfreshElsewhereAtItsAddress) {
+TEST(Plan, ACacheOnALostHostStartsAfreshElsewhereAtANewAddress) {
   Builder b;
   b.host("h2").host("h3").database("d", 0);
   b.s.databases["d"].first.durable = false;
@@ -260,8 +304,9 @@ TEST(Plan, ACacheOnALostHostStartsAfreshElsewhereAtItsAddress) {
   ASSERT_EQ(changes.size(), 1u);
   EXPECT_TRUE(std::holds_alternative<Replace>(changes[0]));
   auto moved = put_value(changes[0], keys::allocation("h2", "d", 0));
-  EXPECT_EQ(moved.ip, "10.0.0.10");
+  EXPECT_EQ(moved.ip, "10.0.0.2");
   EXPECT_EQ(moved.role, model::Role::primary);
+  EXPECT_EQ(writes(changes[0]).puts.at(keys::address("10.0.0.10")), "retired/h1/d/0");
   // A durable database without replicas waits for its host: its data is there.
   b.s.databases["d"].first.durable = true;
   EXPECT_TRUE(plan(b.s).empty());

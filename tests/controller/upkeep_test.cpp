@@ -31,6 +31,42 @@ TEST(Upkeep, FillingAtFourFifthsOfTheQuota) {
   EXPECT_FALSE(etcd_filling(s, 0));  // no quota known
 }
 
+TEST(Upkeep, DefragmentsAMemberWhoseFileIsMostlyFreeOnlyWhileAllAnswer) {
+  const int64_t MiB = 1 << 20;
+  std::vector<store::MemberStatus> members{{"e0", true, 100 * MiB, 60 * MiB},
+                                           {"e1", true, 100 * MiB, 40 * MiB},
+                                           {"e2", true, 100 * MiB, 30 * MiB}};
+  EXPECT_EQ(defragment_target(members, 8 * MiB), "e1");  // the first over half free
+  members[1].answered = false;
+  EXPECT_EQ(defragment_target(members, 8 * MiB), "") << "a member down: no quorum to spare";
+  members[1].answered = true;
+  EXPECT_EQ(defragment_target(members, 80 * MiB), "") << "too little to win back";
+  EXPECT_EQ(defragment_target({{"e0", true, 10 * MiB, 6 * MiB}}, MiB), "");
+  EXPECT_EQ(defragment_target({}, MiB), "");
+}
+
+TEST(Upkeep, ARoundDefragmentsOneMemberAtATime) {
+  test::run([](Executor ex) -> boost::asio::awaitable<void> {
+    test::FakeStore etcd(ex);
+    store::Mirror mirror(ex, etcd, "/berth/");
+    boost::asio::co_spawn(ex, mirror.run(), boost::asio::detached);
+    state::View view(mirror);
+    TermContext term{ex, etcd, mirror, view, "leader-1"};
+    EtcdUpkeep upkeep(term, {.compact_interval = 1h, .quota_bytes = 1 << 30});
+    int64_t rev = co_await etcd.put(model::keys::kLeader, "leader-1", 0);
+    EXPECT_TRUE(co_await mirror.wait_revision(rev, 5s));
+    const int64_t MiB = 1 << 20;
+    etcd.members_answer = {{"e0", true, 100 * MiB, 10 * MiB}, {"e1", true, 100 * MiB, 10 * MiB}};
+    co_await upkeep.round();
+    EXPECT_EQ(etcd.defragmented, std::vector<std::string>{"e0"});
+    co_await upkeep.round();
+    EXPECT_EQ(etcd.defragmented, (std::vector<std::string>{"e0", "e1"}));
+    co_await upkeep.round();  // both small again: nothing more
+    EXPECT_EQ(etcd.defragmented.size(), 2u);
+    EXPECT_TRUE(co_await mirror.wait_revision(etcd.revision(), 5s));
+  });
+}
+
 TEST(Upkeep, EachRoundCompactsTheHistoryTheRoundBeforeSawAndReportsTheSize) {
   test::run([](Executor ex) -> boost::asio::awaitable<void> {
     test::FakeStore etcd(ex);

@@ -139,7 +139,7 @@ class Host:
                                            "--name", self.name, "--advertise", self.address,
                                            "--network", "macvlan:eth0",
                                            "--lease-ttl", str(self.lab.lease_ttl),
-                                           "--probe-interval-ms", "200",
+                                           "--probe-interval-ms", str(self.lab.probe_interval_ms),
                                            "--backup-dir", self.lab.berth.backup_dir,
                                            # h1 is in zone a, the others in zone b.
                                            "--label", f"zone={'a' if self.index == 1 else 'b'}"]),
@@ -166,9 +166,12 @@ class Host:
 
 
 class MultiHostLab:
-    def __init__(self, hosts=3, lease_ttl=2):
+    def __init__(self, hosts=3, lease_ttl=2, probe_interval_ms=200):
+        """lease_ttl and probe_interval_ms are the agents' --lease-ttl and --probe-interval-ms:
+        the tests run tuned past the shipped defaults (5 s and 1,000 ms)."""
         remove_leftovers()
         self.lease_ttl = lease_ttl
+        self.probe_interval_ms = probe_interval_ms
         self.workdir = tempfile.mkdtemp(prefix="berth-lab-")
         # A default dockerd that ran on this machine may have set FORWARD to DROP, which
         # also drops bridged traffic between the simulated hosts (../shared/LAB.md).

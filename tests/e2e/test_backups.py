@@ -10,15 +10,42 @@ import urllib.request
 
 from harness import Berth, redis_cli, tarantool, wait_until
 from lab import LabTestCase
+from writer import Connection
 
 KEYS = 100_000
 
 
+def value_of(i, value_size=200):
+    """Every key its own value: a restore that mixed keys up, or lost one, shows in a digest."""
+    return (f"{i}:" + "v" * value_size)[:value_size]
+
+
+def expected_digest(count):
+    return hashlib.sha256("".join(value_of(i) for i in range(count)).encode()).hexdigest()
+
+
+def digest(address, password, count):
+    """sha256 of the values of key:0 .. key:count-1, read back in order (None for a missing
+    key), when the database holds exactly those keys; "dbsize N" when it holds more or fewer."""
+    conn = Connection(address, password, timeout=10)
+    try:
+        size = conn.call("DBSIZE")
+        if size != count:
+            return f"dbsize {size}"
+        h = hashlib.sha256()
+        for start in range(0, count, 1000):
+            for v in conn.call("MGET", *[f"key:{i}" for i in range(start, min(count, start + 1000))]):
+                h.update(("\0missing\0" if v is None else v).encode())
+        return h.hexdigest()
+    finally:
+        conn.close()
+
+
 def fill(address, password, count, value_size=200):
     """count keys through redis-cli --pipe (Redis's own mass-insert path)."""
-    value = "v" * value_size
     payload = "".join(f"*3\r\n$3\r\nSET\r\n${len(f'key:{i}')}\r\nkey:{i}\r\n"
-                      f"${value_size}\r\n{value}\r\n" for i in range(count)).encode()
+                      f"${value_size}\r\n{value_of(i, value_size)}\r\n"
+                      for i in range(count)).encode()
     # A primary refuses writes (NOREPLICAS) while its replica lags over 2 s, as it must for no
     # acknowledged write to be lost; on a loaded machine a mass insert can make it lag. SET is
     # idempotent: send it all again.
@@ -52,7 +79,7 @@ class BackupsTest(LabTestCase):
                                                        "memory_mb": 128, "replicas": 1})
         pw = db["password"]
         fill(db["address"], pw, KEYS)
-        self.assertEqual(redis_cli(db["address"], pw, "dbsize"), str(KEYS))
+        self.assertEqual(digest(db["address"], pw, KEYS), expected_digest(KEYS))
         self.in_sync(db, pw)
 
         r = self.berth.cli("backup", "big", "--verify", "--json")
@@ -79,8 +106,8 @@ class BackupsTest(LabTestCase):
         self.assertEqual(redis_cli(db["address"], pw, "set", "after-backup", "1"), "OK")
         r = self.berth.cli("restore", "big", backup["id"])
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertEqual(redis_cli(db["address"], pw, "dbsize"), str(KEYS))
-        self.assertEqual(redis_cli(db["address"], pw, "get", "key:99999"), "v" * 200)
+        self.assertEqual(digest(db["address"], pw, KEYS), expected_digest(KEYS))
+        self.assertEqual(redis_cli(db["address"], pw, "get", "key:99999"), value_of(99999))
         self.assertEqual(redis_cli(db["address"], pw, "exists", "after-backup"), "0")
         view = self.berth.api("GET", "/v1/databases/big")
         # The data it had is not deleted: its volume stays on the primary's host, an orphan.
@@ -92,6 +119,7 @@ class BackupsTest(LabTestCase):
         replica = next(i for i in view["instances"] if i["role"] == "replica")
         wait_until(lambda: redis_cli(replica["address"], pw, "dbsize") == str(KEYS), 60,
                    "the replica re-seeded from the restored primary")
+        self.assertEqual(digest(replica["address"], pw, KEYS), expected_digest(KEYS))
         self.assertEqual(redis_cli(db["address"], pw, "set", "writable", "1"), "OK")
 
         # Bad input changes nothing: an unknown backup, a database too small, another engine.
@@ -138,7 +166,7 @@ class BackupsTest(LabTestCase):
                          (started["id"], started["database"]["id"], copy_pw))
         copy = self.berth.api("GET", "/v1/databases/copy")
         self.assertEqual((copy["engine"], copy["memory_mb"]), ("redis", 128))
-        self.assertEqual(redis_cli(copy["address"], copy_pw, "dbsize"), str(KEYS))
+        self.assertEqual(digest(copy["address"], copy_pw, KEYS), expected_digest(KEYS))
         status, body = self.berth.request("POST", f"/v1/backups/{backup['id']}/restore",
                                           {"to": "copy"})
         self.assertEqual(status, 409, body)  # the name is taken
@@ -154,7 +182,7 @@ class BackupsTest(LabTestCase):
         address = next(line.split()[1] for line in lines if "address:" in line).split(":")[0]
         password = next(line.split()[1] for line in lines if "password:" in line)
         self.assertTrue(any(line.strip().startswith("connect:") for line in lines), r.stdout)
-        self.assertEqual(redis_cli(address, password, "dbsize"), str(KEYS))
+        self.assertEqual(digest(address, password, KEYS), expected_digest(KEYS))
         self.assertEqual(self.berth.request("DELETE", "/v1/databases/copy2")[0], 204)
         r = self.berth.cli("restore", backup["id"], "--to", "copy3", "--json")
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
@@ -162,7 +190,7 @@ class BackupsTest(LabTestCase):
         self.assertEqual(task["state"], "done", task)
         new = task["database"]
         self.assertEqual(new["name"], "copy3")
-        self.assertEqual(redis_cli(new["address"], new["password"], "dbsize"), str(KEYS))
+        self.assertEqual(digest(new["address"], new["password"], KEYS), expected_digest(KEYS))
         self.assertEqual(self.berth.request("DELETE", "/v1/databases/copy3")[0], 204)
 
         r = self.berth.cli("backup", "rm", backup["id"])
@@ -320,18 +348,19 @@ class BackupsTest(LabTestCase):
                 self.berth.start_server()
 
     def assert_ended_once(self, server, task_id, name):
-        """The task ends done with exactly one catalog entry, or failed with none, and no
-        partial object is left in the store."""
+        """The task, its worker or leader killed under it, is taken up again and ends done with
+        exactly one catalog entry and its object whole; no partial object is left in the
+        store."""
         wait_until(lambda: server.api("GET", f"/v1/tasks/{task_id}?wait=5")["state"]
                    in ("done", "failed"), 60, "the task to end")
         final = server.api("GET", f"/v1/tasks/{task_id}")
+        self.assertEqual(final["state"], "done", final)
         backups = [b for b in server.api("GET", f"/v1/backups?database={name}")
                    if b["task_id"] == task_id]
-        self.assertEqual(len(backups), 1 if final["state"] == "done" else 0, final)
-        if final["state"] == "done":
-            self.assertEqual(final["backup_id"], backups[0]["id"])
-            self.assertTrue(os.path.exists(os.path.join(self.berth.backup_dir,
-                                                        backups[0]["sha256"])))
+        self.assertEqual(len(backups), 1, final)
+        self.assertEqual(final["backup_id"], backups[0]["id"])
+        with open(os.path.join(self.berth.backup_dir, backups[0]["sha256"]), "rb") as f:
+            self.assertEqual(hashlib.sha256(f.read()).hexdigest(), backups[0]["sha256"])
         self.assertEqual([f for f in os.listdir(self.berth.backup_dir) if "partial" in f], [])
 
 

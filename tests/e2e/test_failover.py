@@ -228,7 +228,9 @@ class FailoverTest(LabTestCase):
             writer.stop()
         new_primary, after = self.primary(name, server)
         self.assertNotEqual(new_primary["host"], old_primary["host"])
-        self.assertEqual(writer.missing(db["address"], self.passwords[name]), [])
+        # Read on the promoted instance itself too, not only through the address that follows it.
+        self.assertEqual(writer.missing(db["address"], self.passwords[name],
+                                        [new_primary["address"]]), [])
         return host
 
     def create(self, name):
@@ -325,7 +327,8 @@ class FailoverTest(LabTestCase):
         now_primary, view = self.primary("agentless")
         self.assertEqual((now_primary["n"], now_primary["host"]),
                          (old_primary["n"], old_primary["host"]))
-        self.assertEqual(writer.missing(view["address"], pw), [])
+        self.assertEqual(writer.missing(view["address"], pw,
+                                        [i["address"] for i in view["instances"]]), [])
         self.assertEqual(self.berth.request("DELETE", "/v1/databases/agentless")[0], 204)
 
     def test_failover_when_agent_and_dockerd_are_killed(self):
@@ -494,15 +497,20 @@ class FailoverTest(LabTestCase):
             self.assertNotEqual(new_primary["host"], old_primary["host"])
             self.assertGreater(after["epoch"], db["epoch"])
             self.assertEqual(after["address"], db["address"])  # the address followed
-            self.assertEqual(writer.missing(db["address"], db["password"]), [])
-            # The lost instance is re-created elsewhere with its number and address.
+            self.assertEqual(writer.missing(db["address"], db["password"],
+                                            [new_primary["address"]]), [])
+            # The lost instance is re-created elsewhere with its number and a new address: its
+            # old container still holds the old one on the cut-off host, which stays taken.
             wait_until(lambda: all(i["state"] == "healthy" and i["host"] != host.name
                                    for i in self.berth.api("GET", "/v1/databases/orders")
                                    ["instances"]), 30, "the lost instance re-created")
             moved = next(i for i in self.berth.api("GET", "/v1/databases/orders")["instances"]
                          if i["n"] == old_primary["n"])
-            self.assertEqual(moved["address"], old_primary["address"])
+            self.assertNotEqual(moved["address"], old_primary["address"])
             self.assertEqual(moved["role"], "replica")
+            old_key = "/berth/ips/" + old_primary["address"]
+            self.assertEqual(self.lab.etcd.get_prefix(old_key),
+                             {old_key: f"retired/{host.name}/{db['id']}/{old_primary['n']}"})
         except BaseException:
             checker.running = False
             raise
@@ -513,6 +521,8 @@ class FailoverTest(LabTestCase):
         wait_until(lambda: not [c for c in host.dockerd.containers() if
                                 c["Labels"].get("berth.database") == db["id"]], 30,
                    "the returning host to remove its stale container")
+        wait_until(lambda: not self.lab.etcd.get_prefix("/berth/ips/" + old_primary["address"]),
+                   20, "the returning host to give the old address back to the pool")
         self.assertEqual(redis_cli(db["address"], db["password"], "set", "after", "1"), "OK")
         settled = time.monotonic()
         wait_until(lambda: [t for t, _, _ in checker.accepted if t > settled + 1], 10,

@@ -112,17 +112,35 @@ class Writer(threading.Thread):
             return None
         return max(b - a for a, b in zip(times, times[1:])) * 1000
 
-    def missing(self, address, password):
-        """Durable writes no longer readable at the address."""
+    def _missing_at(self, address, password):
         conn = Connection(address, password, timeout=5)
         try:
             missing = []
             for k in self.durable:
-                if conn.call("GET", k) is None:
+                # Every value compared: a key rewritten by another writer is lost too.
+                if conn.call("GET", k) != k[len(self.prefix):]:
                     missing.append(k)
             return missing
         finally:
             conn.close()
+
+    def missing(self, address, password, instances=(), within=10):
+        """Durable writes not readable, with the value written, at the address; and, for each
+        instance address given, on that instance itself (a replica given within seconds to
+        catch up), as "ADDRESS:KEY"."""
+        missing = self._missing_at(address, password)
+        for instance in instances:
+            deadline = time.monotonic() + within
+            while True:
+                try:
+                    lost = self._missing_at(instance, password)
+                except (OSError, ConnectionError, RuntimeError) as e:
+                    lost = [f"(unreadable: {e})"]
+                if not lost or time.monotonic() > deadline:
+                    break
+                time.sleep(0.2)
+            missing += [f"{instance}:{k}" for k in lost]
+        return missing
 
 
 def write_taken_by(address, password, key, value):

@@ -227,6 +227,19 @@ asio::awaitable<store::StoreStatus> FakeStore::status() {
   co_return status_answer;
 }
 
+asio::awaitable<std::vector<store::MemberStatus>> FakeStore::member_statuses() {
+  check_available();
+  co_return members_answer;
+}
+
+asio::awaitable<void> FakeStore::defragment(std::string endpoint) {
+  check_available();
+  defragmented.push_back(endpoint);
+  for (auto& m : members_answer)
+    if (m.endpoint == endpoint) m.db_size_bytes = m.db_size_in_use_bytes;
+  co_return;
+}
+
 asio::awaitable<void> FakeStore::lease_revoke(int64_t lease) {
   check_available();
   expire_lease(lease);

@@ -29,8 +29,10 @@ class FakeStore : public store::Store {
   // Forgets history before rev: a watch from an older revision throws Compacted.
   void forget_before(int64_t rev) { compacted_ = rev; }
   int64_t compacted() const { return compacted_; }
-  // What status() answers.
+  // What status() and member_statuses() answer, and the members defragment() was asked of.
   store::StoreStatus status_answer;
+  std::vector<store::MemberStatus> members_answer;
+  std::vector<std::string> defragmented;
 
   // What the store holds, for assertions.
   int64_t revision() const { return revision_; }
@@ -53,6 +55,8 @@ class FakeStore : public store::Store {
   asio::awaitable<void> lease_revoke(int64_t lease) override;
   asio::awaitable<void> compact(int64_t revision) override;
   asio::awaitable<store::StoreStatus> status() override;
+  asio::awaitable<std::vector<store::MemberStatus>> member_statuses() override;
+  asio::awaitable<void> defragment(std::string endpoint) override;
   asio::awaitable<void> watch(
       std::string prefix, int64_t start_revision,
       std::function<void(int64_t revision, const std::vector<store::WatchEvent>&)> on_events)
