@@ -258,6 +258,10 @@ def main():
                 unconverged += 1
                 print(f"fault {n}: {kind}: {what}; NOT converged in {CONVERGE_LIMIT:.0f} s",
                       flush=True)
+            if n % 25 == 0:  # a long run says how it goes (lost writes are read at the end)
+                print(f"# after {n} faults: double_writable_windows={len(checker.double_rounds)} "
+                      f"duplicate_addresses={len(watcher.duplicates)} unconverged={unconverged} "
+                      f"durable_writes={len(writer.durable)}", flush=True)
         for t in (writer, checker, watcher):
             t.stop()
         status, view = chaos.api("GET", "/v1/databases/rr")

@@ -43,14 +43,18 @@ class UpkeepTest(unittest.TestCase):
                                                        "memory_mb": 64})
         out = etcdctl(self.endpoint, "get", "/berth/databases/" + db["id"], "-w", "json")
         revision = int(json.loads(out.stdout)["header"]["revision"])
+        # A change after it: history is compacted up to what the leader has seen of berth's
+        # keys, and an idle cluster writes nothing new (statuses go on change only).
+        self.berth.api("PATCH", "/v1/databases/kept", {"memory_mb": 96})
         wait_until(lambda: "compacted" in etcdctl(self.endpoint, "get", "/berth/", "--prefix",
                                                   "--keys-only", "--rev", str(revision)).stderr,
                    15, "the history before the create compacted away")
         # The keys as they are stay, and berth goes on reading and writing them.
         self.assertEqual(self.berth.api("GET", "/v1/databases/kept")["state"], "running")
         self.assertEqual(redis_cli(db["address"], db["password"], "set", "k", "v"), "OK")
-        self.berth.api("PATCH", "/v1/databases/kept", {"memory_mb": 96})
         self.assertEqual(self.berth.api("GET", "/v1/databases/kept")["memory_mb"], 96)
+        self.berth.api("PATCH", "/v1/databases/kept", {"memory_mb": 128})
+        self.assertEqual(self.berth.api("GET", "/v1/databases/kept")["memory_mb"], 128)
         with urllib.request.urlopen(self.berth.url + "/metrics", timeout=5) as r:
             text = r.read().decode()
         self.assertGreater(metric(text, "berth_etcd_db_size_bytes") or 0, 0)
