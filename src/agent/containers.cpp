@@ -76,20 +76,22 @@ asio::awaitable<void> Reconciler::ensure_shim(const model::NetworkConfig& config
 
 asio::awaitable<void> Reconciler::release_retired_addresses() {
   if (!addresses_.loaded()) co_return;
-  std::vector<const store::KeyValue*> retired;
+  // Copied: the mirror may change while we wait on Docker and etcd below.
+  std::vector<std::pair<std::string, std::string>> retired;  // (key, owner)
   for (auto* kv : addresses_.under(model::keys::kAddresses))
-    if (model::keys::retired_on(kv->value) == options_.name) retired.push_back(kv);
+    if (model::keys::retired_on(kv->value) == options_.name)
+      retired.emplace_back(kv->key, kv->value);
   if (retired.empty()) co_return;
   // Listed after this round's removals: any container of ours, running or not (a stopped one
   // takes its address back when it starts).
   std::set<std::string> held;
   for (auto& c : co_await docker_.container_list(engines::labels::kHost, options_.name))
     for (auto& [net, ip] : c.ips) held.insert(ip);
-  for (auto* kv : retired) {
-    std::string ip = kv->key.substr(model::keys::kAddresses.size());
+  for (auto& [key, owner] : retired) {
+    std::string ip = key.substr(model::keys::kAddresses.size());
     if (held.count(ip)) continue;
-    std::vector<store::Compare> still{store::Compare::value_is(kv->key, kv->value)};
-    std::vector<store::Operation> release{store::Operation::erase(kv->key)};
+    std::vector<store::Compare> still{store::Compare::value_is(key, owner)};
+    std::vector<store::Operation> release{store::Operation::erase(key)};
     if ((co_await store_.txn(still, release)).succeeded)
       util::log("agent {}: address {} is free again (no container here holds it)", options_.name,
                 ip);
