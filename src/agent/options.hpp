@@ -22,6 +22,8 @@ struct Options {
   std::string advertise;  // the host's address
   int lease_ttl_seconds = 5;
   std::chrono::milliseconds probe_interval{1000};
+  // How often an unchanged status is looked at in etcd (a read) to see it is still there.
+  std::chrono::milliseconds status_check_interval{30000};
   std::map<std::string, std::string> labels;
   int64_t memory_mb = 0;  // 0: what dockerd reports
   // "" (a bridge network, one machine) or "macvlan:IF" (containers on the LAN behind IF).

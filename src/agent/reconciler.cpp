@@ -131,7 +131,11 @@ Supervisor& Reconciler::supervise(const Allocation& a) {
     if (!engine) throw std::runtime_error("unknown engine " + a.engine);
     s = std::make_unique<Supervisor>(
         Supervisor::Edges{executor_, store_, docker_, hostnet_, session_, options_,
-                          [this](const Allocation& a) { return still_wanted(a); }},
+                          [this](const Allocation& a) { return still_wanted(a); },
+                          [this](const Allocation& a) {
+                            return allocations_.find(model::keys::allocation(
+                                       options_.name, a.database_id, a.n)) != nullptr;
+                          }},
         *engine, a);
     s->start();
   }

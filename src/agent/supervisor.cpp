@@ -282,6 +282,7 @@ asio::awaitable<void> Supervisor::publish_loop() {
 asio::awaitable<void> Supervisor::publish() {
   int64_t lease = edges_.session.lease();
   if (lease == 0) co_return;
+  if (edges_.allocated_here && !edges_.allocated_here(allocation_)) co_return;
   auto s = status_;
   // State changes go at once. Memory and traffic figures drift: they go at most every 10 s,
   // and only when they moved enough to matter (an idle database writes nothing: liveness is
@@ -293,11 +294,20 @@ asio::awaitable<void> Supervisor::publish() {
   std::string signature = model::dump(comparable);
   auto now = Clock::now();
   double seconds = std::chrono::duration<double>(now - published_at_).count();
-  if (signature == published_ &&
-      (seconds < 10 || !figures_moved(published_status_, s, seconds, published_rate_)))
-    co_return;
-  s.updated_at = model::now_rfc3339();
   auto key = model::keys::status(allocation_.database_id, allocation_.n);
+  if (signature == published_ &&
+      (seconds < 10 || !figures_moved(published_status_, s, seconds, published_rate_))) {
+    // Unchanged: nothing is written. Now and then a read (no revision) checks that what we
+    // wrote is still there; if it went (another host's agent withdrew the instance's status
+    // as it left), it is written again.
+    if (now - verified_at_ < edges_.options.status_check_interval) co_return;
+    verified_at_ = now;  // (also when etcd does not answer: the next look is an interval on)
+    auto current = co_await edges_.store.get(key);
+    if (!current.kvs.empty() && current.kvs[0].value == published_value_) co_return;
+    util::log("agent {}: the status of {} was not ours any more: written again",
+              edges_.options.name, key_);
+  }
+  s.updated_at = model::now_rfc3339();
   auto value = model::dump(s);
   co_await edges_.store.put(key, value, lease);
   published_rate_ = signature == published_ ? operations_rate(published_status_, s, seconds) : 0;
@@ -305,6 +315,7 @@ asio::awaitable<void> Supervisor::publish() {
   published_value_ = value;
   published_status_ = s;
   published_at_ = now;
+  verified_at_ = now;
 }
 
 asio::awaitable<void> Supervisor::withdraw_status() {

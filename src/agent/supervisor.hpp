@@ -56,6 +56,9 @@ class Supervisor {
     // Whether etcd, as the agent last heard, still wants this allocation as it is: an instance
     // is made writable only then (its reconciler may lag behind a failover by seconds).
     std::function<bool(const model::Allocation&)> still_wanted;
+    // Whether this host is still allocated the instance at all: a supervisor whose instance
+    // moved away never writes its status over its new host's.
+    std::function<bool(const model::Allocation&)> allocated_here;
   };
   // The instance's life as its probes show it.
   enum class Phase {
@@ -121,6 +124,9 @@ class Supervisor {
   std::string published_;        // the status last written, without its volatile fields
   std::string published_value_;  // exactly what was last written
   std::chrono::steady_clock::time_point published_at_{};
+  // When the status in etcd was last seen to be still ours (an unchanged status is not
+  // rewritten, so it is looked at now and then: another writer may have removed it).
+  std::chrono::steady_clock::time_point verified_at_{};
   model::InstanceStatus published_status_;  // its figures, to tell a drift that matters
   double published_rate_ = 0;               // the operations per second it reported
   // What the agent applied: Redis cannot tell whether its writes are paused, so it is recalled.

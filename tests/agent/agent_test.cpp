@@ -283,6 +283,36 @@ TEST(Agent, PromotesUnderTheNewerEpochOnly) {
   });
 }
 
+TEST(Agent, AStatusRemovedByAnotherWriterIsWrittenAgainAndAMovedInstanceWritesNone) {
+  test::run([](Executor ex) -> asio::awaitable<void> {
+    World w(ex);
+    w.options.status_check_interval = 100ms;
+    co_await w.setup();
+    auto replica = allocation(1, model::Role::replica, 1);
+    co_await w.allocate(replica);
+    Agent agent(ex, w.store, w.docker, w.options);
+    co_await agent.run();
+    EXPECT_TRUE(co_await eventually(ex, [&] { return w.healthy(1); }));
+    // The instance's old host withdrew "its" status as it left: ours goes with it.
+    co_await w.store.erase(model::keys::status("db1", 1));
+    EXPECT_TRUE(co_await eventually(ex, [&] { return w.healthy(1); }, 2s))
+        << "the status was not written again";
+
+    // The instance moves to h2, whose agent reports it: this agent, until it lets go, must
+    // not write its word over h2's.
+    model::InstanceStatus theirs;
+    theirs.host = "h2";
+    theirs.state = model::InstanceState::healthy;
+    co_await w.store.erase(model::keys::allocation("h1", "db1", 1));
+    co_await w.store.put(model::keys::status("db1", 1), model::dump(theirs), 0);
+    agent.reconciler().registered();  // as after a new lease: statuses would be written again
+    co_await sleep(ex, 300ms);
+    auto now = w.status(1);
+    EXPECT_TRUE(now && now->host == "h2") << "h2's status was overwritten or removed";
+    co_await agent.shutdown();
+  });
+}
+
 TEST(Agent, NoPromotionWhileFenced) {
   test::run([](Executor ex) -> asio::awaitable<void> {
     World w(ex);
