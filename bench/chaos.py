@@ -13,6 +13,7 @@ converge_p50_s=X converge_max_s=X unconverged=N. Exits 1 when anything was lost,
 left unconverged, or any address was held twice (make test runs it with 10 faults).
 
 Not drawn: a full disk inside a container (not simulated in the lab yet)."""
+import concurrent.futures
 import json
 import os
 import random
@@ -36,8 +37,10 @@ KINDS = ["agent_restart", "agent_kill", "dockerd_kill", "host_cut", "leader_kill
 
 class WriteChecker(threading.Thread):
     """Writes to every address an instance has had (an instance re-created elsewhere takes a new
-    one; its old container may live on at the old) in rounds; a round in which two different
-    processes (run_id) took a write is a moment with two writable instances."""
+    one; its old container may live on at the old) in rounds, all addresses of a round at once
+    (a round lasts at most the 200 ms write timeout, however many old addresses no longer
+    answer); a round in which two different processes (run_id) took a write is a moment with two
+    writable instances."""
 
     def __init__(self, current_addresses, password):
         super().__init__(daemon=True)
@@ -45,6 +48,7 @@ class WriteChecker(threading.Thread):
         self.addresses = set(current_addresses())
         self.double_rounds = []  # (time, [(address, run_id)])
         self.running = True
+        self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=32)
 
     def run(self):
         i = 0
@@ -53,12 +57,12 @@ class WriteChecker(threading.Thread):
             if time.monotonic() - looked > 1:
                 self.addresses |= set(self.current_addresses())
                 looked = time.monotonic()
-            took = []
-            for address in sorted(self.addresses):
-                run_id = write_taken_by(address, self.password, f"checker{i}", i)
-                if run_id:
-                    took.append((address, run_id))
-                i += 1
+            addresses = sorted(self.addresses)
+            answers = list(self.pool.map(
+                lambda a: write_taken_by(a[1], self.password, f"checker{i + a[0]}", i + a[0]),
+                enumerate(addresses)))
+            i += len(addresses)
+            took = [(address, run_id) for address, run_id in zip(addresses, answers) if run_id]
             if len({run_id for _, run_id in took}) > 1:
                 self.double_rounds.append((time.monotonic(), took))
             time.sleep(0.05)  # the pace of the rounds
@@ -66,6 +70,7 @@ class WriteChecker(threading.Thread):
     def stop(self):
         self.running = False
         self.join(5)
+        self.pool.shutdown(wait=False)
 
 
 class AddressWatcher(threading.Thread):
