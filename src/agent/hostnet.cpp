@@ -1,5 +1,7 @@
 #include "agent/hostnet.hpp"
 
+#include <sstream>
+
 #include "util/log.hpp"
 #include "util/subprocess.hpp"
 
@@ -63,6 +65,26 @@ boost::asio::awaitable<void> HostNetwork::announce(int pid, const std::string& a
 boost::asio::awaitable<void> HostNetwork::drop_address(int pid, const std::string& address) {
   co_await run(argv("nsenter", "--target=" + std::to_string(pid), "--net", "ip", "addr", "del",
                     address + "/32", "dev", "eth0"));
+}
+
+boost::asio::awaitable<void> HostNetwork::drop_other_addresses(int pid, const std::string& keep) {
+  std::string out;
+  co_await run(argv("nsenter", "--target=" + std::to_string(pid), "--net", "ip", "-o", "addr",
+                    "show", "dev", "eth0"),
+               &out);
+  // Lines read "N: eth0    inet A.B.C.D/32 scope global eth0 ...".
+  std::istringstream lines(out);
+  std::string line;
+  while (std::getline(lines, line)) {
+    std::istringstream words(line);
+    std::string word, address;
+    while (words >> word)
+      if (word == "inet" && words >> address) break;
+    if (!address.ends_with("/32") || address == keep + "/32") continue;
+    util::log("hostnet: dropping {} left in process {}'s namespace", address, pid);
+    co_await run(argv("nsenter", "--target=" + std::to_string(pid), "--net", "ip", "addr", "del",
+                      address, "dev", "eth0"));
+  }
 }
 
 boost::asio::awaitable<void> HostNetwork::unplug(int pid) {

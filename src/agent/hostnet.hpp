@@ -22,6 +22,9 @@ class HostNetwork {
   // Adds address/32 to eth0 inside the network namespace of process pid and announces it.
   boost::asio::awaitable<void> hold_address(int pid, const std::string& address);
   boost::asio::awaitable<void> drop_address(int pid, const std::string& address);
+  // Drops every address held on eth0 in pid's namespace (the /32 ones an agent adds) but keep:
+  // what an earlier run of the agent added and no longer remembers.
+  boost::asio::awaitable<void> drop_other_addresses(int pid, const std::string& keep);
   // Announces that eth0 in pid's namespace has address (unsolicited ARP): an instance moved to
   // another host keeps its address, and neighbours must learn its new MAC.
   boost::asio::awaitable<void> announce(int pid, const std::string& address);

@@ -252,6 +252,12 @@ asio::awaitable<void> Supervisor::hold_database_address(bool want) {
   auto& hostnet = edges_.hostnet;
   bool macvlan = edges_.options.macvlan();
   std::string address = want ? a.database_address : "";
+  if (address.empty() && held_address_.empty() && pid_ && pid_ != swept_pid_) {
+    // Once per container: a database address added by an earlier run of this agent (which
+    // this one does not remember) goes, or the LAN would see it twice once the role moved.
+    swept_pid_ = pid_;
+    co_await hostnet.drop_other_addresses(pid_, a.ip);
+  }
   if (address == held_address_) co_return;
   if (!held_address_.empty()) {
     if (pid_) co_await hostnet.drop_address(pid_, held_address_);

@@ -140,6 +140,7 @@ class Supervisor {
   // acknowledged: read-only, a replica takes over (or, with none, after 15 s, it serves again).
   std::optional<std::chrono::steady_clock::time_point> lost_writes_since_;
   bool stale_logged_ = false;
+  int swept_pid_ = 0;  // the container whose leftover addresses were dropped
 };
 
 }  // namespace berth::agent
