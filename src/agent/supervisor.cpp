@@ -303,15 +303,15 @@ asio::awaitable<void> Supervisor::publish() {
   auto key = model::keys::status(allocation_.database_id, allocation_.n);
   if (signature == published_ &&
       (seconds < 10 || !figures_moved(published_status_, s, seconds, published_rate_))) {
-    // Unchanged: nothing is written. Now and then a read (no revision) checks that what we
-    // wrote is still there; if it went (another host's agent withdrew the instance's status
-    // as it left), it is written again.
+    // Unchanged: nothing is written. Now and then a read (no revision) checks that a status
+    // is still there; if it went (another host's agent withdrew the instance's status as it
+    // left), it is written again.
     if (now - verified_at_ < edges_.options.status_check_interval) co_return;
     verified_at_ = now;  // (also when etcd does not answer: the next look is an interval on)
     auto current = co_await edges_.store.get(key);
-    if (!current.kvs.empty() && current.kvs[0].value == published_value_) co_return;
-    util::log("agent {}: the status of {} was not ours any more: written again",
-              edges_.options.name, key_);
+    // Present: ours, or a newer word from the host the instance runs on now; leave it.
+    if (!current.kvs.empty()) co_return;
+    util::log("agent {}: the status of {} was gone: written again", edges_.options.name, key_);
   }
   s.updated_at = model::now_rfc3339();
   auto value = model::dump(s);
