@@ -21,7 +21,8 @@ std::vector<std::string> unowned_addresses(const std::vector<const store::KeyVal
   std::vector<std::string> out;
   for (auto* kv : addresses) {
     auto& owner = kv->value;
-    if (owner.starts_with(keys::kRetiredOwner) || owner.starts_with("host/")) continue;
+    if (owner.starts_with(keys::kRetiredOwner) || owner.starts_with(keys::host_address_owner("")))
+      continue;
     auto slash = owner.find('/');
     if (slash == std::string::npos || slash == 0) continue;  // not an owner we write
     std::string id = owner.substr(0, slash);

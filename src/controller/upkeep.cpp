@@ -46,8 +46,8 @@ asio::awaitable<void> EtcdUpkeep::defragment() {
       .inc();
   util::log("controller {}: defragmented etcd member {} ({} MiB file, mostly free pages) in {} ms",
             term_.leader_id, target, before >> 20,
-            std::chrono::duration_cast<std::chrono::milliseconds>(
-                std::chrono::steady_clock::now() - started)
+            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                  started)
                 .count());
 }
 

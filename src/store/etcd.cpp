@@ -258,11 +258,18 @@ asio::awaitable<void> EtcdStore::compact(int64_t revision) {
   co_await call("/v3/kv/compaction", req.dump());
 }
 
+namespace {
+// The file's size and what of it is in use, from a /v3/maintenance/status answer.
+template <class Sizes>
+void read_sizes(const json& status, Sizes& out) {
+  out.db_size_bytes = int_field(status, "dbSize");
+  out.db_size_in_use_bytes = int_field(status, "dbSizeInUse");
+}
+}  // namespace
+
 asio::awaitable<StoreStatus> EtcdStore::status() {
   StoreStatus out;
-  auto j = json::parse(co_await call("/v3/maintenance/status", "{}"));
-  out.db_size_bytes = int_field(j, "dbSize");
-  out.db_size_in_use_bytes = int_field(j, "dbSizeInUse");
+  read_sizes(json::parse(co_await call("/v3/maintenance/status", "{}")), out);
   json get = {{"action", "GET"}};
   auto alarms = json::parse(co_await call("/v3/maintenance/alarm", get.dump()));
   if (auto it = alarms.find("alarms"); it != alarms.end() && it->is_array())
@@ -279,9 +286,7 @@ asio::awaitable<std::vector<MemberStatus>> EtcdStore::member_statuses() {
       http::Request req{"POST", "/v3/maintenance/status", "{}"};
       auto res = co_await client->request(req, std::chrono::seconds(2));
       if (res.status == 200) {
-        auto j = json::parse(res.body);
-        m.db_size_bytes = int_field(j, "dbSize");
-        m.db_size_in_use_bytes = int_field(j, "dbSizeInUse");
+        read_sizes(json::parse(res.body), m);
         m.answered = true;
       }
     } catch (const std::exception&) {
@@ -297,7 +302,8 @@ asio::awaitable<void> EtcdStore::defragment(std::string endpoint) {
     http::Request req{"POST", "/v3/maintenance/defragment", "{}"};
     // It copies the whole file: give it time.
     auto res = co_await client->request(req, std::chrono::seconds(60));
-    if (res.status != 200) throw std::runtime_error("etcd defragment " + endpoint + ": " + res.body);
+    if (res.status != 200)
+      throw std::runtime_error("etcd defragment " + endpoint + ": " + res.body);
     co_return;
   }
   throw std::runtime_error("no etcd endpoint " + endpoint);

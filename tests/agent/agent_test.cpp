@@ -295,7 +295,8 @@ TEST(Agent, AStatusRemovedByAnotherWriterIsWrittenAgainAndAMovedInstanceWritesNo
     EXPECT_TRUE(co_await eventually(ex, [&] { return w.healthy(1); }));
     // The instance's old host withdrew "its" status as it left: ours goes with it.
     co_await w.store.erase(model::keys::status("db1", 1));
-    EXPECT_TRUE(co_await eventually(ex, [&] { return w.healthy(1); }, 2s))
+    EXPECT_TRUE(co_await eventually(
+        ex, [&] { return w.healthy(1); }, 2s))
         << "the status was not written again";
 
     // The instance moves to h2, whose agent reports it: this agent, until it lets go, must

@@ -111,7 +111,7 @@ TEST_F(ApiViewsTest, ReadsFollowEveryChange) {
     auto [status, list] = co_await c.get("/v1/databases");
     EXPECT_EQ(status, 200);
     EXPECT_EQ(list.size(), 2u);
-    if (list.size() != 2) co_return;  // (the failure is recorded above)
+    if (list.size() != 2) co_return;      // (the failure is recorded above)
     EXPECT_EQ(list[0]["name"], "alpha");  // by name
     EXPECT_EQ(list[1]["name"], "zeta");
     EXPECT_EQ(list[1]["instances"].size(), 2u);

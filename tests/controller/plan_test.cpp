@@ -168,7 +168,7 @@ TEST(Plan, LostReplicaIsRecreatedElsewhereAtANewAddress) {
   Builder b;
   b.host("h1").host("h3").database("d", 1);
   b.instance("d", 0, "h1", "primary", 0, "healthy", false, 0);
-  b.instance("d", 1, "h2", "replica");  // h2 is gone
+  b.instance("d", 1, "h2", "replica");                 // h2 is gone
   b.s.addresses["10.0.0.2"] = {"retired/h2/x/0", 50};  // taken: the next free one is .3
   auto changes = plan(b.s);
   ASSERT_EQ(changes.size(), 1u);
@@ -190,7 +190,8 @@ TEST(Plan, TwoLostReplicasTakeTwoDifferentAddresses) {
   std::set<std::string> ips;
   for (auto& c : changes)
     for (auto& [key, value] : writes(c).puts)
-      if (key.starts_with(keys::kAllocations)) ips.insert(model::parse<model::Allocation>(value).ip);
+      if (key.starts_with(keys::kAllocations))
+        ips.insert(model::parse<model::Allocation>(value).ip);
   EXPECT_EQ(ips, (std::set<std::string>{"10.0.0.2", "10.0.0.3"}));
 }
 
@@ -199,7 +200,7 @@ TEST(Plan, NoAddressLeftNoReplacement) {
   b.host("h1").host("h3").database("d", 1);
   b.instance("d", 0, "h1", "primary", 0, "healthy", false, 0);
   b.instance("d", 1, "h2", "replica");  // h2 is gone
-  b.s.network->subnet = "10.0.0.8/29";    // .9 to .14, gateway elsewhere
+  b.s.network->subnet = "10.0.0.8/29";  // .9 to .14, gateway elsewhere
   b.s.network->exclude = {"10.0.0.12-10.0.0.14"};
   b.s.addresses["10.0.0.9"] = {"host/h1", 1};
   for (auto& c : plan(b.s))

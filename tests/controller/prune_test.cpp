@@ -57,13 +57,13 @@ TEST(Prune, WhatCannotBeReadIsKept) {
 
 TEST(Prune, AddressesWhoseDatabaseIsGoneForGoodReturnToThePool) {
   std::vector<store::KeyValue> kvs{
-      {keys::address("10.0.0.2"), "live/0"},     // its database exists
-      {keys::address("10.0.0.3"), "gone/0"},     // neither database nor tombstone: a leak
-      {keys::address("10.0.0.4"), "gone/db"},    // the same, a database address
-      {keys::address("10.0.0.5"), "dying/1"},    // tombstone: its host's agent frees it
+      {keys::address("10.0.0.2"), "live/0"},             // its database exists
+      {keys::address("10.0.0.3"), "gone/0"},             // neither database nor tombstone: a leak
+      {keys::address("10.0.0.4"), "gone/db"},            // the same, a database address
+      {keys::address("10.0.0.5"), "dying/1"},            // tombstone: its host's agent frees it
       {keys::address("10.0.0.6"), "retired/h1/gone/0"},  // only h1 can tell
-      {keys::address("10.0.0.7"), "host/h2"},    // a host's own
-      {keys::address("10.0.0.8"), "garbage"}};   // not an owner we write
+      {keys::address("10.0.0.7"), "host/h2"},            // a host's own
+      {keys::address("10.0.0.8"), "garbage"}};           // not an owner we write
   std::vector<const store::KeyValue*> addresses;
   for (auto& kv : kvs) addresses.push_back(&kv);
   EXPECT_EQ(unowned_addresses(addresses, {"live"}, {"dying"}),

@@ -15,6 +15,25 @@ namespace {
 using namespace std::chrono_literals;
 using test::Executor;
 
+// A term over the fake store: etcd, the mirror every owner of the term reads, and its view.
+struct LeaderTerm {
+  explicit LeaderTerm(Executor ex)
+      : etcd(ex), mirror(ex, etcd, "/berth/"), view(mirror), term{ex, etcd, mirror, view, kId} {
+    boost::asio::co_spawn(ex, mirror.run(), boost::asio::detached);
+  }
+  // Writes the leader key (every write of the term checks it) and waits until the mirror has it.
+  boost::asio::awaitable<void> lead() {
+    int64_t rev = co_await etcd.put(model::keys::kLeader, kId, 0);
+    EXPECT_TRUE(co_await mirror.wait_revision(rev, 5s));
+  }
+
+  static constexpr const char* kId = "leader-1";
+  test::FakeStore etcd;
+  store::Mirror mirror;
+  state::View view;
+  TermContext term;
+};
+
 TEST(Upkeep, CompactsToWhatTheRoundBeforeSaw) {
   EXPECT_EQ(compaction_target(0, 0), 0);    // the first round has seen nothing before
   EXPECT_EQ(compaction_target(40, 0), 40);  // everyone has read past 40 by now
@@ -47,14 +66,11 @@ TEST(Upkeep, DefragmentsAMemberWhoseFileIsMostlyFreeOnlyWhileAllAnswer) {
 
 TEST(Upkeep, ARoundDefragmentsOneMemberAtATime) {
   test::run([](Executor ex) -> boost::asio::awaitable<void> {
-    test::FakeStore etcd(ex);
-    store::Mirror mirror(ex, etcd, "/berth/");
-    boost::asio::co_spawn(ex, mirror.run(), boost::asio::detached);
-    state::View view(mirror);
-    TermContext term{ex, etcd, mirror, view, "leader-1"};
-    EtcdUpkeep upkeep(term, {.compact_interval = 1h, .quota_bytes = 1 << 30});
-    int64_t rev = co_await etcd.put(model::keys::kLeader, "leader-1", 0);
-    EXPECT_TRUE(co_await mirror.wait_revision(rev, 5s));
+    LeaderTerm t(ex);
+    auto& etcd = t.etcd;
+    auto& mirror = t.mirror;
+    EtcdUpkeep upkeep(t.term, {.compact_interval = 1h, .quota_bytes = 1 << 30});
+    co_await t.lead();
     const int64_t MiB = 1 << 20;
     etcd.members_answer = {{"e0", true, 100 * MiB, 10 * MiB}, {"e1", true, 100 * MiB, 10 * MiB}};
     co_await upkeep.round();
@@ -69,18 +85,16 @@ TEST(Upkeep, ARoundDefragmentsOneMemberAtATime) {
 
 TEST(Upkeep, EachRoundCompactsTheHistoryTheRoundBeforeSawAndReportsTheSize) {
   test::run([](Executor ex) -> boost::asio::awaitable<void> {
-    test::FakeStore etcd(ex);
-    store::Mirror mirror(ex, etcd, "/berth/");
-    boost::asio::co_spawn(ex, mirror.run(), boost::asio::detached);
-    state::View view(mirror);
-    TermContext term{ex, etcd, mirror, view, "leader-1"};
-    EtcdUpkeep upkeep(term, {.compact_interval = 1h, .quota_bytes = 1000});
+    LeaderTerm t(ex);
+    auto& etcd = t.etcd;
+    auto& mirror = t.mirror;
+    EtcdUpkeep upkeep(t.term, {.compact_interval = 1h, .quota_bytes = 1000});
     auto write = [&](const std::string& key) -> boost::asio::awaitable<int64_t> {
       int64_t rev = co_await etcd.put("/berth/" + key, "{}", 0);
       EXPECT_TRUE(co_await mirror.wait_revision(rev, 5s));
       co_return rev;
     };
-    co_await etcd.put(model::keys::kLeader, "leader-1", 0);
+    co_await t.lead();
     auto health = [&] {
       auto* kv = etcd.find(model::keys::kEtcdHealth);
       return kv ? model::parse<model::EtcdHealth>(kv->value) : model::EtcdHealth{};
@@ -130,13 +144,11 @@ TEST(Upkeep, EachRoundCompactsTheHistoryTheRoundBeforeSawAndReportsTheSize) {
 
 TEST(Upkeep, ARoundPrunesFinishedTasksOfLastMonthAndKeepsTheRest) {
   test::run([](Executor ex) -> boost::asio::awaitable<void> {
-    test::FakeStore etcd(ex);
-    store::Mirror mirror(ex, etcd, "/berth/");
-    boost::asio::co_spawn(ex, mirror.run(), boost::asio::detached);
-    state::View view(mirror);
-    TermContext term{ex, etcd, mirror, view, "leader-1"};
-    EtcdUpkeep upkeep(term, {.compact_interval = 1h, .quota_bytes = 1000});
-    co_await etcd.put(model::keys::kLeader, "leader-1", 0);
+    LeaderTerm t(ex);
+    auto& etcd = t.etcd;
+    auto& mirror = t.mirror;
+    EtcdUpkeep upkeep(t.term, {.compact_interval = 1h, .quota_bytes = 1000});
+    co_await t.lead();
     model::Task old_task, running;
     old_task.id = "t-old";
     old_task.state = model::TaskState::done;
