@@ -271,17 +271,22 @@ class DatabasesTest(unittest.TestCase):
         keys = maxmemory // 1200  # 1 KiB values and Redis' own overhead per key
 
         def overwrite(requests):
-            subprocess.run(["redis-benchmark", "-h", address, "-a", pw, "-t", "set", "-d", "1024",
-                            "-r", str(keys), "-n", str(requests), "-P", "16", "-q"],
-                           capture_output=True, timeout=120)
+            r = subprocess.run(["redis-benchmark", "-h", address, "-a", pw, "-t", "set", "-d",
+                                "1024", "-r", str(keys), "-n", str(requests), "-P", "16", "-q"],
+                               capture_output=True, text=True, timeout=120)
+            return f"exit {r.returncode}: {r.stdout[-300:]} {r.stderr[-300:]}"
 
         def used():
             info = redis_cli(address, pw, "info", "memory")
             return int(next((line.split(":")[1] for line in info.splitlines()
                              if line.startswith("used_memory:")), 0))  # 0: it does not answer
 
-        overwrite(keys * 4)  # random keys: nearly every one of them set at least once
-        self.assertGreater(used(), maxmemory * 0.85, "filled to its usable memory")
+        # Random keys: nearly every one of them set at least once. (Once in a clean-clone run the
+        # benchmark wrote nothing at all; what it said is kept, and it is given a second go.)
+        said = [overwrite(keys * 4)]
+        if used() <= maxmemory * 0.85:
+            said.append(overwrite(keys * 4))
+        self.assertGreater(used(), maxmemory * 0.85, f"filled to its usable memory: {said}")
         container = self.dockerd.containers()[0]["Id"]
 
         def background(command, busy_field):
