@@ -99,24 +99,12 @@ class AddressWatcher(threading.Thread):
                         ip = net.get("IPAddress")
                         if ip:
                             holders.setdefault(ip, set()).add((h.name, c["Id"]))
-                    for ip in self.held_inside(h, c["Id"]):
+                    for ip in h.addresses_inside(c["Id"]):
                         holders.setdefault(ip, set()).add((h.name, c["Id"]))
             for ip, held in holders.items():
                 if len(held) > 1:
                     self.duplicates.add(ip)
             time.sleep(0.5)
-
-    @staticmethod
-    def held_inside(host, container_id):
-        try:
-            pid = host.dockerd.inspect(container_id)["State"]["Pid"]
-            out = subprocess.run(["nsenter", f"--target={pid}", "--net", "ip", "-o", "-4",
-                                  "addr", "show", "dev", "eth0"], capture_output=True, text=True,
-                                 timeout=5).stdout
-        except (OSError, TypeError, ValueError, KeyError, subprocess.TimeoutExpired):
-            return []
-        words = out.split()
-        return [words[i + 1].split("/")[0] for i, w in enumerate(words[:-1]) if w == "inet"]
 
     def stop(self):
         self.running = False

@@ -134,6 +134,14 @@ asio::awaitable<void> Supervisor::probe_loop() {
       observe(result, knowledge());
       status_.primary_down = primary_down;
     } else {
+      // No answer does not mean no one else hears it: a cut-off host's link takes its
+      // containers' interfaces down too, and they come back with it. Whatever the engine says,
+      // an address this instance should no longer hold goes now, or the LAN finds it twice.
+      try {
+        co_await let_go_unless_wanted();
+      } catch (const std::exception& e) {
+        util::log("agent {}: {}: {}", edges_.options.name, key_, e.what());
+      }
       observe(result, knowledge());
     }
     // Publishing waits on etcd, which may be out of reach: it never holds up probing and
@@ -245,6 +253,14 @@ asio::awaitable<bool> Supervisor::converge(const engines::ProbeResult& current) 
   }
   if (step.hold_address) co_await hold_database_address(true);
   co_return role_changed;
+}
+
+asio::awaitable<void> Supervisor::let_go_unless_wanted() {
+  if (held_address_.empty()) co_return;
+  bool fenced = knowledge().fenced;
+  bool wanted = !edges_.still_wanted || edges_.still_wanted(allocation_);
+  if (fenced || !wanted || allocation_.database_address != held_address_)
+    co_await hold_database_address(false);
 }
 
 asio::awaitable<void> Supervisor::hold_database_address(bool want) {

@@ -107,6 +107,8 @@ class Supervisor {
   // Brings the instance to its allocation; true when it changed its role.
   boost::asio::awaitable<bool> converge(const engines::ProbeResult& current);
   boost::asio::awaitable<void> hold_database_address(bool want);
+  // Drops the database address if fenced, failed over, or no longer this instance's to hold.
+  boost::asio::awaitable<void> let_go_unless_wanted();
   boost::asio::awaitable<void> publish();
   boost::asio::awaitable<void> withdraw_status();
   Knowledge knowledge() const;

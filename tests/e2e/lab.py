@@ -133,6 +133,19 @@ class Host:
     def exec(self, *argv):
         return sh(*self.nsenter(list(argv)))
 
+    def addresses_inside(self, container_id):
+        """The IPv4 addresses on eth0 inside a container's network namespace (its own and any
+        database address the agent gave it); [] when it does not run."""
+        try:
+            pid = self.dockerd.inspect(container_id)["State"]["Pid"]
+            out = subprocess.run(["nsenter", f"--target={pid}", "--net", "ip", "-o", "-4",
+                                  "addr", "show", "dev", "eth0"], capture_output=True, text=True,
+                                 timeout=5).stdout if pid else ""
+        except (OSError, TypeError, ValueError, KeyError, subprocess.TimeoutExpired):
+            return []
+        words = out.split()
+        return [words[i + 1].split("/")[0] for i, w in enumerate(words[:-1]) if w == "inet"]
+
     def start_agent(self):
         self.agent = Process(self.nsenter([BERTH, "agent", "--etcd", self.lab.etcd.endpoints,
                                            "--docker-socket", self.dockerd.socket,

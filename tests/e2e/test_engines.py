@@ -267,6 +267,10 @@ class EnginesTest(LabTestCase):
             with open(log.name) as f:
                 return [int(line.split()[1]) for line in f if line.startswith(kind + " ")]
 
+        instance = f"{db['id']}/{old_primary['n']}"
+        old_container = next(c["Id"] for c in host.dockerd.containers()
+                             if c["Labels"].get("berth.instance") == instance)
+        self.assertIn(db["address"], host.addresses_inside(old_container))
         try:
             wait_until(lambda: len(lines("D")) > 50, 30, "durable writes before the cut")
             cut_at = len(lines("A"))
@@ -276,6 +280,11 @@ class EnginesTest(LabTestCase):
                             if i["role"] == "primary")["host"] != host.name, 30,
                        "the replica promoted")
             wait_until(lambda: len(lines("A")) > cut_at + 50, 30, "writes accepted again")
+            # Cut off, its agent cannot reach the container (the link took its interface down
+            # too) but lets go of the database address all the same: when the cable goes back
+            # in, the LAN must not find the address on the stale primary as well.
+            wait_until(lambda: db["address"] not in host.addresses_inside(old_container), 10,
+                       "the cut-off primary lets go of the database address")
         finally:
             open(stop, "w").close()
             writer.wait(10)

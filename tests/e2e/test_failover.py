@@ -390,7 +390,11 @@ class FailoverTest(LabTestCase):
         self.create("crashy")
         db = self.berth.api("GET", "/v1/databases/crashy")
         pw = self.passwords["crashy"]
-        self.assertEqual(redis_cli(db["address"], pw, "set", "kept", "1"), "OK")
+        # Writes wait for the replica (min-replicas-to-write 1): once in a clean-clone run the
+        # replica's acknowledgement lagged past min-replicas-max-lag (2 s) and the first write
+        # was refused with NOREPLICAS. Refused, never lost: a client writes again.
+        wait_until(lambda: redis_cli(db["address"], pw, "set", "kept", "1") == "OK", 10,
+                   "a write to the new database")
         replica = next(i for i in db["instances"] if i["role"] == "replica")
         host = self.lab.host(replica["host"])
         container = next(c for c in host.dockerd.containers()
@@ -482,6 +486,8 @@ class FailoverTest(LabTestCase):
                    f"{len(writer.durable)} durable, {writer.errors} errors)")
         wait_until(lambda: checker.accepted, 10, "the checker's first write, to the primary")
         host = self.lab.host(old_primary["host"])
+        old_container = next(c["Id"] for c in host.dockerd.containers()
+                             if c["Labels"].get("berth.database") == db["id"])
         cut_at = time.monotonic()
         host.cut()
         try:
@@ -511,6 +517,10 @@ class FailoverTest(LabTestCase):
             old_key = "/berth/ips/" + old_primary["address"]
             self.assertEqual(self.lab.etcd.get_prefix(old_key),
                              {old_key: f"retired/{host.name}/{db['id']}/{old_primary['n']}"})
+            # And the database address is no longer on the stale primary when the cable goes
+            # back in (its agent cannot reach it, but lets go of the address all the same).
+            wait_until(lambda: db["address"] not in host.addresses_inside(old_container), 10,
+                       "the cut-off primary lets go of the database address")
         except BaseException:
             checker.running = False
             raise
