@@ -13,6 +13,10 @@ namespace asio = boost::asio;
 namespace keys = model::keys;
 using namespace std::chrono_literals;
 
+bool serves_writes(const engines::ProbeResult& r) {
+  return r.healthy && r.role == "primary" && !r.writes_paused;
+}
+
 std::set<std::string> PrimaryProber::answering(std::chrono::steady_clock::duration within) const {
   std::set<std::string> out;
   auto now = std::chrono::steady_clock::now();
@@ -70,14 +74,12 @@ asio::awaitable<void> PrimaryProber::run() {
 asio::awaitable<void> PrimaryProber::probe_one(std::string owner, std::string engine_name,
                                                std::string ip, int port, std::string password) {
   auto started = std::chrono::steady_clock::now();
-  bool healthy = false;
-  if (auto* engine = engines::find_engine(engine_name)) {
-    auto result = co_await engine->probe(term_.executor, ip, port, password, 300ms);
-    healthy = result.healthy;
-  }
-  if (healthy)
+  engines::ProbeResult result;
+  if (auto* engine = engines::find_engine(engine_name))
+    result = co_await engine->probe(term_.executor, ip, port, password, 300ms);
+  if (serves_writes(result))
     reached(owner);
-  else if (!down_since_.count(owner))
+  else if (!result.healthy && !down_since_.count(owner))
     down_since_[owner] = started;
   probing_.erase(owner);
 }

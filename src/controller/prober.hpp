@@ -9,8 +9,14 @@
 #include <string>
 
 #include "controller/term.hpp"
+#include "engines/engine.hpp"
 
 namespace berth::controller {
+
+// A primary that answers as one and takes writes. One that answers fenced (its agent alive but
+// out of touch with etcd) or not yet told its role keeps no database going: if its host's
+// lease has run out, nothing would ever make it writable again, and a replica takes over.
+bool serves_writes(const engines::ProbeResult& result);
 
 class PrimaryProber {
  public:
@@ -20,7 +26,7 @@ class PrimaryProber {
   boost::asio::awaitable<void> run();
   // Primaries ("id/n") no probe has reached for at least `after`.
   std::set<std::string> unreachable(std::chrono::steady_clock::duration after) const;
-  // Primaries a probe reached within `within`.
+  // Primaries a probe found serving writes within `within`.
   std::set<std::string> answering(std::chrono::steady_clock::duration within) const;
   // The primary answered another look: it is not down.
   void reached(const std::string& owner) {

@@ -165,6 +165,13 @@ class Host:
     def restore(self):
         sh("ip", "link", "set", self.veth, "up")
 
+    def cut_from_etcd(self, cut=True):
+        """Drops what the host itself (its agent) sends to etcd; its containers, on macvlan,
+        bypass the host's firewall and stay on the LAN. cut=False lets it through again."""
+        for m in self.lab.etcd.members:
+            self.exec("iptables", "-A" if cut else "-D", "OUTPUT", "-p", "tcp", "-d", GATEWAY,
+                      "--dport", str(m["client"]), "-j", "DROP")
+
     def kill_agent(self):
         self.agent.kill()
 

@@ -331,6 +331,47 @@ class FailoverTest(LabTestCase):
                                         [i["address"] for i in view["instances"]]), [])
         self.assertEqual(self.berth.request("DELETE", "/v1/databases/agentless")[0], 204)
 
+    def test_an_agent_cut_off_from_etcd_alone_hands_its_primary_over(self):
+        """The primary's agent loses etcd while its host and containers stay on the LAN: the
+        agent fences its primary (writes refused), its lease runs out, and the leader, which
+        still reaches the primary, sees it fenced and promotes the replica rather than wait for
+        an agent that may not be back for hours. At no moment two writable; nothing durable
+        lost; once etcd is back, the old host removes its stale instance."""
+        db = self.create("islanded")
+        old_primary, db = self.primary("islanded")
+        pw = self.passwords["islanded"]
+        host = self.lab.host(old_primary["host"])
+        writer = Writer(db["address"], pw)
+        writer.start()
+        checker = Checker([i["address"] for i in db["instances"]], pw)
+        checker.start()
+        try:
+            wait_until(lambda: len(writer.durable) > 50, 10, "durable writes before the cut")
+            cut_at = time.monotonic()
+            host.cut_from_etcd()
+            try:
+                wait_until(lambda: self.primary("islanded")[0]["host"] != host.name, 20,
+                           "the replica promoted")
+                wait_until(lambda: len([k for t, k in writer.accepted if t > cut_at + 2]) > 50,
+                           20, "writes accepted again at the database address")
+            finally:
+                host.cut_from_etcd(False)
+            writer.stop()
+            print(f"\nisland handover gap: {writer.gap_around(cut_at):.0f} ms")
+            now_primary, view = self.primary("islanded")
+            self.assertGreater(view["epoch"], db["epoch"])
+            self.assertEqual(writer.missing(view["address"], pw, [now_primary["address"]]), [])
+            wait_until(lambda: not [c for c in host.dockerd.containers()
+                                    if c["Labels"].get("berth.database") == db["id"]], 30,
+                       "the old host to remove its stale instance")
+            wait_until(lambda: self.berth.api("GET", "/v1/databases/islanded")["state"] ==
+                       "running", 30, "the database running with its replica again")
+        finally:
+            writer.running = False
+            checker.stop()
+        self.assertEqual(checker.overlaps(), [], checker.spans())
+        self.assertEqual(self.berth.request("DELETE", "/v1/databases/islanded")[0], 204)
+
     def test_failover_when_agent_and_dockerd_are_killed(self):
         self.create("killed")
 

@@ -158,10 +158,15 @@ boost::asio::awaitable<void> RedisEngine::apply_role(boost::asio::any_io_executo
              (current.role != "replica" || current.primary_host != config.primary_ip)) {
     commands.push_back({"REPLICAOF", config.primary_ip, std::to_string(config.primary_port)});
   }
-  int min_replicas = config.role == "primary" ? config.min_replicas_to_write : 0;
+  // A fenced primary refuses writes until its agent is back in touch with etcd: an
+  // impossible number of replicas refuses them at once (NOREPLICAS), and says so to any
+  // probe, the leader's too (Redis shows no sign of CLIENT PAUSE), while the pause holds what
+  // still replicates (PUBLISH, scripts).
+  int min_replicas = config.role != "primary" ? 0
+                     : config.fenced          ? kFencedMinReplicas
+                                              : config.min_replicas_to_write;
   if (current.min_replicas_to_write != min_replicas)
     commands.push_back({"CONFIG", "SET", "min-replicas-to-write", std::to_string(min_replicas)});
-  // A fenced primary refuses writes until its agent is back in touch with etcd.
   if (config.fenced && !current.writes_paused)
     commands.push_back({"CLIENT", "PAUSE", "86400000", "WRITE"});
   if (!config.fenced && current.writes_paused) commands.push_back({"CLIENT", "UNPAUSE"});
@@ -322,6 +327,7 @@ boost::asio::awaitable<ProbeResult> RedisEngine::probe(boost::asio::any_io_execu
       result.min_replicas_to_write =
           std::stoi(reply.substr(value_start + 2, value_end - value_start - 2));
   }
+  result.writes_paused = result.min_replicas_to_write >= kFencedMinReplicas;
   co_return result;
 }
 

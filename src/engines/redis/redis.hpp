@@ -12,6 +12,9 @@ namespace berth::engines {
 
 class RedisEngine : public Engine {
  public:
+  // min-replicas-to-write on a fenced primary: no database has this many replicas.
+  static constexpr int kFencedMinReplicas = 1000000;
+
   std::string name() const override { return "redis"; }
   std::string version() const override;
   int port() const override { return 6379; }
