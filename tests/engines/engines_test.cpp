@@ -69,6 +69,21 @@ TEST(Tarantool, ScriptQuotesThePasswordAndFollowsThePrimary) {
   EXPECT_NE(script.find("memtx_memory = 73400320"), std::string::npos);
 }
 
+TEST(Tarantool, AnInstanceNumberKeepsItsUuidAcrossReCreations) {
+  auto uuid = TarantoolEngine::instance_uuid("a49ad7d5d02f", 1);
+  EXPECT_EQ(uuid, TarantoolEngine::instance_uuid("a49ad7d5d02f", 1));
+  EXPECT_NE(uuid, TarantoolEngine::instance_uuid("a49ad7d5d02f", 0));
+  EXPECT_NE(uuid, TarantoolEngine::instance_uuid("b49ad7d5d02f", 1));
+  ASSERT_EQ(uuid.size(), 36u);
+  for (size_t i : {8, 13, 18, 23}) EXPECT_EQ(uuid[i], '-') << uuid;
+  EXPECT_EQ(uuid[14], '4') << uuid;
+  EXPECT_EQ(uuid[19], '8') << uuid;
+  model::Allocation a;
+  a.database_id = "a49ad7d5d02f";
+  a.n = 1;
+  EXPECT_NE(TarantoolEngine::init_script(a).find("uuid = \"" + uuid + "\""), std::string::npos);
+}
+
 TEST(Redis, VerificationReadsTheKeyCountOrTheFailure) {
   RedisEngine redis;
   auto ok = redis.read_verification(

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "engines/tarantool/iproto.hpp"
+#include "util/encoding.hpp"
 
 namespace berth::engines {
 
@@ -32,6 +33,10 @@ if fresh and cfg.role == 'replica' and cfg.primary ~= '' then
   end
 end
 box.cfg{
+  -- One UUID per instance number for the database's whole life: a re-created instance (fresh
+  -- volume) rejoins under its old replica id instead of taking a new one; the replica set has
+  -- only 31, and every failover re-creates an instance.
+  instance_uuid = fresh and cfg.uuid or nil,
   memtx_memory = cfg.memtx_memory,
   vinyl_memory = 8 * 1024 * 1024,
   vinyl_cache = 4 * 1024 * 1024,
@@ -199,6 +204,14 @@ int64_t TarantoolEngine::memtx_memory_bytes(int64_t memory_mb) {
   return memory_mb * 1024 * 1024 * 70 / 100;
 }
 
+std::string TarantoolEngine::instance_uuid(const std::string& database_id, int n) {
+  auto hex = util::sha256_hex(database_id + "/" + std::to_string(n)).substr(0, 32);
+  hex[12] = '4';  // version 4, variant 10xx: a well-formed UUID
+  hex[16] = '8';
+  return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" +
+         hex.substr(16, 4) + "-" + hex.substr(20, 12);
+}
+
 std::string TarantoolEngine::init_script(const model::Allocation& a) {
   TarantoolEngine engine;
   std::string primary = a.role == model::Role::replica && !a.primary_ip.empty()
@@ -208,7 +221,7 @@ std::string TarantoolEngine::init_script(const model::Allocation& a) {
          ", memtx_memory = " + std::to_string(memtx_memory_bytes(a.memory_mb)) +
          ", user = " + lua_quote(engine.user()) + ", password = " + lua_quote(a.password) +
          ", role = " + lua_quote(model::to_string(a.role)) + ", primary = " + lua_quote(primary) +
-         "}\n" + kInit;
+         ", uuid = " + lua_quote(instance_uuid(a.database_id, a.n)) + "}\n" + kInit;
 }
 
 docker::ContainerSpec TarantoolEngine::container_spec(const model::Allocation& a) const {

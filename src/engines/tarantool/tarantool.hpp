@@ -64,6 +64,8 @@ class TarantoolEngine : public Engine {
   static int64_t memtx_memory_bytes(int64_t memory_mb);
   // The generated init script for one instance.
   static std::string init_script(const model::Allocation& allocation);
+  // The Tarantool instance UUID of instance n of a database, the same on every re-creation.
+  static std::string instance_uuid(const std::string& database_id, int n);
 };
 
 }  // namespace berth::engines
