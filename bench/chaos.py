@@ -32,7 +32,7 @@ FAULTS = int(os.environ.get("FAULTS", "10"))
 SEED = int(os.environ.get("SEED", str(int(time.time()))))
 CONVERGE_LIMIT = float(os.environ.get("CONVERGE_LIMIT", "120"))
 KINDS = ["agent_restart", "agent_kill", "dockerd_kill", "host_cut", "leader_kill",
-         "etcd_member_kill", "etcd_leader_kill", "container_kill"]
+         "etcd_member_kill", "etcd_leader_kill", "container_kill", "agent_etcd_cut"]
 
 
 class WriteChecker(threading.Thread):
@@ -187,6 +187,15 @@ class Chaos:
             time.sleep(seconds)
             host.restore()
             return f"{host.name} cut off for {seconds:.1f} s"
+        if kind == "agent_etcd_cut":
+            # Only the agent loses etcd; the host and its containers stay on the LAN.
+            seconds = self.rng.uniform(3, 15)
+            host.cut_from_etcd()
+            try:
+                time.sleep(seconds)
+            finally:
+                host.cut_from_etcd(False)
+            return f"{host.name} agent cut off from etcd for {seconds:.1f} s"
         if kind == "leader_kill":
             leader = etcdctl(self.lab, "get", "/berth/leader", "--print-value-only").stdout
             for s in self.servers:  # the leader's id is HOSTNAME:PID
