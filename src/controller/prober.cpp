@@ -79,7 +79,9 @@ asio::awaitable<void> PrimaryProber::probe_one(std::string owner, std::string en
     result = co_await engine->probe(term_.executor, ip, port, password, 300ms);
   if (serves_writes(result))
     reached(owner);
-  else if (!result.healthy && !down_since_.count(owner))
+  else if (result.healthy)
+    down_since_.erase(owner);  // reachable, but fenced or not yet told its role
+  else if (!down_since_.count(owner))
     down_since_[owner] = started;
   probing_.erase(owner);
 }

@@ -23,20 +23,28 @@ local setup = bootstrap or (restored and cfg.role == 'primary')
 -- A fresh replica cannot start without its primary (a read-only instance cannot bootstrap, and
 -- box.cfg exits after replication_connect_timeout): wait for the primary to listen, up to a
 -- minute, so a primary that starts slowly does not make its new replica crash-loop.
+-- One UUID per instance number for the database's whole life: a re-created instance (fresh
+-- volume) rejoins under its old replica id instead of taking a new one; a replica set has only
+-- 31, and every failover re-creates an instance.
+local uuid = cfg.uuid
 if fresh and cfg.role == 'replica' and cfg.primary ~= '' then
   local host, port = cfg.primary:match('([^@]+):(%d+)$')  -- user:password@host:port
   local deadline = fiber.clock() + 60
   while fiber.clock() < deadline do
     local s = require('socket').tcp_connect(host, tonumber(port), 0.5)
-    if s then s:close() break end
+    if s then
+      -- The greeting names the primary's UUID. A primary restored from a copy of this very
+      -- instance has this one: then a new UUID (and replica id), or the join is refused.
+      local greeting = s:read(64, 0.5) or ''
+      s:close()
+      if greeting:find(uuid, 1, true) then uuid = nil end
+      break
+    end
     fiber.sleep(0.2)
   end
 end
 box.cfg{
-  -- One UUID per instance number for the database's whole life: a re-created instance (fresh
-  -- volume) rejoins under its old replica id instead of taking a new one; the replica set has
-  -- only 31, and every failover re-creates an instance.
-  instance_uuid = fresh and cfg.uuid or nil,
+  instance_uuid = fresh and uuid or nil,
   memtx_memory = cfg.memtx_memory,
   vinyl_memory = 8 * 1024 * 1024,
   vinyl_cache = 4 * 1024 * 1024,
