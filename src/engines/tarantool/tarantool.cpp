@@ -20,13 +20,13 @@ local bootstrap = fresh and cfg.role == 'primary'
 -- Restored from a backup: the snapshot's user has the backed-up database's password.
 local restored = fio.path.exists('/data/berth-restored')
 local setup = bootstrap or (restored and cfg.role == 'primary')
--- A fresh replica cannot start without its primary (a read-only instance cannot bootstrap, and
--- box.cfg exits after replication_connect_timeout): wait for the primary to listen, up to a
--- minute, so a primary that starts slowly does not make its new replica crash-loop.
 -- One UUID per instance number for the database's whole life: a re-created instance (fresh
 -- volume) rejoins under its old replica id instead of taking a new one; a replica set has only
 -- 31, and every failover re-creates an instance.
 local uuid = cfg.uuid
+-- A fresh replica cannot start without its primary (a read-only instance cannot bootstrap, and
+-- box.cfg exits after replication_connect_timeout): wait for the primary to listen, up to a
+-- minute, so a primary that starts slowly does not make its new replica crash-loop.
 if fresh and cfg.role == 'replica' and cfg.primary ~= '' then
   local host, port = cfg.primary:match('([^@]+):(%d+)$')  -- user:password@host:port
   local deadline = fiber.clock() + 60
