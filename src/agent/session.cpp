@@ -118,6 +118,7 @@ asio::awaitable<void> HostSession::keep_alive_loop() {
     }
     if (expired) {
       util::log("agent {}: lease expired, registering again", options_.name);
+      lease_lost_ = true;
       set_fenced(true);
       co_await register_host();
       last_keep_alive_ = std::chrono::steady_clock::now();
@@ -133,6 +134,7 @@ asio::awaitable<void> HostSession::keep_alive_loop() {
       }
       if (!current) continue;
       util::log("agent {}: back in touch with etcd, unfenced", options_.name);
+      lease_lost_ = false;
       set_fenced(false);
     }
   }

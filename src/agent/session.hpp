@@ -37,6 +37,9 @@ class HostSession {
 
   int64_t lease() const { return lease_; }
   bool fenced() const { return fenced_; }
+  // The lease ran out while out of touch: until the agent has caught up, what it knows of its
+  // allocations may have moved away meanwhile.
+  bool lease_lost() const { return lease_lost_; }
   bool docker_up() const { return !docker_down_; }
   boost::asio::awaitable<bool> wait_registered(std::chrono::steady_clock::duration timeout);
 
@@ -57,6 +60,7 @@ class HostSession {
   Scope scope_;
   int64_t lease_ = 0;
   bool fenced_ = false;
+  bool lease_lost_ = false;
   bool docker_down_ = false;
   std::chrono::steady_clock::time_point last_keep_alive_ = std::chrono::steady_clock::now();
   util::Signal registered_;

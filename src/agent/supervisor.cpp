@@ -108,6 +108,15 @@ void Supervisor::set_agent_error(std::string message) {
 asio::awaitable<void> Supervisor::probe_loop() {
   bool probed_again = false;  // at most one immediate probe in a row
   for (;;) {
+    // First, whatever the engine will say: an address this instance should no longer hold
+    // goes now. A fence wakes this loop, and the address must be gone before the leader's
+    // failover gives it to another; nor does no answer mean no one else hears it (a cut-off
+    // host's link takes its containers' interfaces down too, and brings them back with it).
+    try {
+      co_await let_go_unless_wanted();
+    } catch (const std::exception& e) {
+      util::log("agent {}: {}: {}", edges_.options.name, key_, e.what());
+    }
     auto& a = allocation_;
     int pid = pid_;
     auto result = co_await engine_.probe(edges_.executor, a.ip, a.port, a.password);
@@ -134,14 +143,6 @@ asio::awaitable<void> Supervisor::probe_loop() {
       observe(result, knowledge());
       status_.primary_down = primary_down;
     } else {
-      // No answer does not mean no one else hears it: a cut-off host's link takes its
-      // containers' interfaces down too, and they come back with it. Whatever the engine says,
-      // an address this instance should no longer hold goes now, or the LAN finds it twice.
-      try {
-        co_await let_go_unless_wanted();
-      } catch (const std::exception& e) {
-        util::log("agent {}: {}: {}", edges_.options.name, key_, e.what());
-      }
       observe(result, knowledge());
     }
     // Publishing waits on etcd, which may be out of reach: it never holds up probing and
@@ -304,6 +305,10 @@ asio::awaitable<void> Supervisor::publish_loop() {
 asio::awaitable<void> Supervisor::publish() {
   int64_t lease = edges_.session.lease();
   if (lease == 0) co_return;
+  // Back from a lost lease, the mirror can still hold an instance that moved away meanwhile:
+  // a status written now would overwrite the new host's (and go with this host's release of
+  // it). Nothing is published until the agent has caught up.
+  if (edges_.session.lease_lost()) co_return;
   if (edges_.allocated_here && !edges_.allocated_here(allocation_)) co_return;
   auto s = status_;
   // State changes go at once. Memory and traffic figures drift: they go at most every 10 s,
@@ -350,6 +355,10 @@ asio::awaitable<void> Supervisor::withdraw_status() {
   int64_t lease = edges_.session.lease();
   bool ours = (lease != 0 && kv.lease == lease) ||
               (!published_value_.empty() && kv.value == published_value_);
+  // A status that names another host is that host's word, whatever lease it went out under.
+  auto named = nlohmann::json::parse(kv.value, nullptr, false);
+  if (named.is_object() && named.value("host", edges_.options.name) != edges_.options.name)
+    ours = false;
   if (!ours) co_return;
   std::vector<store::Compare> unchanged{store::Compare::mod_revision_is(key, kv.mod_revision)};
   std::vector<store::Operation> erase{store::Operation::erase(key)};

@@ -574,6 +574,11 @@ class FailoverTest(LabTestCase):
                    "the returning host to remove its stale container")
         wait_until(lambda: not self.lab.etcd.get_prefix("/berth/ips/" + old_primary["address"]),
                    20, "the returning host to give the old address back to the pool")
+        # Back from a lost lease, the old host must not write its stale word over the statuses
+        # of the instances that moved away (nor withdraw them as it lets go): the database
+        # reads running at once, not after the new host's 30 s check of its statuses.
+        wait_until(lambda: self.berth.api("GET", "/v1/databases/orders")["state"] == "running",
+                   10, "the database running with both instances reported")
         self.assertEqual(redis_cli(db["address"], db["password"], "set", "after", "1"), "OK")
         settled = time.monotonic()
         wait_until(lambda: [t for t, _, _ in checker.accepted if t > settled + 1], 10,
