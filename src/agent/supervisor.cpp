@@ -179,6 +179,9 @@ void Supervisor::observe(const engines::ProbeResult& result, const Knowledge& kn
     s.holds_address = held_address_;
     s.message = writes_fenced(a, knowledge) ? "fenced: writes paused" : "";
     s.primary_down = false;
+    // Sticky: a replica whose link drops as its primary dies still holds what it copied.
+    synced_ = synced_ || s.role == model::Role::primary || result.link_up;
+    s.synced = synced_;
     phase_ = Phase::Serving;
     if (looping) {
       s.state = model::InstanceState::failed;

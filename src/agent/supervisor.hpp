@@ -142,6 +142,7 @@ class Supervisor {
   // acknowledged: read-only, a replica takes over (or, with none, after 15 s, it serves again).
   std::optional<std::chrono::steady_clock::time_point> lost_writes_since_;
   bool stale_logged_ = false;
+  bool synced_ = false;  // has answered as a primary, or as a replica with its link up
   int swept_pid_ = 0;  // the container whose leftover addresses were dropped
 };
 

@@ -18,6 +18,9 @@ const AllocationEntry* choose_promotion(const Snapshot& snapshot,
     auto it = snapshot.statuses.find(keys::instance_owner(a.database_id, a.n));
     if (it == snapshot.statuses.end() || it->second.state != model::InstanceState::healthy)
       continue;
+    // Re-created on a fresh volume and not yet through its first sync, it holds nothing: its
+    // promotion would give every replica an empty database to copy.
+    if (!it->second.synced) continue;
     int64_t offset = it->second.offset;
     if (offset > best_offset || (offset == best_offset && a.n < best->allocation.n)) {
       best = e;

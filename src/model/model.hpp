@@ -239,12 +239,15 @@ struct InstanceStatus {
   int64_t connections = 0;      // clients connected, as the engine counts them
   int64_t operations = 0;       // commands served since the engine started
   int64_t keys = 0;             // keys, tuples or items held
+  // Holds a copy of the database: a primary, or a replica that has finished a sync since its
+  // agent began watching it. A replica still on its first sync is never promoted.
+  bool synced = true;
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(InstanceStatus, host, state, role, container_id,
                                                 memory_used_bytes, restarts, message, updated_at,
                                                 offset, link_up, epoch, primary_down,
                                                 memory_limit_mb, holds_address, connections,
-                                                operations, keys)
+                                                operations, keys, synced)
 
 // The cluster network the address pool hands out from.
 struct NetworkConfig {

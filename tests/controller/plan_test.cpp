@@ -151,6 +151,24 @@ TEST(Plan, NoHealthyReplicaMeansNoPromotion) {
   EXPECT_TRUE(plan(b.s).empty());
 }
 
+TEST(Plan, AReplicaStillOnItsFirstSyncIsNeverPromoted) {
+  // Found by the 200-fault chaos run: a failover re-created the lost instance on a fresh
+  // volume; the next fault took the new primary before that replica had copied anything, and
+  // promoting it wiped the database (its replica then copied the empty one).
+  Builder b;
+  b.host("h2").host("h3").database("d", 1);
+  b.instance("d", 0, "h1", "primary");  // h1 is gone
+  b.instance("d", 1, "h2", "replica", 0);
+  b.s.statuses["d/1"].synced = false;
+  b.s.statuses["d/1"].link_up = false;
+  EXPECT_TRUE(plan(b.s).empty()) << "an empty replica would be promoted";
+  // One that had finished its sync, and lost its link as the primary died, is promoted.
+  b.s.statuses["d/1"].synced = true;
+  auto changes = plan(b.s);
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_TRUE(std::holds_alternative<Failover>(changes[0]));
+}
+
 TEST(Plan, UnreachablePrimaryNeedsAWitness) {
   Builder b;
   b.host("h1").host("h2").database("d", 1);
