@@ -236,7 +236,7 @@ asio::awaitable<bool> Supervisor::converge(const engines::ProbeResult& current) 
   if (step.kind == RoleStep::Kind::Apply) {
     role_changed = step.config.role != current.role || current.awaiting_role;
     auto observed = current;
-    // Engines that can tell (a read-only Tarantool) say so; Redis cannot, so the agent recalls.
+    // Engines say so (a read-only Tarantool, a fenced Redis's min-replicas); the agent recalls too.
     observed.writes_paused = current.writes_paused || writes_paused_;
     co_await engine_.apply_role(edges_.executor, a.ip, a.port, a.password, step.config, observed);
     writes_paused_ = step.config.fenced;
