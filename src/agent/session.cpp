@@ -25,6 +25,7 @@ asio::awaitable<void> HostSession::start() {
   co_await register_host();
   scope_.spawn(keep_alive_loop(), "agent " + options_.name + ": keep-alive");
   scope_.spawn(fence_watchdog(), "agent " + options_.name + ": fence watchdog");
+  scope_.spawn(quorum_watch(), "agent " + options_.name + ": etcd quorum watch");
   scope_.spawn(docker_watchdog(), "agent " + options_.name + ": docker watchdog");
 }
 
@@ -72,6 +73,11 @@ asio::awaitable<void> HostSession::register_host() {
       co_await store_.erase(model::keys::host_left(options_.name));
       lease_ = lease;
       docker_down_ = false;
+      try {
+        co_await store_.learn_members();
+      } catch (const std::exception& e) {
+        util::log("agent {}: cannot list etcd's members: {}", options_.name, e.what());
+      }
       // Statuses were bound to the old lease: publish them again under the new one.
       if (hooks_.registered) hooks_.registered();
       registered_.notify_all();
@@ -112,6 +118,8 @@ asio::awaitable<void> HostSession::keep_alive_loop() {
     try {
       expired = co_await store_.lease_keep_alive(lease_) <= 0;
       if (!expired) last_keep_alive_ = std::chrono::steady_clock::now();
+      if (quorum_lost_) util::log("agent {}: etcd answers again", options_.name);
+      quorum_lost_ = false;
     } catch (const std::exception& e) {
       util::log("agent {}: keep-alive failed: {}", options_.name, e.what());
       continue;  // etcd unreachable: keep trying; the lease may still be alive
@@ -155,6 +163,47 @@ asio::awaitable<void> HostSession::fence_watchdog() {
           options_.name, limit.count());
       set_fenced(true);
     }
+  }
+}
+
+asio::awaitable<void> HostSession::quorum_watch() {
+  // Patroni's failsafe mode, by other means: while etcd is silent, ask each of its members
+  // whether it can commit at all. When most are down or have no leader, no controller can
+  // promote a replica elsewhere, and the primaries here keep serving instead of fencing.
+  asio::steady_timer timer(executor_);
+  auto quiet = std::chrono::milliseconds(options_.lease_ttl_seconds * 1000 * 3 / 10);
+  auto learned_at = std::chrono::steady_clock::now();
+  for (;;) {
+    timer.expires_after(200ms);
+    co_await timer.async_wait(asio::use_awaitable);
+    auto now = std::chrono::steady_clock::now();
+    if (now - last_keep_alive_ < quiet) {
+      if (now - learned_at > 60s) {  // members come and go, rarely
+        learned_at = now;
+        try {
+          co_await store_.learn_members();
+        } catch (const std::exception&) {
+        }
+      }
+      continue;
+    }
+    bool lost = false;
+    try {
+      lost = co_await store_.quorum_lost();
+    } catch (const std::exception&) {
+    }
+    // Nothing commits while the quorum is lost, lease expiries included, and etcd's next
+    // leader extends every lease by its TTL: as good as a keep-alive sent when the members were
+    // asked (not when they answered). The fence watchdog counts from there.
+    if (lost) last_keep_alive_ = std::max(last_keep_alive_, now);
+    if (lost && !quorum_lost_)
+      util::log(
+          "agent {}: etcd has lost its quorum: nothing can be promoted elsewhere, so the "
+          "primaries here keep serving",
+          options_.name);
+    if (!lost && quorum_lost_)
+      util::log("agent {}: etcd may commit again, but does not answer here", options_.name);
+    quorum_lost_ = lost;
   }
 }
 

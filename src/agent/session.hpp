@@ -1,6 +1,7 @@
 // The host's session with the cluster: registers the host under an etcd lease and keeps it
 // alive, fences the host's primaries when etcd stops confirming the lease (or dockerd stops
-// answering), and unfences once the agent has caught up. One owner, one stop.
+// answering) unless etcd itself has lost its quorum, and unfences once the agent has caught up.
+// One owner, one stop.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
@@ -49,6 +50,9 @@ class HostSession {
   boost::asio::awaitable<int64_t> lease_still_held();
   boost::asio::awaitable<void> keep_alive_loop();
   boost::asio::awaitable<void> fence_watchdog();
+  // While etcd is silent, asks its members whether it can commit at all: if not, no replica can
+  // be promoted anywhere, and the host's primaries keep serving.
+  boost::asio::awaitable<void> quorum_watch();
   boost::asio::awaitable<void> docker_watchdog();
   void set_fenced(bool fenced);
 
@@ -62,6 +66,7 @@ class HostSession {
   bool fenced_ = false;
   bool lease_lost_ = false;
   bool docker_down_ = false;
+  bool quorum_lost_ = false;  // etcd's last word, while silent: most members cannot commit
   std::chrono::steady_clock::time_point last_keep_alive_ = std::chrono::steady_clock::now();
   util::Signal registered_;
 };

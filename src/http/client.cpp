@@ -58,7 +58,8 @@ asio::awaitable<std::unique_ptr<Client::Connection>> Client::connect(
     s.socket().set_option(tcp::no_delay(true));
     co_return std::make_unique<Connection>(std::move(s));
   } catch (const boost::system::system_error& e) {
-    throw ConnectError("cannot connect to " + endpoint_ + ": " + e.code().message());
+    throw ConnectError("cannot connect to " + endpoint_ + ": " + e.code().message(),
+                       e.code() == asio::error::connection_refused);
   }
 }
 

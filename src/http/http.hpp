@@ -47,7 +47,10 @@ struct Response {
 
 // Raised when no connection can be made or the peer breaks the exchange.
 struct ConnectError : std::runtime_error {
-  using std::runtime_error::runtime_error;
+  explicit ConnectError(const std::string& what, bool refused = false)
+      : std::runtime_error(what), refused(refused) {}
+  // The peer's host answered that nothing listens there (not a silence): the service is down.
+  bool refused;
 };
 
 // A client for one endpoint: "http://host:port" or "unix:///path/to.sock". Keeps idle

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "http/http.hpp"
+#include "store/quorum.hpp"
 #include "util/encoding.hpp"
 
 namespace berth::store {
@@ -307,6 +308,38 @@ asio::awaitable<void> EtcdStore::defragment(std::string endpoint) {
     co_return;
   }
   throw std::runtime_error("no etcd endpoint " + endpoint);
+}
+
+asio::awaitable<void> EtcdStore::learn_members() {
+  auto answer = json::parse(co_await call("/v3/cluster/member/list", "{}"));
+  std::vector<std::shared_ptr<http::Client>> members;
+  for (auto& m : answer.value("members", json::array())) {
+    auto urls = m.value("clientURLs", json::array());
+    // A member still joining has no client URL yet: it counts, as one that cannot be asked.
+    std::string url = urls.empty() ? "" : urls[0].get<std::string>();
+    members.push_back(url.empty() ? nullptr : std::make_shared<http::Client>(executor_, url));
+  }
+  if (!members.empty()) members_ = std::move(members);
+}
+
+asio::awaitable<bool> EtcdStore::quorum_lost() {
+  std::vector<MemberWord> words;
+  auto members = members_;  // a copy: learn_members may replace the list while we ask
+  for (auto& member : members) {
+    MemberWord word = MemberWord::Unknown;
+    if (member) {
+      try {
+        http::Request req{"POST", "/v3/maintenance/status", "{}"};
+        auto res = co_await member->request(req, std::chrono::milliseconds(250));
+        word = member_word(res.status, res.body);
+      } catch (const http::ConnectError& e) {
+        if (e.refused) word = MemberWord::Refused;
+      } catch (const std::exception&) {
+      }
+    }
+    words.push_back(word);
+  }
+  co_return store::quorum_lost(words);
 }
 
 asio::awaitable<void> EtcdStore::watch(

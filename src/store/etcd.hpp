@@ -37,6 +37,8 @@ class EtcdStore : public Store {
   asio::awaitable<StoreStatus> status() override;
   asio::awaitable<std::vector<MemberStatus>> member_statuses() override;
   asio::awaitable<void> defragment(std::string endpoint) override;
+  asio::awaitable<void> learn_members() override;
+  asio::awaitable<bool> quorum_lost() override;
   asio::awaitable<void> watch(
       std::string prefix, int64_t start_revision,
       std::function<void(int64_t, const std::vector<WatchEvent>&)> on_events) override;
@@ -49,6 +51,8 @@ class EtcdStore : public Store {
   asio::any_io_executor executor_;
   std::vector<std::unique_ptr<http::Client>> clients_;
   size_t current_ = 0;
+  // Every member's client endpoint, as etcd last listed them (learn_members).
+  std::vector<std::shared_ptr<http::Client>> members_;
   Observer* observer_ = nullptr;
 };
 

@@ -147,6 +147,12 @@ class Store {
     std::vector<MemberStatus> none;  // a named local: g++ 12 and braced co_return values
     co_return none;
   }
+  // Asks etcd for its members and remembers where each takes clients (quorum_lost asks them
+  // all, not only the endpoints this store was given).
+  virtual asio::awaitable<void> learn_members() { co_return; }
+  // True only when most members of the cluster (as last learned) are down or leaderless: no
+  // write can commit anywhere, so no replica can be promoted. False when unsure.
+  virtual asio::awaitable<bool> quorum_lost() { co_return false; }
   // Gives the free pages of the member at endpoint back to the file system. The member stalls
   // while it runs: one member at a time.
   virtual asio::awaitable<void> defragment(std::string endpoint) {

@@ -251,6 +251,36 @@ TEST(Agent, FencesPrimariesWhenEtcdStopsConfirmingTheLease) {
   });
 }
 
+TEST(Agent, KeepsItsPrimariesServingWhileEtcdHasLostItsQuorum) {
+  test::run([](Executor ex) -> asio::awaitable<void> {
+    World w(ex);
+    co_await w.setup();
+    auto primary = allocation(0, model::Role::primary);
+    primary.database_address = "10.77.0.100";  // it has replicas (elsewhere): replaceable
+    co_await w.allocate(primary);
+    Agent agent(ex, w.store, w.docker, w.options);
+    co_await agent.run();
+    EXPECT_TRUE(co_await eventually(ex, [&] { return w.healthy(0); }));
+
+    // etcd as a whole cannot commit: no replica can be promoted, so nothing is fenced, for
+    // longer than the fence (60% of the 1 s TTL) and the TTL itself.
+    w.store.quorum_lost_answer = true;
+    w.store.set_keep_alive_failing(true);
+    co_await sleep(ex, 1500ms);
+    EXPECT_FALSE(agent.session().fenced());
+    EXPECT_FALSE(w.engine.instances()[primary.ip].writes_paused);
+
+    // etcd can commit again but still does not hear this agent: fenced at once.
+    w.store.quorum_lost_answer = false;
+    EXPECT_TRUE(co_await eventually(
+        ex, [&] { return w.engine.instances()[primary.ip].writes_paused; }, 1s));
+    w.store.set_keep_alive_failing(false);
+    EXPECT_TRUE(co_await eventually(
+        ex, [&] { return !w.engine.instances()[primary.ip].writes_paused; }, 2s));
+    co_await agent.shutdown();
+  });
+}
+
 TEST(Agent, PromotesUnderTheNewerEpochOnly) {
   test::run([](Executor ex) -> asio::awaitable<void> {
     World w(ex);

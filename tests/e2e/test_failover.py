@@ -372,6 +372,53 @@ class FailoverTest(LabTestCase):
         self.assertEqual(checker.overlaps(), [], checker.spans())
         self.assertEqual(self.berth.request("DELETE", "/v1/databases/islanded")[0], 204)
 
+    def test_etcd_without_its_quorum_pauses_no_writes(self):
+        """Two of etcd's three members die for three lease TTLs: nothing can commit, so no
+        replica could be promoted anywhere. The replicated primary keeps taking durable writes
+        (no gap over 1 s), as does a primary without replicas; nothing fails over, nothing is
+        lost; etcd back, the cluster carries on as it was."""
+        db = self.create("quorumless")
+        lone = self.berth.api("POST", "/v1/databases", {"name": "quorumlone", "engine": "redis",
+                                                         "memory_mb": 64})
+        wait_until(lambda: self.berth.api("GET", "/v1/databases/quorumlone")["state"] ==
+                   "running", 30, "the lone database running")
+        old_primary, db = self.primary("quorumless")
+        pw = self.passwords["quorumless"]
+        writer = Writer(db["address"], pw)
+        lone_address = self.berth.api("GET", "/v1/databases/quorumlone")["instances"][0]["address"]
+        lone_writer = Writer(lone_address, lone["password"], prefix="lone")
+        checker = Checker([i["address"] for i in db["instances"]], pw)
+        for t in (writer, lone_writer, checker):
+            t.start()
+        try:
+            wait_until(lambda: len(writer.durable) > 50, 10, "durable writes before the outage")
+            outage_at = time.monotonic()
+            self.lab.etcd.kill(1)
+            self.lab.etcd.kill(2)
+            try:
+                time.sleep(self.lab.lease_ttl * 3)  # the fence would come at 60% of one TTL
+                during = len(writer.durable)
+            finally:
+                self.lab.etcd.start(1)
+                self.lab.etcd.start(2)
+            wait_until(self.lab.etcd.healthy, 30, "etcd whole again")
+            wait_until(lambda: len(writer.durable) > during + 50, 10, "durable writes after")
+        finally:
+            for t in (writer, lone_writer, checker):
+                t.stop()
+        for w, name in ((writer, "replicated"), (lone_writer, "lone")):
+            gap = w.gap_around(outage_at)
+            self.assertIsNotNone(gap, name)
+            self.assertLess(gap, 1000, f"the {name} primary paused writes for {gap:.0f} ms")
+        now_primary, view = self.primary("quorumless")
+        self.assertEqual((now_primary["n"], now_primary["host"]),
+                         (old_primary["n"], old_primary["host"]))
+        self.assertEqual(view["epoch"], db["epoch"])
+        self.assertEqual(writer.missing(view["address"], pw, [now_primary["address"]]), [])
+        self.assertEqual(checker.overlaps(), [], checker.spans())
+        for name in ("quorumless", "quorumlone"):
+            self.assertEqual(self.berth.request("DELETE", f"/v1/databases/{name}")[0], 204)
+
     def test_failover_when_agent_and_dockerd_are_killed(self):
         self.create("killed")
 

@@ -24,6 +24,8 @@ class FakeStore : public store::Store {
   void set_unavailable(bool unavailable);
   // Keep-alives throw store::Unavailable: etcd no longer confirms the lease (the rest works).
   void set_keep_alive_failing(bool failing) { keep_alive_failing_ = failing; }
+  // What quorum_lost() answers: most of etcd's members down or leaderless.
+  bool quorum_lost_answer = false;
   // The lease runs out: its keys go (as deletes a watch sees), keep-alives answer 0.
   void expire_lease(int64_t lease);
   // Forgets history before rev: a watch from an older revision throws Compacted.
@@ -57,6 +59,7 @@ class FakeStore : public store::Store {
   asio::awaitable<store::StoreStatus> status() override;
   asio::awaitable<std::vector<store::MemberStatus>> member_statuses() override;
   asio::awaitable<void> defragment(std::string endpoint) override;
+  asio::awaitable<bool> quorum_lost() override { co_return quorum_lost_answer; }
   asio::awaitable<void> watch(
       std::string prefix, int64_t start_revision,
       std::function<void(int64_t revision, const std::vector<store::WatchEvent>&)> on_events)
