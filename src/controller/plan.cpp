@@ -121,11 +121,18 @@ std::vector<Change> plan(const Snapshot& snapshot) {
     if (!primary) continue;
     auto alive = [&](const AllocationEntry* e) { return hosts.count(e->allocation.host) > 0; };
 
-    bool answers = snapshot.answering.count(keys::instance_owner(primary->allocation.database_id,
-                                                                 primary->allocation.n)) > 0 &&
-                   !snapshot.left.count(primary->allocation.host);
-    if ((!alive(primary) && !answers) || confirmed_unreachable(snapshot, *primary, instances) ||
-        crash_looping(snapshot, primary->allocation)) {
+    auto owner = keys::instance_owner(primary->allocation.database_id, primary->allocation.n);
+    bool left = snapshot.left.count(primary->allocation.host) > 0;
+    bool answers = snapshot.answering.count(owner) > 0 && !left;
+    // Its agent is gone (the lease ran out; it never said it left) and it answered a moment
+    // ago: nothing has fenced it but the engine's own rule, which takes a few seconds once its
+    // replicas stop acknowledging. Promoting sooner would leave two writable instances for
+    // whoever still reaches the old one.
+    bool may_still_write = !alive(primary) && !left && snapshot.answered_lately.count(owner) > 0;
+    bool lost =
+        ((!alive(primary) && !answers) || confirmed_unreachable(snapshot, *primary, instances)) &&
+        !may_still_write;
+    if (lost || crash_looping(snapshot, primary->allocation)) {
       // Failover: the primary's host is gone, or the primary keeps crashing there. Promote the best
       // live replica under a new epoch, in one transaction with everything else that changes with
       // it.

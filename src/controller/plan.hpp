@@ -3,6 +3,7 @@
 // their old number and a new address, keep min-replicas-to-write honest). Pure: no I/O.
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <optional>
 #include <set>
@@ -15,6 +16,11 @@
 #include "scheduler/placement.hpp"
 
 namespace berth::controller {
+
+// How long a primary cut off from its replicas goes on taking writes when no agent fences it:
+// Redis refuses them once no replica has acknowledged for min-replicas-max-lag (2 s), a figure
+// it refreshes each second; a margin on top.
+inline constexpr std::chrono::milliseconds kEngineSelfFence{4000};
 
 struct AllocationEntry {
   std::string key;
@@ -34,6 +40,9 @@ struct Snapshot {
   // host's lease says: one whose agent died answers on, and is kept rather than failed over
   // (nothing could fence it, and its container holds the database address).
   std::set<std::string> answering;
+  // Primaries a probe found serving writes within the last few seconds (kEngineSelfFence): one
+  // whose agent is gone may still take writes until the engine's own rule refuses them.
+  std::set<std::string> answered_lately;
   std::set<std::string> left;  // hosts whose agents left on purpose (their primaries fenced)
   // Tasks (backups, restores) and which of them a live worker holds a claim on.
   std::vector<std::pair<int64_t, model::Task>> tasks;  // (mod revision, task)

@@ -56,6 +56,7 @@ Snapshot Reconciler::snapshot() const {
   // A primary counts as unreachable after 600 ms without an answer to the leader's probes.
   snapshot.unreachable = prober_.unreachable(600ms);
   snapshot.answering = prober_.answering(1s);
+  snapshot.answered_lately = prober_.answering(kEngineSelfFence);
   for (auto* kv : term_.state.under(keys::kHostsLeft))
     snapshot.left.insert(kv->key.substr(keys::kHostsLeft.size()));
   if (auto* kv = term_.state.find(keys::kNetwork))

@@ -143,6 +143,37 @@ TEST(Plan, APrimaryWhoseAgentDiedButThatAnswersIsKept) {
   EXPECT_TRUE(std::holds_alternative<Failover>(changes[0]));
 }
 
+TEST(Plan, APrimaryWhoseAgentDiedIsPromotedOverOnlyOnceItsOwnFenceHasActed) {
+  // h1's agent died; then its primary fell silent (the host cut off). Until the engine's own
+  // rule has refused writes (no replica acknowledging for a few seconds), clients that still
+  // reach it could write to it beside the promoted replica.
+  Builder b;
+  b.host("h2").host("h3").database("d", 1);
+  b.instance("d", 0, "h1", "primary", 0, "healthy", false, 1);
+  b.instance("d", 1, "h2", "replica", 500, "healthy", /*primary_down=*/true);
+  b.s.unreachable.insert("d/0");
+  b.s.answered_lately.insert("d/0");
+  for (auto& c : plan(b.s))
+    EXPECT_FALSE(std::holds_alternative<Failover>(c)) << kind(c) << ": " << detail(c);
+  // Silent for longer than the engine's fence takes: failed over.
+  b.s.answered_lately.clear();
+  auto changes = plan(b.s);
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_TRUE(std::holds_alternative<Failover>(changes[0]));
+  // An agent that left on purpose fenced its primaries itself: no wait.
+  b.s.answered_lately.insert("d/0");
+  b.s.left.insert("h1");
+  changes = plan(b.s);
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_TRUE(std::holds_alternative<Failover>(changes[0]));
+  // A live agent fences its own: a host still under its lease is failed over on the witness.
+  b.s.left.clear();
+  b.host("h1");
+  changes = plan(b.s);
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_TRUE(std::holds_alternative<Failover>(changes[0]));
+}
+
 TEST(Plan, NoHealthyReplicaMeansNoPromotion) {
   Builder b;
   b.host("h2").database("d", 1);
