@@ -1,5 +1,7 @@
 #include "agent/supervisor.hpp"
 
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <csignal>
 #include <utility>
 
@@ -43,6 +45,35 @@ void Supervisor::start() {
   auto name = "agent " + edges_.options.name + ": " + key_;
   scope_.spawn(probe_loop(), name + " probe");
   scope_.spawn(publish_loop(), name + " publish");
+  scope_.spawn(witness_loop(), name + " witness");
+}
+
+asio::awaitable<void> Supervisor::witness_loop() {
+  // A second opinion for the leader: can this replica's host reach the primary? On its own
+  // short clock, not the probe interval's: the leader waits for it before a failover.
+  asio::steady_timer timer(edges_.executor);
+  for (;;) {
+    auto a = allocation_;  // a copy: a promotion may change it while we wait
+    bool down = false;
+    if (a.role == model::Role::replica && !a.primary_ip.empty()) {
+      try {
+        co_await util::tcp_exchange(
+            edges_.executor, a.primary_ip, a.port, "", [](const std::string&) { return true; },
+            300ms);
+      } catch (const util::ExchangeError&) {
+        down = true;
+      }
+    }
+    if (down != primary_unreachable_) {
+      primary_unreachable_ = down;
+      if (status_.state == model::InstanceState::healthy) {
+        status_.primary_down = down && status_.role == model::Role::replica;
+        publish_.notify_all();
+      }
+    }
+    timer.expires_after(std::min<Clock::duration>(kWitnessInterval, edges_.options.probe_interval));
+    co_await timer.async_wait(asio::use_awaitable);
+  }
 }
 
 asio::awaitable<void> Supervisor::stop() {
@@ -129,19 +160,7 @@ asio::awaitable<void> Supervisor::probe_loop() {
       } catch (const std::exception& e) {
         util::log("agent {}: {}: {}", edges_.options.name, key_, e.what());
       }
-      // A second opinion for the controller: can this replica's host reach the primary?
-      bool primary_down = false;
-      if (a.role == model::Role::replica && !a.primary_ip.empty()) {
-        try {
-          co_await util::tcp_exchange(
-              edges_.executor, a.primary_ip, a.port, "", [](const std::string&) { return true; },
-              300ms);
-        } catch (const util::ExchangeError&) {
-          primary_down = true;
-        }
-      }
       observe(result, knowledge());
-      status_.primary_down = primary_down;
     } else {
       observe(result, knowledge());
     }
@@ -178,7 +197,7 @@ void Supervisor::observe(const engines::ProbeResult& result, const Knowledge& kn
     s.memory_limit_mb = applied_memory_mb_;
     s.holds_address = held_address_;
     s.message = writes_fenced(a, knowledge) ? "fenced: writes paused" : "";
-    s.primary_down = false;
+    s.primary_down = primary_unreachable_ && s.role == model::Role::replica;
     // Sticky: a replica whose link drops as its primary dies still holds what it copied.
     synced_ = synced_ || s.role == model::Role::primary || result.link_up;
     s.synced = synced_;

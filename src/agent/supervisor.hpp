@@ -103,6 +103,7 @@ class Supervisor {
  private:
   boost::asio::awaitable<void> probe_loop();
   boost::asio::awaitable<void> publish_loop();
+  boost::asio::awaitable<void> witness_loop();
   void observe(const engines::ProbeResult& result, const Knowledge& knowledge);
   // Brings the instance to its allocation; true when it changed its role.
   boost::asio::awaitable<bool> converge(const engines::ProbeResult& current);
@@ -143,6 +144,8 @@ class Supervisor {
   std::optional<std::chrono::steady_clock::time_point> lost_writes_since_;
   bool stale_logged_ = false;
   bool synced_ = false;  // has answered as a primary, or as a replica with its link up
+  bool primary_unreachable_ = false;  // the witness' last look at the primary
+  static constexpr std::chrono::milliseconds kWitnessInterval{200};
   int swept_pid_ = 0;  // the container whose leftover addresses were dropped
 };
 
