@@ -1,16 +1,18 @@
 #!/usr/bin/env python3
 """bench/chaos: ordinary faults, one after another, drawn at random with a printed seed, on the
 lab (3 hosts, 3 etcd members, 2 servers) with four databases: Redis with a replica, Redis
-without, Tarantool with a replica, memcached. A writer makes durable writes (SET, then WAIT 1)
-on the replicated Redis; a checker writes to each of its instances' own addresses and records
-which process took each write; a watcher lists the running containers of every host and their
+without, Tarantool with a replica, memcached. A writer makes durable writes on each replicated
+database (Redis: SET, then WAIT 1; Tarantool: replace, then berth.wait for a replica); a
+checker writes to each of the replicated Redis' instances' own addresses and records which
+process took each write; a watcher lists the running containers of every host and their
 addresses. After each fault: wait until every database runs (every instance healthy, one
 primary) and every host is back.
 
 FAULTS (default 10) and SEED (default: the time) choose the run. Prints one line per fault and
 faults=N lost_durable_writes=N double_writable_windows=N duplicate_addresses=N
-converge_p50_s=X converge_max_s=X unconverged=N. Exits 1 when anything was lost, doubled or
-left unconverged, or any address was held twice (make test runs it with 10 faults).
+converge_p50_s=X converge_max_s=X unconverged=N stalled=N. Exits 1 when anything was lost,
+doubled or left unconverged, any address was held twice, or durable writes did not resume
+after a fault (make test runs it with 10 faults).
 
 Not drawn: a full disk inside a container (not simulated in the lab yet)."""
 import concurrent.futures
@@ -20,10 +22,13 @@ import random
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "e2e"))
+E2E = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "e2e")
+CLIENTS = os.path.join(E2E, "clients")
+sys.path.insert(0, E2E)
 from harness import Berth, wait_until  # noqa: E402
 from lab import MultiHostLab  # noqa: E402
 from writer import Writer, write_taken_by  # noqa: E402
@@ -59,7 +64,8 @@ class WriteChecker(threading.Thread):
                 looked = time.monotonic()
             addresses = sorted(self.addresses)
             answers = list(self.pool.map(
-                lambda a: write_taken_by(a[1], self.password, f"checker{i + a[0]}", i + a[0]),
+                lambda a: write_taken_by(a[1], self.password, f"checker{(i + a[0]) % 1000}",
+                                         i + a[0]),
                 enumerate(addresses)))
             i += len(addresses)
             took = [(address, run_id) for address, run_id in zip(addresses, answers) if run_id]
@@ -109,6 +115,73 @@ class AddressWatcher(threading.Thread):
     def stop(self):
         self.running = False
         self.join(5)
+
+
+class TarantoolWriter:
+    """clients/tarantool_writer.lua on the Tarantool database's address, over a ring of keys:
+    an insert, then berth.wait for a replica (durable when it saw one); reconnects on error."""
+
+    RING = 100_000
+
+    def __init__(self, db):
+        self.uri = f"berth:{db['password']}@{db['address']}:3301"
+        self.password = db["password"]
+        self.stop_file = tempfile.mktemp(prefix="berth-chaos-tt-stop-")
+        self.log = tempfile.NamedTemporaryFile("w+", prefix="berth-chaos-tt-", delete=False)
+        self.proc = subprocess.Popen(["tarantool", os.path.join(CLIENTS, "tarantool_writer.lua"),
+                                      self.uri, self.stop_file, str(self.RING)],
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+        self.durable, self._read_to = 0, 0
+
+    def count(self):
+        """Durable writes so far (reads only what the writer printed since the last count)."""
+        with open(self.log.name, "rb") as f:
+            f.seek(self._read_to)
+            data = f.read()
+        cut = data.rfind(b"\n") + 1  # whole lines only
+        self.durable += data[:cut].count(b"D ")
+        self._read_to += cut
+        return self.durable
+
+    def stop(self):
+        open(self.stop_file, "w").close()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        os.unlink(self.stop_file)
+
+    def lost(self, addresses, within=10):
+        """(how many, what) for each address that lost durable writes, as read there; a replica
+        is given `within` seconds to catch up."""
+        out = []
+        for address in addresses:
+            uri = f"berth:{self.password}@{address}:3301"
+            deadline = time.monotonic() + within
+            while True:
+                r = subprocess.run(["tarantool", os.path.join(CLIENTS, "tarantool_lost.lua"),
+                                    uri, self.log.name, str(self.RING)],
+                                   capture_output=True, text=True, timeout=300)
+                answer = r.stdout.split() if r.returncode == 0 else ["unreadable"]
+                if answer[:1] == ["0"] or time.monotonic() > deadline:
+                    break
+                time.sleep(0.5)
+            if answer[:1] != ["0"]:
+                out.append((int(answer[0]) if answer[0].isdigit() else self.durable,
+                            f"{address}: {' '.join(answer)}"))
+        return out
+
+    def close(self):
+        os.unlink(self.log.name)
+
+
+def wait_for(condition, seconds):
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
 
 
 def etcdctl(lab, *args):
@@ -247,16 +320,18 @@ def main():
             made[name] = db
         wait_until(chaos.converged, 120, "every database running")
         rr = made["rr"]
-        writer = Writer(rr["address"], rr["password"], prefix="chaos")
+        # Over a ring of keys: a run of hundreds of faults writes millions, more than fits.
+        writer = Writer(rr["address"], rr["password"], prefix="chaos", ring=100_000)
         def rr_addresses():
             status, view = chaos.api("GET", "/v1/databases/rr")
             return [i["address"] for i in view["instances"]] if status == 200 else []
 
+        tt_writer = TarantoolWriter(made["tt"])
         checker = WriteChecker(rr_addresses, rr["password"])
         watcher = AddressWatcher(lab.hosts)
         for t in (writer, checker, watcher):
             t.start()
-        converge, unconverged = [], 0
+        converge, unconverged, stalled = [], 0, 0
         for n in range(1, FAULTS + 1):
             kind = rng.choice(KINDS)
             what = chaos.fault(kind)
@@ -266,6 +341,13 @@ def main():
                                       daemon=True)
             settle.start()
             settle.join(CONVERGE_LIMIT)
+            # The writer must be writing again: a run whose writes stopped (a full database,
+            # a writer stuck) would test nothing from then on.
+            before, tt_before = len(writer.durable), tt_writer.count()
+            if not wait_for(lambda: len(writer.durable) > before + 10 and
+                            tt_writer.count() > tt_before + 10, 20):
+                stalled += 1
+                print(f"fault {n}: durable writes stalled after it", flush=True)
             if "at" in result:
                 took = max(0.0, result["at"] - started)
                 converge.append(took)
@@ -279,23 +361,34 @@ def main():
                 print(f"# after {n} faults: double_writable_windows={len(checker.double_rounds)} "
                       f"duplicate_addresses={len(watcher.duplicates)} unconverged={unconverged} "
                       f"durable_writes={len(writer.durable)}", flush=True)
-        for t in (writer, checker, watcher):
+        for t in (writer, checker, watcher, tt_writer):
             t.stop()
         status, view = chaos.api("GET", "/v1/databases/rr")
         lost = writer.missing(view["address"], rr["password"],
                               [i["address"] for i in view["instances"]]) \
             if status == 200 else writer.durable
+        status, tt = chaos.api("GET", "/v1/databases/tt")
+        tt_writer.count()
+        tt_lost = tt_writer.lost([tt["address"]] + [i["address"] for i in tt["instances"]]) \
+            if status == 200 else [(tt_writer.durable, "tt: no answer")]
+        tt_writer.close()
+        for _, what in tt_lost:
+            print(f"  tarantool writes lost at {what}")
+        lost = lost + [None] * sum(n for n, _ in tt_lost)
         print(f"faults={FAULTS} lost_durable_writes={len(lost)} "
               f"double_writable_windows={len(checker.double_rounds)} "
               f"duplicate_addresses={len(watcher.duplicates)} "
               f"converge_p50_s={statistics.median(converge) if converge else 0:.1f} "
               f"converge_max_s={max(converge) if converge else 0:.1f} "
-              f"unconverged={unconverged} durable_writes={len(writer.durable)}")
+              f"unconverged={unconverged} stalled={stalled} "
+              f"durable_writes={len(writer.durable) + tt_writer.durable} "
+              f"tarantool_durable_writes={tt_writer.durable}")
         for t, took in checker.double_rounds[:5]:
             print(f"  two writable at {t:.1f}: {took}")
         if watcher.duplicates:
             print(f"  duplicate addresses: {sorted(watcher.duplicates)}")
-        failed = bool(lost or checker.double_rounds or watcher.duplicates or unconverged)
+        failed = bool(lost or checker.double_rounds or watcher.duplicates or unconverged
+                      or stalled)
     finally:
         lab.close()
     sys.exit(1 if failed else 0)

@@ -20,7 +20,7 @@ class ChaosTest(unittest.TestCase):
         summary = next(line for line in r.stdout.splitlines() if line.startswith("faults="))
         figures = dict(part.split("=") for part in summary.split())
         for name in ("lost_durable_writes", "double_writable_windows", "duplicate_addresses",
-                     "unconverged"):
+                     "unconverged", "stalled"):
             self.assertEqual(figures[name], "0", summary)
 
 

@@ -63,13 +63,16 @@ class Connection:
 
 
 class Writer(threading.Thread):
-    def __init__(self, address, password, prefix="w"):
+    def __init__(self, address, password, prefix="w", ring=None):
         """address: the database address, or a function that says where the primary is
-        now (a Sentinel client asks Sentinel after every error)."""
+        now (a Sentinel client asks Sentinel after every error). ring: write over that many
+        keys again and again (a long run would fill the database), each value the write's
+        number, so a key read back with a smaller number lost the later write."""
         super().__init__(daemon=True)
-        self.address, self.password, self.prefix = address, password, prefix
+        self.address, self.password, self.prefix, self.ring = address, password, prefix, ring
         self.accepted = []  # (time, key) of every SET answered OK
         self.durable = []   # keys whose WAIT saw a replica
+        self.durable_numbers = []  # and the number each of those writes wrote
         self.errors = 0
         self.running = True
 
@@ -83,11 +86,12 @@ class Writer(threading.Thread):
                     if address is None:
                         raise ConnectionError("no primary known")
                     conn = self.conn = Connection(address, self.password)
-                key = f"{self.prefix}{i}"
+                key = f"{self.prefix}{i % self.ring if self.ring else i}"
                 if conn.call("SET", key, i) == "OK":
                     self.accepted.append((time.monotonic(), key))
                     if conn.call("WAIT", 1, 100) >= 1:
                         self.durable.append(key)
+                        self.durable_numbers.append(i)
                 i += 1
             except (OSError, ConnectionError, RuntimeError):
                 self.errors += 1
@@ -115,12 +119,19 @@ class Writer(threading.Thread):
     def _missing_at(self, address, password):
         conn = Connection(address, password, timeout=5)
         try:
-            missing = []
-            for k in self.durable:
-                # Every value compared: a key rewritten by another writer is lost too.
-                if conn.call("GET", k) != k[len(self.prefix):]:
-                    missing.append(k)
-            return missing
+            keys = sorted(set(self.durable))
+            found = {}
+            # MGET in batches: one round trip per thousand keys, not per key (a long chaos
+            # run reads back millions).
+            for start in range(0, len(keys), 1000):
+                batch = keys[start:start + 1000]
+                found.update(zip(batch, conn.call("MGET", *batch)))
+            # Every value compared: a key holding an older write, or another writer's value,
+            # lost this one (a later write of the same key is the only thing that may replace
+            # it, and writes only count up).
+            return [k for k, i in zip(self.durable, self.durable_numbers)
+                    if not (found[k] or "").isdigit() or int(found[k]) < i
+                    or (not self.ring and int(found[k]) != i)]
         finally:
             conn.close()
 
@@ -174,7 +185,7 @@ class Checker(threading.Thread):
         i = 0
         while self.running:
             for address in self.addresses:
-                run_id = write_taken_by(address, self.password, f"checker{i}", i)
+                run_id = write_taken_by(address, self.password, f"checker{i % 1000}", i)
                 if run_id:
                     self.accepted.append((time.monotonic(), address, run_id))
                 i += 1

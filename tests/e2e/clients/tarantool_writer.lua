@@ -1,11 +1,12 @@
--- Usage: tarantool tarantool_writer.lua URI STOPFILE
+-- Usage: tarantool tarantool_writer.lua URI STOPFILE [RING]
 -- Writes continuously to space `log` until STOPFILE exists: each insert, then berth.wait(1,
 -- 0.1) as Redis's WAIT 1 100. Prints "A id" for every accepted insert and "D id" for every one
--- a replica acknowledged; reconnects on any error.
+-- a replica acknowledged; reconnects on any error. With RING, replaces {id % RING, id} instead
+-- (a long run would fill the database): a key read back holding a smaller id lost a write.
 local netbox = require('net.box')
 local fio = require('fio')
 local fiber = require('fiber')
-local uri, stop = arg[1], arg[2]
+local uri, stop, ring = arg[1], arg[2], tonumber(arg[3])
 io.stdout:setvbuf('line')
 local conn
 local id = 0
@@ -23,7 +24,12 @@ while not fio.path.exists(stop) do
     end
   else
     id = id + 1
-    local ok = pcall(conn.space.log.insert, conn.space.log, {id, fiber.time()}, {timeout = 0.5})
+    local ok
+    if ring then
+      ok = pcall(conn.space.log.replace, conn.space.log, {id % ring, id}, {timeout = 0.5})
+    else
+      ok = pcall(conn.space.log.insert, conn.space.log, {id, fiber.time()}, {timeout = 0.5})
+    end
     if ok then
       print('A ' .. id)
       local wok, acked = pcall(conn.call, conn, 'berth.wait', {1, 0.1}, {timeout = 0.5})
