@@ -310,6 +310,12 @@ class EnginesTest(LabTestCase):
         # over many times in its life.
         self.assertEqual(tarantool("tarantool_eval.lua", uri, "return box.space._cluster:len()"),
                          "2")
+        # Exactly one writable instance, asked at each instance's own address: the promoted one.
+        instances = self.berth.api("GET", "/v1/databases/ledger")["instances"]
+        writable = [i["n"] for i in instances if tarantool(
+            "tarantool_eval.lua", f"berth:{db['password']}@{i['address']}:3301",
+            "return box.info.ro") == "false"]
+        self.assertEqual(writable, [i["n"] for i in instances if i["role"] == "primary"])
         os.unlink(log.name)
         os.unlink(stop)
         self.delete_releases_everything("ledger", db["id"])
