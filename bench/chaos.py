@@ -309,7 +309,7 @@ def main():
     rng = random.Random(SEED)
     print(f"seed={SEED} faults={FAULTS}", flush=True)
     lab = MultiHostLab(hosts=3)
-    failed = False
+    failed, tt_writer = False, None
     try:
         chaos = Chaos(lab, rng)
         made = {}
@@ -392,6 +392,8 @@ def main():
         failed = bool(lost or checker.double_rounds or watcher.duplicates or unconverged
                       or stalled)
     finally:
+        if tt_writer and tt_writer.proc.poll() is None:  # the run broke off: stop its writer
+            tt_writer.proc.kill()
         lab.close()
     sys.exit(1 if failed else 0)
 
