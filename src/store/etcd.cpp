@@ -315,9 +315,21 @@ asio::awaitable<void> EtcdStore::learn_members() {
   std::vector<std::shared_ptr<http::Client>> members;
   for (auto& m : answer.value("members", json::array())) {
     auto urls = m.value("clientURLs", json::array());
-    // A member still joining has no client URL yet: it counts, as one that cannot be asked.
-    std::string url = urls.empty() ? "" : urls[0].get<std::string>();
-    members.push_back(url.empty() ? nullptr : std::make_shared<http::Client>(executor_, url));
+    std::shared_ptr<http::Client> member;
+    if (!urls.empty() && urls[0].is_string())
+      member = std::make_shared<http::Client>(executor_, urls[0].get<std::string>());
+    // Only a member this client reaches now, with etcd healthy, may later be taken at its
+    // word: one that advertises an address not reachable from here (127.0.0.1 on another
+    // machine) would read as "refused" and pass for down. It still counts, as unknown.
+    bool reached = false;
+    if (member) {
+      try {
+        http::Request req{"POST", "/v3/maintenance/status", "{}"};
+        reached = (co_await member->request(req, std::chrono::seconds(1))).status == 200;
+      } catch (const std::exception&) {
+      }
+    }
+    members.push_back(reached ? member : nullptr);
   }
   if (!members.empty()) members_ = std::move(members);
 }

@@ -147,8 +147,8 @@ class Store {
     std::vector<MemberStatus> none;  // a named local: g++ 12 and braced co_return values
     co_return none;
   }
-  // Asks etcd for its members and remembers where each takes clients (quorum_lost asks them
-  // all, not only the endpoints this store was given).
+  // Asks etcd for its members and remembers where each takes clients, if it answers there
+  // now (quorum_lost asks them all, not only the endpoints this store was given).
   virtual asio::awaitable<void> learn_members() { co_return; }
   // True only when most members of the cluster (as last learned) are down or leaderless: no
   // write can commit anywhere, so no replica can be promoted. False when unsure.

@@ -24,6 +24,22 @@ class EtcdTest : public ::testing::Test {
 };
 test::EtcdServer* EtcdTest::etcd_ = nullptr;
 
+// An etcd of one member, stopped: nothing can commit, and the store says so; running, or
+// merely out of reach, it does not.
+TEST(EtcdQuorum, LostWhenTheMembersAreDownNotWhenUnknown) {
+  test::EtcdServer etcd;
+  run([&](Executor ex) -> boost::asio::awaitable<void> {
+    EtcdStore s(ex, {etcd.endpoint()});
+    EXPECT_FALSE(co_await s.quorum_lost()) << "members not learned yet: unsure";
+    co_await s.learn_members();
+    EXPECT_FALSE(co_await s.quorum_lost());
+    etcd.stop();
+    EXPECT_TRUE(co_await s.quorum_lost());
+    etcd.start();
+    EXPECT_FALSE(co_await s.quorum_lost());
+  });
+}
+
 TEST_F(EtcdTest, PutGetPrefixDelete) {
   run([&](Executor ex) -> boost::asio::awaitable<void> {
     EtcdStore s(ex, {etcd_->endpoint()});
