@@ -19,7 +19,8 @@ HostSession::HostSession(asio::any_io_executor executor, store::Store& store,
       options_(options),
       hooks_(std::move(hooks)),
       scope_(executor),
-      registered_(executor) {}
+      registered_(executor),
+      keep_alive_now_(executor) {}
 
 asio::awaitable<void> HostSession::start() {
   co_await register_host();
@@ -109,11 +110,10 @@ asio::awaitable<int64_t> HostSession::lease_still_held() {
 }
 
 asio::awaitable<void> HostSession::keep_alive_loop() {
-  asio::steady_timer timer(executor_);
   auto interval = std::chrono::milliseconds(options_.lease_ttl_seconds * 1000 / 5);
   for (;;) {
-    timer.expires_after(interval);
-    co_await timer.async_wait(asio::use_awaitable);
+    // Woken early when etcd has just got its quorum back: the fence's clock is running.
+    co_await keep_alive_now_.wait(std::chrono::steady_clock::now() + interval);
     bool expired = false;
     try {
       expired = co_await store_.lease_keep_alive(lease_) <= 0;
@@ -177,7 +177,7 @@ asio::awaitable<void> HostSession::quorum_watch() {
     timer.expires_after(200ms);
     co_await timer.async_wait(asio::use_awaitable);
     auto now = std::chrono::steady_clock::now();
-    if (now - last_keep_alive_ < quiet) {
+    if (now - last_keep_alive_ < quiet && !quorum_lost_) {
       if (now - learned_at > 60s) {  // members come and go, rarely
         learned_at = now;
         try {
@@ -201,8 +201,10 @@ asio::awaitable<void> HostSession::quorum_watch() {
           "agent {}: etcd has lost its quorum: nothing can be promoted elsewhere, so the "
           "primaries here keep serving",
           options_.name);
-    if (!lost && quorum_lost_)
-      util::log("agent {}: etcd may commit again, but does not answer here", options_.name);
+    if (!lost && quorum_lost_) {
+      util::log("agent {}: etcd may commit again, but does not answer here yet", options_.name);
+      keep_alive_now_.notify_all();  // the lease, extended by etcd's new leader, to renew now
+    }
     quorum_lost_ = lost;
   }
 }

@@ -69,6 +69,7 @@ class HostSession {
   bool quorum_lost_ = false;  // etcd's last word, while silent: most members cannot commit
   std::chrono::steady_clock::time_point last_keep_alive_ = std::chrono::steady_clock::now();
   util::Signal registered_;
+  util::Signal keep_alive_now_;
 };
 
 }  // namespace berth::agent
