@@ -128,10 +128,10 @@ std::vector<Change> plan(const Snapshot& snapshot) {
     // ago: nothing has fenced it but the engine's own rule, which takes a few seconds once its
     // replicas stop acknowledging. Promoting sooner would leave two writable instances for
     // whoever still reaches the old one.
-    bool may_still_write = !alive(primary) && !left && snapshot.answered_lately.count(owner) > 0;
-    bool lost =
-        ((!alive(primary) && !answers) || confirmed_unreachable(snapshot, *primary, instances)) &&
-        !may_still_write;
+    bool host_gone = !alive(primary);
+    bool may_still_write = host_gone && !left && snapshot.answered_lately.count(owner) > 0;
+    bool lost = ((host_gone && !answers) || confirmed_unreachable(snapshot, *primary, instances)) &&
+                !may_still_write;
     if (lost || crash_looping(snapshot, primary->allocation)) {
       // Failover: the primary's host is gone, or the primary keeps crashing there. Promote the best
       // live replica under a new epoch, in one transaction with everything else that changes with

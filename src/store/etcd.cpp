@@ -266,6 +266,13 @@ void read_sizes(const json& status, Sizes& out) {
   out.db_size_bytes = int_field(status, "dbSize");
   out.db_size_in_use_bytes = int_field(status, "dbSizeInUse");
 }
+
+// One member's word on itself, asked of that member only (no failing over to another).
+asio::awaitable<http::Response> ask_status(http::Client& member,
+                                           std::chrono::milliseconds timeout) {
+  http::Request req{"POST", "/v3/maintenance/status", "{}"};
+  co_return co_await member.request(req, timeout);
+}
 }  // namespace
 
 asio::awaitable<StoreStatus> EtcdStore::status() {
@@ -284,8 +291,7 @@ asio::awaitable<std::vector<MemberStatus>> EtcdStore::member_statuses() {
     MemberStatus m;
     m.endpoint = client->endpoint();
     try {
-      http::Request req{"POST", "/v3/maintenance/status", "{}"};
-      auto res = co_await client->request(req, std::chrono::seconds(2));
+      auto res = co_await ask_status(*client, std::chrono::seconds(2));
       if (res.status == 200) {
         read_sizes(json::parse(res.body), m);
         m.answered = true;
@@ -324,8 +330,7 @@ asio::awaitable<void> EtcdStore::learn_members() {
     bool reached = false;
     if (member) {
       try {
-        http::Request req{"POST", "/v3/maintenance/status", "{}"};
-        reached = (co_await member->request(req, std::chrono::seconds(1))).status == 200;
+        reached = (co_await ask_status(*member, std::chrono::seconds(1))).status == 200;
       } catch (const std::exception&) {
       }
     }
@@ -341,8 +346,7 @@ asio::awaitable<bool> EtcdStore::quorum_lost() {
     MemberWord word = MemberWord::Unknown;
     if (member) {
       try {
-        http::Request req{"POST", "/v3/maintenance/status", "{}"};
-        auto res = co_await member->request(req, std::chrono::milliseconds(250));
+        auto res = co_await ask_status(*member, std::chrono::milliseconds(250));
         word = member_word(res.status, res.body);
       } catch (const http::ConnectError& e) {
         if (e.refused) word = MemberWord::Refused;

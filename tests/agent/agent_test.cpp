@@ -56,6 +56,14 @@ model::Allocation allocation(int n, model::Role role, int64_t epoch = 1) {
   return a;
 }
 
+// A primary with replicas elsewhere: another instance could take its place, so a fence
+// applies to it.
+model::Allocation replaceable_primary() {
+  auto a = allocation(0, model::Role::primary);
+  a.database_address = "10.77.0.100";
+  return a;
+}
+
 // One host's world: etcd and Docker in memory, the network configured, the image present.
 struct World {
   explicit World(Executor ex) : ex(ex), store(ex), engine(docker) {
@@ -208,8 +216,7 @@ TEST(Agent, FencesPrimariesWhenEtcdStopsConfirmingTheLease) {
   test::run([](Executor ex) -> asio::awaitable<void> {
     World w(ex);
     co_await w.setup();
-    auto primary = allocation(0, model::Role::primary);
-    primary.database_address = "10.77.0.100";  // it has replicas (elsewhere): replaceable
+    auto primary = replaceable_primary();
     co_await w.allocate(primary);
     // A database that never had a replica: nothing can take its place.
     auto lone = allocation(0, model::Role::primary);
@@ -255,8 +262,7 @@ TEST(Agent, KeepsItsPrimariesServingWhileEtcdHasLostItsQuorum) {
   test::run([](Executor ex) -> asio::awaitable<void> {
     World w(ex);
     co_await w.setup();
-    auto primary = allocation(0, model::Role::primary);
-    primary.database_address = "10.77.0.100";  // it has replicas (elsewhere): replaceable
+    auto primary = replaceable_primary();
     co_await w.allocate(primary);
     Agent agent(ex, w.store, w.docker, w.options);
     co_await agent.run();
