@@ -14,7 +14,12 @@ converge_p50_s=X converge_max_s=X unconverged=N stalled=N. Exits 1 when anything
 doubled or left unconverged, any address was held twice, or durable writes did not resume
 after a fault (make test runs it with 10 faults). KINDS (comma-separated) draws only those.
 
-Not drawn: a full disk inside a container (not simulated in the lab yet)."""
+A full disk is the primary's host's: every host keeps its Docker data (images, containers,
+volumes) on a 2 GiB file system of its own (an ext4 image on a loop device), filled with one
+file for 3-15 s. The primary then refuses writes (Redis: -MISCONF, Tarantool: its WAL write
+fails), its agent reports it unhealthy with the reason, and it takes writes again once the
+space is back. berth does not fail it over: its replica holds the same data and would fill up
+as well in the usual case, a database that grew."""
 import concurrent.futures
 import json
 import os
@@ -37,7 +42,8 @@ FAULTS = int(os.environ.get("FAULTS", "10"))
 SEED = int(os.environ.get("SEED", str(int(time.time()))))
 CONVERGE_LIMIT = float(os.environ.get("CONVERGE_LIMIT", "120"))
 KINDS = ["agent_restart", "agent_kill", "dockerd_kill", "host_cut", "leader_kill",
-         "etcd_member_kill", "etcd_leader_kill", "container_kill", "agent_etcd_cut"]
+         "etcd_member_kill", "etcd_leader_kill", "container_kill", "agent_etcd_cut",
+         "disk_full"]
 # Only these kinds, when given (a comma-separated list): to try one fault again and again.
 KINDS = os.environ.get("KINDS", "").split(",") if os.environ.get("KINDS") else KINDS
 
@@ -271,6 +277,16 @@ class Chaos:
             finally:
                 host.cut_from_etcd(False)
             return f"{host.name} agent cut off from etcd for {seconds:.1f} s"
+        if kind == "disk_full":
+            # The disk of the primary's host fills up: its databases' writes fail (nothing
+            # they refuse was acknowledged) until space comes back.
+            seconds = self.rng.uniform(3, 15)
+            host.fill_disk()
+            try:
+                time.sleep(seconds)
+            finally:
+                host.fill_disk(False)
+            return f"{host.name} disk full for {seconds:.1f} s"
         if kind == "leader_kill":
             leader = etcdctl(self.lab, "get", "/berth/leader", "--print-value-only").stdout
             for s in self.servers:  # the leader's id is HOSTNAME:PID
@@ -308,7 +324,8 @@ class Chaos:
 def main():
     rng = random.Random(SEED)
     print(f"seed={SEED} faults={FAULTS}", flush=True)
-    lab = MultiHostLab(hosts=3)
+    # Each host's Docker data on a disk of its own, small enough to fill in a moment.
+    lab = MultiHostLab(hosts=3, volumes_mb=2048)
     failed, tt_writer = False, None
     try:
         chaos = Chaos(lab, rng)

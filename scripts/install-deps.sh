@@ -6,7 +6,7 @@ PKGS="build-essential cmake ninja-build pkg-config clang-format git ca-certifica
  libboost1.81-dev libboost-url1.81-dev libboost-json1.81-dev libboost-context1.81-dev
  nlohmann-json3-dev libcli11-dev libfmt-dev libssl-dev libgtest-dev
  docker.io etcd-server etcd-client redis-server redis-tools
- iproute2 iptables procps psmisc util-linux python3 iputils-arping redis-sentinel
+ iproute2 iptables procps psmisc util-linux e2fsprogs python3 iputils-arping redis-sentinel
  tarantool memcached libmsgpuck-dev sasl2-bin prometheus chromium wrk python3-redis"
 missing=""
 for p in $PKGS; do

@@ -123,6 +123,17 @@ class Host:
         self.exec("ip", "addr", "add", f"{self.address}/16", "dev", "eth0")
         self.exec("ip", "link", "set", "eth0", "up")
         self.exec("ip", "link", "set", "lo", "up")
+        self.data_root = os.path.join(self.dir, "docker", "data")
+        if lab.volumes_mb:
+            # The host's Docker data (images, containers, volumes) on a disk of its own, so that
+            # a test can fill that disk, and only that one, as a host's disk fills up in real
+            # life. The whole data root: dockerd bind-mounts a data root that is not a mount
+            # point onto itself, which would hide a file system mounted below it.
+            image = os.path.join(self.dir, "disk.img")
+            sh("truncate", "-s", f"{lab.volumes_mb}M", image)
+            sh("mkfs.ext4", "-q", "-F", "-m", "0", image)  # no blocks kept back for root
+            os.makedirs(self.data_root)
+            sh("mount", "-o", "loop", image, self.data_root)
         self.dockerd = Dockerd(self.dir, wrap=self.nsenter)
         self.agent = None
 
@@ -175,22 +186,43 @@ class Host:
     def kill_agent(self):
         self.agent.kill()
 
+    def fill_disk(self, full=True):
+        """Takes every free byte of the host's Docker data disk (a lab made with volumes_mb),
+        or gives them back (full=False)."""
+        balloon = os.path.join(self.data_root, "balloon")
+        if not full:
+            if os.path.exists(balloon):
+                os.unlink(balloon)
+            return
+        st = os.statvfs(self.data_root)
+        # Never the machine's own disk: only a lab disk of the size asked for.
+        assert st.f_blocks * st.f_frsize <= self.lab.volumes_mb * 2**20, "not the lab's disk"
+        sh("fallocate", "-l", str(st.f_bavail * st.f_frsize), balloon, check=False)
+        # What fallocate could not take, dd takes.
+        sh("dd", "if=/dev/zero", f"of={balloon}", "bs=64k", "oflag=append", "conv=notrunc",
+           check=False)
+        st = os.statvfs(self.data_root)
+        assert st.f_bavail * st.f_frsize < 2**20, "the lab's disk did not fill"
+
     def close(self):
         if self.agent:
             self.agent.stop()
         self.dockerd.stop()
         for sub in ("docker/exec", "docker/data"):
             sh("umount", "-R", "-l", os.path.join(self.dir, sub), check=False)
+        sh("umount", "-l", self.data_root, check=False)  # its loop device goes with it
         sh("ip", "netns", "del", self.ns, check=False)
         sh("ip", "link", "del", self.veth, check=False)
 
 
 class MultiHostLab:
-    def __init__(self, hosts=3, lease_ttl=2, probe_interval_ms=200):
+    def __init__(self, hosts=3, lease_ttl=2, probe_interval_ms=200, volumes_mb=0):
         """lease_ttl and probe_interval_ms are the agents' --lease-ttl and --probe-interval-ms:
-        the tests run tuned past the shipped defaults (5 s and 1,000 ms)."""
+        the tests run tuned past the shipped defaults (5 s and 1,000 ms). volumes_mb: each
+        host's Docker data on a file system of that size (Host.fill_disk fills it)."""
         remove_leftovers()
         self.lease_ttl = lease_ttl
+        self.volumes_mb = volumes_mb
         self.probe_interval_ms = probe_interval_ms
         self.workdir = tempfile.mkdtemp(prefix="berth-lab-")
         # A default dockerd that ran on this machine may have set FORWARD to DROP, which
