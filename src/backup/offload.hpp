@@ -36,33 +36,39 @@ boost::asio::awaitable<R> offload(boost::asio::thread_pool& pool, F f) {
   using Signature = typename detail::OffloadSignature<R>::type;
   auto initiate = [&pool](auto handler, F f) {
     auto work = asio::make_work_guard(asio::get_associated_executor(handler));
-    asio::post(pool,
-               [f = std::move(f), handler = std::move(handler), work = std::move(work)]() mutable {
-                 std::exception_ptr error;
-                 auto executor = work.get_executor();
-                 if constexpr (std::is_void_v<R>) {
-                   try {
-                     f();
-                   } catch (...) {
-                     error = std::current_exception();
-                   }
-                   asio::dispatch(executor, [handler = std::move(handler), error]() mutable {
-                     std::move(handler)(error);
-                   });
-                 } else {
-                   R result{};
-                   try {
-                     result = f();
-                   } catch (...) {
-                     error = std::current_exception();
-                   }
-                   asio::dispatch(executor, [handler = std::move(handler), error,
-                                             result = std::move(result)]() mutable {
-                     std::move(handler)(error, std::move(result));
-                   });
-                 }
-                 work.reset();
-               });
+    asio::post(pool, [f = std::move(f), handler = std::move(handler),
+                      work = std::move(work)]() mutable {
+      std::exception_ptr error;
+      // Once the handler is handed over, this thread touches the caller's event loop no more:
+      // it may be stopped and gone as soon as the handler has run. The work guard goes with the
+      // handler, and the executor kept here tracks no work (its end touches nothing).
+      auto executor =
+          asio::prefer(work.get_executor(), asio::execution::outstanding_work.untracked);
+      if constexpr (std::is_void_v<R>) {
+        try {
+          f();
+        } catch (...) {
+          error = std::current_exception();
+        }
+        asio::dispatch(executor,
+                       [handler = std::move(handler), error, work = std::move(work)]() mutable {
+                         work.reset();
+                         std::move(handler)(error);
+                       });
+      } else {
+        R result{};
+        try {
+          result = f();
+        } catch (...) {
+          error = std::current_exception();
+        }
+        asio::dispatch(executor, [handler = std::move(handler), error, result = std::move(result),
+                                  work = std::move(work)]() mutable {
+          work.reset();
+          std::move(handler)(error, std::move(result));
+        });
+      }
+    });
   };
   return asio::async_initiate<const asio::use_awaitable_t<>, Signature>(
       std::move(initiate), asio::use_awaitable, std::move(f));
