@@ -19,7 +19,8 @@ namespace berth::controller {
 
 // How long a primary cut off from its replicas goes on taking writes when no agent fences it:
 // Redis refuses them once no replica has acknowledged for min-replicas-max-lag (2 s), a figure
-// it refreshes each second; a margin on top.
+// it refreshes each second; Tarantool once none has for 1 s, looked at every 200 ms (berth's
+// fence fiber); a margin on top.
 inline constexpr std::chrono::milliseconds kEngineSelfFence{4000};
 
 struct AllocationEntry {

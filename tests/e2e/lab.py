@@ -8,11 +8,14 @@ tears everything down by name, so a run interrupted half-way is cleaned by the n
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import unittest
 import urllib.request
 
 from harness import BERTH, Berth, Dockerd, Etcd, Process, free_port, wait_until
+
+CLIENTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "clients")
 
 BRIDGE = "berth-lan"
 LAN_PREFIX = "10.77"
@@ -144,6 +147,19 @@ class Host:
     def exec(self, *argv):
         return sh(*self.nsenter(list(argv)))
 
+    def writer_inside(self, engine, password, container_id=None, address=None):
+        """clients/inside_writer.py on this side of a cut: in a container's own network
+        namespace, writing to its instance at 127.0.0.1, or in the host's, writing to the
+        instance at address. Its stdout is a pipe."""
+        if container_id:
+            pid = self.dockerd.inspect(container_id)["State"]["Pid"]
+            enter = ["nsenter", f"--target={pid}", "--net"]
+        else:
+            enter = self.nsenter([])
+        return subprocess.Popen([*enter, sys.executable, os.path.join(CLIENTS, "inside_writer.py"),
+                                 engine, password, *([address] if address else [])],
+                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True)
+
     def addresses_inside(self, container_id):
         """The IPv4 addresses on eth0 inside a container's network namespace (its own and any
         database address the agent gave it); [] when it does not run."""
@@ -175,6 +191,11 @@ class Host:
 
     def restore(self):
         sh("ip", "link", "set", self.veth, "up")
+
+    def partition(self, apart=True):
+        """Takes the host off the LAN with its link up, as a switch that drops its port would:
+        the host, its shim and its containers still reach each other, nothing else."""
+        sh("ip", "link", "set", self.veth, *(["nomaster"] if apart else ["master", BRIDGE]))
 
     def cut_from_etcd(self, cut=True):
         """Drops what the host itself (its agent) sends to etcd; its containers, on macvlan,

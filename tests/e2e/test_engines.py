@@ -320,6 +320,73 @@ class EnginesTest(LabTestCase):
         os.unlink(stop)
         self.delete_releases_everything("ledger", db["id"])
 
+    def test_a_tarantool_primary_left_alone_fences_itself_before_a_promotion(self):
+        """The primary's agent is SIGKILLed, then its host cut off: nothing is left to fence the
+        primary but the instance itself. A writer in its own network namespace records every write
+        it takes; the last must come before the first write the promoted replica takes, and
+        soon after the cut."""
+        db = self.berth.api("POST", "/v1/databases", {"name": "alone", "engine": "tarantool",
+                                                       "memory_mb": 128, "replicas": 1})
+        uri = f"berth:{db['password']}@{db['address']}:3301"
+        old_primary = next(i for i in db["instances"] if i["role"] == "primary")
+        host = self.lab.host(old_primary["host"])
+        own = f"berth:{db['password']}@{old_primary['address']}:3301"
+        # The leader asks for a replica's acknowledgement once the replica is in sync.
+        wait_until(lambda: tarantool("tarantool_eval.lua", own, "return berth.min_replicas") ==
+                   "1", 30, "the primary told to wait for its replica")
+        tarantool("tarantool_eval.lua", uri, "box.schema.space.create('probe', "
+                  "{if_not_exists = true}):create_index('pk', {if_not_exists = true})")
+        container = next(c["Id"] for c in host.dockerd.containers()
+                         if c["Labels"].get("berth.instance") == f"{db['id']}/{old_primary['n']}")
+        inside = host.writer_inside("tarantool", db["password"], container_id=container)
+        try:
+            wait_until(lambda: inside.stdout.readline().startswith("W "), 10,
+                       "writes taken inside the primary's container")
+            host.kill_agent()
+            host.cut()
+            cut_at = time.monotonic()
+            # The first write the database address takes after the cut: the promoted replica's.
+            def first_write_after_the_cut():
+                try:
+                    r = tarantool("tarantool_eval.lua", uri, "box.space.probe:replace{2} "
+                                  "return 'taken'", 0.3, timeout=10)
+                except AssertionError:  # not reached: the address is still on the cut host
+                    return None
+                return time.monotonic() if r == "taken" else None
+            promoted_at = wait_until(first_write_after_the_cut, 40, "the replica promoted",
+                                     interval=0.05)
+            # The new primary takes writes on, while the writer inside goes on trying the old.
+            for n in range(3, 13):
+                self.assertEqual(tarantool("tarantool_eval.lua", uri, f"box.space.probe:"
+                                           f"replace{{{n}}} return 'taken'", 1), "taken")
+        finally:
+            inside.kill()
+            out = inside.communicate()[0]
+            host.restore()
+            host.start_agent()
+        accepted = [float(line.split()[1]) for line in out.splitlines() if line.startswith("W ")]
+        last = max([cut_at] + accepted)
+        print(f"\ntarantool self-fence: last write on the old primary {last - cut_at:.2f} s "
+              f"after the cut, first on the promoted replica {promoted_at - cut_at:.2f} s")
+        self.assertLess(last, promoted_at, "two writable instances")
+        self.assertLess(last - cut_at, 1.0, "the primary went on taking writes alone")
+        wait_until(lambda: self.berth.api("GET", "/v1/databases/alone")["state"] == "running",
+                   60, "the database running again")
+
+        def one_writable_the_primary():
+            # Asked at each instance's own address; the lost one re-created elsewhere may still
+            # be starting there.
+            instances = self.berth.api("GET", "/v1/databases/alone")["instances"]
+            try:
+                writable = [i["n"] for i in instances if tarantool(
+                    "tarantool_eval.lua", f"berth:{db['password']}@{i['address']}:3301",
+                    "return box.info.ro", 1) == "false"]
+            except AssertionError:
+                return False
+            return writable == [i["n"] for i in instances if i["role"] == "primary"]
+        wait_until(one_writable_the_primary, 30, "exactly one writable instance, the primary")
+        self.delete_releases_everything("alone", db["id"])
+
 
 if __name__ == "__main__":
     unittest.main()

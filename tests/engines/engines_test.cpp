@@ -2,6 +2,10 @@
 // and the generated Tarantool script.
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
 #include "engines/memcached/memcached.hpp"
 #include "engines/redis/redis.hpp"
 #include "engines/tarantool/iproto.hpp"
@@ -82,6 +86,24 @@ TEST(Tarantool, AnInstanceNumberKeepsItsUuidAcrossReCreations) {
   a.database_id = "a49ad7d5d02f";
   a.n = 1;
   EXPECT_NE(TarantoolEngine::init_script(a).find("uuid = \"" + uuid + "\""), std::string::npos);
+}
+
+TEST(Tarantool, TheScriptIsLuaThatTarantoolLoads) {
+  // Only compiled, not run: a syntax error would otherwise show only as a container that exits.
+  model::Allocation a;
+  a.password = "pw";
+  auto path = std::filesystem::temp_directory_path() / "berth-init-script-test.lua";
+  std::ofstream(path) << TarantoolEngine::init_script(a);
+  std::string command = "tarantool -e \"local f, e = loadfile('" + path.string() +
+                        "') io.write(f and 'loaded' or e) os.exit(0)\" 2>&1";
+  std::string out;
+  if (FILE* p = ::popen(command.c_str(), "r")) {
+    char buffer[512];
+    while (size_t n = std::fread(buffer, 1, sizeof buffer, p)) out.append(buffer, n);
+    ::pclose(p);
+  }
+  std::filesystem::remove(path);
+  EXPECT_EQ(out, "loaded");
 }
 
 TEST(Redis, VerificationReadsTheKeyCountOrTheFailure) {
