@@ -27,7 +27,7 @@ std::string spec_hash(const Allocation& a, const engines::Engine* engine) {
 }
 
 Reconciler::Reconciler(asio::any_io_executor executor, store::Store& store, docker::Docker& docker,
-                       const HostSession& session, const Options& options)
+                       HostSession& session, const Options& options)
     : executor_(executor),
       store_(store),
       docker_(docker),
@@ -135,11 +135,24 @@ Supervisor& Reconciler::supervise(const Allocation& a) {
                           [this](const Allocation& a) {
                             return allocations_.find(model::keys::allocation(
                                        options_.name, a.database_id, a.n)) != nullptr;
-                          }},
+                          },
+                          [this](const Allocation& a) { return peers(a); }},
         *engine, a);
     s->start();
   }
   return *s;
+}
+
+std::vector<std::string> Reconciler::peers(const Allocation& a) const {
+  // The pool knows every instance's address by its owner, "id/n" ("id/db" is the database's).
+  std::vector<std::string> out;
+  std::string prefix = a.database_id + "/";
+  for (auto* kv : addresses_.under(model::keys::kAddresses))
+    if (kv->value.starts_with(prefix) &&
+        kv->value != model::keys::instance_owner(a.database_id, a.n) &&
+        kv->value != model::keys::database_address_owner(a.database_id))
+      out.push_back(kv->key.substr(model::keys::kAddresses.size()));
+  return out;
 }
 
 bool Reconciler::still_wanted(const Allocation& a) const {

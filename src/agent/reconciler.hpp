@@ -33,7 +33,7 @@ std::string spec_hash(const model::Allocation& allocation, const engines::Engine
 class Reconciler {
  public:
   Reconciler(boost::asio::any_io_executor executor, store::Store& store, docker::Docker& docker,
-             const HostSession& session, const Options& options);
+             HostSession& session, const Options& options);
   ~Reconciler();
 
   // Follows the allocations and reconciles on every change and every 2 s, until stop().
@@ -112,12 +112,14 @@ class Reconciler {
   // The volume a container of ours mounts (its label; the plain name for older containers).
   static std::string volume_of(const docker::ContainerInfo& container);
   Supervisor& supervise(const model::Allocation& allocation);
+  // The addresses of a's database's other instances, as the address pool has them.
+  std::vector<std::string> peers(const model::Allocation& a) const;
   bool still_wanted(const model::Allocation& allocation) const;
 
   boost::asio::any_io_executor executor_;
   store::Store& store_;
   docker::Docker& docker_;
-  const HostSession& session_;
+  HostSession& session_;
   const Options& options_;
   HostNetwork hostnet_;
   store::Mirror allocations_;

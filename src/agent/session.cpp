@@ -112,8 +112,11 @@ asio::awaitable<int64_t> HostSession::lease_still_held() {
 asio::awaitable<void> HostSession::keep_alive_loop() {
   auto interval = std::chrono::milliseconds(options_.lease_ttl_seconds * 1000 / 5);
   for (;;) {
-    // Woken early when etcd has just got its quorum back: the fence's clock is running.
-    co_await keep_alive_now_.wait(std::chrono::steady_clock::now() + interval);
+    // Woken early when etcd has just got its quorum back (the fence's clock is running), or
+    // when a primary's replicas fell silent (is the host cut off?).
+    if (!keep_alive_asked_)
+      co_await keep_alive_now_.wait(std::chrono::steady_clock::now() + interval);
+    keep_alive_asked_ = false;
     bool expired = false;
     try {
       expired = co_await store_.lease_keep_alive(lease_) <= 0;
@@ -146,6 +149,27 @@ asio::awaitable<void> HostSession::keep_alive_loop() {
       set_fenced(false);
     }
   }
+}
+
+void HostSession::peers_silent(std::chrono::steady_clock::time_point since) {
+  if (fenced_ || lease_ == 0) return;
+  auto now = std::chrono::steady_clock::now();
+  if (since != silence_since_) {
+    // A new silence: a keep-alive sent from now on that succeeds proves the host is not cut
+    // off (one answered before may have come just before the cut).
+    silence_since_ = since;
+    silence_noticed_at_ = now;
+    keep_alive_asked_ = true;
+    keep_alive_now_.notify_all();
+  }
+  if (last_keep_alive_ > silence_noticed_at_) return;
+  auto silent = now - since;
+  if (silent < kIsolated) return;
+  util::log(
+      "agent {}: neither etcd nor a primary's replicas answered for {} ms: fencing the "
+      "primaries that could be replaced",
+      options_.name, std::chrono::duration_cast<std::chrono::milliseconds>(silent).count());
+  set_fenced(true);
 }
 
 asio::awaitable<void> HostSession::fence_watchdog() {

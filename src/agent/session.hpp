@@ -1,7 +1,7 @@
 // The host's session with the cluster: registers the host under an etcd lease and keeps it
 // alive, fences the host's primaries when etcd stops confirming the lease (or dockerd stops
-// answering) unless etcd itself has lost its quorum, and unfences once the agent has caught up.
-// One owner, one stop.
+// answering) unless etcd itself has lost its quorum, or at once when etcd and a primary's
+// replicas both fall silent, and unfences once the agent has caught up. One owner, one stop.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
@@ -44,6 +44,13 @@ class HostSession {
   bool docker_up() const { return !docker_down_; }
   boost::asio::awaitable<bool> wait_registered(std::chrono::steady_clock::duration timeout);
 
+  // A primary's replicas have not answered this host since `since`. The leader promotes one of
+  // them once neither it nor they reach the primary (about a second), sooner than the lease
+  // runs out: unless etcd confirms the lease after `since`, the host is cut off and its
+  // primaries fence once the silence reaches kIsolated. etcd is asked at once.
+  void peers_silent(std::chrono::steady_clock::time_point since);
+  static constexpr std::chrono::milliseconds kIsolated{500};
+
  private:
   boost::asio::awaitable<void> register_host();
   // The lease of the host key a previous run of this agent wrote, if it is still alive; else 0.
@@ -68,6 +75,9 @@ class HostSession {
   bool docker_down_ = false;
   bool quorum_lost_ = false;  // etcd's last word, while silent: most members cannot commit
   std::chrono::steady_clock::time_point last_keep_alive_ = std::chrono::steady_clock::now();
+  // The replicas' silence etcd was last asked about, and when it was noticed.
+  std::chrono::steady_clock::time_point silence_since_, silence_noticed_at_;
+  bool keep_alive_asked_ = false;  // a keep-alive is wanted now, not at the next interval
   util::Signal registered_;
   util::Signal keep_alive_now_;
 };

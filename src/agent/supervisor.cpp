@@ -7,7 +7,6 @@
 
 #include "agent/session.hpp"
 #include "util/log.hpp"
-#include "util/tcp_exchange.hpp"
 
 namespace berth::agent {
 
@@ -46,34 +45,7 @@ void Supervisor::start() {
   scope_.spawn(probe_loop(), name + " probe");
   scope_.spawn(publish_loop(), name + " publish");
   scope_.spawn(witness_loop(), name + " witness");
-}
-
-asio::awaitable<void> Supervisor::witness_loop() {
-  // A second opinion for the leader: can this replica's host reach the primary? On its own
-  // short clock, not the probe interval's: the leader waits for it before a failover.
-  asio::steady_timer timer(edges_.executor);
-  for (;;) {
-    auto a = allocation_;  // a copy: a promotion may change it while we wait
-    bool down = false;
-    if (a.role == model::Role::replica && !a.primary_ip.empty()) {
-      try {
-        co_await util::tcp_exchange(
-            edges_.executor, a.primary_ip, a.port, "", [](const std::string&) { return true; },
-            300ms);
-      } catch (const util::ExchangeError&) {
-        down = true;
-      }
-    }
-    if (down != primary_unreachable_) {
-      primary_unreachable_ = down;
-      if (status_.state == model::InstanceState::healthy) {
-        status_.primary_down = down && status_.role == model::Role::replica;
-        publish_.notify_all();
-      }
-    }
-    timer.expires_after(std::min<Clock::duration>(kWitnessInterval, edges_.options.probe_interval));
-    co_await timer.async_wait(asio::use_awaitable);
-  }
+  scope_.spawn(isolation_loop(), name + " isolation");
 }
 
 asio::awaitable<void> Supervisor::stop() {

@@ -9,7 +9,9 @@
 #include <deque>
 #include <functional>
 #include <optional>
+#include <set>
 #include <string>
+#include <vector>
 
 #include "agent/hostnet.hpp"
 #include "agent/options.hpp"
@@ -51,7 +53,7 @@ class Supervisor {
     store::Store& store;
     docker::Docker& docker;
     HostNetwork& hostnet;
-    const HostSession& session;
+    HostSession& session;
     const Options& options;
     // Whether etcd, as the agent last heard, still wants this allocation as it is: an instance
     // is made writable only then (its reconciler may lag behind a failover by seconds).
@@ -59,6 +61,8 @@ class Supervisor {
     // Whether this host is still allocated the instance at all: a supervisor whose instance
     // moved away never writes its status over its new host's.
     std::function<bool(const model::Allocation&)> allocated_here;
+    // The addresses of the database's other instances (its replicas, for a primary).
+    std::function<std::vector<std::string>(const model::Allocation&)> peers;
   };
   // The instance's life as its probes show it.
   enum class Phase {
@@ -104,6 +108,9 @@ class Supervisor {
   boost::asio::awaitable<void> probe_loop();
   boost::asio::awaitable<void> publish_loop();
   boost::asio::awaitable<void> witness_loop();
+  // For a primary with a replica in sync: is this host still in touch with its replicas?
+  boost::asio::awaitable<void> isolation_loop();
+  boost::asio::awaitable<void> ping_peer(std::string ip, int port);
   void observe(const engines::ProbeResult& result, const Knowledge& knowledge);
   // Brings the instance to its allocation; true when it changed its role.
   boost::asio::awaitable<bool> converge(const engines::ProbeResult& current);
@@ -143,9 +150,13 @@ class Supervisor {
   // acknowledged: read-only, a replica takes over (or, with none, after 15 s, it serves again).
   std::optional<std::chrono::steady_clock::time_point> lost_writes_since_;
   bool stale_logged_ = false;
-  bool synced_ = false;  // has answered as a primary, or as a replica with its link up
+  bool synced_ = false;               // has answered as a primary, or as a replica with its link up
   bool primary_unreachable_ = false;  // the witness' last look at the primary
   static constexpr std::chrono::milliseconds kWitnessInterval{200};
+  // When a replica last answered this host (the time the ask was sent), and who is asked now.
+  std::chrono::steady_clock::time_point peer_answered_at_ = std::chrono::steady_clock::now();
+  std::set<std::string> pinging_;
+  static constexpr std::chrono::milliseconds kIsolationTick{100};
   int swept_pid_ = 0;  // the container whose leftover addresses were dropped
 };
 

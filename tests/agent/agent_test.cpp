@@ -287,6 +287,69 @@ TEST(Agent, KeepsItsPrimariesServingWhileEtcdHasLostItsQuorum) {
   });
 }
 
+// A primary whose replica answers on 127.0.0.1 at the port of the acceptor given.
+model::Allocation primary_with_a_replica_at(const asio::ip::tcp::acceptor& replica) {
+  auto a = replaceable_primary();
+  a.port = replica.local_endpoint().port();
+  a.min_replicas_to_write = 1;  // the replica is in sync: a promotion is possible
+  return a;
+}
+
+TEST(Agent, FencesAtOnceWhenEtcdAndItsReplicasFallSilentTogether) {
+  test::run([](Executor ex) -> asio::awaitable<void> {
+    World w(ex);
+    w.options.lease_ttl_seconds = 10;  // the lease's own fence would come after 6 s
+    co_await w.setup();
+    auto replica = std::make_unique<asio::ip::tcp::acceptor>(
+        ex, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    auto primary = primary_with_a_replica_at(*replica);
+    co_await w.allocate(primary);
+    co_await w.store.put(model::keys::kAddresses + std::string("127.0.0.1"), "db1/1", 0);
+    Agent agent(ex, w.store, w.docker, w.options);
+    co_await agent.run();
+    EXPECT_TRUE(co_await eventually(ex, [&] { return w.healthy(0); }));
+
+    // The host cut off: neither etcd nor the replica answers. Fenced within about half a
+    // second, before the leader (which needs about a second) can promote the replica.
+    w.store.set_keep_alive_failing(true);
+    replica.reset();
+    EXPECT_TRUE(co_await eventually(
+        ex, [&] { return w.engine.instances()[primary.ip].writes_paused; }, 1500ms));
+    EXPECT_TRUE(agent.session().fenced());
+
+    // Back: caught up with etcd, unfenced.
+    w.store.set_keep_alive_failing(false);
+    EXPECT_TRUE(co_await eventually(
+        ex, [&] { return !w.engine.instances()[primary.ip].writes_paused; }, 3s));
+    co_await agent.shutdown();
+  });
+}
+
+TEST(Agent, ALostReplicaAloneFencesNothingWhileEtcdAnswers) {
+  test::run([](Executor ex) -> asio::awaitable<void> {
+    World w(ex);
+    w.options.lease_ttl_seconds = 10;
+    co_await w.setup();
+    auto replica = std::make_unique<asio::ip::tcp::acceptor>(
+        ex, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    auto primary = primary_with_a_replica_at(*replica);
+    co_await w.allocate(primary);
+    co_await w.store.put(model::keys::kAddresses + std::string("127.0.0.1"), "db1/1", 0);
+    Agent agent(ex, w.store, w.docker, w.options);
+    co_await agent.run();
+    EXPECT_TRUE(co_await eventually(ex, [&] { return w.healthy(0); }));
+    int keep_alives = w.store.keep_alives();
+
+    // The replica's host dies; etcd answers the keep-alive asked at once: not cut off.
+    replica.reset();
+    co_await sleep(ex, 1500ms);
+    EXPECT_FALSE(agent.session().fenced());
+    EXPECT_FALSE(w.engine.instances()[primary.ip].writes_paused);
+    EXPECT_GT(w.store.keep_alives(), keep_alives);
+    co_await agent.shutdown();
+  });
+}
+
 TEST(Agent, PromotesUnderTheNewerEpochOnly) {
   test::run([](Executor ex) -> asio::awaitable<void> {
     World w(ex);

@@ -6,7 +6,7 @@ import time
 import unittest
 
 from harness import Berth, redis_cli, wait_until
-from lab import LabTestCase
+from lab import LabTestCase, MultiHostLab
 from writer import Checker, Writer
 
 
@@ -642,6 +642,67 @@ class FailoverTest(LabTestCase):
         self.assertEqual(checker.overlaps(), [], checker.spans())
         self.assertGreaterEqual(len(checker.spans()), 2, "old and new primary both seen")
         self.assertEqual(self.berth.request("DELETE", "/v1/databases/orders")[0], 204)
+
+
+class ShippedDefaultsTest(LabTestCase):
+    """On a lab of three hosts whose agents run at the shipped defaults (a 5 s lease, probes
+    every second), where a failover comes well before the lease runs out."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.lab = MultiHostLab(hosts=3, lease_ttl=5, probe_interval_ms=1000)
+        cls.berth = cls.lab.berth
+
+    primary = FailoverTest.primary
+
+    def test_a_primary_partitioned_from_the_lan_refuses_writes_before_the_promotion(self):
+        """The primary's host loses the LAN but keeps its link, as when a switch drops its
+        port: a client on that host still reaches the primary. Neither the leader nor the
+        replica does, and the replica is promoted in about a second, before the host's lease
+        runs out: by then the agent, hearing neither etcd nor the replica, must have fenced the
+        primary. A writer in the host's own network namespace records every write the old
+        primary takes; the last comes before the first the promoted replica takes, within a
+        second of the cut. (At the shipped defaults the lease alone fences only after 3 s.)"""
+        db = self.berth.api("POST", "/v1/databases", {"name": "apart", "engine": "redis",
+                                                       "memory_mb": 64, "replicas": 1})
+        pw = db["password"]
+        old_primary, _ = self.primary("apart")
+        host = self.lab.host(old_primary["host"])
+        # The leader asks for the replica's acknowledgement once the replica is in sync.
+        wait_until(lambda: redis_cli(old_primary["address"], pw, "config", "get",
+                                     "min-replicas-to-write").split()[-1:] == ["1"], 30,
+                   "the primary told to wait for its replica")
+        writer = Writer(db["address"], pw)
+        writer.start()
+        inside = host.writer_inside("redis", pw, address=old_primary["address"])
+        try:
+            wait_until(lambda: len(writer.durable) > 50, 30, "durable writes before the cut")
+            wait_until(lambda: inside.stdout.readline().startswith("W "), 10,
+                       "writes from the primary's own host")
+            apart_at = time.monotonic()
+            host.partition()
+            wait_until(lambda: writer.accepted and writer.accepted[-1][0] > apart_at + 0.05, 30,
+                       "writes accepted again at the database address")
+            promoted_at = next(t for t, _ in writer.accepted if t > apart_at + 0.05)
+            wait_until(lambda: len([k for t, k in writer.accepted if t > promoted_at]) > 50, 10,
+                       "more writes after the failover")
+        finally:
+            inside.kill()
+            out = inside.communicate()[0]
+            writer.stop()
+            host.partition(False)
+        inside_last = max([apart_at] + [float(line.split()[1]) for line in out.splitlines()
+                                        if line.startswith("W ")])
+        print(f"\npartitioned primary: its last write {inside_last - apart_at:.2f} s after the "
+              f"cut, the promoted replica's first {promoted_at - apart_at:.2f} s")
+        self.assertLess(inside_last, promoted_at, "two writable primaries")
+        self.assertLess(inside_last - apart_at, 1.0, "the cut-off primary went on taking writes")
+        new_primary, _ = self.primary("apart")
+        self.assertNotEqual(new_primary["host"], host.name)
+        self.assertEqual(writer.missing(db["address"], pw, [new_primary["address"]]), [])
+        wait_until(lambda: self.berth.api("GET", "/v1/databases/apart")["state"] == "running",
+                   60, "the database running again with the host back")
+        self.assertEqual(self.berth.request("DELETE", "/v1/databases/apart")[0], 204)
 
 
 if __name__ == "__main__":
