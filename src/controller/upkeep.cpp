@@ -131,6 +131,9 @@ asio::awaitable<void> EtcdUpkeep::round() {
     util::log("controller {}: etcd defragmentation: {}", term_.leader_id, e.what());
   }
   auto status = co_await term_.store.status();
+  // Writes outside the mirrored keys (usage points) move etcd's revision, not the mirror's: an
+  // idle cluster writes only those, and its history would never be compacted.
+  seen_ = std::max(seen_, status.revision);
   auto& registry = metrics::global();
   registry.gauge("berth_etcd_db_size_bytes", "Size of etcd's database file (the member asked).")
       .set(static_cast<double>(status.db_size_bytes));

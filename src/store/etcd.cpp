@@ -277,7 +277,10 @@ asio::awaitable<http::Response> ask_status(http::Client& member,
 
 asio::awaitable<StoreStatus> EtcdStore::status() {
   StoreStatus out;
-  read_sizes(json::parse(co_await call("/v3/maintenance/status", "{}")), out);
+  auto status = json::parse(co_await call("/v3/maintenance/status", "{}"));
+  read_sizes(status, out);
+  if (auto header = status.find("header"); header != status.end() && header->is_object())
+    out.revision = int_field(*header, "revision");
   json get = {{"action", "GET"}};
   auto alarms = json::parse(co_await call("/v3/maintenance/alarm", get.dump()));
   if (auto it = alarms.find("alarms"); it != alarms.end() && it->is_array())

@@ -99,6 +99,7 @@ struct StoreStatus {
   int64_t db_size_bytes = 0;         // the file, free pages included
   int64_t db_size_in_use_bytes = 0;  // what the keys and their history take
   std::vector<std::string> alarms;   // raised alarms (NOSPACE: etcd takes no more writes)
+  int64_t revision = 0;              // etcd's newest revision as it answered
 };
 
 // One member's word on its own database file (answered: false when it did not answer).

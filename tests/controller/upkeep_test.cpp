@@ -118,10 +118,12 @@ TEST(Upkeep, EachRoundCompactsTheHistoryTheRoundBeforeSawAndReportsTheSize) {
     EXPECT_LT(etcd.compacted(), second);
     co_await upkeep.round();
     EXPECT_EQ(etcd.compacted(), second);
+    co_await upkeep.round();  // the health record the second round wrote
     int64_t before = etcd.revision();
+    EXPECT_EQ(upkeep.compacted_to(), before);
     co_await upkeep.round();  // nothing new: no compaction asked, no error, nothing written
     EXPECT_EQ(etcd.revision(), before);
-    EXPECT_EQ(upkeep.compacted_to(), second);
+    EXPECT_EQ(upkeep.compacted_to(), before);
     // Another leader went further: the refusal is no failure.
     int64_t third = co_await write("d");
     etcd.forget_before(third + 0);
@@ -139,6 +141,24 @@ TEST(Upkeep, EachRoundCompactsTheHistoryTheRoundBeforeSawAndReportsTheSize) {
     }
     EXPECT_TRUE(threw);
     etcd.set_unavailable(false);
+  });
+}
+
+TEST(Upkeep, HistoryWrittenOutsideTheMirroredKeysIsCompactedToo) {
+  // An idle cluster writes only usage points, outside /berth/: the mirror's revision stays,
+  // etcd's moves on, and its history must not pile up.
+  test::run([](Executor ex) -> boost::asio::awaitable<void> {
+    LeaderTerm t(ex);
+    auto& etcd = t.etcd;
+    EtcdUpkeep upkeep(t.term, {.compact_interval = 1h, .quota_bytes = 1 << 30});
+    co_await t.lead();
+    co_await upkeep.round();
+    int64_t last = 0;
+    for (int i = 0; i < 5; ++i)
+      last = co_await etcd.put("/berth-usage/db1/fine/" + std::to_string(i), "{}", 0);
+    co_await upkeep.round();  // sees them
+    co_await upkeep.round();  // compacts them
+    EXPECT_GE(etcd.compacted(), last);
   });
 }
 

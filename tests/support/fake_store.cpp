@@ -224,7 +224,9 @@ asio::awaitable<void> FakeStore::compact(int64_t revision) {
 
 asio::awaitable<store::StoreStatus> FakeStore::status() {
   check_available();
-  co_return status_answer;
+  auto out = status_answer;
+  out.revision = revision_;
+  co_return out;
 }
 
 asio::awaitable<std::vector<store::MemberStatus>> FakeStore::member_statuses() {
