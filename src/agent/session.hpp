@@ -46,8 +46,9 @@ class HostSession {
 
   // A primary's replicas have not answered this host since `since`. The leader promotes one of
   // them once neither it nor they reach the primary (about a second), sooner than the lease
-  // runs out: unless etcd confirms the lease after `since`, the host is cut off and its
-  // primaries fence once the silence reaches kIsolated. etcd is asked at once.
+  // runs out: etcd is asked at once (a keep-alive), and unless one sent after the silence was
+  // noticed succeeds, the host is cut off and its primaries fence once the silence reaches
+  // kIsolated.
   void peers_silent(std::chrono::steady_clock::time_point since);
   static constexpr std::chrono::milliseconds kIsolated{500};
 
