@@ -287,12 +287,23 @@ TEST(Agent, KeepsItsPrimariesServingWhileEtcdHasLostItsQuorum) {
   });
 }
 
-// A primary whose replica answers on 127.0.0.1 at the port of the acceptor given.
-model::Allocation primary_with_a_replica_at(const asio::ip::tcp::acceptor& replica) {
-  auto a = replaceable_primary();
-  a.port = replica.local_endpoint().port();
-  a.min_replicas_to_write = 1;  // the replica is in sync: a promotion is possible
-  return a;
+// A replica answering on 127.0.0.1 (reset it to silence it), and a primary with a replica in
+// sync (a promotion is possible), allocated with the replica's address in the pool.
+struct ReplicatedPrimary {
+  std::unique_ptr<asio::ip::tcp::acceptor> replica;
+  model::Allocation primary;
+};
+
+asio::awaitable<ReplicatedPrimary> allocate_a_replicated_primary(World& w) {
+  ReplicatedPrimary out;
+  out.replica = std::make_unique<asio::ip::tcp::acceptor>(
+      w.ex, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  out.primary = replaceable_primary();
+  out.primary.port = out.replica->local_endpoint().port();
+  out.primary.min_replicas_to_write = 1;
+  co_await w.allocate(out.primary);
+  co_await w.store.put(model::keys::kAddresses + std::string("127.0.0.1"), "db1/1", 0);
+  co_return out;
 }
 
 TEST(Agent, FencesAtOnceWhenEtcdAndItsReplicasFallSilentTogether) {
@@ -300,11 +311,7 @@ TEST(Agent, FencesAtOnceWhenEtcdAndItsReplicasFallSilentTogether) {
     World w(ex);
     w.options.lease_ttl_seconds = 10;  // the lease's own fence would come after 6 s
     co_await w.setup();
-    auto replica = std::make_unique<asio::ip::tcp::acceptor>(
-        ex, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-    auto primary = primary_with_a_replica_at(*replica);
-    co_await w.allocate(primary);
-    co_await w.store.put(model::keys::kAddresses + std::string("127.0.0.1"), "db1/1", 0);
+    auto [replica, primary] = co_await allocate_a_replicated_primary(w);
     Agent agent(ex, w.store, w.docker, w.options);
     co_await agent.run();
     EXPECT_TRUE(co_await eventually(ex, [&] { return w.healthy(0); }));
@@ -330,11 +337,7 @@ TEST(Agent, ALostReplicaAloneFencesNothingWhileEtcdAnswers) {
     World w(ex);
     w.options.lease_ttl_seconds = 10;
     co_await w.setup();
-    auto replica = std::make_unique<asio::ip::tcp::acceptor>(
-        ex, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-    auto primary = primary_with_a_replica_at(*replica);
-    co_await w.allocate(primary);
-    co_await w.store.put(model::keys::kAddresses + std::string("127.0.0.1"), "db1/1", 0);
+    auto [replica, primary] = co_await allocate_a_replicated_primary(w);
     Agent agent(ex, w.store, w.docker, w.options);
     co_await agent.run();
     EXPECT_TRUE(co_await eventually(ex, [&] { return w.healthy(0); }));
