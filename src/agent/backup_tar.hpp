@@ -50,8 +50,8 @@ class TarStream {
   int64_t size_ = 0;
 };
 
-// The data a restore puts in an instance's fresh volume before its engine first starts, streamed
-// from the store into Docker when the container is made.
+// Backup data put into a container (a restore's fresh volume, a verification's scratch folder),
+// streamed from the store into Docker; a pending restore names the volume to start from.
 struct RestoreData {
   std::shared_ptr<backup::ObjectStore> store;
   std::vector<TarSegment> tar;

@@ -183,10 +183,9 @@ asio::awaitable<void> Reconciler::create_container(const Allocation& a, const st
   }
   next_volume_.erase(owner);  // in use now: found as the live volume from here on
   if (restore != pending_restore_.end()) {
-    // A restore: the data streams into the volume before the engine first starts. A named
-    // copy: the entry may change while it streams.
+    // A restore: the restore task filled the fresh volume. A named copy: dropping the entry
+    // frees it.
     auto data = restore->second;
-    co_await data->put(docker_, id, engine->data_dir());
     restore_drop(owner, data);
     // Told before the engine starts, so that no probe of it can take it for a restart.
     if (auto s = supervisors_.find(owner); s != supervisors_.end()) s->second->starts_over();

@@ -1,6 +1,6 @@
-// The agent's restores: check the stored backup whole (off the event loop), then replace an
-// instance's data with it, streamed from the store into the fresh volume through Docker, and
-// end the task once the restored instance answers as primary.
+// The agent's restores: stream the stored backup into a fresh volume while the instance still
+// serves its old data (checked as it is written), then replace the instance's container, and end
+// the task once the restored instance answers as primary.
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
@@ -24,7 +24,7 @@ constexpr std::string_view kStoredMarker =
     "berth-stored-file:";
 
 // The files a restore puts in the fresh volume, each in memory or a range of the stored object.
-// Reads the whole object first (its checksum is checked before anything is touched).
+// A tar of files is read whole first, to find them (and its checksum checked on the way).
 asio::awaitable<std::vector<TarFile>> restore_layout(backup::ObjectStore& store,
                                                      const model::Backup& b,
                                                      const engines::Engine& engine) {
@@ -36,10 +36,7 @@ asio::awaitable<std::vector<TarFile>> restore_layout(backup::ObjectStore& store,
     if (!members) throw std::runtime_error(missing);
     sources = std::move(*members);
   } else {
-    // One file stored as is (a streamed backup).
-    auto check = co_await store.check(b.sha256);
-    if (check == backup::ObjectStore::Check::missing) throw std::runtime_error(missing);
-    if (check == backup::ObjectStore::Check::damaged) throw backup::ChecksumMismatch();
+    // One file stored as is (a streamed backup): its checksum is checked as it is written.
     auto size = co_await store.size(b.sha256);
     if (!size) throw std::runtime_error(missing);
     sources.push_back({b.file, 0, *size});
@@ -86,29 +83,62 @@ asio::awaitable<void> TaskRunner::reseed_replicas(const model::Task& task) {
   throw std::runtime_error("the replicas kept changing: they were not re-seeded");
 }
 
+asio::awaitable<void> TaskRunner::fill_volume(const model::Allocation& a,
+                                              const engines::Engine& engine,
+                                              const std::string& volume,
+                                              std::vector<TarSegment> data,
+                                              const std::string& task_id) {
+  std::string failure, id;
+  try {
+    co_await host_.ensure_image(a);
+    docker::ContainerSpec spec;
+    spec.name = "berth-restore-" + task_id;
+    spec.image = a.image.empty() ? engine.image_recipe().reference() : a.image;
+    spec.volumes[volume] = engine.data_dir();  // Docker makes the volume
+    spec.network = "none";
+    spec.restart_policy = "no";
+    spec.labels["berth.restore"] = task_id;        // no host label: the reconciler leaves it alone
+    co_await docker_.container_remove(spec.name);  // one left by an earlier attempt
+    id = co_await docker_.container_create(spec);
+    RestoreData backup{options_.backups, std::move(data), "", volume};
+    co_await backup.put(docker_, id, engine.data_dir());
+  } catch (const std::exception& e) {
+    failure = e.what();
+  }
+  try {
+    if (!id.empty()) co_await docker_.container_remove(id);
+    if (!failure.empty()) co_await docker_.volume_remove(volume);  // a part of a copy, no more
+  } catch (const std::exception&) {
+  }
+  if (!failure.empty()) throw std::runtime_error(failure + " (the database keeps the data it had)");
+}
+
 asio::awaitable<void> TaskRunner::run_restore(const model::Task& task, std::string owner,
                                               const engines::Engine& engine) {
   auto record = co_await store_.get(keys::backup(task.backup_id));
   if (record.kvs.empty()) throw std::runtime_error("backup " + task.backup_id + " is gone");
   auto b = model::parse<model::Backup>(record.kvs[0].value);
-  co_await report_progress(task.id, 10, "reading backup " + b.id + " and checking its checksum");
+  co_await report_progress(task.id, 10, "reading backup " + b.id);
   auto files = co_await restore_layout(*options_.backups, b, engine);
   auto* instance = host_.instance(owner);
   if (!instance) throw std::runtime_error("instance " + owner + " is not here");
   auto a = instance->allocation();
   int old_pid = instance->pid();
-  co_await report_progress(task.id, 40, "replacing the data of instance " + std::to_string(a.n));
-  // The next container of this instance starts from the backup, in a fresh volume: the data
-  // streams from the store when the reconciler makes it. The data it had stays in its volume,
-  // an orphan from now on: a restore that fails returns to it, one that works keeps it for
-  // the orphans' retention.
   std::string old_volume = co_await host_.live_volume(a);
+  // A restart of the old container meanwhile keeps its data, not the volume being filled.
+  host_.use_volume_next(owner, old_volume);
+  auto data = std::make_shared<RestoreData>();
+  data->volume = host_.fresh_volume(a);
+  co_await report_progress(task.id, 20,
+                           "writing backup " + b.id + " into a fresh volume, checked as it goes");
+  // While the old container still serves: it stops only once the data is all there.
+  co_await fill_volume(a, engine, data->volume, tar_of(files), task.id);
+  co_await report_progress(task.id, 40, "replacing the data of instance " + std::to_string(a.n));
+  // The next container of this instance starts from the fresh volume. The data it had stays in
+  // its volume, an orphan from now on: a restore that fails returns to it, one that works keeps
+  // it for the orphans' retention.
   std::string reason = "replaced by the restore of backup " + b.id;
   co_await host_.keep_as_orphan(old_volume, a.database_id, a.n, reason);
-  auto data = std::make_shared<RestoreData>();
-  data->store = options_.backups;
-  data->tar = tar_of(files);
-  data->volume = host_.fresh_volume(a);
   host_.restore_next(owner, data);
   co_await docker_.container_remove(engines::container_name(a));
   host_.reconcile_soon();
@@ -138,12 +168,6 @@ asio::awaitable<void> TaskRunner::run_restore(const model::Task& task, std::stri
         i->status().state == model::InstanceState::healthy &&
         i->status().role == model::Role::primary && !host_.restore_pending(owner))
       break;
-    if (!data->failure.empty()) {
-      // The data changed on disk after it was checked: the instance goes back to its own
-      // rather than start from a cut-short file.
-      co_await undo();
-      throw std::runtime_error(data->failure + " (the database keeps the data it had)");
-    }
     if (std::chrono::steady_clock::now() > deadline) {
       co_await undo();
       throw std::runtime_error(

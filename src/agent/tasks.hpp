@@ -69,6 +69,12 @@ class TaskRunner {
                                            const engines::Engine& engine);
   // Gives the database's replicas a new data generation: they start over from empty volumes.
   boost::asio::awaitable<void> reseed_replicas(const model::Task& task);
+  // Streams a restore's files into `volume` through a container that never starts; throws, with
+  // the volume removed, when that fails (damaged data among others).
+  boost::asio::awaitable<void> fill_volume(const model::Allocation& a,
+                                           const engines::Engine& engine, const std::string& volume,
+                                           std::vector<TarSegment> data,
+                                           const std::string& task_id);
   // A backup from files the engine snapshots inside the instance, copied out through Docker
   // and stored as one tar; returns its checksum.
   boost::asio::awaitable<std::string> snapshot_and_store(const model::Task& task,

@@ -200,6 +200,40 @@ class BackupsTest(LabTestCase):
         for name in ("big", "small"):
             self.assertEqual(self.berth.request("DELETE", f"/v1/databases/{name}")[0], 204)
 
+    def test_a_damaged_backup_is_refused_as_it_streams_and_changes_nothing(self):
+        db = self.berth.api("POST", "/v1/databases", {"name": "dmg", "engine": "redis",
+                                                       "memory_mb": 64})
+        pw = db["password"]
+        fill(db["address"], pw, 2000)
+        r = self.berth.cli("backup", "dmg", "--json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        backup = json.loads(r.stdout)
+        self.assertEqual(redis_cli(db["address"], pw, "set", "after-backup", "1"), "OK")
+        # One byte flipped past the middle of the stored file: only reading it all can tell.
+        path = os.path.join(self.berth.backup_dir, backup["sha256"])
+        with open(path, "r+b") as f:
+            f.seek(os.path.getsize(path) * 2 // 3)
+            byte = f.read(1)
+            f.seek(-1, os.SEEK_CUR)
+            f.write(bytes([byte[0] ^ 0xFF]))
+        [instance] = self.berth.api("GET", "/v1/databases/dmg")["instances"]
+        dockerd = self.lab.host(instance["host"]).dockerd
+        volumes = dockerd.volumes()
+        containers = [c["Id"] for c in dockerd.containers(f"berth.database={db['id']}")]
+        r = self.berth.cli("restore", "dmg", backup["id"])
+        self.assertNotEqual(r.returncode, 0, r.stdout)
+        self.assertIn("checksum mismatch", r.stdout + r.stderr)
+        self.assertIn("keeps the data it had", r.stdout + r.stderr)
+        # Nothing changed: the same container and data, writable; no volume or helper left.
+        self.assertEqual(redis_cli(db["address"], pw, "get", "after-backup"), "1")
+        self.assertEqual(redis_cli(db["address"], pw, "dbsize"), "2001")
+        self.assertEqual(redis_cli(db["address"], pw, "set", "writable", "1"), "OK")
+        self.assertEqual([c["Id"] for c in dockerd.containers(f"berth.database={db['id']}")],
+                         containers)
+        self.assertEqual(dockerd.volumes(), volumes)
+        self.assertEqual(dockerd.containers("berth.restore"), [])
+        self.assertEqual(self.berth.request("DELETE", "/v1/databases/dmg")[0], 204)
+
     def test_tarantool_backup_wipe_restore_gives_the_same_tuples(self):
         db = self.berth.api("POST", "/v1/databases", {"name": "tbig", "engine": "tarantool",
                                                        "memory_mb": 128, "replicas": 1})
