@@ -122,6 +122,7 @@ asio::awaitable<void> TaskRunner::run_backup(const model::Task& task, const Supe
   b.id = "b-" + util::random_hex(6);
   b.database_id = task.database_id;
   b.database_name = task.database_name;
+  b.project = task.project;
   b.engine = a.engine;
   b.version = engine.version();
   b.created_at = model::now_rfc3339();

@@ -50,6 +50,7 @@ void Api::spawn(asio::awaitable<void> work) {
 asio::awaitable<void> Api::start() {
   co_await ensure_admin_token();
   co_await ensure_cluster_id();
+  co_await ensure_default_project();
   spawn(context_.state.run());
   co_await context_.state.wait_for([this] { return context_.state.loaded(); }, 30s);
   server_ =
@@ -83,6 +84,14 @@ asio::awaitable<void> Api::ensure_cluster_id() {
     util::log("server: this etcd had no cluster id: made one");
 }
 
+asio::awaitable<void> Api::ensure_default_project() {
+  // Databases made before projects, and creates that name none, belong to it.
+  model::Project p{keys::kDefaultProject, 0, 0, model::now_rfc3339()};
+  std::vector<store::Compare> absent{store::Compare::absent(keys::project(p.name))};
+  std::vector<store::Operation> put{store::Operation::put(keys::project(p.name), model::dump(p))};
+  co_await context_.store.txn(absent, put);
+}
+
 asio::awaitable<void> Api::ensure_admin_token() {
   auto existing = co_await context_.store.get(keys::kAdminTokenHash);
   if (!existing.kvs.empty()) co_return;
@@ -103,44 +112,49 @@ asio::awaitable<void> Api::ensure_admin_token() {
   util::log("server: made the admin token, written to {}", path.string());
 }
 
-bool Api::authorized(const http::ServerRequest& request) const {
-  std::string header = request.header("authorization");
-  if (!header.starts_with("Bearer ")) return false;
-  auto* hash = context_.state.find(keys::kAdminTokenHash);
-  if (!hash) return false;
-  std::string_view token = std::string_view(header).substr(7);
-  // The token that matched last time, while the hash is the same, needs no sha256.
-  if (!authorized_token_.empty() && authorized_hash_ == hash->value &&
-      util::constant_time_equal(token, authorized_token_))
-    return true;
-  if (!util::constant_time_equal(util::sha256_hex(token), hash->value)) return false;
-  authorized_token_ = token;
-  authorized_hash_ = hash->value;
-  return true;
+std::variant<auth::Caller, std::string> Api::identify(const http::ServerRequest& request) const {
+  auto* admin = context_.state.find(keys::kAdminTokenHash);
+  auto token = [this](const std::string& id) -> const model::Token* {
+    auto* r = context_.view.token(id);
+    return r ? &r->value : nullptr;
+  };
+  // A secret seen before costs no sha256: reads stay as fast as with one token.
+  auto sha256 = [this](std::string_view secret) {
+    std::string key(secret);
+    if (auto it = hashes_.find(key); it != hashes_.end()) return it->second;
+    if (hashes_.size() >= 1024) hashes_.clear();
+    return hashes_[key] = util::sha256_hex(secret);
+  };
+  return auth::identify(request.header("authorization"), admin ? admin->value : std::string(),
+                        token, sha256, std::time(nullptr));
 }
 
 asio::awaitable<http::Response> Api::handle(const http::ServerRequest& request) {
   const std::string& path = request.path;
   const std::string& method = request.method;
   auto found = find_route(method, path);
+  Request r{request, {}};
   // Health, /metrics (Prometheus scrapes it as is) and the UI's files need no token.
-  if (found.route && found.route->access == Access::Open)
-    co_return co_await found.route->handler.call(context_, request, found.params);
+  if (found.route && found.route->need == auth::Need::open)
+    co_return co_await found.route->handler.call(context_, r, found.params);
   if (is_ui_path(path)) co_return serve_ui(request);  // its own 404 and 405
   if (!path.starts_with("/v1/")) co_return error(404, "no such endpoint: " + path);
-  if (!authorized(request))
-    co_return error(401, "authorization: missing or wrong token (Authorization: Bearer TOKEN)");
+  auto who = identify(request);
+  if (auto* refused = std::get_if<std::string>(&who)) co_return error(401, *refused);
+  r.caller = std::get<auth::Caller>(who);
   if (!found.route) {
     if (!found.path_known) co_return error(404, "no such endpoint: " + method + " " + path);
-    auto r = error(405, "method not allowed: " + method + " " + path);
+    auto response = error(405, "method not allowed: " + method + " " + path);
     std::string allow;
     for (auto& route : routes())
       if (PathParams p; match(route.pattern, path, &p))
         allow += (allow.empty() ? "" : ", ") + std::string(route.method);
-    r.headers.push_back({"Allow", allow});
-    co_return r;
+    response.headers.push_back({"Allow", allow});
+    co_return response;
   }
-  co_return co_await found.route->handler.call(context_, request, found.params);
+  // The one place where a role meets what a route needs; handlers scope records by project.
+  if (auto refusal = auth::refusal(r.caller, found.route->need)) co_return error(403, *refusal);
+  co_return co_await found.route->handler.call(context_, r, found.params);
 }
 
 asio::awaitable<http::Response> Api::serve(const http::ServerRequest& request) {

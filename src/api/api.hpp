@@ -7,10 +7,13 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <list>
+#include <map>
 #include <memory>
 #include <string>
+#include <variant>
 
 #include "api/context.hpp"
+#include "auth/auth.hpp"
 #include "http/http.hpp"
 #include "store/mirror.hpp"
 #include "store/store.hpp"
@@ -41,7 +44,9 @@ class Api {
  private:
   boost::asio::awaitable<void> ensure_admin_token();
   boost::asio::awaitable<void> ensure_cluster_id();
-  bool authorized(const http::ServerRequest& request) const;
+  boost::asio::awaitable<void> ensure_default_project();
+  // The caller a request's token names, or why it is refused (401).
+  std::variant<auth::Caller, std::string> identify(const http::ServerRequest& request) const;
   // Runs work until it ends or the Api stops: each spawn gets its own cancellation signal,
   // which stop() (and the destructor) emits.
   void spawn(boost::asio::awaitable<void> work);
@@ -51,8 +56,7 @@ class Api {
   std::list<boost::asio::cancellation_signal> stops_;  // one per spawn, stable addresses
   struct Running;                                      // how many spawns have not ended
   std::shared_ptr<Running> running_;
-  // The last token that matched the admin token hash, with that hash: no sha256 per request.
-  mutable std::string authorized_token_, authorized_hash_;
+  mutable std::map<std::string, std::string> hashes_;  // secret -> sha256, at most 1024
 };
 
 }  // namespace berth::api

@@ -5,6 +5,7 @@
 #include "api/database_service.hpp"
 #include "api/handlers.hpp"
 #include "api/respond.hpp"
+#include "api/scope.hpp"
 #include "api/tasks.hpp"
 #include "backup/object_store.hpp"
 #include "engines/engine.hpp"
@@ -30,7 +31,7 @@ Reply start(Context& c, const Request& r, const DatabaseRef& ref) {
   Idempotency idem;
   if (auto bad = read_idempotency(r, &idem)) co_return error(bad.status, bad.message);
   if (auto replayed = replayed_task(c, idem)) co_return answer(*replayed);
-  std::string id = c.resolve(ref.value);
+  std::string id = resolve(c, r, ref.value);
   if (id.empty()) co_return error(404, no_database(ref.value));
   bool verify = false;
   if (!r.body.empty()) {
@@ -55,11 +56,26 @@ Reply start(Context& c, const Request& r, const DatabaseRef& ref) {
   co_return answer(co_await start_task(c, task, no_compares, no_ops, idem));
 }
 
+namespace {
+
+// The backup of that id, when the caller may see it: another project's does not exist for it.
+const store::KeyValue* shown_backup(const Context& c, const Request& r, const std::string& id) {
+  auto* kv = c.state.find(keys::backup(id));
+  if (!kv || !shown(r, model::parse<model::Backup>(kv->value).project)) return nullptr;
+  return kv;
+}
+
+std::string no_backup(const std::string& id) {
+  return "backup: no backup with id '" + id + "'";
+}
+
+}  // namespace
+
 Reply restore(Context& c, const Request& r, const DatabaseRef& ref) {
   Idempotency idem;
   if (auto bad = read_idempotency(r, &idem)) co_return error(bad.status, bad.message);
   if (auto replayed = replayed_task(c, idem)) co_return answer(*replayed);
-  std::string id = c.resolve(ref.value);
+  std::string id = resolve(c, r, ref.value);
   if (id.empty()) co_return error(404, no_database(ref.value));
   http::Response failure;
   auto parsed = parse_body(r, &failure);
@@ -67,6 +83,7 @@ Reply restore(Context& c, const Request& r, const DatabaseRef& ref) {
   if (!parsed->is_object() || !parsed->contains("backup") || !(*parsed)["backup"].is_string())
     co_return error(422, "backup: required (a backup id)");
   std::string backup_id = (*parsed)["backup"].get<std::string>();
+  if (!shown_backup(c, r, backup_id)) co_return error(404, no_backup(backup_id));
   std::string new_task_id;
   co_return answer(co_await start_restore(c, id, backup_id, idem, new_task_id));
 }
@@ -74,8 +91,8 @@ Reply restore(Context& c, const Request& r, const DatabaseRef& ref) {
 Reply restore_to_new(Context& c, const Request& r, const BackupId& backup) {
   Idempotency idem;
   if (auto bad = read_idempotency(r, &idem)) co_return error(bad.status, bad.message);
-  auto* bkv = c.state.find(keys::backup(backup.value));
-  if (!bkv) co_return error(404, "backup: no backup with id '" + backup.value + "'");
+  auto* bkv = shown_backup(c, r, backup.value);
+  if (!bkv) co_return error(404, no_backup(backup.value));
   auto b = model::parse<model::Backup>(bkv->value);
   http::Response failure;
   auto parsed = parse_body(r, &failure);
@@ -83,6 +100,11 @@ Reply restore_to_new(Context& c, const Request& r, const BackupId& backup) {
   CreateRequest request;
   if (auto bad = parse_restore_to_new(*parsed, b.engine, b.memory_mb, &request))
     co_return error(bad.status, bad.message);
+  int status = 0;
+  std::string problem;
+  request.project =
+      project_for_create(c, r, parsed->value("project", b.project), &status, &problem);
+  if (request.project.empty()) co_return error(status, problem);
   // Bad input changes nothing: the data must fit before the database is made.
   if (auto bad = restore_fits(b, b.engine, request.name, request.memory_mb))
     co_return error(bad.status, bad.message);
@@ -106,13 +128,14 @@ Reply restore_to_new(Context& c, const Request& r, const BackupId& backup) {
 http::Response list(Context& c, const Request& r) {
   std::string filter;
   if (auto it = r.query.find("database"); it != r.query.end()) {
-    filter = c.resolve(it->second);
+    filter = resolve(c, r, it->second);
     if (filter.empty()) filter = it->second;  // a deleted database's id still finds its backups
   }
   json out = json::array();
   for (auto* kv : c.state.under(keys::kBackups)) {
     auto b = model::parse<model::Backup>(kv->value);
     if (!filter.empty() && b.database_id != filter && b.database_name != filter) continue;
+    if (!shown(r, b.project)) continue;
     out.push_back(b);
   }
   std::sort(out.begin(), out.end(),
@@ -120,16 +143,16 @@ http::Response list(Context& c, const Request& r) {
   return reply(200, out);
 }
 
-http::Response get(Context& c, const Request&, const BackupId& backup) {
-  auto* kv = c.state.find(keys::backup(backup.value));
-  if (!kv) return error(404, "backup: no backup with id '" + backup.value + "'");
+http::Response get(Context& c, const Request& r, const BackupId& backup) {
+  auto* kv = shown_backup(c, r, backup.value);
+  if (!kv) return error(404, no_backup(backup.value));
   return reply(200, json::parse(kv->value));
 }
 
-Reply remove(Context& c, const Request&, const BackupId& backup) {
+Reply remove(Context& c, const Request& r, const BackupId& backup) {
   const std::string& id = backup.value;
-  auto* kv = c.state.find(keys::backup(id));
-  if (!kv) co_return error(404, "backup: no backup with id '" + id + "'");
+  auto* kv = shown_backup(c, r, id);
+  if (!kv) co_return error(404, no_backup(id));
   auto b = model::parse<model::Backup>(kv->value);
   for (auto* tkv : c.state.under(keys::kTasks)) {
     auto t = model::parse<model::Task>(tkv->value);
@@ -151,10 +174,10 @@ Reply remove(Context& c, const Request&, const BackupId& backup) {
   co_return response;
 }
 
-Reply data(Context& c, const Request&, const BackupId& backup) {
+Reply data(Context& c, const Request& request, const BackupId& backup) {
   const std::string id = backup.value;
-  auto* kv = c.state.find(keys::backup(id));
-  if (!kv) co_return error(404, "backup: no backup with id '" + id + "'");
+  auto* kv = shown_backup(c, request, id);
+  if (!kv) co_return error(404, no_backup(id));
   auto b = model::parse<model::Backup>(kv->value);
   // Streamed piece by piece: a backup of any size costs the server one piece of memory.
   std::shared_ptr<backup::ObjectReader> reader = co_await c.options.backups->open(b.sha256);

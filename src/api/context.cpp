@@ -17,12 +17,6 @@ Context::Context(asio::any_io_executor executor, store::Store& store, Options op
                   [](std::string_view key) { return std::string(split_allocation_key(key).id); });
 }
 
-std::string Context::resolve(const std::string& ref) const {
-  if (view.database(ref)) return ref;
-  if (auto* db = view.database_named(ref)) return db->value.id;
-  return {};
-}
-
 asio::awaitable<std::optional<store::TxnResult>> Context::try_txn(
     std::vector<store::Compare> compares, std::vector<store::Operation> ops) {
   std::optional<store::TxnResult> result;

@@ -34,8 +34,6 @@ struct Options {
 struct Context {
   Context(boost::asio::any_io_executor executor, store::Store& store, Options options);
 
-  // The database record a name or id refers to; empty when none.
-  std::string resolve(const std::string& ref) const;
   // A transaction; nullopt when etcd does not answer.
   boost::asio::awaitable<std::optional<store::TxnResult>> try_txn(
       std::vector<store::Compare> compares, std::vector<store::Operation> ops);

@@ -1,5 +1,6 @@
 // DatabaseService::create: a new database in one transaction, then a wait until it runs.
 #include "api/database_service.hpp"
+#include "api/quota.hpp"
 #include "api/update_plan.hpp"
 #include "engines/engine.hpp"
 #include "scheduler/snapshot.hpp"
@@ -97,8 +98,12 @@ asio::awaitable<DatabaseService::Created> DatabaseService::create(const CreateRe
   if (reused) co_return refuse(reused.status, reused.message);
   auto* engine = request.engine;
   auto caps = engine->capabilities();
-  if (c_.state.find(keys::name(request.name)))
-    co_return refuse(409, "name: '" + request.name + "' is already taken");
+  if (c_.state.find(keys::name(request.project, request.name)))
+    co_return refuse(409,
+                     "name: '" + request.name + "' is already taken in project " + request.project);
+  if (auto quota =
+          quota_refusal(c_.view, request.project, request.memory_mb * (request.replicas + 1), 1))
+    co_return refuse(409, *quota);
   auto* network_kv = c_.state.find(keys::kNetwork);
   if (!network_kv)
     co_return refuse(409, "network: no cluster network is configured (PUT /v1/network)");
@@ -107,6 +112,7 @@ asio::awaitable<DatabaseService::Created> DatabaseService::create(const CreateRe
   model::Database db;
   db.id = util::random_hex(6);
   db.name = request.name;
+  db.project = request.project;
   db.engine = engine->name();
   db.version = engine->version();
   db.memory_mb = request.memory_mb;
@@ -136,9 +142,10 @@ asio::awaitable<DatabaseService::Created> DatabaseService::create(const CreateRe
     db.address = replicas > 0 ? ips.back() : "";
 
     // One transaction: name, addresses, database and allocations, or nothing at all.
-    std::vector<store::Compare> compares{store::Compare::absent(keys::name(db.name))};
-    std::vector<store::Operation> ops{store::Operation::put(keys::database(db.id), model::dump(db)),
-                                      store::Operation::put(keys::name(db.name), db.id)};
+    std::vector<store::Compare> compares{store::Compare::absent(keys::name(db.project, db.name))};
+    std::vector<store::Operation> ops{
+        store::Operation::put(keys::database(db.id), model::dump(db)),
+        store::Operation::put(keys::name(db.project, db.name), db.id)};
     for (int n = 0; n <= replicas; ++n) {
       auto a = new_allocation(db, n, placed_hosts[n], ips[n]);
       a.role = n == 0 ? model::Role::primary : model::Role::replica;
@@ -169,8 +176,8 @@ asio::awaitable<DatabaseService::Created> DatabaseService::create(const CreateRe
     // came twice at once: look again.
     co_await c_.state.wait_revision(result->revision, 2s);
     if (auto earlier = earlier_outcome(c_, idem, &reused)) co_return replay(*earlier);
-    if (c_.state.find(keys::name(db.name)))
-      co_return refuse(409, "name: '" + db.name + "' is already taken");
+    if (c_.state.find(keys::name(db.project, db.name)))
+      co_return refuse(409, "name: '" + db.name + "' is already taken in project " + db.project);
   }
   if (committed_revision == 0) co_return refuse(503, "could not reserve addresses; try again");
   co_await c_.state.wait_revision(committed_revision, 5s);

@@ -1,6 +1,7 @@
 // DatabaseService::update: a plan (plan_update) made into one transaction guarded by the mod
 // revisions it read, then a wait until the instances apply it.
 #include "api/database_service.hpp"
+#include "api/quota.hpp"
 #include "api/update_plan.hpp"
 #include "engines/engine.hpp"
 #include "scheduler/snapshot.hpp"
@@ -45,6 +46,9 @@ asio::awaitable<DatabaseService::Updated> DatabaseService::update(const std::str
     auto plan = plan_update(snapshot, request);
     if (plan.problem) co_return refuse(plan.problem.status, plan.problem.message);
     auto& next = plan.db;
+    auto& was = snapshot.db;
+    int64_t more_mb = next.memory_mb * (next.replicas + 1) - was.memory_mb * (was.replicas + 1);
+    if (auto quota = quota_refusal(c_.view, was.project, more_mb, 0)) co_return refuse(409, *quota);
 
     // Everything changes in one transaction guarded by the mod revisions it read: the
     // database, its instances' memory, new replicas with their addresses, removed replicas.

@@ -2,6 +2,7 @@
 #include "api/database_service.hpp"
 #include "api/handlers.hpp"
 #include "api/respond.hpp"
+#include "api/scope.hpp"
 #include "controller/switchover.hpp"
 #include "engines/engine.hpp"
 #include "usage/usage.hpp"
@@ -14,20 +15,31 @@ namespace keys = model::keys;
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-http::Response list(Context& c, const Request&) {
-  http::Response r;
-  r.status = 200;
-  r.body = c.views.list(c.state);
-  return r;
+http::Response list(Context& c, const Request& r) {
+  http::Response response;
+  response.status = 200;
+  if (r.caller.is_operator() && !r.query.count("project")) {
+    response.body = c.views.list(c.state);  // every database: the cached list
+    return response;
+  }
+  // By name, as the whole list is.
+  std::map<std::pair<std::string, std::string>, std::string> shown_ids;
+  for (auto& [id, db] : c.view.databases())
+    if (shown(r, db.value.project)) shown_ids[{db.value.name, db.value.project}] = id;
+  response.body = "[";
+  for (auto& [name, id] : shown_ids)
+    response.body += (response.body.size() > 1 ? "," : "") + c.views.database(c.state, id);
+  response.body += "]";
+  return response;
 }
 
-http::Response get(Context& c, const Request&, const DatabaseRef& ref) {
-  std::string id = c.resolve(ref.value);
+http::Response get(Context& c, const Request& r, const DatabaseRef& ref) {
+  std::string id = resolve(c, r, ref.value);
   if (id.empty()) return error(404, no_database(ref.value));
-  http::Response r;
-  r.status = 200;
-  r.body = c.views.database(c.state, id);
-  return r;
+  http::Response response;
+  response.status = 200;
+  response.body = c.views.database(c.state, id);
+  return response;
 }
 
 Reply create(Context& c, const Request& r) {
@@ -38,6 +50,10 @@ Reply create(Context& c, const Request& r) {
   if (!body) co_return failure;
   CreateRequest request;
   if (auto bad = parse_create(*body, &request)) co_return error(bad.status, bad.message);
+  int status = 0;
+  std::string problem;
+  request.project = project_for_create(c, r, body->value("project", ""), &status, &problem);
+  if (request.project.empty()) co_return error(status, problem);
   bool wait = r.query.count("wait") == 0 || r.query.at("wait") != "false";
   std::string no_task;
   auto created = co_await DatabaseService(c).create(request, wait, idem, no_task);
@@ -46,7 +62,7 @@ Reply create(Context& c, const Request& r) {
 }
 
 Reply update(Context& c, const Request& r, const DatabaseRef& ref) {
-  std::string id = c.resolve(ref.value);
+  std::string id = resolve(c, r, ref.value);
   if (id.empty()) co_return error(404, no_database(ref.value));
   http::Response failure;
   auto body = parse_body(r, &failure);
@@ -60,8 +76,8 @@ Reply update(Context& c, const Request& r, const DatabaseRef& ref) {
   co_return reply(updated.applied ? 200 : 202, database_view(c.state, id));
 }
 
-Reply remove(Context& c, const Request&, const DatabaseRef& ref) {
-  std::string id = c.resolve(ref.value);
+Reply remove(Context& c, const Request& r, const DatabaseRef& ref) {
+  std::string id = resolve(c, r, ref.value);
   if (id.empty()) co_return error(404, no_database(ref.value));
   auto* kv = c.state.find(keys::database(id));
   if (!kv) co_return error(404, no_database(ref.value));
@@ -69,7 +85,8 @@ Reply remove(Context& c, const Request&, const DatabaseRef& ref) {
   std::vector<store::Compare> compares{
       store::Compare::mod_revision_is(keys::database(id), kv->mod_revision)};
   std::vector<store::Operation> ops{
-      store::Operation::erase(keys::database(id)), store::Operation::erase(keys::name(db.name)),
+      store::Operation::erase(keys::database(id)),
+      store::Operation::erase(keys::name(db.project, db.name)),
       store::Operation::erase_prefix(berth::usage::database_prefix(id)),
       // The proof every agent needs before it removes the database's data.
       store::Operation::put(keys::tombstone(id),
@@ -103,7 +120,7 @@ Reply remove(Context& c, const Request&, const DatabaseRef& ref) {
 }
 
 Reply switchover(Context& c, const Request& r, const DatabaseRef& ref) {
-  std::string id = c.resolve(ref.value);
+  std::string id = resolve(c, r, ref.value);
   if (id.empty()) co_return error(404, no_database(ref.value));
   int to = -1;
   if (!r.body.empty()) {

@@ -5,6 +5,7 @@
 
 #include "api/handlers.hpp"
 #include "api/respond.hpp"
+#include "api/scope.hpp"
 
 namespace berth::api::events {
 
@@ -17,7 +18,7 @@ Reply list(Context& c, const Request& request) {
   };
   std::string database = param("database");
   std::string database_id;
-  if (!database.empty()) database_id = c.resolve(database);
+  if (!database.empty()) database_id = resolve(c, request, database);
   if (database_id.empty()) database_id = database;  // a deleted one: by its id or name
   std::string after = param("after");
   std::string kind = param("kind");
@@ -50,6 +51,7 @@ Reply list(Context& c, const Request& request) {
           (e.database.empty() || (e.database != database_id && e.name != database)))
         continue;
       if (!kind.empty() && !e.kind.starts_with(kind)) continue;
+      if (!shown(request, e.project)) continue;  // a host's events: operators only
       out.push_back(std::move(e));
     }
     std::reverse(out.begin(), out.end());

@@ -11,7 +11,6 @@
 namespace berth::api {
 
 using Reply = boost::asio::awaitable<http::Response>;
-using Request = http::ServerRequest;
 
 namespace databases {  // databases.cpp
 http::Response list(Context& c, const Request& r);
@@ -71,6 +70,21 @@ namespace ui {  // ui.cpp
 http::Response index(Context& c, const Request& r);
 http::Response file(Context& c, const Request& r, const UiFile& file);
 }  // namespace ui
+
+namespace projects {  // projects.cpp
+http::Response list(Context& c, const Request& r);
+Reply create(Context& c, const Request& r);
+http::Response get(Context& c, const Request& r, const ProjectName& name);
+Reply update(Context& c, const Request& r, const ProjectName& name);
+Reply remove(Context& c, const Request& r, const ProjectName& name);
+}  // namespace projects
+
+namespace tokens {  // tokens.cpp
+http::Response list(Context& c, const Request& r);
+Reply create(Context& c, const Request& r);
+Reply revoke(Context& c, const Request& r, const TokenId& id);
+http::Response whoami(Context& c, const Request& r);
+}  // namespace tokens
 
 namespace observe {  // metrics.cpp: health, Prometheus' scrape and service discovery
 http::Response health(Context& c, const Request& r);

@@ -205,6 +205,46 @@ const std::vector<Operation> kOperations = {
                    kBadJson,
                    {404, "no such engine"},
                    {422, "image is not an image reference"}}},
+
+    {.route = "projects.list",
+     .summary = "The projects, their quotas and what they use",
+     .responses = {{200, "the projects", "Project[]"}}},
+    {.route = "projects.create",
+     .summary = "Makes a project: a team's share of the cluster",
+     .request = "ProjectRequest",
+     .responses = {{201, "the project", "Project"},
+                   kBadJson,
+                   {409, "a project of that name exists"},
+                   kInvalid}},
+    {.route = "projects.get",
+     .summary = "One project, its quotas and use",
+     .responses = {{200, "the project", "Project"}, {404, "no such project"}}},
+    {.route = "projects.update",
+     .summary = "Changes a project's quotas",
+     .request = "ProjectRequest",
+     .responses = {{200, "the project", "Project"}, kBadJson, {404, "no such project"}, kInvalid}},
+    {.route = "projects.delete",
+     .summary = "Removes an empty project and its tokens",
+     .responses = {{204, "removed"}, {404, "no such project"}, {409, "it still has databases"}}},
+
+    {.route = "tokens.list",
+     .summary = "The tokens (never their secrets): a project admin's own project's",
+     .query = {{"project", "string", "an operator's: only this project's"}},
+     .responses = {{200, "the tokens", "Token[]"}}},
+    {.route = "tokens.create",
+     .summary = "Makes a token; its secret is in this answer only",
+     .request = "TokenRequest",
+     .responses = {{201, "the token and its secret", "NewToken"},
+                   kBadJson,
+                   {403, "a role or project this token cannot give"},
+                   {404, "no such project"},
+                   kInvalid}},
+    {.route = "tokens.revoke",
+     .summary = "Revokes a token: refused at once on every server",
+     .responses = {{204, "revoked"}, {404, "no such token"}}},
+    {.route = "whoami",
+     .summary = "The token this request carries: id, name, project, role, expiry",
+     .responses = {{200, "the caller", "Whoami"}}},
 };
 
 std::string lower(std::string_view s) {
@@ -292,7 +332,11 @@ json operation(const Route& route, const Operation* described) {
     responses[std::to_string(r.status)] = response;
   };
   for (auto& r : described->responses) add(r);
-  if (route.access == Access::Token) add({401, "no token, or a wrong one"});
+  if (route.need != auth::Need::open) {
+    add({401, "no token, a wrong, expired or revoked one"});
+    if (route.need != auth::Need::whoami)
+      add({403, "the token's role or project does not allow it"});
+  }
   op["responses"] = responses;
   return op;
 }
@@ -317,7 +361,7 @@ json document(std::span<const Route> routes) {
     int n = ++seen[route.name];
     op["operationId"] = std::string(route.name) + (n > 1 ? "_" + std::to_string(n) : "");
     // Open routes say so: the document's default is the token.
-    if (route.access == Access::Open) op["security"] = json::array();
+    if (route.need == auth::Need::open) op["security"] = json::array();
     paths[std::string(route.pattern)][lower(route.method)] = std::move(op);
   }
   return {{"openapi", "3.0.3"},
@@ -339,7 +383,7 @@ json document(std::span<const Route> routes) {
                  "the admin token, written by the first server to its --token-file"}}}}}}}};
 }
 
-http::Response serve(Context&, const http::ServerRequest&) {
+http::Response serve(Context&, const Request&) {
   static const std::string body = document(routes()).dump();
   http::Response r;
   r.status = 200;

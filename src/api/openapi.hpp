@@ -49,6 +49,6 @@ nlohmann::json schemas();
 nlohmann::json document(std::span<const Route> routes);
 
 // GET /v1/openapi.json: document(routes()), made once.
-http::Response serve(Context& c, const http::ServerRequest& r);
+http::Response serve(Context& c, const Request& r);
 
 }  // namespace berth::api::openapi

@@ -226,7 +226,7 @@ json backup() {
 
 json event() {
   // Event's JSON leaves out what is empty: a sample with every field set shows them all.
-  events::Event sample{"id", "time", "kind", "database", "name", "host", 0, "message"};
+  events::Event sample{"id", "time", "kind", "database", "name", "project", "host", 0, "message"};
   json s = derived(sample);
   refine(s, "kind", str("what happened, e.g. database.created, host.down, backup.done"));
   refine(s, "id", str("sorts by time; pass as ?after to follow on"));
@@ -285,6 +285,16 @@ json restore_to_new_request() {
                 {"to"});
 }
 
+json token_view() {
+  return object({{"id", str()},
+                 {"project", str("empty for operator and metrics tokens")},
+                 {"role", one_of({"viewer", "member", "admin", "operator", "metrics"}, "")},
+                 {"name", str()},
+                 {"created_at", str()},
+                 {"expires_at", str("empty: never")}},
+                {"id", "project", "role", "name", "expires_at"});
+}
+
 }  // namespace
 
 json schemas() {
@@ -332,6 +342,26 @@ json schemas() {
       {"EngineImage", object({{"name", str()}, {"image", str()}}, {"name", "image"})},
       {"TargetGroup", object({{"targets", array_of(str("HOST:PORT"))}, {"labels", map_of(str())}},
                              {"targets", "labels"})},
+      {"Project", object({{"name", str()},
+                          {"memory_quota_mb", integer("0: none")},
+                          {"database_quota", integer("0: none")},
+                          {"created_at", str()},
+                          {"databases", integer("how many it has")},
+                          {"memory_mb", integer("what its databases' instances take")}},
+                         {"name", "memory_quota_mb", "database_quota", "databases", "memory_mb"})},
+      {"ProjectRequest", object({{"name", str("lower-case letters, digits and -; not on update")},
+                                 {"memory_quota_mb", integer("MiB; 0: none")},
+                                 {"database_quota", integer("0: none")}})},
+      {"Token", token_view()},
+      {"NewToken",
+       {{"allOf", {ref("Token"), object({{"secret", str("shown once")}}, {"secret"})}}}},
+      {"TokenRequest",
+       object({{"project", str("none for operator and metrics tokens")},
+               {"role", one_of({"viewer", "member", "admin", "operator", "metrics"}, "")},
+               {"name", str()},
+               {"ttl", str("e.g. 30d, 12h; none: never expires")}},
+              {"role"})},
+      {"Whoami", token_view()},
       {"OpenApiDocument", object({{"openapi", str()}}, {"openapi"})},
   };
 }

@@ -4,6 +4,7 @@
 
 #include "cron/cron.hpp"
 #include "engines/engine.hpp"
+#include "util/duration.hpp"
 
 namespace berth::api {
 
@@ -190,6 +191,64 @@ Invalid parse_restore_to_new(const json& body, const std::string& engine,
   for (auto* f : {"memory_mb", "replicas"})
     if (body.contains(f)) fields[f] = body[f];
   return check_new_database(fields, std::max<int64_t>(original_memory_mb, 64), out);
+}
+
+Invalid parse_project(const json& body, bool create, ProjectRequest* out) {
+  if (!body.is_object()) return {400, "body: expected a JSON object"};
+  if (create) {
+    auto& name = field(body, "name");
+    if (name.is_null()) return unprocessable("name: required");
+    if (auto bad = check_name(name, &out->name)) return bad;
+  } else if (body.contains("name")) {
+    return unprocessable("name: a project cannot be renamed");
+  } else if (!body.contains("memory_quota_mb") && !body.contains("database_quota")) {
+    return unprocessable("memory_quota_mb: required (MiB), or database_quota");
+  }
+  if (auto& m = field(body, "memory_quota_mb"); !m.is_null()) {
+    if (!m.is_number_integer() || m.get<int64_t>() < 0 || m.get<int64_t>() > (int64_t{1} << 40))
+      return unprocessable("memory_quota_mb: must be a whole number of MiB (0: no quota)");
+    out->memory_quota_mb = m.get<int64_t>();
+  }
+  if (auto& d = field(body, "database_quota"); !d.is_null()) {
+    if (!d.is_number_integer() || d.get<int64_t>() < 0 || d.get<int64_t>() > 1000000)
+      return unprocessable("database_quota: must be a whole number (0: no quota)");
+    out->database_quota = d.get<int>();
+  }
+  return {};
+}
+
+Invalid parse_token(const json& body, TokenRequest* out) {
+  if (!body.is_object()) return {400, "body: expected a JSON object"};
+  auto& role = field(body, "role");
+  if (role.is_null())
+    return unprocessable("role: required (viewer, member, admin, operator, metrics)");
+  model::from_name(text(role), out->role);
+  if (!role.is_string() || model::to_string(out->role) != role.get<std::string>())
+    return unprocessable("role: '" + text(role) +
+                         "' is not one of viewer, member, admin, operator, metrics");
+  bool project_role = out->role == model::TokenRole::viewer ||
+                      out->role == model::TokenRole::member || out->role == model::TokenRole::admin;
+  if (auto& p = field(body, "project");
+      !p.is_null() && !(p.is_string() && p.get<std::string>().empty())) {
+    if (!project_role)
+      return unprocessable("project: " + model::to_string(out->role) +
+                           " tokens belong to no project");
+    if (auto bad = check_name(p, &out->project); bad)
+      return unprocessable("project: '" + text(p) + "' is not a project name");
+  } else if (project_role) {
+    return unprocessable("project: required for a " + model::to_string(out->role) + " token");
+  }
+  if (auto& n = field(body, "name"); !n.is_null()) {
+    if (!n.is_string() || n.get<std::string>().size() > 200)
+      return unprocessable("name: must be text of at most 200 characters");
+    out->name = n.get<std::string>();
+  }
+  if (auto& t = field(body, "ttl"); !t.is_null()) {
+    auto ttl = t.is_string() ? util::parse_duration(t.get<std::string>()) : std::nullopt;
+    if (!ttl) return unprocessable("ttl: '" + text(t) + "' is not a duration like 30d, 12h or 15m");
+    out->ttl = *ttl;
+  }
+  return {};
 }
 
 }  // namespace berth::api

@@ -2,11 +2,14 @@
 // restore-to-new share one rule and one message per field. Pure: no I/O, no state.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+
+#include "model/model.hpp"
 
 namespace berth::engines {
 class Engine;
@@ -24,7 +27,8 @@ struct Invalid {
 // POST /v1/databases.
 struct CreateRequest {
   std::string name;
-  const engines::Engine* engine = nullptr;
+  std::string project = "default";  // set by the handler (api/scope.hpp), not parsed
+  const berth::engines::Engine* engine = nullptr;
   int64_t memory_mb = 0;
   std::optional<std::string> password;  // none: made up (or none, when the engine allows)
   int replicas = 0;
@@ -40,11 +44,29 @@ struct UpdateRequest {
   std::optional<int> backup_keep;
   std::optional<bool> backup_verify;
 };
-Invalid parse_update(const nlohmann::json& body, const engines::Engine& engine, UpdateRequest* out);
+Invalid parse_update(const nlohmann::json& body, const berth::engines::Engine& engine,
+                     UpdateRequest* out);
 
 // POST /v1/backups/{id}/restore {"to": NAME, "memory_mb"?, "replicas"?}: a new database of
 // the backup's engine, with at least the memory the original had (64 MiB or more).
 Invalid parse_restore_to_new(const nlohmann::json& body, const std::string& engine,
                              int64_t original_memory_mb, CreateRequest* out);
+
+// POST /v1/projects {"name", "memory_quota_mb"?, "database_quota"?}; PATCH: the quotas only.
+struct ProjectRequest {
+  std::string name;
+  std::optional<int64_t> memory_quota_mb;  // 0: none
+  std::optional<int> database_quota;       // 0: none
+};
+Invalid parse_project(const nlohmann::json& body, bool create, ProjectRequest* out);
+
+// POST /v1/tokens {"project"?, "role", "name"?, "ttl"?}.
+struct TokenRequest {
+  std::string project;
+  model::TokenRole role = model::TokenRole::viewer;
+  std::string name;
+  std::optional<std::chrono::seconds> ttl;  // none: never expires
+};
+Invalid parse_token(const nlohmann::json& body, TokenRequest* out);
 
 }  // namespace berth::api

@@ -7,51 +7,67 @@ namespace berth::api {
 
 namespace {
 
+using auth::Need;
+
 // Path parameters are named for the metrics labels they have always had: a database, host or
 // engine by {name} (a database's id works too), a task or backup by {id}.
 const Route kRoutes[] = {
-    {"GET", "/v1/health", "health", on<&observe::health>, Access::Open},
-    {"GET", "/metrics", "metrics", on<&observe::metrics>, Access::Open},
-    {"GET", "/ui", "ui.index", on<&ui::index>, Access::Open},
-    {"GET", "/ui/", "ui.index", on<&ui::index>, Access::Open},
-    {"GET", "/ui/{file}", "ui.file", on<&ui::file>, Access::Open},
-    {"GET", "/v1/sd/prometheus", "service_discovery", on<&observe::service_discovery>},
-    {"GET", "/v1/openapi.json", "openapi", on<&openapi::serve>, Access::Open},
+    {"GET", "/v1/health", "health", on<&observe::health>, Need::open},
+    {"GET", "/metrics", "metrics", on<&observe::metrics>, Need::open},
+    {"GET", "/ui", "ui.index", on<&ui::index>, Need::open},
+    {"GET", "/ui/", "ui.index", on<&ui::index>, Need::open},
+    {"GET", "/ui/{file}", "ui.file", on<&ui::file>, Need::open},
+    {"GET", "/v1/sd/prometheus", "service_discovery", on<&observe::service_discovery>,
+     Need::discovery},
+    {"GET", "/v1/openapi.json", "openapi", on<&openapi::serve>, Need::open},
 
-    {"GET", "/v1/databases", "databases.list", on<&databases::list>},
-    {"POST", "/v1/databases", "databases.create", on<&databases::create>},
-    {"GET", "/v1/databases/{name}", "databases.get", on<&databases::get>},
-    {"PATCH", "/v1/databases/{name}", "databases.update", on<&databases::update>},
-    {"DELETE", "/v1/databases/{name}", "databases.delete", on<&databases::remove>},
-    {"POST", "/v1/databases/{name}/switchover", "databases.switchover", on<&databases::switchover>},
-    {"POST", "/v1/databases/{name}/backups", "backups.start", on<&backups::start>},
-    {"POST", "/v1/databases/{name}/restore", "backups.restore", on<&backups::restore>},
-    {"GET", "/v1/databases/{name}/usage", "usage.get", on<&usage::get>},
+    {"GET", "/v1/databases", "databases.list", on<&databases::list>, Need::read},
+    {"POST", "/v1/databases", "databases.create", on<&databases::create>, Need::write},
+    {"GET", "/v1/databases/{name}", "databases.get", on<&databases::get>, Need::read},
+    {"PATCH", "/v1/databases/{name}", "databases.update", on<&databases::update>, Need::write},
+    {"DELETE", "/v1/databases/{name}", "databases.delete", on<&databases::remove>, Need::remove},
+    {"POST", "/v1/databases/{name}/switchover", "databases.switchover", on<&databases::switchover>,
+     Need::write},
+    {"POST", "/v1/databases/{name}/backups", "backups.start", on<&backups::start>, Need::write},
+    {"POST", "/v1/databases/{name}/restore", "backups.restore", on<&backups::restore>, Need::write},
+    {"GET", "/v1/databases/{name}/usage", "usage.get", on<&usage::get>, Need::read},
 
-    {"GET", "/v1/backups", "backups.list", on<&backups::list>},
-    {"GET", "/v1/backups/{id}", "backups.get", on<&backups::get>},
-    {"DELETE", "/v1/backups/{id}", "backups.delete", on<&backups::remove>},
-    {"GET", "/v1/backups/{id}/data", "backups.data", on<&backups::data>},
-    {"POST", "/v1/backups/{id}/restore", "backups.restore_to_new", on<&backups::restore_to_new>},
+    {"GET", "/v1/backups", "backups.list", on<&backups::list>, Need::read},
+    {"GET", "/v1/backups/{id}", "backups.get", on<&backups::get>, Need::read},
+    {"DELETE", "/v1/backups/{id}", "backups.delete", on<&backups::remove>, Need::remove},
+    {"GET", "/v1/backups/{id}/data", "backups.data", on<&backups::data>, Need::read},
+    {"POST", "/v1/backups/{id}/restore", "backups.restore_to_new", on<&backups::restore_to_new>,
+     Need::write},
 
-    {"GET", "/v1/tasks", "tasks.list", on<&tasks::list>},
-    {"GET", "/v1/tasks/{id}", "tasks.get", on<&tasks::get>},
-    {"POST", "/v1/tasks/{id}/cancel", "tasks.cancel", on<&tasks::cancel>},
+    {"GET", "/v1/tasks", "tasks.list", on<&tasks::list>, Need::read},
+    {"GET", "/v1/tasks/{id}", "tasks.get", on<&tasks::get>, Need::read},
+    {"POST", "/v1/tasks/{id}/cancel", "tasks.cancel", on<&tasks::cancel>, Need::write},
 
-    {"GET", "/v1/events", "events.list", on<&events::list>},
+    {"GET", "/v1/events", "events.list", on<&events::list>, Need::read},
 
-    {"GET", "/v1/hosts", "hosts.list", on<&hosts::list>},
-    {"POST", "/v1/hosts/{name}/drain", "hosts.drain", on<&hosts::drain>},
-    {"POST", "/v1/hosts/{name}/undrain", "hosts.undrain", on<&hosts::undrain>},
+    {"GET", "/v1/hosts", "hosts.list", on<&hosts::list>, Need::cluster},
+    {"POST", "/v1/hosts/{name}/drain", "hosts.drain", on<&hosts::drain>, Need::cluster},
+    {"POST", "/v1/hosts/{name}/undrain", "hosts.undrain", on<&hosts::undrain>, Need::cluster},
 
-    {"GET", "/v1/orphans", "orphans.list", on<&orphans::list>},
-    {"DELETE", "/v1/orphans/{id}", "orphans.delete", on<&orphans::remove>},
+    {"GET", "/v1/orphans", "orphans.list", on<&orphans::list>, Need::cluster},
+    {"DELETE", "/v1/orphans/{id}", "orphans.delete", on<&orphans::remove>, Need::cluster},
 
-    {"GET", "/v1/network", "network.get", on<&network::get>},
-    {"PUT", "/v1/network", "network.set", on<&network::set>},
+    {"GET", "/v1/network", "network.get", on<&network::get>, Need::cluster},
+    {"PUT", "/v1/network", "network.set", on<&network::set>, Need::cluster},
 
-    {"GET", "/v1/engines", "engines.list", on<&engines::list>},
-    {"PUT", "/v1/engines/{name}", "engines.set", on<&engines::set>},
+    {"GET", "/v1/engines", "engines.list", on<&engines::list>, Need::cluster},
+    {"PUT", "/v1/engines/{name}", "engines.set", on<&engines::set>, Need::cluster},
+
+    {"GET", "/v1/projects", "projects.list", on<&projects::list>, Need::cluster},
+    {"POST", "/v1/projects", "projects.create", on<&projects::create>, Need::cluster},
+    {"GET", "/v1/projects/{name}", "projects.get", on<&projects::get>, Need::cluster},
+    {"PATCH", "/v1/projects/{name}", "projects.update", on<&projects::update>, Need::cluster},
+    {"DELETE", "/v1/projects/{name}", "projects.delete", on<&projects::remove>, Need::cluster},
+
+    {"GET", "/v1/tokens", "tokens.list", on<&tokens::list>, Need::tokens},
+    {"POST", "/v1/tokens", "tokens.create", on<&tokens::create>, Need::tokens},
+    {"DELETE", "/v1/tokens/{id}", "tokens.revoke", on<&tokens::revoke>, Need::tokens},
+    {"GET", "/v1/whoami", "whoami", on<&tokens::whoami>, Need::whoami},
 };
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "auth/auth.hpp"
 #include "http/http.hpp"
 
 namespace berth::api {
@@ -39,10 +40,22 @@ struct EngineName {
 struct UiFile {
   std::string value;
 };
+struct ProjectName {
+  std::string value;
+};
+struct TokenId {
+  std::string value;
+};
+
+// A request as a handler gets it: who sent it too (Api::handle identified the token and
+// checked its role against the route's need before any handler runs).
+struct Request : http::ServerRequest {
+  auth::Caller caller;
+};
 
 // The {param} segments of a matched path, in order (no route has more than two).
 using PathParams = std::array<std::string_view, 2>;
-using Handler = boost::asio::awaitable<http::Response> (*)(Context&, const http::ServerRequest&,
+using Handler = boost::asio::awaitable<http::Response> (*)(Context&, const Request&,
                                                            const PathParams&);
 
 // A handler function bound to the generic Handler shape: each PathParams entry becomes the
@@ -56,11 +69,11 @@ struct Bound {
 namespace detail {
 template <auto Fn>
 struct Bind;
-template <typename R, typename... P, R (*Fn)(Context&, const http::ServerRequest&, P...)>
+template <typename R, typename... P, R (*Fn)(Context&, const Request&, P...)>
 struct Bind<Fn> {
   static constexpr int arity = sizeof...(P);
   template <size_t... I>
-  static boost::asio::awaitable<http::Response> with(Context& c, const http::ServerRequest& r,
+  static boost::asio::awaitable<http::Response> with(Context& c, const Request& r,
                                                      const PathParams& p,
                                                      std::index_sequence<I...>) {
     // Named, not temporaries: g++ 12 destroys a temporary of a co_await expression twice.
@@ -70,7 +83,7 @@ struct Bind<Fn> {
     else
       co_return co_await Fn(c, r, std::get<I>(args)...);
   }
-  static boost::asio::awaitable<http::Response> call(Context& c, const http::ServerRequest& r,
+  static boost::asio::awaitable<http::Response> call(Context& c, const Request& r,
                                                      const PathParams& p) {
     return with(c, r, p, std::index_sequence_for<P...>{});
   }
@@ -80,15 +93,12 @@ struct Bind<Fn> {
 template <auto Fn>
 inline constexpr Bound on{&detail::Bind<Fn>::call, detail::Bind<Fn>::arity};
 
-// Who may call a route: most need the admin token; health, /metrics and the UI's files do not.
-enum class Access { Token, Open };
-
 struct Route {
   std::string_view method;
   std::string_view pattern;  // "/v1/databases/{name}/backups": literal segments and {params}
   std::string_view name;     // the operation, resource.verb
   Bound handler;
-  Access access = Access::Token;
+  auth::Need need;  // of the caller's token: Need::open for none
 };
 
 // Every route of the API.

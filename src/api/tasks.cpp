@@ -5,6 +5,7 @@
 
 #include "api/handlers.hpp"
 #include "api/respond.hpp"
+#include "api/scope.hpp"
 #include "engines/engine.hpp"
 #include "util/encoding.hpp"
 #include "util/log.hpp"
@@ -66,6 +67,7 @@ asio::awaitable<StartedTask> start_task(Context& c, model::Task task,
                                         const Idempotency& idem) {
   task.created_at = model::now_rfc3339();
   task.log.push_back(task.created_at + " created");
+  if (auto* db = c.view.database(task.database_id)) task.project = db->value.project;
   compares.push_back(store::Compare::absent(keys::task(task.id)));
   ops.push_back(store::Operation::put(keys::task(task.id), model::dump(task)));
   if (idem) {
@@ -157,11 +159,12 @@ namespace tasks {
 http::Response list(Context& c, const Request& r) {
   std::string filter;
   if (auto it = r.query.find("database"); it != r.query.end())
-    filter = c.resolve(it->second).empty() ? it->second : c.resolve(it->second);
+    filter = resolve(c, r, it->second).empty() ? it->second : resolve(c, r, it->second);
   json out = json::array();
   for (auto* kv : c.state.under(keys::kTasks)) {
     auto t = model::parse<model::Task>(kv->value);
     if (!filter.empty() && t.database_id != filter) continue;
+    if (!shown(r, t.project)) continue;
     out.push_back(task_view(t, kv->mod_revision));
   }
   std::sort(out.begin(), out.end(),
@@ -172,7 +175,8 @@ http::Response list(Context& c, const Request& r) {
 Reply get(Context& c, const Request& r, const TaskId& task) {
   const std::string& id = task.value;
   auto* kv = c.state.find(keys::task(id));
-  if (!kv) co_return error(404, "task: no task with id '" + id + "'");
+  if (!kv || !shown(r, model::parse<model::Task>(kv->value).project))
+    co_return error(404, "task: no task with id '" + id + "'");
   // Long poll: ?wait=SECONDS answers once the task changes past ?revision (or ends).
   if (auto w = r.query.find("wait"); w != r.query.end()) {
     int seconds = std::clamp(std::atoi(w->second.c_str()), 0, 60);
@@ -193,12 +197,13 @@ Reply get(Context& c, const Request& r, const TaskId& task) {
   co_return reply(200, task_view(model::parse<model::Task>(kv->value), kv->mod_revision));
 }
 
-Reply cancel(Context& c, const Request&, const TaskId& task) {
+Reply cancel(Context& c, const Request& r, const TaskId& task) {
   const std::string& id = task.value;
   for (int attempt = 0; attempt < 5; ++attempt) {
     auto* kv = c.state.find(keys::task(id));
     if (!kv) co_return error(404, "task: no task with id '" + id + "'");
     auto t = model::parse<model::Task>(kv->value);
+    if (!shown(r, t.project)) co_return error(404, "task: no task with id '" + id + "'");
     if (model::task_finished(t.state))
       co_return error(409, "task: it has ended already (" + model::to_string(t.state) + ")");
     std::vector<store::Compare> compares{

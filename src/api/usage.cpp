@@ -5,6 +5,7 @@
 
 #include "api/handlers.hpp"
 #include "api/respond.hpp"
+#include "api/scope.hpp"
 #include "controller/tasks.hpp"
 
 namespace berth::api::usage {
@@ -12,7 +13,7 @@ namespace berth::api::usage {
 using nlohmann::json;
 
 Reply get(Context& c, const Request& request, const DatabaseRef& ref) {
-  std::string id = c.resolve(ref.value);
+  std::string id = resolve(c, request, ref.value);
   if (id.empty()) co_return error(404, no_database(ref.value));
   std::string range_text = "1h";
   if (auto r = request.query.find("range"); r != request.query.end()) range_text = r->second;

@@ -74,11 +74,13 @@ int parse_replicas(const std::string& text) {
 void add_connection(CLI::App* sub, Flags& flags) {
   sub->add_option("--server", flags.server, "berth server URL (else BERTH_SERVER)");
   sub->add_option("--token", flags.token, "API token (else BERTH_TOKEN)");
+  sub->add_option("--project", flags.project, "an operator's: only this project (or create in it)");
 }
 
 void run_command(const Context& ctx, const Command& command) {
   auto connection = resolve_connection(ctx.flags->server, ctx.flags->token);
   client::Client c(connection.server, connection.token);
+  c.set_project(ctx.flags->project);
   Output output{std::cout, std::cerr, ctx.flags->json};
   try {
     *ctx.exit_code = command(c, output);
@@ -99,6 +101,7 @@ void add_client_commands(CLI::App& app, int* exit_code) {
   add_host_commands(app, ctx);
   add_backup_commands(app, ctx);
   add_task_commands(app, ctx);
+  add_access_commands(app, ctx);
 }
 
 }  // namespace berth::cli

@@ -18,6 +18,7 @@ namespace berth::cli {
 // What every client command accepts; one subcommand runs per invocation, so they share it.
 struct Flags {
   std::string server, token;
+  std::string project;  // an operator's --project: narrows lists, picks a create's project
   bool json = false;
 };
 
@@ -26,7 +27,7 @@ struct Context {
   int* exit_code;
 };
 
-// --server and --token on a subcommand.
+// --server, --token and --project on a subcommand.
 void add_connection(CLI::App* sub, Flags& flags);
 // Runs `command` over a client made from the flags when `sub` is chosen; an API refusal (4xx)
 // becomes a UsageError (exit 2), any other failure exit 1.
@@ -80,6 +81,23 @@ struct RestoreArgs {
 };
 int restore(client::Client& c, const RestoreArgs& args, const Output& o);
 void add_backup_commands(CLI::App& app, const Context& ctx);
+
+// Projects, tokens, whoami (access.cpp)
+struct ProjectArgs {
+  std::string name, memory_quota, database_quota;
+};
+int create_project(client::Client& c, const ProjectArgs& args, const Output& o);
+int list_projects(client::Client& c, const Output& o);
+int update_project(client::Client& c, const ProjectArgs& args, const Output& o);
+int remove_project(client::Client& c, const std::string& name, const Output& o);
+struct TokenArgs {
+  std::string project, role, name, ttl;
+};
+int create_token(client::Client& c, const TokenArgs& args, const Output& o);
+int list_tokens(client::Client& c, const Output& o);
+int revoke_token(client::Client& c, const std::string& id, const Output& o);
+int whoami(client::Client& c, const Output& o);
+void add_access_commands(CLI::App& app, const Context& ctx);
 
 // Tasks, usage, events (tasks.cpp)
 // Follows a task to its end: a progress bar on a terminal, its log lines otherwise, nothing

@@ -30,6 +30,7 @@ struct Client::Impl {
   boost::asio::io_context io;
   http::Client http;
   std::string token;
+  std::string project;
   std::chrono::milliseconds timeout;
   Impl(const std::string& server, std::string t, std::chrono::milliseconds to)
       : http(io.get_executor(), server), token(std::move(t)), timeout(to) {}
@@ -39,6 +40,9 @@ struct Client::Impl {
     http::Request req;
     req.method = method;
     req.target = path;
+    if (!project.empty())
+      req.target += (path.find('?') == std::string::npos ? "?project=" : "&project=") +
+                    http::url_encode(project);
     req.body = std::move(body);
     req.headers.push_back({"Authorization", "Bearer " + token});
     if (!idempotency_key.empty()) req.headers.push_back({"Idempotency-Key", idempotency_key});
@@ -61,6 +65,10 @@ Client::Client(std::string server, std::string token, std::chrono::milliseconds 
       impl_(std::make_unique<Impl>(server_, std::move(token), timeout)) {}
 
 Client::~Client() = default;
+
+void Client::set_project(std::string project) {
+  impl_->project = std::move(project);
+}
 
 Reply Client::send(const std::string& method, const std::string& path, const json& body) {
   std::string text = body.is_null() ? std::string() : body.dump();

@@ -159,6 +159,8 @@ class Client {
   Client& operator=(const Client&) = delete;
 
   const std::string& server() const { return server_; }
+  // Every request from now on carries ?project= (an operator's narrowing; "" for none).
+  void set_project(std::string project);
 
   Databases databases() { return Databases(*this); }
   Hosts hosts() { return Hosts(*this); }

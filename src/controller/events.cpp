@@ -20,7 +20,7 @@ events::View EventRecorder::view_of_state() {
   events::View view;
   for (auto& [id, r] : state.databases()) {
     auto& db = r.value;
-    view.databases[id] = {db.name, db.engine, db.memory_mb, db.replicas};
+    view.databases[id] = {db.name, db.engine, db.memory_mb, db.replicas, db.project};
   }
   for (auto& [key, r] : state.allocations()) {
     auto& a = r.value;

@@ -129,6 +129,7 @@ std::vector<Change> plan_schedules(const Snapshot& snapshot, std::time_t now) {
           t.kind = model::TaskKind::backup;
           t.database_id = id;
           t.database_name = db.name;
+          t.project = db.project;
           t.scheduled = true;
           t.verify = db.backup_verify;
           t.created_at = model::now_rfc3339();

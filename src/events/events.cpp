@@ -8,6 +8,7 @@ void to_json(nlohmann::json& j, const Event& e) {
   j = nlohmann::json{{"id", e.id}, {"time", e.time}, {"kind", e.kind}, {"message", e.message}};
   if (!e.database.empty()) j["database"] = e.database;
   if (!e.name.empty()) j["name"] = e.name;
+  if (!e.project.empty()) j["project"] = e.project;
   if (!e.host.empty()) j["host"] = e.host;
   if (e.instance >= 0) j["instance"] = e.instance;
 }
@@ -18,6 +19,7 @@ void from_json(const nlohmann::json& j, Event& e) {
   e.kind = j.value("kind", "");
   e.database = j.value("database", "");
   e.name = j.value("name", "");
+  e.project = j.value("project", "");
   e.host = j.value("host", "");
   e.instance = j.value("instance", -1);
   e.message = j.value("message", "");
@@ -61,6 +63,10 @@ std::vector<Event> diff(const View& before, const View& after,
     e.kind = std::move(kind);
     e.database = id;
     e.name = name;
+    if (auto now = after.databases.find(id); now != after.databases.end())
+      e.project = now->second.project;
+    else if (auto was = before.databases.find(id); was != before.databases.end())
+      e.project = was->second.project;  // deleted
     e.message = std::move(message);
     out.push_back(std::move(e));
     return &out.back();

@@ -22,6 +22,7 @@ struct Event {
   std::string kind;      // e.g. database.created, database.failover, host.down, backup.done
   std::string database;  // id
   std::string name;      // the database's name
+  std::string project;   // the database's ("" for a host's events)
   std::string host;
   int instance = -1;
   std::string message;
@@ -33,6 +34,7 @@ struct DatabaseView {
   std::string name, engine;
   int64_t memory_mb = 0;
   int replicas = 0;
+  std::string project;
 };
 struct InstanceView {
   std::string database, host, role;  // as allocated

@@ -65,6 +65,13 @@ enum class Verification { unverified, verified, failed };
 BERTH_MODEL_ENUM(Verification, {Verification::unverified, "unverified"},
                  {Verification::verified, "verified"}, {Verification::failed, "failed"})
 
+// What an API token may do (auth/auth.hpp holds the table). An unknown string reads as viewer,
+// the least a project token can do.
+enum class TokenRole { viewer, member, admin, operator_, metrics };
+BERTH_MODEL_ENUM(TokenRole, {TokenRole::viewer, "viewer"}, {TokenRole::member, "member"},
+                 {TokenRole::admin, "admin"}, {TokenRole::operator_, "operator"},
+                 {TokenRole::metrics, "metrics"})
+
 #undef BERTH_MODEL_ENUM
 
 template <class E>

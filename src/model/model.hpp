@@ -27,6 +27,9 @@ inline const std::string kAddresses = "/berth/ips/";            // + ip -> owner
 inline const std::string kStatus = "/berth/status/";            // + id/n  (lease-bound)
 inline const std::string kNetwork = "/berth/config/network";
 inline const std::string kAdminTokenHash = "/berth/config/admin-token-sha256";
+inline const std::string kProjects = "/berth/projects/";  // + name
+inline const std::string kTokens = "/berth/tokens/";      // + id: its secret's sha256, never it
+inline const std::string kDefaultProject = "default";
 inline const std::string kEngineSettings = "/berth/config/engines/";  // + engine
 inline const std::string kEtcdHealth = "/berth/etcd-health";          // the leader's last look
 // Made by the first server on an etcd without one; on every container, so that an agent never
@@ -39,8 +42,16 @@ inline std::string host(const std::string& name) {
 inline std::string database(const std::string& id) {
   return kDatabases + id;
 }
-inline std::string name(const std::string& name) {
-  return kNames + name;
+// Names are unique within a project. The default project's keep the layout from before
+// projects (+ name), so that a cluster made then needs no migration.
+inline std::string name(const std::string& project, const std::string& name) {
+  return project == kDefaultProject ? kNames + name : kNames + project + "/" + name;
+}
+inline std::string project(const std::string& name) {
+  return kProjects + name;
+}
+inline std::string token(const std::string& id) {
+  return kTokens + id;
 }
 inline std::string allocations_of(const std::string& host) {
   return kAllocations + host + "/";
@@ -131,6 +142,7 @@ inline std::string idempotency(const std::string& key_hash) {
 struct Database {
   std::string id;
   std::string name;
+  std::string project = keys::kDefaultProject;  // a record from before projects: the default
   std::string engine;
   std::string version;
   int64_t memory_mb = 0;
@@ -154,9 +166,9 @@ struct Database {
   std::string backup_next;
   bool backup_verify = false;  // scheduled backups are verified too
 };
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Database, id, name, engine, version, memory_mb,
-                                                replicas, password, created_at, address, epoch,
-                                                constraints, durable, user, maintenance,
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Database, id, name, project, engine, version,
+                                                memory_mb, replicas, password, created_at, address,
+                                                epoch, constraints, durable, user, maintenance,
                                                 backup_schedule, backup_keep, backup_next,
                                                 backup_verify)
 
@@ -284,6 +296,7 @@ struct Task {
   TaskKind kind = TaskKind::none;
   std::string database_id;
   std::string database_name;
+  std::string project = keys::kDefaultProject;  // the database's
   TaskState state = TaskState::pending;
   int progress = 0;  // 0-100
   std::vector<std::string> log;
@@ -297,8 +310,8 @@ struct Task {
   std::string error;
   std::string created_at, started_at, finished_at;
 };
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Task, id, kind, database_id, database_name, state,
-                                                progress, log, attempts, worker, instance,
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Task, id, kind, database_id, database_name, project,
+                                                state, progress, log, attempts, worker, instance,
                                                 backup_id, cancel_requested, scheduled, verify,
                                                 error, created_at, started_at, finished_at)
 
@@ -307,6 +320,7 @@ struct Backup {
   std::string id;
   std::string database_id;
   std::string database_name;
+  std::string project = keys::kDefaultProject;  // the database's; it outlives the database
   std::string engine;
   std::string version;
   std::string created_at;
@@ -322,11 +336,35 @@ struct Backup {
   std::string verify_message;
   bool scheduled = false;  // made by the schedule: subject to its retention
 };
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Backup, id, database_id, database_name, engine,
-                                                version, created_at, sha256, size_bytes, file,
-                                                memory_used_bytes, memory_mb, source_instance,
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Backup, id, database_id, database_name, project,
+                                                engine, version, created_at, sha256, size_bytes,
+                                                file, memory_used_bytes, memory_mb, source_instance,
                                                 source_role, task_id, verified, verify_message,
                                                 scheduled)
+
+// A team's share of the cluster: its databases, backups, tasks and tokens. Quotas of 0: none.
+struct Project {
+  std::string name;
+  int64_t memory_quota_mb = 0;
+  int database_quota = 0;
+  std::string created_at;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Project, name, memory_quota_mb, database_quota,
+                                                created_at)
+
+// An API token as etcd keeps it: the sha256 of its secret, never the secret. Operator and
+// metrics tokens have no project.
+struct Token {
+  std::string id;  // the accessor: the secret starts with it
+  std::string sha256;
+  std::string project;
+  TokenRole role = TokenRole::viewer;
+  std::string name;
+  std::string created_at;
+  std::string expires_at;  // RFC 3339; "" never
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Token, id, sha256, project, role, name, created_at,
+                                                expires_at)
 
 // A deleted database: written with the deletion, it tells every agent that the data of the
 // database's containers may go (without it, a container not wanted leaves its volume behind).

@@ -98,6 +98,8 @@ void View::clear() {
   network_.reset();
   engine_settings_.clear();
   servers_.clear();
+  projects_.clear();
+  tokens_.clear();
 }
 
 void View::reset(const store::Items& items) {
@@ -122,7 +124,7 @@ void View::put(const store::KeyValue& kv) {
     DatabaseRecord r;
     if (!decode(kv, r)) return;
     auto& slot = databases_[tail(keys::kDatabases)] = std::move(r);
-    database_names_[slot.value.name] = slot.value.id;
+    database_names_[{slot.value.project, slot.value.name}] = slot.value.id;
   } else if (key.starts_with(keys::kAllocations)) {
     AllocationRecord r;
     if (!decode(kv, r)) return;
@@ -157,6 +159,10 @@ void View::put(const store::KeyValue& kv) {
     put_into(engine_settings_, tail(keys::kEngineSettings), kv);
   } else if (key.starts_with(keys::kServers)) {
     put_into(servers_, tail(keys::kServers), kv);
+  } else if (key.starts_with(keys::kProjects)) {
+    put_into(projects_, tail(keys::kProjects), kv);
+  } else if (key.starts_with(keys::kTokens)) {
+    put_into(tokens_, tail(keys::kTokens), kv);
   } else if (key == keys::kNetwork) {
     Record<model::NetworkConfig> r;
     if (decode(kv, r)) network_ = std::move(r);
@@ -168,7 +174,7 @@ void View::erase(const std::string& key) {
   if (key.starts_with(keys::kDatabases)) {
     auto it = databases_.find(tail(keys::kDatabases));
     if (it == databases_.end()) return;
-    auto name = database_names_.find(it->second.value.name);
+    auto name = database_names_.find({it->second.value.project, it->second.value.name});
     if (name != database_names_.end() && name->second == it->first) database_names_.erase(name);
     databases_.erase(it);
   } else if (key.starts_with(keys::kAllocations)) {
@@ -204,6 +210,10 @@ void View::erase(const std::string& key) {
     engine_settings_.erase(tail(keys::kEngineSettings));
   } else if (key.starts_with(keys::kServers)) {
     servers_.erase(tail(keys::kServers));
+  } else if (key.starts_with(keys::kProjects)) {
+    projects_.erase(tail(keys::kProjects));
+  } else if (key.starts_with(keys::kTokens)) {
+    tokens_.erase(tail(keys::kTokens));
   } else if (key == keys::kNetwork) {
     network_.reset();
   }
@@ -225,9 +235,26 @@ const DatabaseRecord* View::database(const std::string& id) const {
   return find_in(databases_, id);
 }
 
-const DatabaseRecord* View::database_named(const std::string& name) const {
-  auto it = database_names_.find(name);
+const DatabaseRecord* View::database_named(const std::string& project,
+                                           const std::string& name) const {
+  auto it = database_names_.find({project, name});
   return it == database_names_.end() ? nullptr : database(it->second);
+}
+
+std::vector<const DatabaseRecord*> View::databases_named(const std::string& name) const {
+  std::vector<const DatabaseRecord*> out;
+  for (auto& [key, id] : database_names_)
+    if (key.second == name)
+      if (auto* db = database(id)) out.push_back(db);
+  return out;
+}
+
+const Record<model::Project>* View::project(const std::string& name) const {
+  return find_in(projects_, name);
+}
+
+const Record<model::Token>* View::token(const std::string& id) const {
+  return find_in(tokens_, id);
 }
 
 std::vector<const AllocationRecord*> View::allocations_of(const std::string& database_id) const {

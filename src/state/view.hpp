@@ -60,7 +60,9 @@ class View {
   // ---- Databases, by id and by name
   const std::map<std::string, DatabaseRecord>& databases() const { return databases_; }
   const DatabaseRecord* database(const std::string& id) const;
-  const DatabaseRecord* database_named(const std::string& name) const;
+  const DatabaseRecord* database_named(const std::string& project, const std::string& name) const;
+  // Every project's database of that name.
+  std::vector<const DatabaseRecord*> databases_named(const std::string& name) const;
 
   // ---- Allocations: every one by key, a database's by instance number, a host's by key
   const std::map<std::string, AllocationRecord>& allocations() const { return allocations_; }
@@ -92,6 +94,12 @@ class View {
   const BackupRecord* backup(const std::string& id) const;
   std::vector<const BackupRecord*> backups_of(const std::string& database_id) const;
 
+  // ---- Projects and API tokens, by name and by id
+  const std::map<std::string, Record<model::Project>>& projects() const { return projects_; }
+  const Record<model::Project>* project(const std::string& name) const;
+  const std::map<std::string, Record<model::Token>>& tokens() const { return tokens_; }
+  const Record<model::Token>* token(const std::string& id) const;
+
   // ---- Cluster configuration and servers
   const Record<model::NetworkConfig>* network() const { return network_ ? &*network_ : nullptr; }
   const Record<model::EngineSettings>* engine_settings(const std::string& engine) const;
@@ -105,9 +113,9 @@ class View {
   store::Mirror* mirror_ = nullptr;
   int observer_ = -1;
 
-  std::map<std::string, DatabaseRecord> databases_;      // by id
-  std::map<std::string, std::string> database_names_;    // name -> id
-  std::map<std::string, AllocationRecord> allocations_;  // by key
+  std::map<std::string, DatabaseRecord> databases_;                            // by id
+  std::map<std::pair<std::string, std::string>, std::string> database_names_;  // -> id
+  std::map<std::string, AllocationRecord> allocations_;                        // by key
   // database id -> (n, key) -> record; host -> key -> record. Keyed by key too, so a move (a
   // put of the new key and a delete of the old in one batch) never drops the new entry.
   std::map<std::string, std::map<std::pair<int, std::string>, const AllocationRecord*>>
@@ -126,6 +134,8 @@ class View {
   std::optional<Record<model::NetworkConfig>> network_;
   std::map<std::string, Record<model::EngineSettings>> engine_settings_;
   std::map<std::string, Record<model::Server>> servers_;
+  std::map<std::string, Record<model::Project>> projects_;
+  std::map<std::string, Record<model::Token>> tokens_;
 };
 
 }  // namespace berth::state

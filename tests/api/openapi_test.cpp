@@ -68,7 +68,7 @@ TEST(OpenApi, TokenRoutesNeedTheBearerTokenAndOpenOnesNothing) {
   EXPECT_EQ(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
   for (auto& route : routes()) {
     auto& op = doc["paths"][std::string(route.pattern)][lower(route.method)];
-    if (route.access == Access::Open) {
+    if (route.need == auth::Need::open) {
       EXPECT_EQ(op["security"], json::array()) << route.pattern;
     } else {
       EXPECT_FALSE(op.contains("security")) << route.pattern;
@@ -190,9 +190,9 @@ TEST(OpenApi, OperationsSayTheStatusesTheirHandlersAnswer) {
     return out;
   };
   EXPECT_EQ(statuses("/v1/databases", "post"),
-            (std::set<std::string>{"201", "202", "400", "401", "409", "422", "503"}));
+            (std::set<std::string>{"201", "202", "400", "401", "403", "409", "422", "503"}));
   EXPECT_EQ(statuses("/v1/databases/{name}", "delete"),
-            (std::set<std::string>{"204", "401", "404", "409"}));
+            (std::set<std::string>{"204", "401", "403", "404", "409"}));
   EXPECT_EQ(statuses("/v1/health", "get"), (std::set<std::string>{"200"}));
   auto& create = doc["paths"]["/v1/databases"]["post"];
   EXPECT_EQ(create["requestBody"]["content"]["application/json"]["schema"]["$ref"],

@@ -78,11 +78,11 @@ TEST(Routes, FindsTheRouteOfMethodAndPath) {
   found = find_route("GET", "/v1/databases/cache/nothing");
   EXPECT_FALSE(found.route);
   EXPECT_FALSE(found.path_known);  // a 404
-  EXPECT_EQ(find_route("GET", "/v1/health").route->access, Access::Open);
-  EXPECT_EQ(find_route("GET", "/metrics").route->access, Access::Open);
-  EXPECT_EQ(find_route("GET", "/ui/app.js").route->access, Access::Open);
-  EXPECT_EQ(find_route("GET", "/v1/sd/prometheus").route->access, Access::Token);
-  EXPECT_EQ(find_route("GET", "/v1/databases").route->access, Access::Token);
+  EXPECT_EQ(find_route("GET", "/v1/health").route->need, auth::Need::open);
+  EXPECT_EQ(find_route("GET", "/metrics").route->need, auth::Need::open);
+  EXPECT_EQ(find_route("GET", "/ui/app.js").route->need, auth::Need::open);
+  EXPECT_EQ(find_route("GET", "/v1/sd/prometheus").route->need, auth::Need::discovery);
+  EXPECT_EQ(find_route("GET", "/v1/databases").route->need, auth::Need::read);
 }
 
 TEST(Routes, TheLabelIsThePatternWhateverTheMethod) {

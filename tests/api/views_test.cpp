@@ -42,7 +42,7 @@ asio::awaitable<void> put_database(store::Store& s, const std::string& id, const
   db.memory_mb = 64;
   db.replicas = instances - 1;
   co_await s.put(keys::database(id), model::dump(db));
-  co_await s.put(keys::name(name), id);
+  co_await s.put(keys::name("default", name), id);
   for (int n = 0; n < instances; ++n) {
     std::string host = "h" + std::to_string(n + 1);
     model::Host h;
@@ -159,7 +159,7 @@ TEST_F(ApiViewsTest, ReadsFollowEveryChange) {
     EXPECT_TRUE(co_await api.state().wait_revision(rev, std::chrono::seconds(5)));
     auto r5 = co_await c.get("/v1/databases/zeta");
     EXPECT_EQ(r5.second["instances"].size(), 3u);
-    co_await s.erase(keys::name("zeta"));
+    co_await s.erase(keys::name("default", "zeta"));
     rev = co_await s.erase(keys::database("aaaa01"));
     EXPECT_TRUE(co_await api.state().wait_revision(rev, std::chrono::seconds(5)));
     auto r6 = co_await c.get("/v1/databases/zeta");

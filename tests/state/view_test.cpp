@@ -56,16 +56,16 @@ TEST(View, DatabasesByIdAndNameFollowPutsRenamesAndDeletes) {
   f.put(keys::database("d2"), database("d2", "carts"));
   ASSERT_NE(f.view.database("d1"), nullptr);
   EXPECT_EQ(f.view.database("d1")->mod_revision, 101);
-  EXPECT_EQ(f.view.database_named("carts")->value.id, "d2");
+  EXPECT_EQ(f.view.database_named("default", "carts")->value.id, "d2");
 
   f.put(keys::database("d1"), database("d1", "invoices"));  // renamed
-  EXPECT_EQ(f.view.database_named("orders"), nullptr);
-  EXPECT_EQ(f.view.database_named("invoices")->value.id, "d1");
+  EXPECT_EQ(f.view.database_named("default", "orders"), nullptr);
+  EXPECT_EQ(f.view.database_named("default", "invoices")->value.id, "d1");
   EXPECT_EQ(f.view.database("d1")->mod_revision, 103);
 
   f.erase(keys::database("d1"));
   EXPECT_EQ(f.view.database("d1"), nullptr);
-  EXPECT_EQ(f.view.database_named("invoices"), nullptr);
+  EXPECT_EQ(f.view.database_named("default", "invoices"), nullptr);
   EXPECT_EQ(f.view.databases().size(), 1u);
 }
 
@@ -186,7 +186,7 @@ TEST(View, AMalformedValueIsLeftOutWithoutThrowing) {
   EXPECT_NO_THROW(f.put_raw(keys::kNetwork, "null"));
   // The bad keys' old records are gone (never older than etcd), the rest is read.
   EXPECT_EQ(f.view.database("d1"), nullptr);
-  EXPECT_EQ(f.view.database_named("orders"), nullptr);
+  EXPECT_EQ(f.view.database_named("default", "orders"), nullptr);
   EXPECT_TRUE(f.view.allocations_of("d1").empty());
   EXPECT_TRUE(f.view.allocations_on("h1").empty());
   EXPECT_EQ(f.view.network(), nullptr);
@@ -196,7 +196,7 @@ TEST(View, AMalformedValueIsLeftOutWithoutThrowing) {
   EXPECT_EQ(f.view.status("d1", 1)->value.state, model::InstanceState::none);
   EXPECT_EQ(f.view.status("d1", 1)->value.role, model::Role::none);
   f.put(keys::database("d2"), database("d2", "fine"));
-  EXPECT_EQ(f.view.database_named("fine")->value.id, "d2");
+  EXPECT_EQ(f.view.database_named("default", "fine")->value.id, "d2");
 }
 
 TEST(View, ResetReplacesEverything) {
@@ -209,7 +209,7 @@ TEST(View, ResetReplacesEverything) {
   f.view.reset(items);
   EXPECT_EQ(f.view.database("d1"), nullptr);
   EXPECT_TRUE(f.view.allocations_on("h1").empty());
-  EXPECT_EQ(f.view.database_named("carts")->mod_revision, 7);
+  EXPECT_EQ(f.view.database_named("default", "carts")->mod_revision, 7);
 }
 
 }  // namespace
