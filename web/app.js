@@ -1,8 +1,10 @@
 // berth web UI: one page with hash routes (#/databases, #/databases/NAME, #/hosts, #/tasks,
-// #/network, #/events) over the /v1 API. No framework: the DOM is built with h(), every text
+// #/network, #/events, #/projects, #/tokens) over the /v1 API; what it offers follows the
+// signed-in token's role (GET /v1/whoami). No framework: the DOM is built with h(), every text
 // from the API goes in as text (never as HTML), and each page polls what it shows.
 
 const TOKEN_KEY = 'berth.token';
+const PROJECT_KEY = 'berth.project';  // an operator's project selector
 const POLL_MS = 2000;
 const EVENTS_POLL_MS = 5000;
 const USAGE_POLL_MS = 15000;
@@ -106,6 +108,15 @@ function setToken(token, remember) {
 function clearToken() {
   sessionStorage.removeItem(TOKEN_KEY);
   localStorage.removeItem(TOKEN_KEY);
+  sessionStorage.removeItem(PROJECT_KEY);
+  me = null;
+}
+
+// The signed-in token as /v1/whoami tells it: {id, name, project, role, expires_at}.
+let me = null;
+const RANK = { viewer: 1, member: 2, admin: 3, operator: 4 };
+function may(role) {
+  return !!me && (RANK[me.role] || 0) >= RANK[role];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -128,6 +139,10 @@ function errorText(e) {
 async function api(method, path, body, options = {}) {
   const headers = { Authorization: 'Bearer ' + (options.token ?? getToken()) };
   const init = { method, headers, cache: 'no-store' };
+  // An operator's project selector narrows every list and picks the project of a create.
+  const project = sessionStorage.getItem(PROJECT_KEY);
+  if (project && me && me.role === 'operator' && !options.token)
+    path += (path.includes('?') ? '&' : '?') + 'project=' + encodeURIComponent(project);
   if (body !== undefined) {
     headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);
@@ -1119,6 +1134,108 @@ function eventsPage(main, params, page) {
   page.poll(refresh, EVENTS_POLL_MS);
 }
 
+// --- Projects (operators) -------------------------------------------------------------------
+
+function projectsPage(main, params, page) {
+  const name = h('input', { autocomplete: 'off', spellcheck: 'false', required: true, pattern: '[a-z][a-z0-9-]{0,62}' });
+  const memory = h('input', { type: 'number', min: 0, value: 0 });
+  const databases = h('input', { type: 'number', min: 0, value: 0 });
+  const create = h('button', { type: 'submit' }, 'Create project');
+  const list = h('div', { id: 'project-list' }, h('p', { class: 'empty' }, 'Loading…'));
+  const msg = messages('project');
+  fill(main, h('h1', { tabindex: -1 }, 'Projects'),
+    h('section', { class: 'panel', 'aria-label': 'Projects' }, list),
+    h('section', { class: 'panel', 'aria-labelledby': 'project-new' },
+      h('h2', { id: 'project-new' }, 'New project'),
+      h('form', { class: 'row', id: 'project-form', onsubmit: onCreate },
+        field('project-name', 'Name', name, 'lower-case letters, digits, dashes'),
+        field('project-memory', 'Memory quota (MiB)', memory, '0: none'),
+        field('project-databases', 'Database quota', databases, '0: none'),
+        h('div', { class: 'field' }, create)),
+      msg.nodes));
+  async function onCreate(event) {
+    event.preventDefault();
+    const body = { name: name.value.trim(), memory_quota_mb: Number(memory.value), database_quota: Number(databases.value) };
+    try {
+      await busy(create, 'Creating…', () => api('POST', '/projects', body));
+      msg.ok(`Project ${body.name} created.`);
+      name.value = '';
+      me = null;  // the header's selector lists it
+      await showWho();
+      await refresh();
+    } catch (e) {
+      msg.fail(e);
+    }
+  }
+  async function refresh() {
+    const data = await api('GET', '/projects').catch((e) => ({ error: errorText(e) }));
+    update(list, data, () => (data.error ? h('p', { class: 'error', role: 'alert' }, data.error)
+      : table(['Project', 'Databases', 'Database quota', 'Memory', 'Memory quota'], data.map((p) => h('tr', { 'data-project': p.name },
+        h('td', {}, p.name), h('td', { class: 'num' }, p.databases), h('td', { class: 'num' }, p.database_quota || '–'),
+        h('td', {}, fmtMiB(p.memory_mb)), h('td', {}, p.memory_quota_mb ? fmtMiB(p.memory_quota_mb) : '–'))), { label: 'Projects' })));
+  }
+  page.poll(refresh, POLL_MS);
+}
+
+// --- Tokens (a project's admins, operators) --------------------------------------------------
+
+function tokensPage(main, params, page) {
+  const roles = me && me.role === 'operator' ? ['viewer', 'member', 'admin', 'operator', 'metrics'] : ['viewer', 'member', 'admin'];
+  const role = h('select', {}, ...roles.map((r) => h('option', { value: r }, r)));
+  const project = h('input', { autocomplete: 'off', spellcheck: 'false', value: (me && me.project) || sessionStorage.getItem(PROJECT_KEY) || '', readonly: !!(me && me.project) });
+  const name = h('input', { autocomplete: 'off', spellcheck: 'false' });
+  const ttl = h('input', { autocomplete: 'off', spellcheck: 'false', placeholder: 'never' });
+  const create = h('button', { type: 'submit' }, 'Create token');
+  const list = h('div', { id: 'token-list' }, h('p', { class: 'empty' }, 'Loading…'));
+  const msg = messages('token');
+  fill(main, h('h1', { tabindex: -1 }, 'Tokens'),
+    h('section', { class: 'panel', 'aria-label': 'Tokens' }, list),
+    h('section', { class: 'panel', 'aria-labelledby': 'token-new' },
+      h('h2', { id: 'token-new' }, 'New token'),
+      h('form', { class: 'row', id: 'token-form', onsubmit: onCreate },
+        field('token-role', 'Role', role),
+        field('token-project', 'Project', project, 'none for operator and metrics tokens'),
+        field('token-name', 'Name', name, 'what it is for'),
+        field('token-ttl', 'Expires after', ttl, 'e.g. 30d, 12h; empty: never'),
+        h('div', { class: 'field' }, create)),
+      msg.nodes));
+  async function onCreate(event) {
+    event.preventDefault();
+    const body = { role: role.value };
+    if (project.value.trim() && ['viewer', 'member', 'admin'].includes(role.value)) body.project = project.value.trim();
+    if (name.value.trim()) body.name = name.value.trim();
+    if (ttl.value.trim()) body.ttl = ttl.value.trim();
+    try {
+      const t = await busy(create, 'Creating…', () => api('POST', '/tokens', body));
+      msg.ok(h('p', {}, `Token ${t.id} created. Its secret is shown this once:`),
+        h('p', { class: 'mono secret', id: 'token-secret' }, t.secret));
+      await refresh();
+    } catch (e) {
+      msg.fail(e);
+    }
+  }
+  async function revoke(id) {
+    const yes = await confirmDialog({ title: `Revoke ${id}?`, text: 'Calls made with it are refused at once.', confirm: 'Revoke' });
+    if (!yes) return;
+    try {
+      await api('DELETE', `/tokens/${encodeURIComponent(id)}`);
+      msg.ok(`${id} revoked.`);
+      await refresh();
+    } catch (e) {
+      msg.fail(e);
+    }
+  }
+  async function refresh() {
+    const data = await api('GET', '/tokens').catch((e) => ({ error: errorText(e) }));
+    update(list, data, () => (data.error ? h('p', { class: 'error', role: 'alert' }, data.error)
+      : table(['Token', 'Project', 'Role', 'Name', 'Expires', ''], data.map((t) => h('tr', { 'data-token': t.id },
+        h('td', { class: 'mono' }, t.id), h('td', {}, t.project || '–'), h('td', {}, t.role), h('td', {}, t.name || '–'),
+        h('td', {}, t.expires_at ? fmtTime(t.expires_at) : 'never'),
+        h('td', {}, h('button', { type: 'button', class: 'quiet small', onclick: () => revoke(t.id) }, 'Revoke')))), { label: 'Tokens' })));
+  }
+  page.poll(refresh, POLL_MS);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Signing in and out, and the router
 
@@ -1151,8 +1268,8 @@ function showSignIn(message) {
   const submit = h('button', { type: 'submit' }, 'Sign in');
   const form = h('form', { id: 'sign-in-form', 'aria-labelledby': 'sign-in-title', onsubmit: onSubmit },
     h('h1', { id: 'sign-in-title' }, 'Sign in to berth'),
-    field('token', 'Admin token', token,
-      'berth up prints it; it is also in the admin.token file of the state folder (root only).'),
+    field('token', 'Token', token,
+      'Any API token: yours from berth token create, or the one berth up printed (admin.token in its state folder).'),
     h('label', { class: 'checkbox', for: 'remember' }, remember, 'Keep me signed in on this computer'),
     h('div', { class: 'buttons' }, submit),
     error);
@@ -1164,7 +1281,7 @@ function showSignIn(message) {
     error.textContent = '';
     const value = token.value.trim();
     try {
-      await busy(submit, 'Signing in…', () => api('GET', '/hosts', undefined, { token: value, keepSignedIn: true }));
+      me = await busy(submit, 'Signing in…', () => api('GET', '/whoami', undefined, { token: value, keepSignedIn: true }));
     } catch (e) {
       error.textContent = errorText(e);
       token.focus();
@@ -1182,7 +1299,29 @@ const ROUTES = {
   tasks: tasksPage,
   network: networkPage,
   events: eventsPage,
+  projects: projectsPage,
+  tokens: tokensPage,
 };
+
+// What the header offers this token: its pages, who it is, an operator's project selector.
+async function showWho() {
+  if (!me) me = await api('GET', '/whoami');
+  for (const el of document.querySelectorAll('[data-needs]')) el.hidden = !may(el.dataset.needs);
+  document.getElementById('who').textContent =
+    `${me.name || me.id} · ${me.role}${me.project ? ` · ${me.project}` : ''}`;
+  const select = document.getElementById('project-select');
+  if (!may('operator')) return;
+  const projects = await api('GET', '/projects');
+  const chosen = sessionStorage.getItem(PROJECT_KEY) || '';
+  select.replaceChildren(h('option', { value: '' }, 'All projects'),
+    ...projects.map((p) => h('option', { value: p.name }, p.name)));
+  select.value = chosen;
+  select.onchange = () => {
+    if (select.value) sessionStorage.setItem(PROJECT_KEY, select.value);
+    else sessionStorage.removeItem(PROJECT_KEY);
+    route();
+  };
+}
 
 function parseHash() {
   const parts = location.hash.replace(/^#\/?/, '').split('/').filter(Boolean).map(decodeURIComponent);
@@ -1191,10 +1330,16 @@ function parseHash() {
   return [null, []];
 }
 
-function route() {
+async function route() {
   if (!getToken()) {
     showSignIn('');
     return;
+  }
+  try {
+    await showWho();
+  } catch (e) {
+    if (!getToken()) return;  // a 401 signed out and shows the form
+    console.error(e);
   }
   let [name, params] = parseHash();
   if (!name) {

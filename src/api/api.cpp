@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "api/handlers.hpp"
 #include "api/respond.hpp"
 #include "api/routes.hpp"
 #include "api/ui.hpp"
@@ -140,7 +141,11 @@ asio::awaitable<http::Response> Api::handle(const http::ServerRequest& request) 
   if (is_ui_path(path)) co_return serve_ui(request);  // its own 404 and 405
   if (!path.starts_with("/v1/")) co_return error(404, "no such endpoint: " + path);
   auto who = identify(request);
-  if (auto* refused = std::get_if<std::string>(&who)) co_return error(401, *refused);
+  if (auto* refused = std::get_if<std::string>(&who)) {
+    auto response = error(401, *refused);
+    co_await record_call(context_, r, found.route, 401);
+    co_return response;
+  }
   r.caller = std::get<auth::Caller>(who);
   if (!found.route) {
     if (!found.path_known) co_return error(404, "no such endpoint: " + method + " " + path);
@@ -153,8 +158,13 @@ asio::awaitable<http::Response> Api::handle(const http::ServerRequest& request) 
     co_return response;
   }
   // The one place where a role meets what a route needs; handlers scope records by project.
-  if (auto refusal = auth::refusal(r.caller, found.route->need)) co_return error(403, *refusal);
-  co_return co_await found.route->handler.call(context_, r, found.params);
+  http::Response response;
+  if (auto refusal = auth::refusal(r.caller, found.route->need))
+    response = error(403, *refusal);
+  else
+    response = co_await found.route->handler.call(context_, r, found.params);
+  co_await record_call(context_, r, found.route, response.status);
+  co_return response;
 }
 
 asio::awaitable<http::Response> Api::serve(const http::ServerRequest& request) {

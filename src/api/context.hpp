@@ -49,6 +49,9 @@ struct Context {
   store::Mirror state;
   state::View view{state};  // the same state as typed records; follows `state`
   ViewCache views;
+  // Refused calls audited in the current second (record_call writes at most 20 a second).
+  int64_t audit_second = 0;
+  int audit_refusals = 0;
 
  private:
   std::set<std::string> pending_addresses_;  // being reserved by this server right now

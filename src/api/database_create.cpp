@@ -20,6 +20,7 @@ model::Allocation DatabaseService::new_allocation(const model::Database& db, int
   model::Allocation a;
   a.database_id = db.id;
   a.database_name = db.name;
+  a.project = db.project;
   a.n = n;
   a.host = host;
   a.ip = ip;

@@ -86,6 +86,13 @@ Reply revoke(Context& c, const Request& r, const TokenId& id);
 http::Response whoami(Context& c, const Request& r);
 }  // namespace tokens
 
+namespace audit_log {  // audit.cpp
+Reply list(Context& c, const Request& r);
+}  // namespace audit_log
+// Writes the audit entry of an answered call, when it is one that is audited.
+boost::asio::awaitable<void> record_call(Context& c, const Request& r, const Route* route,
+                                         int status);
+
 namespace observe {  // metrics.cpp: health, Prometheus' scrape and service discovery
 http::Response health(Context& c, const Request& r);
 http::Response metrics(Context& c, const Request& r);

@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "api/openapi.hpp"
+#include "audit/audit.hpp"
 #include "engines/engine.hpp"
 #include "events/events.hpp"
 #include "model/model.hpp"
@@ -362,6 +363,10 @@ json schemas() {
                {"ttl", str("e.g. 30d, 12h; none: never expires")}},
               {"role"})},
       {"Whoami", token_view()},
+      {"AuditEntry", derived<audit::Entry>()},
+      {"AuditPage", object({{"entries", array_of(ref("AuditEntry"))},
+                            {"after", str("pass as ?after to follow on from here")}},
+                           {"entries", "after"})},
       {"OpenApiDocument", object({{"openapi", str()}}, {"openapi"})},
   };
 }

@@ -55,7 +55,7 @@ const Route kRoutes[] = {
     {"GET", "/v1/network", "network.get", on<&network::get>, Need::cluster},
     {"PUT", "/v1/network", "network.set", on<&network::set>, Need::cluster},
 
-    {"GET", "/v1/engines", "engines.list", on<&engines::list>, Need::cluster},
+    {"GET", "/v1/engines", "engines.list", on<&engines::list>, Need::read},
     {"PUT", "/v1/engines/{name}", "engines.set", on<&engines::set>, Need::cluster},
 
     {"GET", "/v1/projects", "projects.list", on<&projects::list>, Need::cluster},
@@ -68,6 +68,7 @@ const Route kRoutes[] = {
     {"POST", "/v1/tokens", "tokens.create", on<&tokens::create>, Need::tokens},
     {"DELETE", "/v1/tokens/{id}", "tokens.revoke", on<&tokens::revoke>, Need::tokens},
     {"GET", "/v1/whoami", "whoami", on<&tokens::whoami>, Need::whoami},
+    {"GET", "/v1/audit", "audit.list", on<&audit_log::list>, Need::tokens},
 };
 
 }  // namespace

@@ -132,6 +132,32 @@ int whoami(client::Client& c, const Output& o) {
   return 0;
 }
 
+int show_audit(client::Client& c, bool follow, const Output& o) {
+  auto print = [&](const json& entries) {
+    for (auto& e : entries) {
+      if (o.json) {
+        o.out << e.dump() << "\n";  // one object per line: a follow never ends
+        continue;
+      }
+      std::string who = e.value("token_id", "");
+      if (!e.value("token_name", "").empty()) who += " (" + e.value("token_name", "") + ")";
+      o.out << e.value("time", "") << "  " << e.value("status", 0) << "  " << e.value("method", "")
+            << " " << e.value("target", "") << "  " << (who.empty() ? "no token" : who)
+            << (e.value("project", "").empty() ? "" : "  project " + e.value("project", ""))
+            << "\n";
+    }
+    o.out.flush();
+  };
+  auto page = c.send("GET", "/v1/audit").body;
+  print(page["entries"]);
+  while (follow) {
+    auto after = page.value("after", "");
+    page = c.send("GET", "/v1/audit?follow=1&after=" + client::escape(after)).body;
+    print(page["entries"]);
+  }
+  return 0;
+}
+
 void add_access_commands(CLI::App& app, const Context& ctx) {
   auto& flags = *ctx.flags;
 
@@ -182,6 +208,13 @@ void add_access_commands(CLI::App& app, const Context& ctx) {
   token_revoke->add_option("id", *id, "token id (tok-...)")->required();
   add_connection(token_revoke, flags);
   on_run(token_revoke, ctx, [=](auto& c, auto& o) { return revoke_token(c, *id, o); });
+
+  auto* audit = app.add_subcommand("audit", "Calls that changed something or were refused");
+  auto follow = std::make_shared<bool>(false);
+  audit->add_flag("--follow,-f", *follow, "keep printing entries as they come");
+  audit->add_flag("--json", flags.json, "one JSON object per line");
+  add_connection(audit, flags);
+  on_run(audit, ctx, [=](auto& c, auto& o) { return show_audit(c, *follow, o); });
 
   auto* who = app.add_subcommand("whoami", "The token in use: id, name, project, role, expiry");
   who->add_flag("--json", flags.json, "print it as JSON");

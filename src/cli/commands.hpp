@@ -97,6 +97,7 @@ int create_token(client::Client& c, const TokenArgs& args, const Output& o);
 int list_tokens(client::Client& c, const Output& o);
 int revoke_token(client::Client& c, const std::string& id, const Output& o);
 int whoami(client::Client& c, const Output& o);
+int show_audit(client::Client& c, bool follow, const Output& o);
 void add_access_commands(CLI::App& app, const Context& ctx);
 
 // Tasks, usage, events (tasks.cpp)

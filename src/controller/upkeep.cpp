@@ -3,6 +3,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "audit/audit.hpp"
 #include "controller/prune.hpp"
 #include "controller/scope.hpp"
 #include "metrics/metrics.hpp"
@@ -74,6 +75,11 @@ asio::awaitable<void> EtcdUpkeep::prune() {
   }
   auto expired = expired_keys(records, std::time(nullptr), settings_.retention);
   co_await free_unowned_addresses();
+  // The audit log (not mirrored): what is older than its retention, in one range.
+  std::vector<store::Operation> old_audit{store::Operation::erase_range(
+      audit::kPrefix,
+      audit::key_before((std::time(nullptr) - audit::kRetentionSeconds) * int64_t{1'000'000}))};
+  co_await leader_txn_batched(term_, old_audit);
   if (expired.empty()) co_return;
   std::vector<store::Operation> erase;
   for (auto& key : expired) erase.push_back(store::Operation::erase(key));

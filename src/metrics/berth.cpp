@@ -183,6 +183,7 @@ void collect_instance(Registry& out, const model::Allocation& a, const model::In
                       int64_t primary_offset) {
   Labels labels{{"database", a.database_name},
                 {"database_id", a.database_id},
+                {"project", a.project},
                 {"instance", std::to_string(a.n)},
                 {"host", a.host},
                 {"engine", a.engine},

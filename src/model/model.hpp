@@ -176,6 +176,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Database, id, name, project, eng
 struct Allocation {
   std::string database_id;
   std::string database_name;
+  std::string project = keys::kDefaultProject;  // the database's, for metrics' labels
   int n = 0;
   std::string host;
   std::string ip;
@@ -193,9 +194,9 @@ struct Allocation {
   // its primary was restored from a backup).
   std::string data_generation;
 };
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Allocation, database_id, database_name, n, host, ip,
-                                                port, engine, image, memory_mb, password, role,
-                                                epoch, primary_ip, database_address,
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Allocation, database_id, database_name, project, n,
+                                                host, ip, port, engine, image, memory_mb, password,
+                                                role, epoch, primary_ip, database_address,
                                                 min_replicas_to_write, data_generation)
 
 // A Docker host as its agent registers it.

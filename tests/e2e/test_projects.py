@@ -144,8 +144,14 @@ class ProjectsTest(unittest.TestCase):
         status, body = self.api(a["secret"], "DELETE", "/v1/databases/cache")
         self.assertEqual(status, 403)
         self.assertIn("admin", body["error"])
-        for path in ("/v1/hosts", "/v1/network", "/v1/engines", "/v1/projects"):
+        for path in ("/v1/hosts", "/v1/network", "/v1/projects", "/v1/orphans"):
             self.assertEqual(self.api(admin["secret"], "GET", path)[0], 403, path)
+        # What engines there are is every user's to read (the UI's create form); their
+        # settings are the operators'.
+        self.assertEqual(self.api(viewer["secret"], "GET", "/v1/engines")[0], 200)
+        status, body = self.api(admin["secret"], "PUT", "/v1/engines/redis", {"image": ""})
+        self.assertEqual(status, 403)
+        self.assertIn("operator", body["error"])
         self.assertEqual(self.api(a["secret"], "GET", "/v1/tokens")[0], 403)
         names = [d["name"] for d in json.loads(self.cli(op, "ps", "--json").stdout)]
         self.assertNotIn("nope", names)
@@ -202,6 +208,25 @@ class ProjectsTest(unittest.TestCase):
         status, body = self.api(short["secret"], "GET", "/v1/databases")
         self.assertIn("expired", body["error"])
         self.assertEqual(self.api(b["secret"], "GET", "/v1/databases")[0], 200)
+
+        # The audit log: each change and each refusal, with the token that made it.
+        entries = self.api(op, "GET", "/v1/audit")[1]["entries"]
+        def has(token_id, method, route, status):
+            return any(e["token_id"] == token_id and e["method"] == method and
+                       e["route"] == route and e["status"] == status for e in entries)
+        self.assertTrue(has(a["id"], "POST", "/v1/databases", 201), entries[-5:])
+        self.assertTrue(has(viewer["id"], "POST", "/v1/databases", 403))
+        self.assertTrue(has(a["id"], "DELETE", "/v1/databases/{name}", 403))
+        self.assertTrue(has(admin["id"], "DELETE", "/v1/tokens/{id}", 204))
+        self.assertTrue(has("", "GET", "/v1/databases", 401))  # the revoked token's call
+        self.assertFalse(any(e["method"] == "GET" and e["status"] == 200 for e in entries))
+        # A project admin reads its project's entries only; a member none.
+        own = self.api(admin["secret"], "GET", "/v1/audit")[1]["entries"]
+        self.assertTrue(own)
+        self.assertEqual({e["project"] for e in own}, {"team-a"})
+        self.assertEqual(self.api(b["secret"], "GET", "/v1/audit")[0], 403)
+        lines = self.cli(op, "audit", "--json").stdout.splitlines()
+        self.assertTrue(any(json.loads(line)["token_id"] == b["id"] for line in lines))
 
         # Bad input: a clear 422 naming the field, nothing made.
         status, body = self.api(op, "POST", "/v1/tokens", {"project": "team-a", "role": "boss"})

@@ -130,6 +130,33 @@ class UiTest(unittest.TestCase):
         self.assertGreaterEqual(status, 400, answer)
         return answer["error"]
 
+    def test_a_project_admin_sees_its_project_and_makes_a_token(self):
+        status, _ = self.berth.request("POST", "/v1/projects", {"name": "uiteam"})
+        self.assertEqual(status, 201)
+        status, theirs = self.berth.request("POST", "/v1/databases?wait=false",
+                                            {"name": "operators-own", "engine": "redis",
+                                             "memory_mb": 64})
+        self.assertIn(status, (201, 202))
+        status, admin = self.berth.request("POST", "/v1/tokens",
+                                           {"project": "uiteam", "role": "admin", "name": "ui"})
+        self.assertEqual(status, 201)
+        browser = Browser(self.berth.url, ARTIFACTS)
+        self.addCleanup(browser.close)
+        browser.do("open", path=f"/ui/?token={admin['secret']}", expect="signed-in",
+                   shot="project-admin")
+        nav = browser.do("nav")
+        # Its project's pages and the tokens page; no cluster pages, no project selector.
+        self.assertEqual(nav["links"], ["Databases", "Tasks", "Events", "Tokens"])
+        self.assertIn("uiteam", nav["who"])
+        self.assertFalse(nav["selector"])
+        listed = browser.do("visit", page="Databases")
+        self.assertNotIn("operators-own", listed["text"])
+        made = browser.do("create_token", role="viewer", name="from-the-ui")
+        status, me = self.berth.request("GET", "/v1/whoami", token=made["secret"])
+        self.assertEqual((status, me["project"], me["role"]), (200, "uiteam", "viewer"))
+        self.assertEqual(browser.do("quit")["page_errors"], [])
+        self.assertEqual(self.berth.request("DELETE", "/v1/databases/operators-own")[0], 204)
+
     def test_an_administrator_session(self):
         browser = Browser(self.berth.url, ARTIFACTS)
         self.addCleanup(browser.close)

@@ -76,7 +76,7 @@ class BerthMetricsState : public ::testing::Test {
     db.name = "cache";
     db.engine = "redis";
     put(keys::database("d1"), model::dump(db));
-    model::Allocation p{"d1", "cache", 0, "h1", "10.1.0.2", 6379, "redis", "", 256};
+    model::Allocation p{"d1", "cache", "default", 0, "h1", "10.1.0.2", 6379, "redis", "", 256};
     model::Allocation r = p;
     r.n = 1;
     r.host = "h2";
@@ -102,7 +102,7 @@ class BerthMetricsState : public ::testing::Test {
     lost.name = "gone";
     lost.engine = "memcached";
     put(keys::database("d2"), model::dump(lost));
-    model::Allocation l{"d2", "gone", 0, "h3", "10.1.0.9", 11211, "memcached", "", 64};
+    model::Allocation l{"d2", "gone", "default", 0, "h3", "10.1.0.9", 11211, "memcached", "", 64};
     put(keys::allocation("h3", "d2", 0), model::dump(l));
 
     for (auto [id, kind, st] :
@@ -152,8 +152,9 @@ TEST_F(BerthMetricsState, DatabasesInstancesTasksAndHosts) {
 TEST_F(BerthMetricsState, InstanceFiguresWithEveryLabel) {
   Registry r;
   collect_cluster(r, state);
-  Labels primary{{"database", "cache"}, {"database_id", "d1"}, {"instance", "0"},
-                 {"host", "h1"},        {"engine", "redis"},   {"role", "primary"}};
+  Labels primary{{"database", "cache"}, {"database_id", "d1"}, {"project", "default"},
+                 {"instance", "0"},     {"host", "h1"},        {"engine", "redis"},
+                 {"role", "primary"}};
   Labels replica = primary;
   replica["instance"] = "1";
   replica["host"] = "h2";

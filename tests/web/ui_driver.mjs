@@ -49,7 +49,7 @@ const steps = {
     await page.goto(base + where);
     if (expect === 'sign-in') {
       const error = await nonEmpty(page.locator('#sign-in-error'));
-      await page.getByLabel('Admin token').waitFor();
+      await page.getByLabel('Token', { exact: true }).waitFor();
       return { url: page.url(), error, screenshot: await shot(name || 'sign-in') };
     }
     await onDatabasesList();
@@ -144,15 +144,37 @@ const steps = {
     return { current, text: await text(main), ...extra, screenshot: await shot(which.toLowerCase()) };
   },
 
+  // What the header offers: the visible navigation links, who is signed in, the project selector.
+  async nav() {
+    await page.locator('#who').filter({ hasText: /\S/ }).waitFor();
+    const links = await page.getByRole('navigation', { name: 'Pages' }).getByRole('link').evaluateAll(
+      (as) => as.filter((a) => a.offsetParent !== null).map((a) => a.textContent.trim()));
+    const selector = await page.locator('#project-select').isVisible();
+    return { links, who: await text(page.locator('#who')), selector, screenshot: await shot('nav') };
+  },
+
+  // Makes a token on the Tokens page: its secret as the page shows it, once.
+  async create_token({ role, name }) {
+    await page.getByRole('navigation', { name: 'Pages' }).getByRole('link', { name: 'Tokens', exact: true }).click();
+    await page.locator('#token-list').filter({ hasNotText: 'Loading…' }).waitFor();
+    await page.getByLabel('Role').selectOption(role);
+    await page.getByLabel('Name', { exact: true }).fill(name);
+    await page.getByRole('button', { name: 'Create token' }).click();
+    const secret = await nonEmpty(page.locator('#token-secret'));
+    const id = secret.split('.')[0];
+    await page.locator(`tr[data-token="${id}"]`).waitFor();
+    return { secret, id, screenshot: await shot('token-created') };
+  },
+
   async sign_out() {
     await page.getByRole('button', { name: 'Sign out' }).click();
-    await page.getByLabel('Admin token').waitFor();
+    await page.getByLabel('Token', { exact: true }).waitFor();
     const stored = await page.evaluate(() => sessionStorage.length + localStorage.length);
     return { stored, screenshot: await shot('signed-out') };
   },
 
   async sign_in({ token }) {
-    const field = page.getByLabel('Admin token');
+    const field = page.getByLabel('Token', { exact: true });
     await field.fill(token);
     await field.press('Enter');
     await onDatabasesList();
