@@ -10,6 +10,8 @@ primaries that do not exist. What is measured is the API alone.
 wrk on the same machine, keep-alive, with the admin token:
 - GET /v1/databases/{name} over every name, -t2 -c32: api_get_rps=, api_get_p99_ms=
 - GET /v1/databases (the whole list), -t1 -c4: api_list_p99_ms=, api_list_rps=
+- the same two with a project token (viewer of the project `default`, where the records are):
+  api_get_project_rps=, api_get_project_ratio= (to the admin token's), api_list_project_p99_ms=
 - floors in the same run: GET /v1/health (no token, no lookup) and etcd's own /v3/kv/range
   of one key: health_rps=, etcd_range_rps=, and the ratios of api_get_rps to both.
 Each figure is the median of RUNS (3) runs of DURATION (10) seconds, taken in rounds."""
@@ -217,10 +219,16 @@ def main():
             raise RuntimeError(f"unexpected view of {names[0]}: {one}")
         get_lua, range_lua = write_scripts(workdir, names, "/berth/names/" + names[0])
         auth = ["Authorization: Bearer " + berth.token]
-        runs = {"get": [], "list": [], "health": [], "etcd": []}
+        viewer = berth.api("POST", "/v1/tokens", {"project": "default", "role": "viewer",
+                                                  "name": "bench"})
+        project_auth = ["Authorization: Bearer " + viewer["secret"]]
+        runs = {"get": [], "list": [], "get_project": [], "list_project": [], "health": [],
+                "etcd": []}
         for _ in range(RUNS):  # in rounds, so that noise on the machine hits every figure
             runs["get"].append(wrk(berth.url + "/", 2, 32, auth, get_lua))
             runs["list"].append(wrk(berth.url + "/v1/databases", 1, 4, auth))
+            runs["get_project"].append(wrk(berth.url + "/", 2, 32, project_auth, get_lua))
+            runs["list_project"].append(wrk(berth.url + "/v1/databases", 1, 4, project_auth))
             runs["health"].append(wrk(berth.url + "/v1/health", 2, 32))
             runs["etcd"].append(wrk(etcd.endpoint + "/v3/kv/range", 2, 32, (), range_lua))
 
@@ -232,6 +240,9 @@ def main():
         print(f"api_get_p99_ms={median('get', 1):.2f} ms")
         print(f"api_list_p99_ms={median('list', 1):.2f} ms")
         print(f"api_list_rps={median('list', 0):.0f} req/s")
+        print(f"api_get_project_rps={median('get_project', 0):.0f} req/s")
+        print(f"api_get_project_ratio={median('get_project', 0) / get_rps:.2f} ratio")
+        print(f"api_list_project_p99_ms={median('list_project', 1):.2f} ms")
         print(f"health_rps={health_rps:.0f} req/s")
         print(f"etcd_range_rps={etcd_rps:.0f} req/s")
         print(f"api_get_health_ratio={get_rps / health_rps:.2f} ratio")
