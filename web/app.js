@@ -524,6 +524,7 @@ function databasePage(main, params, page) {
   const backupsError = h('p', { class: 'error', role: 'alert' });
   const tasks = h('div', { id: 'db-tasks' });
   const events = h('div', { id: 'db-events' });
+  const log = h('pre', { id: 'db-log', class: 'log', tabindex: 0, 'aria-label': 'Engine log' });
   const charts = h('div', { id: 'db-usage' }, h('p', { class: 'empty' }, 'Loading…'));
   const msg = messages('action');
   let range = '1h';
@@ -582,7 +583,9 @@ function databasePage(main, params, page) {
     h('section', { class: 'panel', 'aria-labelledby': 'dbtasks-title' },
       h('h2', { id: 'dbtasks-title' }, 'Tasks'), tasks),
     h('section', { class: 'panel', 'aria-labelledby': 'dbevents-title' },
-      h('h2', { id: 'dbevents-title' }, 'Recent events'), events));
+      h('h2', { id: 'dbevents-title' }, 'Recent events'), events),
+    h('section', { class: 'panel', 'aria-labelledby': 'dblog-title' },
+      h('h2', { id: 'dblog-title' }, 'Log of the primary (last 100 lines)'), log));
 
   function applyActions() {
     if (!actionsReady) {
@@ -634,6 +637,8 @@ function databasePage(main, params, page) {
   async function refreshEvents() {
     const data = await optional(`/events?limit=50&database=${q}`).catch((e) => ({ error: errorText(e) }));
     update(events, data, () => renderEvents(data, { database: false }));
+    const page = await api('GET', `${path}/logs?tail=100`).catch((e) => ({ error: errorText(e) }));
+    update(log, page, () => (page.error ? page.error : (page.lines || []).map((l) => l.text).join('\n')));
   }
 
   async function onResize(event) {

@@ -1,5 +1,6 @@
 #include "agent/agent.hpp"
 
+#include "agent/logs.hpp"
 #include "engines/engine.hpp"
 #include "util/log.hpp"
 
@@ -15,9 +16,15 @@ Options with_defaults(Options options) {
 }
 }  // namespace
 
+asio::awaitable<http::Response> Agent::serve_logs(const http::ServerRequest& request) {
+  return agent::serve_logs(store_, docker_, reconciler_, request);
+}
+
 Agent::Agent(asio::any_io_executor executor, store::Store& store, docker::Docker& docker,
              Options options)
-    : options_(with_defaults(std::move(options))),
+    : store_(store),
+      docker_(docker),
+      options_(with_defaults(std::move(options))),
       session_(executor, store, docker, options_,
                {.registered = [this] { reconciler_.registered(); },
                 .fence_changed = [this] { reconciler_.fence_changed(); },

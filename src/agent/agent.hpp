@@ -14,6 +14,7 @@
 #include "agent/session.hpp"
 #include "agent/tasks.hpp"
 #include "docker/docker.hpp"
+#include "http/http.hpp"
 #include "store/store.hpp"
 
 namespace berth::metrics {
@@ -36,6 +37,8 @@ class Agent : private TaskHost {
   // Stops everything the agent started. The containers run on and the lease is left to run
   // out: started again within its TTL, the agent takes it back and nothing fails over.
   boost::asio::awaitable<void> shutdown();
+  // GET /v1/logs on the metrics listener: an instance's engine log (agent/logs.cpp).
+  boost::asio::awaitable<http::Response> serve_logs(const http::ServerRequest& request);
   // Adds this host's instances and the agent's state to a scrape (agent/metrics.cpp).
   void collect_metrics(metrics::Registry& out) const;
 
@@ -82,6 +85,8 @@ class Agent : private TaskHost {
     return reconciler_.adopt_orphan(volume);
   }
 
+  store::Store& store_;
+  docker::Docker& docker_;
   Options options_;
   HostSession session_;
   Reconciler reconciler_;

@@ -86,6 +86,10 @@ Reply revoke(Context& c, const Request& r, const TokenId& id);
 http::Response whoami(Context& c, const Request& r);
 }  // namespace tokens
 
+namespace logs {  // logs.cpp
+Reply get(Context& c, const Request& r, const DatabaseRef& ref);
+}  // namespace logs
+
 namespace audit_log {  // audit.cpp
 Reply list(Context& c, const Request& r);
 }  // namespace audit_log

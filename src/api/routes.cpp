@@ -31,6 +31,7 @@ const Route kRoutes[] = {
     {"POST", "/v1/databases/{name}/backups", "backups.start", on<&backups::start>, Need::write},
     {"POST", "/v1/databases/{name}/restore", "backups.restore", on<&backups::restore>, Need::write},
     {"GET", "/v1/databases/{name}/usage", "usage.get", on<&usage::get>, Need::read},
+    {"GET", "/v1/databases/{name}/logs", "databases.logs", on<&logs::get>, Need::read},
 
     {"GET", "/v1/backups", "backups.list", on<&backups::list>, Need::read},
     {"GET", "/v1/backups/{id}", "backups.get", on<&backups::get>, Need::read},

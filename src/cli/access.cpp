@@ -1,4 +1,5 @@
-// berth project create|ls|update|rm, berth token create|ls|revoke, berth whoami.
+// berth project, token, whoami, audit and logs: who may do what, what was done, what the
+// engines say.
 #include "cli/cli.hpp"
 #include "cli/commands.hpp"
 
@@ -158,6 +159,24 @@ int show_audit(client::Client& c, bool follow, const Output& o) {
   return 0;
 }
 
+int show_logs(client::Client& c, const LogsArgs& args, const Output& o) {
+  std::string base = "/v1/databases/" + client::escape(args.name) +
+                     "/logs?tail=" + client::escape(args.tail.empty() ? "100" : args.tail);
+  if (!args.instance.empty()) base += "&instance=" + client::escape(args.instance);
+  auto page = c.send("GET", base).body;
+  for (;;) {
+    for (auto& line : page["lines"]) {
+      if (o.json)
+        o.out << line.dump() << "\n";
+      else
+        o.out << line.value("text", "") << "\n";
+    }
+    o.out.flush();
+    if (!args.follow) return 0;
+    page = c.send("GET", base + "&follow=1&after=" + client::escape(page.value("after", "0"))).body;
+  }
+}
+
 void add_access_commands(CLI::App& app, const Context& ctx) {
   auto& flags = *ctx.flags;
 
@@ -215,6 +234,16 @@ void add_access_commands(CLI::App& app, const Context& ctx) {
   audit->add_flag("--json", flags.json, "one JSON object per line");
   add_connection(audit, flags);
   on_run(audit, ctx, [=](auto& c, auto& o) { return show_audit(c, *follow, o); });
+
+  auto* logs = app.add_subcommand("logs", "An instance's engine log (the primary's by default)");
+  auto largs = std::make_shared<LogsArgs>();
+  logs->add_option("name", largs->name, "database name or id")->required();
+  logs->add_option("--instance", largs->instance, "instance number");
+  logs->add_option("--tail", largs->tail, "the last lines (100)");
+  logs->add_flag("--follow,-f", largs->follow, "keep printing lines as they come");
+  logs->add_flag("--json", flags.json, "one JSON object per line: time, text");
+  add_connection(logs, flags);
+  on_run(logs, ctx, [=](auto& c, auto& o) { return show_logs(c, *largs, o); });
 
   auto* who = app.add_subcommand("whoami", "The token in use: id, name, project, role, expiry");
   who->add_flag("--json", flags.json, "print it as JSON");

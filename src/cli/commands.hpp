@@ -82,7 +82,7 @@ struct RestoreArgs {
 int restore(client::Client& c, const RestoreArgs& args, const Output& o);
 void add_backup_commands(CLI::App& app, const Context& ctx);
 
-// Projects, tokens, whoami (access.cpp)
+// Projects, tokens, whoami, audit, logs (access.cpp)
 struct ProjectArgs {
   std::string name, memory_quota, database_quota;
 };
@@ -98,6 +98,11 @@ int list_tokens(client::Client& c, const Output& o);
 int revoke_token(client::Client& c, const std::string& id, const Output& o);
 int whoami(client::Client& c, const Output& o);
 int show_audit(client::Client& c, bool follow, const Output& o);
+struct LogsArgs {
+  std::string name, instance, tail;
+  bool follow = false;
+};
+int show_logs(client::Client& c, const LogsArgs& args, const Output& o);
 void add_access_commands(CLI::App& app, const Context& ctx);
 
 // Tasks, usage, events (tasks.cpp)

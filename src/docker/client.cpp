@@ -275,20 +275,38 @@ asio::awaitable<int> Client::container_wait(const std::string& id, std::chrono::
   co_return json::parse(res.body).value("StatusCode", -1);
 }
 
+namespace {
+
+// Without a TTY the log stream is multiplexed: 8-byte frame headers (stream, 0, 0, 0, size).
+std::string demultiplexed(const std::string& body) {
+  std::string out;
+  size_t pos = 0;
+  while (pos + 8 <= body.size()) {
+    auto byte = [&](size_t i) { return static_cast<unsigned char>(body[pos + i]); };
+    size_t size = size_t{byte(4)} << 24 | size_t{byte(5)} << 16 | size_t{byte(6)} << 8 | byte(7);
+    out += body.substr(pos + 8, size);
+    pos += 8 + size;
+  }
+  return out;
+}
+
+}  // namespace
+
 asio::awaitable<std::string> Client::container_logs(const std::string& id) {
   http::Request req{"GET", kApi + "/containers/" + id + "/logs?stdout=1&stderr=1"};
   auto res = co_await timed(*http_, req, std::chrono::seconds(30));
   if (res.status != 200) throw Error(res.status, message_of(res.body));
-  // Without a TTY the stream is multiplexed: 8-byte frame headers (stream, 0, 0, 0, size).
-  std::string out;
-  size_t pos = 0;
-  while (pos + 8 <= res.body.size()) {
-    auto byte = [&](size_t i) { return static_cast<unsigned char>(res.body[pos + i]); };
-    size_t size = size_t{byte(4)} << 24 | size_t{byte(5)} << 16 | size_t{byte(6)} << 8 | byte(7);
-    out += res.body.substr(pos + 8, size);
-    pos += 8 + size;
-  }
-  co_return out;
+  co_return demultiplexed(res.body);
+}
+
+asio::awaitable<std::string> Client::container_log_lines(const std::string& id, int tail,
+                                                         int64_t since_seconds) {
+  http::Request req{"GET", kApi + "/containers/" + http::url_encode(id) +
+                               "/logs?stdout=1&stderr=1&timestamps=1&tail=" + std::to_string(tail) +
+                               "&since=" + std::to_string(since_seconds)};
+  auto res = co_await timed(*http_, req, std::chrono::seconds(30));
+  if (res.status != 200) throw Error(res.status, message_of(res.body));
+  co_return demultiplexed(res.body);
 }
 
 asio::awaitable<void> Client::container_update_memory(const std::string& id, int64_t memory_bytes) {

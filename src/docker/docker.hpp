@@ -117,6 +117,10 @@ class Docker {
                                               std::chrono::seconds timeout) = 0;
   // Its output so far, stdout and stderr together.
   virtual asio::awaitable<std::string> container_logs(const std::string& id) = 0;
+  // The last `tail` lines (stdout and stderr) written after Unix time since_seconds (0: any),
+  // each line prefixed with Docker's RFC 3339 timestamp and a space.
+  virtual asio::awaitable<std::string> container_log_lines(const std::string& id, int tail,
+                                                           int64_t since_seconds) = 0;
   // Changes the memory limit of a running container in place.
   virtual asio::awaitable<void> container_update_memory(const std::string& id,
                                                         int64_t memory_bytes) = 0;

@@ -31,6 +31,8 @@ void Exporter::stop() {
 }
 
 asio::awaitable<http::Response> Exporter::handle(const http::ServerRequest& request) {
+  if (auto extra = extra_.find(request.path); extra != extra_.end() && request.method == "GET")
+    co_return co_await extra->second(request);
   if (request.path != "/metrics") {
     http::Response r;
     r.status = 404;

@@ -1,9 +1,11 @@
-// A listener that serves only GET /metrics: the agent's, which has no API of its own.
+// A listener that serves GET /metrics (and the few paths its owner adds with serve()): the
+// agent's, which has no API of its own.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -23,6 +25,9 @@ class Exporter {
   // Empty, after a log line, when it cannot listen: an agent keeps working without metrics.
   std::string start(const std::string& listen, const std::string& advertise_host);
   void stop();
+  // Answers GET path with handler (the agent's /v1/logs).
+  using Handler = std::function<boost::asio::awaitable<http::Response>(const http::ServerRequest&)>;
+  void serve(std::string path, Handler handler) { extra_[std::move(path)] = std::move(handler); }
 
  private:
   boost::asio::awaitable<http::Response> handle(const http::ServerRequest& request);
@@ -30,6 +35,7 @@ class Exporter {
   boost::asio::any_io_executor executor_;
   std::function<void(Registry&)> collect_;
   std::unique_ptr<http::Server> server_;
+  std::map<std::string, Handler> extra_;
 };
 
 }  // namespace berth::metrics

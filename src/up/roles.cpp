@@ -232,6 +232,7 @@ int run_agent(const AgentFlags& flags) {
       options.advertise);
   agent::Agent agent(io.get_executor(), store, docker, options);
   running = &agent;
+  exporter.serve("/v1/logs", [&](const http::ServerRequest& r) { return agent.serve_logs(r); });
   int exit_code = 0;
   asio::co_spawn(io, agent.run(), stop_on_error(io, &exit_code));
   run_until_signal(io, [&]() -> asio::awaitable<void> {
@@ -309,6 +310,7 @@ int run_up(UpFlags flags) {
   agent_options.metrics_address = exporter.start(flags.metrics_listen, "127.0.0.1");
   agent::Agent agent(io.get_executor(), store, docker, agent_options);
   running = &agent;
+  exporter.serve("/v1/logs", [&](const http::ServerRequest& r) { return agent.serve_logs(r); });
   api::Presence presence(io.get_executor(), store, flags.listen);
   controller::Controller controller(io.get_executor(), store, api.view(), "up");
   controller.set_backup_store(api_options.backups);

@@ -91,7 +91,8 @@ TEST(Routes, TheLabelIsThePatternWhateverTheMethod) {
   EXPECT_EQ(route_label("/v1/hosts/h1/undrain"), "/v1/hosts/{name}/undrain");
   EXPECT_EQ(route_label("/v1/network"), "/v1/network");
   EXPECT_EQ(route_label("/v1/hosts/h1"), "other");  // no such route
-  EXPECT_EQ(route_label("/v1/databases/cache/logs"), "other");
+  EXPECT_EQ(route_label("/v1/databases/cache/logs"), "/v1/databases/{name}/logs");
+  EXPECT_EQ(route_label("/v1/databases/cache/nosuch"), "other");
 }
 
 // A store for the router alone: an admin token hash and nothing else; the watch waits until

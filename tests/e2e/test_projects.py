@@ -114,6 +114,33 @@ class ProjectsTest(unittest.TestCase):
             events = self.api(s, "GET", "/v1/events?limit=1000")[1]["events"]
             self.assertTrue(events)
             self.assertEqual({e.get("database") for e in events}, {mine["id"]})
+        # The engine's own log, from the agent through the server: its owners' (a viewer's
+        # too), nobody else's.
+        logged = self.cli(a["secret"], "logs", "cache", "--tail", "50").stdout
+        self.assertIn("Ready to accept connections", logged)
+        self.assertIn("Ready to accept connections",
+                      self.cli(viewer["secret"], "logs", "cache").stdout)
+        self.assertEqual(self.api(b["secret"], "GET", f"/v1/databases/{da['id']}/logs")[0], 404)
+        status, page = self.api(a["secret"], "GET", "/v1/databases/cache/logs?tail=1")
+        self.assertEqual((status, len(page["lines"])), (200, 1))
+        # Following: only what comes after, as it comes.
+        redis_cli(da["address"], da["password"], "bgsave")
+        status, later = self.api(a["secret"], "GET",
+                                 f"/v1/databases/cache/logs?follow=1&after={page['after']}")
+        self.assertEqual(status, 200)
+        self.assertTrue(any("save" in line["text"].lower() for line in later["lines"]), later)
+        # The agent checks the token itself: its port is open to anyone on the LAN.
+        groups = self.api(op, "GET", "/v1/sd/prometheus")[1]
+        [agent] = [g["targets"][0] for g in groups if g["labels"].get("berth_role") == "agent"]
+        req = urllib.request.Request(f"http://{agent}/v1/logs?database={da['id']}&instance=0")
+        with self.assertRaises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(req, timeout=10)
+        self.assertEqual(refused.exception.code, 401)
+        req.add_header("Authorization", "Bearer " + b["secret"])
+        with self.assertRaises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(req, timeout=10)
+        self.assertEqual(refused.exception.code, 404)
+
         # The operator sees both, and narrows with --project.
         everything = json.loads(self.cli(op, "ps", "--json").stdout)
         self.assertEqual({d["id"] for d in everything} >= {da["id"], db_["id"]}, True)

@@ -194,6 +194,7 @@ class UiTest(unittest.TestCase):
         self.assertEqual(self.berth.api("GET", "/v1/databases/uitest")["state"], "running")
         page = browser.do("open_database", name="uitest")
         self.assertIn("64 MiB", page["facts"])
+        self.assertIn("Ready to accept connections", page["log"])  # the engine's own log
 
         # Resize through the UI: the API and the container have the new limit.
         resized = browser.do("resize", memory="128M")

@@ -206,6 +206,11 @@ asio::awaitable<std::string> FakeDocker::container_logs(const std::string& id) {
   co_return "";
 }
 
+asio::awaitable<std::string> FakeDocker::container_log_lines(const std::string& id, int, int64_t) {
+  enter("container_log_lines", id);
+  co_return "";
+}
+
 asio::awaitable<void> FakeDocker::container_update_memory(const std::string& id,
                                                           int64_t memory_bytes) {
   enter("container_update_memory", id);

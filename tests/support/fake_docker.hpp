@@ -73,6 +73,8 @@ class FakeDocker : public docker::Docker {
       std::function<asio::awaitable<std::string>()> next) override;
   asio::awaitable<int> container_wait(const std::string& id, std::chrono::seconds timeout) override;
   asio::awaitable<std::string> container_logs(const std::string& id) override;
+  asio::awaitable<std::string> container_log_lines(const std::string& id, int tail,
+                                                   int64_t since_seconds) override;
   asio::awaitable<void> container_update_memory(const std::string& id,
                                                 int64_t memory_bytes) override;
   asio::awaitable<std::optional<json>> network_inspect(const std::string& name) override;

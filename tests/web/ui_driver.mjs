@@ -90,7 +90,8 @@ const steps = {
       const cells = [...document.querySelectorAll('#db-instances tr[data-instance] td.state')];
       return cells.length > 0 && cells.every((c) => c.textContent.trim() === 'healthy');
     }, null, { timeout: 60_000 });
-    return { facts: await text(page.locator('#db-facts')), screenshot: await shot(`${name}-page`) };
+    const log = await nonEmpty(page.locator('#db-log'), 60_000);
+    return { facts: await text(page.locator('#db-facts')), log, screenshot: await shot(`${name}-page`) };
   },
 
   // Types a new memory size into the resize form and submits it with Enter.
