@@ -102,6 +102,8 @@ Reply restore_to_new(Context& c, const Request& r, const BackupId& backup) {
     co_return error(bad.status, bad.message);
   int status = 0;
   std::string problem;
+  if (parsed->contains("project") && !(*parsed)["project"].is_string())
+    co_return error(422, "project: must be a project name");
   request.project =
       project_for_create(c, r, parsed->value("project", b.project), &status, &problem);
   if (request.project.empty()) co_return error(status, problem);

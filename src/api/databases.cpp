@@ -52,6 +52,8 @@ Reply create(Context& c, const Request& r) {
   if (auto bad = parse_create(*body, &request)) co_return error(bad.status, bad.message);
   int status = 0;
   std::string problem;
+  if (body->contains("project") && !(*body)["project"].is_string())
+    co_return error(422, "project: must be a project name");
   request.project = project_for_create(c, r, body->value("project", ""), &status, &problem);
   if (request.project.empty()) co_return error(status, problem);
   bool wait = r.query.count("wait") == 0 || r.query.at("wait") != "false";

@@ -30,7 +30,7 @@ bool manages(const Request& r, const model::Token& t) {
 http::Response list(Context& c, const Request& r) {
   json out = json::array();
   for (auto& [id, t] : c.view.tokens())
-    if (manages(r, t.value) && shown(r, t.value.project.empty() ? "" : t.value.project))
+    if (manages(r, t.value) && shown(r, t.value.project))  // shown: an operator's ?project=
       out.push_back(view_of(t.value));
   return reply(200, out);
 }
