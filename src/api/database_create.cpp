@@ -102,9 +102,6 @@ asio::awaitable<DatabaseService::Created> DatabaseService::create(const CreateRe
   if (c_.state.find(keys::name(request.project, request.name)))
     co_return refuse(409,
                      "name: '" + request.name + "' is already taken in project " + request.project);
-  if (auto quota =
-          quota_refusal(c_.view, request.project, request.memory_mb * (request.replicas + 1), 1))
-    co_return refuse(409, *quota);
   auto* network_kv = c_.state.find(keys::kNetwork);
   if (!network_kv)
     co_return refuse(409, "network: no cluster network is configured (PUT /v1/network)");
@@ -130,6 +127,8 @@ asio::awaitable<DatabaseService::Created> DatabaseService::create(const CreateRe
 
   int64_t committed_revision = 0;
   for (int attempt = 0; attempt < 50 && committed_revision == 0; ++attempt) {
+    if (auto quota = quota_refusal(c_.view, db.project, db.memory_mb * (request.replicas + 1), 1))
+      co_return refuse(409, *quota);
     // Instance 0 is the primary; replicas go to other hosts, one instance per host.
     std::vector<std::string> placed_hosts;
     auto problem = place_instances(scheduler::live_hosts(c_.state), replicas + 1, db.memory_mb,
@@ -147,6 +146,7 @@ asio::awaitable<DatabaseService::Created> DatabaseService::create(const CreateRe
     std::vector<store::Operation> ops{
         store::Operation::put(keys::database(db.id), model::dump(db)),
         store::Operation::put(keys::name(db.project, db.name), db.id)};
+    guard_project(c_.view, db.project, compares, ops);
     for (int n = 0; n <= replicas; ++n) {
       auto a = new_allocation(db, n, placed_hosts[n], ips[n]);
       a.role = n == 0 ? model::Role::primary : model::Role::replica;

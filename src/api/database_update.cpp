@@ -55,6 +55,7 @@ asio::awaitable<DatabaseService::Updated> DatabaseService::update(const std::str
     std::vector<store::Compare> compares{
         store::Compare::mod_revision_is(keys::database(id), kv->mod_revision)};
     std::vector<store::Operation> ops;
+    if (more_mb > 0) guard_project(c_.view, was.project, compares, ops);
     std::map<int, const store::KeyValue*> read;
     for (size_t i = 0; i < records.size(); ++i) {
       compares.push_back(

@@ -29,4 +29,12 @@ std::optional<std::string> quota_refusal(const state::View& view, const std::str
   return std::nullopt;
 }
 
+void guard_project(const state::View& view, const std::string& project,
+                   std::vector<store::Compare>& compares, std::vector<store::Operation>& ops) {
+  auto* record = view.project(project);
+  if (!record) return;
+  compares.push_back(store::Compare::mod_revision_is(record->key, record->mod_revision));
+  ops.push_back(store::Operation::put(record->key, model::dump(record->value)));
+}
+
 }  // namespace berth::api

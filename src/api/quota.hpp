@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "state/view.hpp"
 
@@ -20,5 +21,11 @@ ProjectUse project_use(const state::View& view, const std::string& project);
 // (naming the quota, the use and the limit); nullopt when within them, or when it has none.
 std::optional<std::string> quota_refusal(const state::View& view, const std::string& project,
                                          int64_t add_memory_mb, int add_databases);
+
+// What makes a quota check hold at commit: the project's record must be as read, and is written
+// again, so two changes checked against the same use cannot both commit (the one that loses
+// reads again and checks again). Nothing for a project with no record.
+void guard_project(const state::View& view, const std::string& project,
+                   std::vector<store::Compare>& compares, std::vector<store::Operation>& ops);
 
 }  // namespace berth::api

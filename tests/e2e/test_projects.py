@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import tempfile
+import threading
 import unittest
 import urllib.error
 import urllib.request
@@ -209,6 +210,19 @@ class ProjectsTest(unittest.TestCase):
         projects = {p["name"]: p for p in self.api(op, "GET", "/v1/projects")[1]}
         self.assertEqual((projects["team-a"]["databases"], projects["team-a"]["memory_mb"]),
                          (2, 128))
+        # Creates at once against one place left: the quota holds (checked again at commit).
+        self.cli(op, "project", "create", "race", "--database-quota", "1")
+        answers = []
+        threads = [threading.Thread(target=lambda i=i: answers.append(self.api(
+            op, "POST", "/v1/databases?wait=false&project=race",
+            {"name": f"r{i}", "engine": "redis", "memory_mb": 32})[0])) for i in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(sorted(answers), [202, 409, 409, 409])
+        [raced] = self.api(op, "GET", "/v1/databases?project=race")[1]
+        self.assertEqual(self.api(op, "DELETE", f"/v1/databases/{raced['id']}")[0], 204)
         r = self.cli(op, "project", "rm", "team-b", code=2)
         self.assertIn("still has", r.stderr)
 
