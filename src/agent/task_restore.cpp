@@ -100,7 +100,7 @@ asio::awaitable<void> TaskRunner::fill_volume(const model::Allocation& a,
     spec.labels["berth.restore"] = task_id;        // no host label: the reconciler leaves it alone
     co_await docker_.container_remove(spec.name);  // one left by an earlier attempt
     id = co_await docker_.container_create(spec);
-    RestoreData backup{options_.backups, std::move(data), "", volume};
+    RestoreData backup{options_.backups, std::move(data), volume};
     co_await backup.put(docker_, id, engine.data_dir());
   } catch (const std::exception& e) {
     failure = e.what();

@@ -33,7 +33,6 @@ std::string project_of(const Context& c, const Request& r) {
   if (r.path.starts_with(prefix)) {
     auto ref = r.path.substr(prefix.size());
     ref = ref.substr(0, ref.find('/'));
-    if (auto* db = c.view.database(ref)) return db->value.project;
     if (auto id = resolve(c, r, ref); !id.empty()) return c.view.database(id)->value.project;
   }
   auto it = r.query.find("project");
@@ -87,9 +86,7 @@ Reply list(Context& c, const Request& r) {
       if (e.is_discarded()) continue;
       auto entry = e.get<audit::Entry>();
       // A project admin sees its project's entries; an operator all, or ?project='s.
-      if (!r.caller.is_operator() && entry.project != r.caller.project) continue;
-      if (r.caller.is_operator() && !param("project").empty() && entry.project != param("project"))
-        continue;
+      if (!shown(r, entry.project)) continue;
       out.push_back(std::move(entry));
     }
     if (out.size() > 1000) out.erase(out.begin(), out.end() - 1000);  // the newest
