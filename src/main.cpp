@@ -39,6 +39,13 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   server->add_option("--advertise", server_flags.advertise,
                      "HOST:PORT others reach this server at (default: the listen address)");
+  auto* cert = server->add_option("--tls-cert", server_flags.tls_cert,
+                                  "PEM certificate (chain) of the API: it speaks HTTPS");
+  auto* key = server->add_option("--tls-key", server_flags.tls_key, "PEM key of --tls-cert");
+  cert->needs(key);
+  key->needs(cert);
+  server->add_flag("--insecure-http", server_flags.insecure_http,
+                   "serve plain HTTP even on an address other machines reach");
   server->callback([&] { exit_code = berth::up::run_server(server_flags); });
 
   berth::up::AgentFlags agent_flags;
@@ -90,6 +97,11 @@ int main(int argc, char** argv) {
                  "how long a volume no instance uses any more is kept before it is removed")
       ->check(is_duration)
       ->capture_default_str();
+  up->add_flag("--tls", up_flags.tls,
+               "serve HTTPS with a CA made under STATE_DIR/tls (always when --listen is not "
+               "loopback)");
+  up->add_flag("--insecure-http", up_flags.insecure_http,
+               "serve plain HTTP even on an address other machines reach");
   up->callback([&] { exit_code = berth::up::run_up(up_flags); });
 
   auto* image = app.add_subcommand("image", "Engine images");

@@ -54,9 +54,13 @@ asio::awaitable<void> Api::start() {
   co_await ensure_default_project();
   spawn(context_.state.run());
   co_await context_.state.wait_for([this] { return context_.state.loaded(); }, 30s);
-  server_ =
-      std::make_unique<http::Server>(context_.executor, context_.options.listen,
-                                     [this](const http::ServerRequest& r) { return serve(r); });
+  http::ServerOptions listener;
+  listener.admit = [this](const http::ServerRequest& head) { return admit(head); };
+  listener.tls_cert_file = context_.options.tls_cert_file;
+  listener.tls_key_file = context_.options.tls_key_file;
+  server_ = std::make_unique<http::Server>(
+      context_.executor, context_.options.listen,
+      [this](const http::ServerRequest& r) { return serve(r); }, std::move(listener));
   server_->start();
 }
 
@@ -130,23 +134,43 @@ std::variant<auth::Caller, std::string> Api::identify(const http::ServerRequest&
                         token, sha256, std::time(nullptr));
 }
 
+std::optional<http::Response> Api::gate(Request& r, const Match& found) const {
+  const std::string& path = r.path;
+  // Health, /metrics (Prometheus scrapes it as is) and the UI's files need no token.
+  if (found.route && found.route->need == auth::Need::open) return std::nullopt;
+  if (is_ui_path(path) || !path.starts_with("/v1/")) return std::nullopt;
+  auto who = identify(r);
+  if (auto* refused = std::get_if<std::string>(&who)) return error(401, *refused);
+  r.caller = std::get<auth::Caller>(who);
+  // The one place where a role meets what a route needs; handlers scope records by project.
+  if (found.route)
+    if (auto refusal = auth::refusal(r.caller, found.route->need)) return error(403, *refusal);
+  return std::nullopt;
+}
+
+asio::awaitable<std::optional<http::Response>> Api::admit(const http::ServerRequest& head) {
+  // Before the body is read: a caller without a token, or whose role may not call the route,
+  // is answered on its headers alone.
+  auto found = find_route(head.method, head.path);
+  Request r{head, {}};
+  auto refused = gate(r, found);
+  if (refused) co_await record_call(context_, r, found.route, refused->status);
+  co_return refused;
+}
+
 asio::awaitable<http::Response> Api::handle(const http::ServerRequest& request) {
   const std::string& path = request.path;
   const std::string& method = request.method;
   auto found = find_route(method, path);
   Request r{request, {}};
-  // Health, /metrics (Prometheus scrapes it as is) and the UI's files need no token.
+  if (auto refused = gate(r, found)) {
+    co_await record_call(context_, r, found.route, refused->status);
+    co_return *refused;
+  }
   if (found.route && found.route->need == auth::Need::open)
     co_return co_await found.route->handler.call(context_, r, found.params);
   if (is_ui_path(path)) co_return serve_ui(request);  // its own 404 and 405
   if (!path.starts_with("/v1/")) co_return error(404, "no such endpoint: " + path);
-  auto who = identify(request);
-  if (auto* refused = std::get_if<std::string>(&who)) {
-    auto response = error(401, *refused);
-    co_await record_call(context_, r, found.route, 401);
-    co_return response;
-  }
-  r.caller = std::get<auth::Caller>(who);
   if (!found.route) {
     if (!found.path_known) co_return error(404, "no such endpoint: " + method + " " + path);
     auto response = error(405, "method not allowed: " + method + " " + path);
@@ -157,12 +181,7 @@ asio::awaitable<http::Response> Api::handle(const http::ServerRequest& request) 
     response.headers.push_back({"Allow", allow});
     co_return response;
   }
-  // The one place where a role meets what a route needs; handlers scope records by project.
-  http::Response response;
-  if (auto refusal = auth::refusal(r.caller, found.route->need))
-    response = error(403, *refusal);
-  else
-    response = co_await found.route->handler.call(context_, r, found.params);
+  auto response = co_await found.route->handler.call(context_, r, found.params);
   co_await record_call(context_, r, found.route, response.status);
   co_return response;
 }

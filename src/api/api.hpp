@@ -13,6 +13,7 @@
 #include <variant>
 
 #include "api/context.hpp"
+#include "api/routes.hpp"
 #include "auth/auth.hpp"
 #include "http/http.hpp"
 #include "store/mirror.hpp"
@@ -47,6 +48,10 @@ class Api {
   boost::asio::awaitable<void> ensure_default_project();
   // The caller a request's token names, or why it is refused (401).
   std::variant<auth::Caller, std::string> identify(const http::ServerRequest& request) const;
+  // Sets r.caller from its token, or answers 401 (no valid token) or 403 (the role may not
+  // call the route). Needs the headers only: admit() runs it before a body is read.
+  std::optional<http::Response> gate(Request& r, const Match& found) const;
+  boost::asio::awaitable<std::optional<http::Response>> admit(const http::ServerRequest& head);
   // Runs work until it ends or the Api stops: each spawn gets its own cancellation signal,
   // which stop() (and the destructor) emits.
   void spawn(boost::asio::awaitable<void> work);

@@ -60,7 +60,8 @@ asio::awaitable<void> record_call(Context& c, const Request& r, const Route* rou
   e.target = r.path.substr(0, 200);
   e.status = status;
   try {
-    co_await c.store.put(audit::kPrefix + e.id, json(e).dump());
+    co_await c.store.put(audit::kPrefix + e.id,
+                         json(e).dump(-1, ' ', false, json::error_handler_t::replace));
   } catch (const std::exception& ex) {
     util::log("server: audit entry of {} {} not written: {}", e.method, e.target, ex.what());
   }

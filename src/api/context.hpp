@@ -25,6 +25,7 @@ namespace berth::api {
 
 struct Options {
   std::string listen = "127.0.0.1:7070";
+  std::string tls_cert_file, tls_key_file;  // PEM: set, the API speaks HTTPS only
   std::string token_file;  // where the admin token is written at first start
   std::chrono::seconds create_wait{60};
   std::shared_ptr<backup::ObjectStore> backups;  // the backup store, built at start-up

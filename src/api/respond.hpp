@@ -13,7 +13,9 @@ namespace berth::api {
 inline http::Response reply(int status, const nlohmann::json& body) {
   http::Response r;
   r.status = status;
-  r.body = body.dump();
+  // Paths and parse errors can carry bytes that are not UTF-8: they are shown as U+FFFD
+  // rather than failing the answer.
+  r.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   return r;
 }
 

@@ -22,25 +22,32 @@ void write_config(const Connection& c) {
   std::filesystem::path path(config_path());
   std::filesystem::create_directories(path.parent_path());
   std::ofstream out(path, std::ios::trunc);
-  out << json{{"server", c.server}, {"token", c.token}}.dump(2) << "\n";
+  json config{{"server", c.server}, {"token", c.token}};
+  if (!c.ca_cert.empty()) config["ca_cert"] = c.ca_cert;
+  out << config.dump(2) << "\n";
   out.close();
   std::filesystem::permissions(
       path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
 }
 
-Connection resolve_connection(const std::string& server_flag, const std::string& token_flag) {
-  Connection c{server_flag, token_flag};
-  if (c.server.empty())
-    if (const char* e = std::getenv("BERTH_SERVER")) c.server = e;
-  if (c.token.empty())
-    if (const char* e = std::getenv("BERTH_TOKEN")) c.token = e;
-  if (c.server.empty() || c.token.empty()) {
+Connection resolve_connection(const Connection& flags) {
+  Connection c = flags;
+  auto from_env = [](std::string& field, const char* name) {
+    if (const char* e = std::getenv(name); field.empty() && e) field = e;
+  };
+  from_env(c.server, "BERTH_SERVER");
+  from_env(c.token, "BERTH_TOKEN");
+  from_env(c.ca_cert, "BERTH_CACERT");
+  if (c.server.empty() || c.token.empty() || c.ca_cert.empty()) {
     std::ifstream in(config_path());
     if (in) {
       try {
         json j = json::parse(in);
+        // The CA belongs to the server the config names, not to one named elsewhere.
+        bool same_server = c.server.empty() || c.server == j.value("server", "");
         if (c.server.empty()) c.server = j.value("server", "");
         if (c.token.empty()) c.token = j.value("token", "");
+        if (c.ca_cert.empty() && same_server) c.ca_cert = j.value("ca_cert", "");
       } catch (const json::exception&) {
         throw UsageError(config_path() + " is not valid JSON");
       }
@@ -49,6 +56,8 @@ Connection resolve_connection(const std::string& server_flag, const std::string&
   if (c.server.empty())
     throw UsageError("no server: pass --server, set BERTH_SERVER or run `berth up`");
   if (c.server.find("://") == std::string::npos) c.server = "http://" + c.server;
+  if (!c.ca_cert.empty() && !std::filesystem::exists(c.ca_cert))
+    throw UsageError("--ca-cert: no such file: " + c.ca_cert);
   return c;
 }
 
@@ -74,12 +83,15 @@ int parse_replicas(const std::string& text) {
 void add_connection(CLI::App* sub, Flags& flags) {
   sub->add_option("--server", flags.server, "berth server URL (else BERTH_SERVER)");
   sub->add_option("--token", flags.token, "API token (else BERTH_TOKEN)");
+  sub->add_option("--ca-cert", flags.ca_cert,
+                  "CA file that signed an https:// server's certificate (else BERTH_CACERT)");
   sub->add_option("--project", flags.project, "an operator's: only this project (or create in it)");
 }
 
 void run_command(const Context& ctx, const Command& command) {
-  auto connection = resolve_connection(ctx.flags->server, ctx.flags->token);
-  client::Client c(connection.server, connection.token);
+  auto connection = resolve_connection({ctx.flags->server, ctx.flags->token, ctx.flags->ca_cert});
+  client::Client c(connection.server, connection.token, std::chrono::seconds(120),
+                   connection.ca_cert);
   c.set_project(ctx.flags->project);
   Output output{std::cout, std::cerr, ctx.flags->json};
   try {

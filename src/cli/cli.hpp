@@ -17,10 +17,12 @@ struct UsageError : std::runtime_error {
 struct Connection {
   std::string server;
   std::string token;
+  std::string ca_cert;  // the CA file an https:// server's certificate is checked against
 };
 
-// --server/--token, else BERTH_SERVER/BERTH_TOKEN, else ~/.config/berth/config.json.
-Connection resolve_connection(const std::string& server_flag, const std::string& token_flag);
+// --server/--token/--ca-cert, else BERTH_SERVER/BERTH_TOKEN/BERTH_CACERT, else
+// ~/.config/berth/config.json.
+Connection resolve_connection(const Connection& flags);
 std::string config_path();
 void write_config(const Connection& connection);
 

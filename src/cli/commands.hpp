@@ -17,7 +17,7 @@ namespace berth::cli {
 
 // What every client command accepts; one subcommand runs per invocation, so they share it.
 struct Flags {
-  std::string server, token;
+  std::string server, token, ca_cert;
   std::string project;  // an operator's --project: narrows lists, picks a create's project
   bool json = false;
 };

@@ -32,8 +32,11 @@ struct Client::Impl {
   std::string token;
   std::string project;
   std::chrono::milliseconds timeout;
-  Impl(const std::string& server, std::string t, std::chrono::milliseconds to)
-      : http(io.get_executor(), server), token(std::move(t)), timeout(to) {}
+  Impl(const std::string& server, std::string t, std::chrono::milliseconds to,
+       const std::string& ca_file)
+      : http(io.get_executor(), server, http::TlsOptions{ca_file, "", ""}),
+        token(std::move(t)),
+        timeout(to) {}
 
   http::Response exchange(const std::string& method, const std::string& path, std::string body,
                           const std::string& idempotency_key = "") {
@@ -60,9 +63,10 @@ struct Client::Impl {
   }
 };
 
-Client::Client(std::string server, std::string token, std::chrono::milliseconds timeout)
+Client::Client(std::string server, std::string token, std::chrono::milliseconds timeout,
+               std::string ca_file)
     : server_(server.find("://") == std::string::npos ? "http://" + server : std::move(server)),
-      impl_(std::make_unique<Impl>(server_, std::move(token), timeout)) {}
+      impl_(std::make_unique<Impl>(server_, std::move(token), timeout, ca_file)) {}
 
 Client::~Client() = default;
 

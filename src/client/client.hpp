@@ -151,9 +151,10 @@ class Events {
 class Client {
  public:
   static constexpr int kPostAttempts = 3;
-  // server: "http://host:port" (or "host:port"); token: the API token.
+  // server: "http://host:port", "https://host:port" (or "host:port"); token: the API token;
+  // ca_file: the CA an https server's certificate is checked against (else the system's).
   Client(std::string server, std::string token,
-         std::chrono::milliseconds timeout = std::chrono::seconds(120));
+         std::chrono::milliseconds timeout = std::chrono::seconds(120), std::string ca_file = "");
   ~Client();
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;

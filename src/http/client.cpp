@@ -1,6 +1,8 @@
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <variant>
 
 #include "http/http.hpp"
@@ -11,17 +13,28 @@ namespace beast = boost::beast;
 namespace bhttp = beast::http;
 using tcp = asio::ip::tcp;
 using local = asio::local::stream_protocol;
+namespace ssl = asio::ssl;
 using TcpStream = beast::basic_stream<tcp>;
 using UnixStream = beast::basic_stream<local>;
+using TlsStream = beast::ssl_stream<TcpStream>;
+
+namespace {
+// The stream whose timer bounds an operation: TLS runs over a timed TCP stream.
+template <class Stream>
+auto& timed(Stream& s) {
+  return beast::get_lowest_layer(s);
+}
+}  // namespace
 
 struct Client::Connection {
-  std::variant<TcpStream, UnixStream> stream;
+  std::variant<TcpStream, UnixStream, TlsStream> stream;
   beast::flat_buffer buffer;
   explicit Connection(TcpStream s) : stream(std::move(s)) {}
   explicit Connection(UnixStream s) : stream(std::move(s)) {}
+  explicit Connection(TlsStream s) : stream(std::move(s)) {}
 };
 
-Client::Client(asio::any_io_executor executor, std::string endpoint)
+Client::Client(asio::any_io_executor executor, std::string endpoint, TlsOptions tls)
     : executor_(std::move(executor)), endpoint_(std::move(endpoint)) {
   std::string_view e = endpoint_;
   if (e.starts_with("unix://")) {
@@ -29,6 +42,19 @@ Client::Client(asio::any_io_executor executor, std::string endpoint)
     path_ = std::string(e.substr(7));
     host_ = "localhost";
   } else {
+    if (e.starts_with("https://")) {
+      e.remove_prefix(8);
+      tls_ = std::make_shared<ssl::context>(ssl::context::tls_client);
+      tls_->set_verify_mode(ssl::verify_peer);
+      if (tls.ca_file.empty())
+        tls_->set_default_verify_paths();
+      else
+        tls_->load_verify_file(tls.ca_file);
+      if (!tls.cert_file.empty()) {
+        tls_->use_certificate_chain_file(tls.cert_file);
+        tls_->use_private_key_file(tls.key_file, ssl::context::pem);
+      }
+    }
     if (e.starts_with("http://")) e.remove_prefix(7);
     while (!e.empty() && e.back() == '/') e.remove_suffix(1);
     auto colon = e.rfind(':');
@@ -56,7 +82,15 @@ asio::awaitable<std::unique_ptr<Client::Connection>> Client::connect(
     s.expires_after(timeout);
     co_await s.async_connect(results, asio::use_awaitable);
     s.socket().set_option(tcp::no_delay(true));
-    co_return std::make_unique<Connection>(std::move(s));
+    if (!tls_) co_return std::make_unique<Connection>(std::move(s));
+    TlsStream secure(std::move(s), *tls_);
+    // The certificate must name the host we asked for (SNI tells the server which one).
+    if (!SSL_set_tlsext_host_name(secure.native_handle(), host_.c_str()))
+      throw boost::system::system_error(static_cast<int>(::ERR_get_error()),
+                                        asio::error::get_ssl_category());
+    secure.set_verify_callback(ssl::host_name_verification(host_));
+    co_await secure.async_handshake(ssl::stream_base::client, asio::use_awaitable);
+    co_return std::make_unique<Connection>(std::move(secure));
   } catch (const boost::system::system_error& e) {
     throw ConnectError("cannot connect to " + endpoint_ + ": " + e.code().message(),
                        e.code() == asio::error::connection_refused);
@@ -83,7 +117,7 @@ template <class Stream>
 asio::awaitable<Response> exchange(Stream& s, beast::flat_buffer& buffer,
                                    bhttp::request<bhttp::string_body>& req,
                                    std::chrono::milliseconds timeout, bool& keep_alive) {
-  s.expires_after(timeout);
+  timed(s).expires_after(timeout);
   co_await bhttp::async_write(s, req, asio::use_awaitable);
   bhttp::response_parser<bhttp::string_body> parser;
   parser.body_limit(1ull << 32);
@@ -143,7 +177,7 @@ asio::awaitable<Response> Client::send(Request r, BodySource body,
   req.keep_alive(false);  // a connection of its own: nothing to reuse after a large upload
   auto conn = co_await connect(timeout);
   auto run = [&](auto& s) -> asio::awaitable<Response> {
-    s.expires_after(timeout);
+    timed(s).expires_after(timeout);
     bhttp::request_serializer<bhttp::empty_body> head(req);
     co_await bhttp::async_write_header(s, head, asio::use_awaitable);
     int64_t sent = 0;
@@ -154,7 +188,7 @@ asio::awaitable<Response> Client::send(Request r, BodySource body,
       if (piece.empty()) throw std::runtime_error("http: the request body ended early");
       if (sent + static_cast<int64_t>(piece.size()) > body.size)
         throw std::runtime_error("http: the request body is longer than announced");
-      s.expires_after(timeout);
+      timed(s).expires_after(timeout);
       auto [ec, n] =
           co_await asio::async_write(s, asio::buffer(piece), asio::as_tuple(asio::use_awaitable));
       if (ec) {
@@ -163,7 +197,7 @@ asio::awaitable<Response> Client::send(Request r, BodySource body,
       }
       sent += static_cast<int64_t>(n);
     }
-    s.expires_after(timeout);
+    timed(s).expires_after(timeout);
     bhttp::response_parser<bhttp::string_body> parser;
     parser.body_limit(64 * 1024 * 1024);
     auto [ec, n] =
@@ -189,14 +223,14 @@ asio::awaitable<int> Client::stream(Request r, std::function<void(int)> on_statu
   auto req = make_request(r, host_);
   auto conn = co_await connect(connect_timeout);
   auto run = [&](auto& s) -> asio::awaitable<int> {
-    s.expires_after(connect_timeout);
+    timed(s).expires_after(connect_timeout);
     co_await bhttp::async_write(s, req, asio::use_awaitable);
     bhttp::response_parser<bhttp::buffer_body> parser;
     parser.body_limit(boost::none);
     co_await bhttp::async_read_header(s, conn->buffer, parser, asio::use_awaitable);
     int status = parser.get().result_int();
     if (on_status) on_status(status);
-    s.expires_never();
+    timed(s).expires_never();
     char chunk[16384];
     while (!parser.is_done()) {
       parser.get().body().data = chunk;

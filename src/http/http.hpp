@@ -9,11 +9,16 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
+
+namespace boost::asio::ssl {
+class context;
+}
 
 namespace berth::http {
 
@@ -53,12 +58,20 @@ struct ConnectError : std::runtime_error {
   bool refused;
 };
 
-// A client for one endpoint: "http://host:port" or "unix:///path/to.sock". Keeps idle
+// How a client trusts an https:// endpoint: the CA that signed its certificate (the system's
+// when empty), and a certificate of its own when the server asks for one.
+struct TlsOptions {
+  std::string ca_file;
+  std::string cert_file, key_file;
+};
+
+// A client for one endpoint: "http://host:port", "https://host:port" (the certificate is checked
+// against the CA and the host name) or "unix:///path/to.sock". Keeps idle
 // keep-alive connections for reuse; every call opens or borrows its own connection, so
 // concurrent coroutines may share one Client.
 class Client {
  public:
-  Client(asio::any_io_executor executor, std::string endpoint);
+  Client(asio::any_io_executor executor, std::string endpoint, TlsOptions tls = {});
   ~Client();
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
@@ -88,6 +101,7 @@ class Client {
   std::string endpoint_;
   bool unix_ = false;
   std::string host_, port_, path_;
+  std::shared_ptr<asio::ssl::context> tls_;  // set for https://
   std::vector<std::unique_ptr<Connection>> idle_;
 };
 
@@ -107,18 +121,42 @@ struct ServerRequest {
 
 using Handler = std::function<asio::awaitable<Response>(const ServerRequest&)>;
 
-// Accepts connections on ADDR:PORT and runs one coroutine per connection (keep-alive).
+// Looks at a request's method, path and headers before its body is read: a response it returns
+// is the answer, and the body is never read (a refused token costs no upload).
+using Admission =
+    std::function<asio::awaitable<std::optional<Response>>(const ServerRequest& head)>;
+
+// What one listener takes from its clients. The defaults keep a slow or hostile client from
+// holding memory or connections: a body over max_body_bytes gets 413 unread, a header that takes
+// longer than header_timeout (or a connection idle past idle_timeout) is closed, and past
+// max_connections the longest-idle connection is closed to make room.
+struct ServerOptions {
+  size_t max_body_bytes = 1 << 20;
+  size_t max_header_bytes = 16 << 10;
+  size_t max_connections = 4096;
+  std::chrono::milliseconds header_timeout = 10s;
+  std::chrono::milliseconds body_timeout = 30s;
+  std::chrono::milliseconds idle_timeout = 60s;
+  Admission admit;
+  // PEM files; when both are set the listener speaks HTTPS only.
+  std::string tls_cert_file, tls_key_file;
+};
+
+// Accepts connections on ADDR:PORT and runs one coroutine per connection (keep-alive). A
+// handler that throws answers 500 {"error":"internal error"}; what it threw goes to the log.
 class Server {
  public:
-  Server(asio::any_io_executor executor, const std::string& listen, Handler handler);
+  Server(asio::any_io_executor executor, const std::string& listen, Handler handler,
+         ServerOptions options = {});
   ~Server();
   void start();
   void stop();
   uint16_t port() const;
+  size_t connections() const;  // open right now
 
  private:
   struct Impl;
-  std::unique_ptr<Impl> impl_;
+  std::shared_ptr<Impl> impl_;
 };
 
 // Wraps a per-line handler into a stream data handler: newline-delimited JSON streams (etcd

@@ -43,13 +43,24 @@ std::string api_route(std::string_view path) {
   return std::string(api::route_label(path));
 }
 
+std::string_view api_method(std::string_view method) {
+  // A client can send any token as a method: only HTTP's own become labels.
+  static constexpr std::string_view known[] = {"GET",    "HEAD",    "POST",  "PUT",
+                                               "DELETE", "OPTIONS", "PATCH", "TRACE"};
+  for (auto k : known)
+    if (k == method) return k;
+  return "other";
+}
+
 void observe_api_request(const std::string& method, const std::string& path, int status,
                          double seconds) {
   global()
       .histogram("berth_api_request_duration_seconds",
                  "Time to answer an API request, by route pattern and status code.",
                  latency_buckets(),
-                 {{"method", method}, {"route", api_route(path)}, {"code", std::to_string(status)}})
+                 {{"method", std::string(api_method(method))},
+                  {"route", api_route(path)},
+                  {"code", std::to_string(status)}})
       .observe(seconds);
 }
 

@@ -25,6 +25,8 @@ namespace berth::metrics {
 // The route pattern of an API path, never the raw path: "/v1/databases/{name}". Paths the
 // router does not know are "other", so a scanner cannot make series without end.
 std::string api_route(std::string_view path);
+// The metrics label of a request method: the method when HTTP defines it, else "other".
+std::string_view api_method(std::string_view method);
 // berth_api_request_duration_seconds{method,route,code}.
 void observe_api_request(const std::string& method, const std::string& path, int status,
                          double seconds);

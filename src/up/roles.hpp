@@ -21,6 +21,8 @@ struct ServerFlags {
   std::string advertise;   // HOST:PORT others reach the API at (default: the listen address)
   std::string etcd_compact_interval = "5m";  // util::parse_duration
   int64_t etcd_quota_bytes = kEtcdQuotaBytes;
+  std::string tls_cert, tls_key;  // PEM files: the API speaks HTTPS
+  bool insecure_http = false;     // plain HTTP even on an address other machines reach
 };
 
 struct AgentFlags {
@@ -49,6 +51,8 @@ struct UpFlags {
   std::string metrics_listen = "127.0.0.1:7071";  // the agent's /metrics
   std::string etcd_compact_interval = "5m";
   std::string orphan_retention = "24h";
+  bool tls = false;            // HTTPS with a CA of its own (always, off loopback)
+  bool insecure_http = false;  // plain HTTP even off loopback
 };
 
 int run_server(const ServerFlags& flags);

@@ -1,10 +1,14 @@
 """`berth up`: the single-machine quickstart (its own etcd, server and agent in one process)."""
+import http.client
 import json
 import os
 import signal
+import ssl
 import subprocess
 import tempfile
 import unittest
+import urllib.error
+import urllib.request
 
 
 def read(path):
@@ -30,7 +34,7 @@ class UpTest(unittest.TestCase):
             self.up.stop(signal.SIGINT)
         remove_docker_lab(self.workdir, self.dockerd, self.bridge)
 
-    def start_up(self):
+    def start_up(self, *extra):
         self.starts = getattr(self, "starts", 0) + 1
         log = os.path.join(self.workdir, f"up{self.starts}.log")
         self.up = Process([BERTH, "up", "--state-dir", self.state,
@@ -38,17 +42,67 @@ class UpTest(unittest.TestCase):
                            "--etcd-port", str(self.etcd_port),
                            "--docker-socket", self.dockerd.socket,
                            "--subnet", "10.219.0.0/16", "--gateway", "10.219.0.1",
-                           "--docker-network", self.bridge], log, env=self.env)
+                           "--docker-network", self.bridge, *extra], log, env=self.env)
         wait_until(lambda: "berth is up." in read(log) or not self.up.alive(), 60,
                    "berth up to print its banner")
         self.assertTrue(self.up.alive(), read(log))
         return read(log)
 
-    def cli(self, *args):
-        r = subprocess.run([BERTH, *args], capture_output=True, text=True, env=self.env,
+    def cli(self, *args, env=None, code=0):
+        r = subprocess.run([BERTH, *args], capture_output=True, text=True, env=env or self.env,
                            timeout=120)
-        self.assertEqual(r.returncode, 0, r.stderr)
-        return r.stdout
+        self.assertEqual(r.returncode, code, r.stderr)
+        return r.stdout if code == 0 else r.stderr
+
+    def test_up_tls_serves_https_with_a_ca_of_its_own(self):
+        banner = self.start_up("--tls")
+        url = f"https://127.0.0.1:{self.port}"
+        self.assertIn(url, banner)
+        ca = os.path.join(self.state, "tls", "ca.pem")
+        self.assertIn(ca, banner)
+        for key in ("ca-key.pem", "server-key.pem"):
+            mode = os.stat(os.path.join(self.state, "tls", key)).st_mode & 0o777
+            self.assertEqual(mode, 0o600, key)
+        config = json.loads(read(os.path.join(self.workdir, ".config/berth/config.json")))
+        self.assertEqual((config["server"], config["ca_cert"]), (url, ca))
+        # The CLI trusts the server through the CA its config names.
+        self.assertEqual(json.loads(self.cli("ps", "--json")), [])
+        token = config["token"]
+        context = ssl.create_default_context(cafile=ca)
+        req = urllib.request.Request(url + "/v1/whoami", headers={"Authorization": "Bearer " + token})
+        with urllib.request.urlopen(req, context=context, timeout=10) as r:
+            self.assertEqual(json.loads(r.read())["role"], "operator")
+        # Plain HTTP on the same port gets nothing useful; without the CA the certificate fails.
+        with self.assertRaises((OSError, http.client.HTTPException)):
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/v1/health", timeout=5) as r:
+                r.read()
+        with self.assertRaises(urllib.error.URLError):
+            urllib.request.urlopen(url + "/v1/health", context=ssl.create_default_context(),
+                                   timeout=5)
+        other = os.path.join(self.workdir, "other-ca.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:P-256", "-nodes", "-keyout", other + ".key", "-out",
+                        other, "-subj", "/CN=stranger", "-days", "1"], check=True,
+                       capture_output=True)
+        refused = self.cli("ps", "--ca-cert", other, code=1)
+        self.assertIn("cannot reach the berth server", refused)
+        refused = self.cli("ps", env={**self.env, "BERTH_CACERT": other}, code=1)
+        self.assertIn("cannot reach the berth server", refused)
+        self.assertIn("no such file", self.cli("ps", "--ca-cert", "/nonexistent.pem", code=2))
+        # The UI over HTTPS: it signs in and lists databases through the API.
+        from test_ui import Browser
+        artifacts = os.path.join(self.workdir, "ui")
+        os.makedirs(artifacts)
+        browser = Browser(url, artifacts)
+        self.addCleanup(browser.close)
+        browser.do("open", path=f"/ui/?token={token}", expect="signed-in", shot="https")
+        self.assertEqual(browser.do("quit")["page_errors"], [])
+        # A restart keeps the CA (clients keep trusting it) and the certificate.
+        before = read(ca), read(os.path.join(self.state, "tls", "server.pem"))
+        self.up.stop(signal.SIGINT)
+        self.start_up("--tls")
+        self.assertEqual((read(ca), read(os.path.join(self.state, "tls", "server.pem"))), before)
+        self.cli("ps")
 
     def test_up_run_restart_finds_everything(self):
         banner = self.start_up()

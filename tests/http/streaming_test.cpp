@@ -101,13 +101,18 @@ TEST(Streaming, ASourceThatFailsCutsTheResponseShort) {
 
 TEST(Streaming, RequestBodyIsSentFromASource) {
   test::run([&](Executor ex) -> asio::awaitable<void> {
-    Server server(ex, "127.0.0.1:0", [&](const ServerRequest& req) -> asio::awaitable<Response> {
-      Response r;
-      r.status = 200;
-      r.body = std::to_string(req.body.size()) + " " + util::sha256_hex(req.body) + " " +
-               req.header("content-type");
-      co_return r;
-    });
+    ServerOptions large;  // berth's own listeners take 1 MiB; this one stands for Docker's
+    large.max_body_bytes = 8 << 20;
+    Server server(
+        ex, "127.0.0.1:0",
+        [&](const ServerRequest& req) -> asio::awaitable<Response> {
+          Response r;
+          r.status = 200;
+          r.body = std::to_string(req.body.size()) + " " + util::sha256_hex(req.body) + " " +
+                   req.header("content-type");
+          co_return r;
+        },
+        large);
     server.start();
     Client client(ex, "http://127.0.0.1:" + std::to_string(server.port()));
     int asked = 0;

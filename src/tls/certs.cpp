@@ -1,0 +1,229 @@
+#include "tls/certs.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <openssl/bn.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/asio/ip/address.hpp>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <stdexcept>
+
+#include "util/encoding.hpp"
+
+namespace berth::tls {
+
+namespace {
+
+using Key = std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)>;
+using Cert = std::unique_ptr<X509, decltype(&X509_free)>;
+using Bio = std::unique_ptr<BIO, decltype(&BIO_free)>;
+
+[[noreturn]] void fail(const std::string& what) {
+  char reason[256] = "";
+  ERR_error_string_n(ERR_get_error(), reason, sizeof reason);
+  throw std::runtime_error("tls: " + what + ": " + reason);
+}
+
+Key new_key() {
+  EVP_PKEY* key = EVP_EC_gen("P-256");
+  if (!key) fail("cannot make a key");
+  return Key(key, EVP_PKEY_free);
+}
+
+std::string bio_text(BIO* bio) {
+  char* data = nullptr;
+  long size = BIO_get_mem_data(bio, &data);
+  return std::string(data, static_cast<size_t>(size));
+}
+
+std::string pem(X509* cert) {
+  Bio bio(BIO_new(BIO_s_mem()), BIO_free);
+  if (!PEM_write_bio_X509(bio.get(), cert)) fail("cannot write a certificate");
+  return bio_text(bio.get());
+}
+
+std::string pem(EVP_PKEY* key) {
+  Bio bio(BIO_new(BIO_s_mem()), BIO_free);
+  if (!PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr))
+    fail("cannot write a key");
+  return bio_text(bio.get());
+}
+
+Cert read_cert(const std::string& text) {
+  Bio bio(BIO_new_mem_buf(text.data(), static_cast<int>(text.size())), BIO_free);
+  X509* cert = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr);
+  if (!cert) fail("not a PEM certificate");
+  return Cert(cert, X509_free);
+}
+
+Key read_key(const std::string& text) {
+  Bio bio(BIO_new_mem_buf(text.data(), static_cast<int>(text.size())), BIO_free);
+  EVP_PKEY* key = PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr);
+  if (!key) fail("not a PEM private key");
+  return Key(key, EVP_PKEY_free);
+}
+
+void extend(X509* cert, X509* issuer, int nid, const std::string& value) {
+  X509V3_CTX ctx;
+  X509V3_set_ctx_nodb(&ctx);
+  X509V3_set_ctx(&ctx, issuer, cert, nullptr, nullptr, 0);
+  X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value.c_str());
+  if (!ext) fail("bad certificate extension " + value);
+  X509_add_ext(cert, ext, -1);
+  X509_EXTENSION_free(ext);
+}
+
+bool is_ip(const std::string& name) {
+  unsigned char buf[16];
+  return ::inet_pton(AF_INET, name.c_str(), buf) == 1 ||
+         ::inet_pton(AF_INET6, name.c_str(), buf) == 1;
+}
+
+// A certificate for key, signed by issuer (itself when null) with issuer_key.
+Cert sign(const std::string& common_name, EVP_PKEY* key, X509* issuer, EVP_PKEY* issuer_key,
+          int days, bool is_ca, const std::vector<std::string>& names) {
+  Cert cert(X509_new(), X509_free);
+  X509* x = cert.get();
+  X509_set_version(x, 2);
+  std::unique_ptr<BIGNUM, decltype(&BN_free)> serial(BN_new(), BN_free);
+  BN_rand(serial.get(), 127, BN_RAND_TOP_ANY, BN_RAND_BOTTOM_ANY);
+  BN_to_ASN1_INTEGER(serial.get(), X509_get_serialNumber(x));
+  X509_gmtime_adj(X509_getm_notBefore(x), -3600);  // a host whose clock is a little behind
+  X509_gmtime_adj(X509_getm_notAfter(x), static_cast<long>(days) * 86400);
+  X509_set_pubkey(x, key);
+  X509_NAME* subject = X509_get_subject_name(x);
+  X509_NAME_add_entry_by_txt(subject, "O", MBSTRING_UTF8,
+                             reinterpret_cast<const unsigned char*>("berth"), -1, -1, 0);
+  X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_UTF8,
+                             reinterpret_cast<const unsigned char*>(common_name.c_str()), -1, -1,
+                             0);
+  X509* signer = issuer ? issuer : x;
+  X509_set_issuer_name(x, X509_get_subject_name(signer));
+  extend(x, signer, NID_subject_key_identifier, "hash");
+  if (is_ca) {
+    extend(x, signer, NID_basic_constraints, "critical,CA:TRUE");
+    extend(x, signer, NID_key_usage, "critical,keyCertSign,cRLSign");
+  } else {
+    extend(x, signer, NID_authority_key_identifier, "keyid");
+    extend(x, signer, NID_basic_constraints, "critical,CA:FALSE");
+    extend(x, signer, NID_key_usage, "critical,digitalSignature,keyEncipherment");
+    extend(x, signer, NID_ext_key_usage, "serverAuth,clientAuth");
+    std::string alt;
+    for (auto& n : names)
+      alt += (alt.empty() ? "" : ",") + std::string(is_ip(n) ? "IP:" : "DNS:") + n;
+    if (!alt.empty()) extend(x, signer, NID_subject_alt_name, alt);
+  }
+  if (!X509_sign(x, issuer_key, EVP_sha256())) fail("cannot sign a certificate");
+  return cert;
+}
+
+std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// Written whole or not at all (a rename), readable by the owner alone when secret.
+void write_file(const std::filesystem::path& path, const std::string& text, mode_t mode) {
+  auto temporary = path.string() + ".new";
+  int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC, mode);
+  if (fd < 0) throw std::runtime_error("tls: cannot write " + temporary);
+  ::fchmod(fd, mode);
+  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  ok = ::fsync(fd) == 0 && ok;
+  ::close(fd);
+  if (!ok) throw std::runtime_error("tls: cannot write " + temporary);
+  std::filesystem::rename(temporary, path);
+}
+
+bool names_all(X509* cert, const std::vector<std::string>& names) {
+  for (auto& n : names) {
+    int ok = is_ip(n) ? X509_check_ip_asc(cert, n.c_str(), 0)
+                      : X509_check_host(cert, n.c_str(), n.size(), 0, nullptr);
+    if (ok != 1) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+KeyPair make_ca(const std::string& common_name) {
+  auto key = new_key();
+  auto cert = sign(common_name, key.get(), nullptr, key.get(), 3650, true, {});
+  return {pem(cert.get()), pem(key.get())};
+}
+
+KeyPair make_certificate(const KeyPair& ca, const std::string& common_name,
+                         const std::vector<std::string>& names, int days) {
+  auto ca_cert = read_cert(ca.cert_pem);
+  auto ca_key = read_key(ca.key_pem);
+  auto key = new_key();
+  auto cert = sign(common_name, key.get(), ca_cert.get(), ca_key.get(), days, false, names);
+  return {pem(cert.get()), pem(key.get())};
+}
+
+std::string fingerprint(const std::string& cert_pem) {
+  auto cert = read_cert(cert_pem);
+  unsigned char* der = nullptr;
+  int size = i2d_X509(cert.get(), &der);
+  if (size <= 0) fail("cannot encode a certificate");
+  std::string bytes(reinterpret_cast<char*>(der), static_cast<size_t>(size));
+  OPENSSL_free(der);
+  return util::sha256_hex(bytes);
+}
+
+bool is_loopback_listen(const std::string& listen) {
+  std::string host = listen.substr(0, listen.rfind(':'));
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  if (host == "localhost") return true;
+  boost::system::error_code ec;
+  auto address = boost::asio::ip::make_address(host, ec);
+  return !ec && address.is_loopback();
+}
+
+ServerFiles ensure_server_files(const std::string& state_dir,
+                                const std::vector<std::string>& names) {
+  namespace fs = std::filesystem;
+  fs::path dir = fs::path(state_dir) / "tls";
+  fs::create_directories(dir);
+  fs::permissions(dir, fs::perms::owner_all);
+  ServerFiles files{(dir / "ca.pem").string(), (dir / "server.pem").string(),
+                    (dir / "server-key.pem").string()};
+  fs::path ca_key = dir / "ca-key.pem";
+  KeyPair ca;
+  if (fs::exists(files.ca_cert) && fs::exists(ca_key)) {
+    ca = {read_file(files.ca_cert), read_file(ca_key)};
+  } else {
+    ca = make_ca("berth cluster CA");
+    write_file(ca_key, ca.key_pem, 0600);
+    write_file(files.ca_cert, ca.cert_pem, 0644);
+  }
+  bool current = false;
+  if (fs::exists(files.cert) && fs::exists(files.key)) {
+    auto cert = read_cert(read_file(files.cert));
+    // Signed by this CA and naming every address the server is reached at.
+    auto ca_cert = read_cert(ca.cert_pem);
+    current =
+        X509_check_issued(ca_cert.get(), cert.get()) == X509_V_OK && names_all(cert.get(), names);
+  }
+  if (!current) {
+    auto server = make_certificate(ca, "berth server", names);
+    write_file(files.key, server.key_pem, 0600);
+    write_file(files.cert, server.cert_pem, 0644);
+  }
+  return files;
+}
+
+}  // namespace berth::tls

@@ -1,0 +1,39 @@
+// A cluster's own certificate authority: makes the CA and the certificates it signs (servers'
+// and, later, hosts'), as PEM. OpenSSL stays inside certs.cpp.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace berth::tls {
+
+struct KeyPair {
+  std::string cert_pem;
+  std::string key_pem;
+};
+
+// A self-signed CA (ECDSA P-256) valid for ten years.
+KeyPair make_ca(const std::string& common_name);
+
+// A certificate signed by ca for these names: each an IP address or a DNS name (the subject
+// alternative names a client checks). Valid for `days`.
+KeyPair make_certificate(const KeyPair& ca, const std::string& common_name,
+                         const std::vector<std::string>& names, int days = 825);
+
+// The hex sha256 of a PEM certificate's DER bytes: what a join token pins.
+std::string fingerprint(const std::string& cert_pem);
+
+// Whether the address a listener binds to ("ADDR:PORT") is reachable only from this machine.
+bool is_loopback_listen(const std::string& listen);
+
+struct ServerFiles {
+  std::string ca_cert, cert, key;  // paths
+};
+
+// STATE_DIR/tls/{ca.pem,ca-key.pem,server.pem,server-key.pem}: made at the first start (the CA
+// and its key kept, mode 0600 for keys), and the server certificate made again when it does not
+// name every one of `names`.
+ServerFiles ensure_server_files(const std::string& state_dir,
+                                const std::vector<std::string>& names);
+
+}  // namespace berth::tls
