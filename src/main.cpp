@@ -44,6 +44,9 @@ int main(int argc, char** argv) {
   auto* key = server->add_option("--tls-key", server_flags.tls_key, "PEM key of --tls-cert");
   cert->needs(key);
   key->needs(cert);
+  server->add_option("--secret-key-file", server_flags.secret_key_file,
+                     "key file passwords are sealed with in etcd (made when missing; default "
+                     "STATE_DIR/secrets.key); agents need the same file");
   server->add_flag("--insecure-http", server_flags.insecure_http,
                    "serve plain HTTP even on an address other machines reach");
   server->callback([&] { exit_code = berth::up::run_server(server_flags); });
@@ -69,6 +72,10 @@ int main(int argc, char** argv) {
       ->add_option("--orphan-retention", agent_flags.orphan_retention,
                    "how long a volume no instance uses any more is kept before it is removed")
       ->check(is_duration)
+      ->capture_default_str();
+  agent
+      ->add_option("--secret-key-file", agent_flags.secret_key_file,
+                   "the servers' key file, to open the passwords sealed in etcd")
       ->capture_default_str();
   agent->callback([&] { exit_code = berth::up::run_agent(agent_flags); });
 

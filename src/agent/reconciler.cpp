@@ -17,7 +17,7 @@ using model::Allocation;
 std::string spec_hash(const Allocation& a, const engines::Engine* engine) {
   // Memory is left out where it changes in place. Role and epoch change at run time too.
   nlohmann::json j = {{"image", a.image},
-                      {"password", a.password},
+                      {"password", a.password.plain()},
                       {"ip", a.ip},
                       {"port", a.port},
                       {"engine", a.engine}};

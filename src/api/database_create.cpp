@@ -66,7 +66,7 @@ DatabaseService::Created DatabaseService::created(const std::string& id, bool wa
   auto db = model::parse<model::Database>(c_.state.find(keys::database(id))->value);
   auto* engine = engines::find_engine(db.engine);
   out.view = database_view(c_.state, db.id);
-  if (!db.password.empty()) out.view["password"] = db.password;  // shown at creation only
+  if (!db.password.empty()) out.view["password"] = db.password.plain();  // at creation only
   out.view["connect"] = engine->connect_command(out.view["address"], out.view["port"], db.password);
   out.view["notes"] = engine->notes(!db.password.empty());
   // What the agents report goes to the user: a create that did not come up says why.

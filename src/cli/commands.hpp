@@ -38,7 +38,7 @@ void run_command(const Context& ctx, const Command& command);
 
 // Databases (databases.cpp)
 struct RunArgs {
-  std::string engine, name, memory = "256M", password, replicas = "0";
+  std::string engine, name, memory = "256M", password, password_file, replicas = "0";
   std::vector<std::string> constraints;
   bool detach = false;
 };

@@ -1,4 +1,5 @@
 // berth run, ps, inspect, rm, update, switchover.
+#include <fstream>
 #include <iostream>
 
 #include "cli/cli.hpp"
@@ -32,9 +33,27 @@ void describe_database(std::ostream& out, const client::Database& db) {
   for (auto& note : db.notes) out << "  note:     " << note << "\n";
 }
 
+// A secret given as a file (or '-': stdin) rather than an argument, which ps shows to everyone.
+std::string read_secret_line(const std::string& path) {
+  std::string line;
+  if (path == "-") {
+    std::getline(std::cin, line);
+  } else {
+    std::ifstream in(path);
+    if (!in) throw UsageError("--password-file: cannot read " + path);
+    std::getline(in, line);
+  }
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  if (line.empty()) throw UsageError("--password-file: " + path + " holds no password");
+  return line;
+}
+
 int run_database(client::Client& c, const RunArgs& args, const Output& o) {
   client::DatabaseSpec spec{args.name, args.engine, parse_memory_mb(args.memory, "--memory")};
+  if (!args.password.empty() && !args.password_file.empty())
+    throw UsageError("--password-file: give the password one way, not with --password too");
   if (!args.password.empty()) spec.password = args.password;
+  if (!args.password_file.empty()) spec.password = read_secret_line(args.password_file);
   spec.replicas = parse_replicas(args.replicas);
   for (auto& constraint : args.constraints) {
     auto eq = constraint.find('=');
@@ -129,7 +148,11 @@ void add_database_commands(CLI::App& app, const Context& ctx) {
   run->add_option("--name", run_args->name, "database name")->required();
   run->add_option("--memory", run_args->memory, "memory limit, e.g. 256M or 1G")
       ->default_val("256M");
-  run->add_option("--password", run_args->password, "password (generated when omitted)");
+  run->add_option("--password", run_args->password,
+                  "password (generated when omitted; other users see it in ps: prefer "
+                  "--password-file)");
+  run->add_option("--password-file", run_args->password_file,
+                  "read the password from this file's first line ('-': from stdin)");
   run->add_option("--replicas", run_args->replicas, "replicas on other hosts (0-4)")
       ->default_val("0");
   run->add_option("--constraint", run_args->constraints, "host label key=value (repeatable)");

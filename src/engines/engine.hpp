@@ -91,7 +91,13 @@ class Engine {
     return {};
   }
   virtual ImageRecipe image_recipe() const = 0;
+  // The spec never holds the password (docker inspect shows a spec): the engine reads it from
+  // secret_files, which the agent puts into the container before it starts.
   virtual docker::ContainerSpec container_spec(const model::Allocation& allocation) const = 0;
+  virtual std::vector<RootfsFile> secret_files(const model::Allocation& allocation) const {
+    (void)allocation;
+    return {};
+  }
   virtual boost::asio::awaitable<ProbeResult> probe(
       boost::asio::any_io_executor executor, const std::string& ip, int port,
       const std::string& password,
@@ -192,6 +198,9 @@ inline const std::string kData = "berth.data";        // the data generation its
 inline const std::string kVolume = "berth.volume";    // the volume holding its data
 inline const std::string kCluster = "berth.cluster";  // the cluster id of the etcd that made it
 }  // namespace labels
+
+// Where an engine's secret_files go in its container.
+inline const std::string kSecretDir = "/run/berth";
 
 std::string container_name(const model::Allocation& allocation);
 std::string volume_name(const model::Allocation& allocation);

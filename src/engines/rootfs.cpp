@@ -60,11 +60,12 @@ class TarWriter {
     if (name.empty() || !written_.insert(name + "/").second) return;
     header(name + "/", 0, mode, '5');
   }
-  void file(const std::string& path, const std::string& content, int mode) {
+  void file(const std::string& path, const std::string& content, int mode, int uid = 0,
+            int gid = 0) {
     std::string name = relative(path);
     if (!written_.insert(name).second) return;
     parents(name);
-    header(name, content.size(), mode, '0');
+    out_ += util::ustar_header(name, static_cast<int64_t>(content.size()), mode, '0', uid, gid);
     out_ += content;
     out_.append((512 - content.size() % 512) % 512, '\0');
   }
@@ -108,7 +109,7 @@ std::string build_rootfs_tar(const std::vector<std::string>& binaries,
 
 std::string make_tar(const std::vector<RootfsFile>& files) {
   TarWriter tar;
-  for (auto& f : files) tar.file(f.path, f.content, f.mode);
+  for (auto& f : files) tar.file(f.path, f.content, f.mode, f.uid, f.gid);
   return tar.finish();
 }
 

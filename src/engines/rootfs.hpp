@@ -12,6 +12,7 @@ struct RootfsFile {
   std::string path;  // absolute path inside the image
   std::string content;
   int mode = 0644;
+  int uid = 0, gid = 0;  // its owner
 };
 
 // Blocking (runs ldd, reads files): call it from a worker thread, never the event loop.

@@ -13,6 +13,7 @@
 #include <type_traits>
 
 #include "model/enums.hpp"
+#include "model/secret.hpp"
 
 namespace berth::model {
 
@@ -35,6 +36,8 @@ inline const std::string kEtcdHealth = "/berth/etcd-health";          // the lea
 // Made by the first server on an etcd without one; on every container, so that an agent never
 // removes what another cluster (or an etcd restored from nothing) knows nothing of.
 inline const std::string kClusterId = "/berth/config/cluster-id";
+// The id (not the key) of the key passwords are sealed with: a process without it cannot start.
+inline const std::string kSealingKey = "/berth/config/sealing-key";
 
 inline std::string host(const std::string& name) {
   return kHosts + name;
@@ -147,7 +150,7 @@ struct Database {
   std::string version;
   int64_t memory_mb = 0;
   int replicas = 0;
-  std::string password;
+  Secret password;         // sealed in etcd
   std::string created_at;  // RFC 3339, UTC
   // With replicas: the address that follows the primary (empty: the primary's own).
   std::string address;
@@ -184,7 +187,7 @@ struct Allocation {
   std::string engine;
   std::string image;  // empty: the engine's locally built image
   int64_t memory_mb = 0;
-  std::string password;
+  Secret password;  // sealed in etcd
   Role role = Role::primary;
   int64_t epoch = 1;
   std::string primary_ip;         // for a replica: whom it replicates from

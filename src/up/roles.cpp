@@ -22,6 +22,7 @@
 #include "store/etcd.hpp"
 #include "up/listen.hpp"
 #include "up/process.hpp"
+#include "up/sealing.hpp"
 #include "util/duration.hpp"
 #include "util/log.hpp"
 
@@ -68,6 +69,9 @@ int run_server(const ServerFlags& flags) {
   options.backups = backup::open_directory_store(flags.backup_dir.empty() ? state_dir + "/backups"
                                                                           : flags.backup_dir);
   options.usage_step = flags.usage_step;
+  std::string key_file =
+      flags.secret_key_file.empty() ? state_dir + "/secrets.key" : flags.secret_key_file;
+  auto keyring = use_key_file(key_file, true);
   api::Api api(io.get_executor(), store, options);
   controller::Controller controller(io.get_executor(), store, api.view(),
                                     hostname() + ":" + std::to_string(getpid()), flags.leader_ttl);
@@ -80,6 +84,7 @@ int run_server(const ServerFlags& flags) {
   asio::co_spawn(
       io,
       [&]() -> asio::awaitable<void> {
+        co_await adopt_sealing_key(store, keyring.get(), key_file, true);
         co_await api.start();
         util::log("server: listening on {} ({} API /v1)", flags.listen, https ? "HTTPS" : "HTTP");
         asio::co_spawn(io, controller.run(), asio::detached);
@@ -117,6 +122,7 @@ int run_agent(const AgentFlags& flags) {
   }
   options.network = flags.network;
   options.backups = backup::open_directory_store(flags.backup_dir);
+  auto keyring = use_key_file(flags.secret_key_file, false);
   agent::Agent* running = nullptr;  // set below: the exporter's address goes into its options
   metrics::Exporter exporter(io.get_executor(), [&](metrics::Registry& r) {
     if (running) running->collect_metrics(r);
@@ -128,7 +134,13 @@ int run_agent(const AgentFlags& flags) {
   running = &agent;
   exporter.serve("/v1/logs", [&](const http::ServerRequest& r) { return agent.serve_logs(r); });
   int exit_code = 0;
-  asio::co_spawn(io, agent.run(), stop_on_error(io, &exit_code));
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        co_await adopt_sealing_key(store, keyring.get(), flags.secret_key_file, false);
+        co_await agent.run();
+      },
+      stop_on_error(io, &exit_code));
   run_until_signal(io, [&]() -> asio::awaitable<void> {
     exporter.stop();
     co_await agent.shutdown();

@@ -22,6 +22,7 @@ struct ServerFlags {
   std::string etcd_compact_interval = "5m";  // util::parse_duration
   int64_t etcd_quota_bytes = kEtcdQuotaBytes;
   std::string tls_cert, tls_key;  // PEM files: the API speaks HTTPS
+  std::string secret_key_file;    // seals passwords in etcd (default STATE_DIR/secrets.key)
   bool insecure_http = false;     // plain HTTP even on an address other machines reach
 };
 
@@ -36,7 +37,8 @@ struct AgentFlags {
   std::string backup_dir = "/var/lib/berth/backups";
   std::string network;         // "" or "macvlan:IF"
   std::string metrics_listen;  // ADDR:PORT of /metrics (default ADVERTISE:7071; port 0: any)
-  std::string orphan_retention = "24h";  // util::parse_duration
+  std::string orphan_retention = "24h";                        // util::parse_duration
+  std::string secret_key_file = "/var/lib/berth/secrets.key";  // the servers' key file
 };
 
 struct UpFlags {

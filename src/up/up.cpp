@@ -28,6 +28,7 @@
 #include "up/listen.hpp"
 #include "up/process.hpp"
 #include "up/roles.hpp"
+#include "up/sealing.hpp"
 #include "util/duration.hpp"
 #include "util/log.hpp"
 
@@ -100,6 +101,8 @@ int run_up(UpFlags flags) {
   }
   api_options.token_file = flags.state_dir + "/admin.token";
   api_options.backups = backup::open_directory_store(flags.state_dir + "/backups");
+  std::string key_file = flags.state_dir + "/secrets.key";
+  auto keyring = use_key_file(key_file, true);
   api::Api api(io.get_executor(), store, api_options);
   agent::Options agent_options;
   agent_options.name = hostname();
@@ -138,6 +141,7 @@ int run_up(UpFlags flags) {
               store::Operation::put(model::keys::kNetwork, model::dump(net))};
           co_await store.txn(absent, put);
         }
+        co_await adopt_sealing_key(store, keyring.get(), key_file, true);
         co_await api.start();
         asio::co_spawn(io, controller.run(), asio::detached);
         presence.start();

@@ -6,7 +6,8 @@
 
 namespace berth::util {
 
-std::string ustar_header(const std::string& name, int64_t size, int mode, char type) {
+std::string ustar_header(const std::string& name, int64_t size, int mode, char type, int uid,
+                         int gid) {
   char h[512] = {};
   std::string prefix, base = name;
   if (base.size() > 100) {  // split at a slash into prefix (155) and name (100)
@@ -18,8 +19,8 @@ std::string ustar_header(const std::string& name, int64_t size, int mode, char t
   }
   std::memcpy(h, base.data(), base.size());
   std::snprintf(h + 100, 8, "%07o", mode);
-  std::snprintf(h + 108, 8, "%07o", 0);
-  std::snprintf(h + 116, 8, "%07o", 0);
+  std::snprintf(h + 108, 8, "%07o", uid);
+  std::snprintf(h + 116, 8, "%07o", gid);
   std::snprintf(h + 124, 12, "%011llo", static_cast<unsigned long long>(size));
   std::snprintf(h + 136, 12, "%011o", 0);
   std::memset(h + 148, ' ', 8);

@@ -184,6 +184,8 @@ class Berth:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.token_file = os.path.join(workdir, "admin.token")
+        # The key passwords are sealed with in etcd: the server makes it, the agents read it.
+        self.key_file = os.path.join(workdir, "secrets.key")
         self.backup_dir = os.path.join(workdir, "backups")  # the store servers and agents share
         self.subnet, self.bridge = subnet, bridge
         self.server = self.agent = None
@@ -192,6 +194,7 @@ class Berth:
         self.server = Process([BERTH, "server", "--etcd", self.etcd.endpoint,
                                "--listen", f"127.0.0.1:{self.port}",
                                "--token-file", self.token_file,
+                               "--secret-key-file", self.key_file,
                                "--backup-dir", self.backup_dir, *self.server_args],
                               os.path.join(self.workdir, log))
         wait_until(lambda: self.health(), 20, "berth server to answer")
@@ -202,6 +205,7 @@ class Berth:
         self.agent = Process([BERTH, "agent", "--etcd", self.etcd.endpoint, "--docker-socket",
                               self.dockerd.socket, "--name", name, "--advertise", "127.0.0.1",
                               "--lease-ttl", "3", "--backup-dir", self.backup_dir,
+                              "--secret-key-file", self.key_file,
                               "--metrics-listen", "127.0.0.1:0"],
                              os.path.join(self.workdir, "agent.log"))
         wait_until(lambda: any(h["name"] == name and h["state"] == "alive"

@@ -181,6 +181,7 @@ class Host:
                                            "--lease-ttl", str(self.lab.lease_ttl),
                                            "--probe-interval-ms", str(self.lab.probe_interval_ms),
                                            "--backup-dir", self.lab.berth.backup_dir,
+                                           "--secret-key-file", self.lab.berth.key_file,
                                            # h1 is in zone a, the others in zone b.
                                            "--label", f"zone={'a' if self.index == 1 else 'b'}"]),
                              os.path.join(self.dir, "agent.log"))

@@ -138,6 +138,7 @@ class EdgesTest(unittest.TestCase):
         port = free_port()
         argv = [BERTH, "server", "--etcd", self.etcd.endpoint, "--listen", f"0.0.0.0:{port}",
                 "--token-file", os.path.join(self.workdir, "other.token"),
+                "--secret-key-file", self.berth.key_file,
                 "--backup-dir", os.path.join(self.workdir, "backups")]
         r = subprocess.run(argv, capture_output=True, text=True, timeout=30)
         self.assertEqual(r.returncode, 2, r.stderr)

@@ -59,7 +59,7 @@ TEST(Memcached, StatsAreParsedByName) {
   EXPECT_EQ(stats.size(), 3u);
 }
 
-TEST(Tarantool, ScriptQuotesThePasswordAndFollowsThePrimary) {
+TEST(Tarantool, ScriptReadsThePasswordFromItsFileAndFollowsThePrimary) {
   model::Allocation a;
   a.port = 3301;
   a.memory_mb = 100;
@@ -67,10 +67,41 @@ TEST(Tarantool, ScriptQuotesThePasswordAndFollowsThePrimary) {
   a.role = model::Role::replica;
   a.primary_ip = "10.0.0.1";
   auto script = TarantoolEngine::init_script(a);
-  EXPECT_NE(script.find(R"(password = "pa\"ss\\word")"), std::string::npos) << script;
-  EXPECT_NE(script.find(R"(primary = "berth:pa\"ss\\word@10.0.0.1:3301")"), std::string::npos)
-      << script;
+  // The password is in its secret file only, read by the script; the primary's URI is made
+  // in Lua from it.
+  EXPECT_EQ(script.find("pa\"ss"), std::string::npos) << script;
+  EXPECT_NE(script.find(R"(password = secret("/run/berth/password"))"), std::string::npos);
+  EXPECT_NE(script.find(R"(primary = "10.0.0.1:3301")"), std::string::npos) << script;
+  TarantoolEngine engine;
+  auto files = engine.secret_files(a);
+  ASSERT_EQ(files.size(), 1u);
+  EXPECT_EQ(files[0].path, "/run/berth/password");
+  EXPECT_EQ(files[0].content, a.password);
+  EXPECT_EQ(files[0].mode, 0600);
   EXPECT_NE(script.find("memtx_memory = 73400320"), std::string::npos);
+}
+
+TEST(Engines, NoContainerSpecHoldsThePassword) {
+  // docker inspect shows the command, its arguments and the environment: none may hold it.
+  model::Allocation a;
+  a.database_id = "a49ad7d5d02f";
+  a.port = 7000;
+  a.memory_mb = 256;
+  a.password = "s3cret-Pa55word-XYZ";
+  for (auto* engine : all_engines()) {
+    a.engine = engine->name();
+    auto spec = engine->container_spec(a);
+    for (auto& arg : spec.cmd) EXPECT_EQ(arg.find(a.password), std::string::npos) << a.engine;
+    for (auto& env : spec.env) EXPECT_EQ(env.find(a.password), std::string::npos) << a.engine;
+    for (auto& [k, v] : spec.labels) EXPECT_EQ(v.find(a.password), std::string::npos) << a.engine;
+    bool in_a_secret_file = false;
+    for (auto& f : engine->secret_files(a)) {
+      EXPECT_TRUE(f.path.starts_with(kSecretDir + "/")) << f.path;
+      EXPECT_EQ(f.mode, 0600) << f.path;
+      in_a_secret_file |= f.content.find(a.password) != std::string::npos;
+    }
+    EXPECT_TRUE(in_a_secret_file) << a.engine << " reads its password from nowhere";
+  }
 }
 
 TEST(Tarantool, AnInstanceNumberKeepsItsUuidAcrossReCreations) {

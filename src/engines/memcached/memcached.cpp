@@ -82,16 +82,22 @@ docker::ContainerSpec MemcachedEngine::container_spec(const model::Allocation& a
   if (a.password.empty()) {
     spec.cmd = {"/bin/sh", "-c", "exec " + memcached};
   } else {
-    // The password reaches saslpasswd2 through the environment, never a command line.
-    spec.env = {"BERTH_PASSWORD=" + a.password, "SASL_CONF_PATH=" + std::string(kSaslDir)};
+    // The password reaches saslpasswd2 from its secret file, never the command line or the
+    // environment (docker inspect shows both).
+    spec.env = {"SASL_CONF_PATH=" + std::string(kSaslDir)};
     spec.cmd = {"/bin/sh", "-c",
-                "printf %s \"$BERTH_PASSWORD\" | /usr/sbin/saslpasswd2 -p -c -f " +
-                    std::string(kSaslDb) + " -a memcached " + user() + " && exec " + memcached +
+                "/usr/sbin/saslpasswd2 -p -c -f " + std::string(kSaslDb) + " -a memcached " +
+                    user() + " < " + kSecretDir + "/password && exec " + memcached +
                     " --enable-sasl"};
   }
   spec.memory_bytes = a.memory_mb * 1024 * 1024;
   spec.user = "65534:65534";  // memcached will not run as root
   return spec;
+}
+
+std::vector<RootfsFile> MemcachedEngine::secret_files(const model::Allocation& a) const {
+  if (a.password.empty()) return {};
+  return {{kSecretDir + "/password", a.password, 0600, 65534, 65534}};  // memcached's user
 }
 
 std::map<std::string, std::string> MemcachedEngine::parse_stats(const std::string& reply) {

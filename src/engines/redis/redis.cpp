@@ -92,11 +92,10 @@ docker::ContainerSpec RedisEngine::container_spec(const model::Allocation& a) co
   spec.image = a.image.empty() ? image_recipe().reference() : a.image;
   // clang-format off
   spec.cmd = {"/usr/bin/redis-server",
+              kSecretDir + "/redis.conf",  // the password: never on the command line
               "--port", std::to_string(a.port),
               "--bind", "0.0.0.0",
               "--protected-mode", "no",
-              "--requirepass", a.password,
-              "--masterauth", a.password,
               "--maxmemory", std::to_string(maxmemory_bytes(a.memory_mb)),
               "--maxmemory-policy", "noeviction",
               // An isolated primary stops taking writes once its replicas fall silent.
@@ -113,6 +112,18 @@ docker::ContainerSpec RedisEngine::container_spec(const model::Allocation& a) co
   spec.memory_bytes = a.memory_mb * 1024 * 1024;
   spec.volumes[volume_name(a)] = "/data";
   return spec;
+}
+
+std::vector<RootfsFile> RedisEngine::secret_files(const model::Allocation& a) const {
+  // A configuration file's value in double quotes, as Redis reads it (sdssplitargs).
+  std::string quoted = "\"";
+  for (char c : a.password) {
+    if (c == '"' || c == '\\') quoted += '\\';
+    quoted += c;
+  }
+  quoted += "\"";
+  return {{kSecretDir + "/redis.conf", "requirepass " + quoted + "\nmasterauth " + quoted + "\n",
+           0600}};
 }
 
 std::string RedisEngine::command(const std::vector<std::string>& args) {

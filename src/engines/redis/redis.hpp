@@ -27,6 +27,7 @@ class RedisEngine : public Engine {
   }
   ImageRecipe image_recipe() const override;
   docker::ContainerSpec container_spec(const model::Allocation& allocation) const override;
+  std::vector<RootfsFile> secret_files(const model::Allocation& allocation) const override;
   boost::asio::awaitable<ProbeResult> probe(
       boost::asio::any_io_executor executor, const std::string& ip, int port,
       const std::string& password,

@@ -76,13 +76,25 @@ std::string TarantoolEngine::instance_uuid(const std::string& database_id, int n
 std::string TarantoolEngine::init_script(const model::Allocation& a) {
   TarantoolEngine engine;
   std::string primary = a.role == model::Role::replica && !a.primary_ip.empty()
-                            ? uri(engine.user(), a.password, a.primary_ip, a.port)
+                            ? a.primary_ip + ":" + std::to_string(a.port)
                             : "";
-  return "local cfg = {port = " + std::to_string(a.port) +
+  // The password is read from its secret file: the script is the container's command line.
+  return "local function secret(path) local f = assert(io.open(path)) local s = f:read('*a') "
+         "f:close() return s end\n"
+         "local cfg = {port = " +
+         std::to_string(a.port) +
          ", memtx_memory = " + std::to_string(memtx_memory_bytes(a.memory_mb)) +
-         ", user = " + lua_quote(engine.user()) + ", password = " + lua_quote(a.password) +
-         ", role = " + lua_quote(model::to_string(a.role)) + ", primary = " + lua_quote(primary) +
-         ", uuid = " + lua_quote(instance_uuid(a.database_id, a.n)) + "}\n" + kInitLua;
+         ", user = " + lua_quote(engine.user()) + ", password = secret(" +
+         lua_quote(kSecretDir + "/password") + "), role = " + lua_quote(model::to_string(a.role)) +
+         ", primary = " + lua_quote(primary) +
+         ", uuid = " + lua_quote(instance_uuid(a.database_id, a.n)) + "}\n" +
+         "if cfg.primary ~= '' then cfg.primary = cfg.user .. ':' .. cfg.password .. '@' .. "
+         "cfg.primary end\n" +
+         kInitLua;
+}
+
+std::vector<RootfsFile> TarantoolEngine::secret_files(const model::Allocation& a) const {
+  return {{kSecretDir + "/password", a.password, 0600}};
 }
 
 docker::ContainerSpec TarantoolEngine::container_spec(const model::Allocation& a) const {
