@@ -149,6 +149,12 @@ asio::awaitable<std::string> Client::container_create(const ContainerSpec& spec)
     host["MemorySwap"] = spec.memory_bytes;  // no swap: the limit is the limit
   }
   if (spec.cpus > 0) host["NanoCpus"] = static_cast<int64_t>(spec.cpus * 1e9);
+  if (spec.drop_capabilities) {
+    host["CapDrop"] = json::array({"ALL"});
+    if (!spec.cap_add.empty()) host["CapAdd"] = spec.cap_add;
+  }
+  if (spec.no_new_privileges) host["SecurityOpt"] = json::array({"no-new-privileges:true"});
+  if (spec.pids_limit > 0) host["PidsLimit"] = spec.pids_limit;
   json mounts = json::array();
   for (auto& [volume, target] : spec.volumes)
     mounts.push_back({{"Type", "volume"}, {"Source", volume}, {"Target", target}});

@@ -39,6 +39,12 @@ struct ContainerSpec {
   std::map<std::string, std::string> volumes;
   std::string restart_policy = "unless-stopped";
   std::string user;  // "uid:gid"; empty: the image's (root)
+  // Hardening, on unless a container needs otherwise: every capability dropped but cap_add, no
+  // privilege gained through setuid files, and a bound on its processes and threads.
+  std::vector<std::string> cap_add;
+  bool drop_capabilities = true;
+  bool no_new_privileges = true;
+  int64_t pids_limit = 512;
 };
 
 struct ContainerInfo {
