@@ -124,13 +124,20 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     return false;
   }
 
-  template <class Stream>
-  static asio::awaitable<bool> write(Stream& stream, Response& response, unsigned version,
-                                     bool keep_alive) {
-    bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(response.status), version};
+  // A response's status line and headers, for either way of writing its body.
+  template <class Body>
+  static bhttp::response<Body> head_of(const Response& response, unsigned version) {
+    bhttp::response<Body> res{static_cast<bhttp::status>(response.status), version};
     res.set(bhttp::field::server, "berth");
     res.set(bhttp::field::content_type, response.content_type);
     for (auto& [k, v] : response.headers) res.set(k, v);
+    return res;
+  }
+
+  template <class Stream>
+  static asio::awaitable<bool> write(Stream& stream, Response& response, unsigned version,
+                                     bool keep_alive) {
+    auto res = head_of<bhttp::string_body>(response, version);
     res.body() = std::move(response.body);
     res.prepare_payload();
     res.keep_alive(keep_alive);
@@ -146,10 +153,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   template <class Stream>
   static asio::awaitable<bool> write_streamed(Stream& stream, Response& response, unsigned version,
                                               bool keep_alive) {
-    bhttp::response<bhttp::empty_body> res{static_cast<bhttp::status>(response.status), version};
-    res.set(bhttp::field::server, "berth");
-    res.set(bhttp::field::content_type, response.content_type);
-    for (auto& [k, v] : response.headers) res.set(k, v);
+    auto res = head_of<bhttp::empty_body>(response, version);
     auto& source = *response.source;
     bool chunked = source.size < 0;
     if (chunked)
@@ -213,7 +217,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       // The body stays unread: the connection goes on only if there is none.
       bool go_on = keep_alive && parser.is_done();
       bool written = co_await write(stream, *early, version, go_on);
-      co_return written&& go_on;
+      bool go_on_now = written && go_on;
+      co_return go_on_now;
     }
     if (!parser.is_done()) {
       if (beast::iequals(head[bhttp::field::expect], "100-continue")) {
@@ -244,7 +249,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     }
     bool written = response.source ? co_await write_streamed(stream, response, version, keep_alive)
                                    : co_await write(stream, response, version, keep_alive);
-    co_return written&& keep_alive;
+    bool go_on = written && keep_alive;
+    co_return go_on;
   }
 
   template <class Stream>
