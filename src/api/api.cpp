@@ -151,10 +151,16 @@ std::optional<http::Response> Api::gate(Request& r, const Match& found) const {
 asio::awaitable<std::optional<http::Response>> Api::admit(const http::ServerRequest& head) {
   // Before the body is read: a caller without a token, or whose role may not call the route,
   // is answered on its headers alone.
+  auto started = std::chrono::steady_clock::now();
   auto found = find_route(head.method, head.path);
   Request r{head, {}};
   auto refused = gate(r, found);
-  if (refused) co_await record_call(context_, r, found.route, refused->status);
+  if (refused) {
+    co_await record_call(context_, r, found.route, refused->status);
+    // Counted as serve() counts the calls it answers: refusals stay visible in the metrics.
+    metrics::observe_api_request(head.method, head.path, refused->status,
+                                 metrics::ScopedTimer::seconds_since(started));
+  }
   co_return refused;
 }
 

@@ -75,6 +75,12 @@ class EdgesTest(unittest.TestCase):
                 self.assertLess(took, 1.0)
         after = rss_peak_kb(pid)
         self.assertLess(after - before, 20 * 1024, f"peak RSS grew from {before} to {after} kB")
+        # Refused on their headers for want of a token, they still count in the API's metrics.
+        with urllib.request.urlopen(self.berth.url + "/metrics", timeout=5) as r:
+            counts = [line for line in r.read().decode().splitlines()
+                      if line.startswith("berth_api_request_duration_seconds_count")
+                      and 'route="/v1/databases"' in line and 'method="POST"' in line]
+        self.assertTrue(any('code="401"' in line for line in counts), counts)
 
     def test_two_thousand_idle_connections_do_not_stop_the_api(self):
         idle = []
