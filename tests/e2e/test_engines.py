@@ -179,7 +179,15 @@ class EnginesTest(LabTestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         view = self.berth.api("GET", "/v1/databases/locked")
         self.assertEqual(view["memory_mb"], 96)
-        mc = MemcachedBinary(db["address"])
+        # The new container holds the same address behind a new MAC: a connection right after
+        # the re-create can meet a stale neighbour entry (seen once on a loaded machine), so it
+        # may take the next gratuitous ARP to get through.
+        def connected():
+            try:
+                return MemcachedBinary(db["address"])
+            except OSError:
+                return None
+        mc = wait_until(connected, 20, "a connection to the re-created memcached")
         self.assertEqual(mc.auth("berth", "cache-secret-1"), 0)
         self.assertEqual(mc.request(0x10, b"", b"")[0], 0)
         mc.close()
