@@ -2,7 +2,7 @@
 BUILD ?= build
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps build up down test unit e2e bench format clean
+.PHONY: deps build up down test unit e2e bench format clean deb fuzz
 
 deps:
 	$(SUDO) ./scripts/install-deps.sh
@@ -20,6 +20,10 @@ down:
 test: build
 	$(SUDO) ./scripts/test.sh
 
+# Each fuzz target for 60 s (FUZZ_SECONDS=N to change); inputs that reach new code join the corpus.
+fuzz: deps
+	./scripts/fuzz.sh $${FUZZ_SECONDS:-60} --grow
+
 bench: build
 	$(SUDO) ./bench/run.sh
 
@@ -28,3 +32,8 @@ format:
 
 clean:
 	rm -rf $(BUILD)
+
+# The Debian package berth_VERSION_ARCH.deb (CPack; cmake/package.cmake), left in $(BUILD).
+deb: build
+	@cd $(BUILD) && { cpack -G DEB >cpack.log 2>&1 || { cat cpack.log; exit 1; }; } && \
+	  sed -n 's/^CPack: - package: \(.*\) generated\.$$/\1/p' cpack.log

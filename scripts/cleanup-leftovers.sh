@@ -16,6 +16,10 @@ for link in $(ip -br link show type bridge 2>/dev/null | awk '$1 ~ /^bt/ {print 
 done
 pkill -f 'etcd --name test --data-dir /tmp/berth-test-' 2>/dev/null
 pkill -f 'berth-test-.*/berth ' 2>/dev/null
+# The berth package tests/e2e/test_package.py installed (it marks that it did).
+for marker in /tmp/berth-test-package-*/installed; do
+  [ -f "$marker" ] && dpkg --purge berth >/dev/null 2>&1
+done
 for d in /tmp/berth-test-*; do
   [ -d "$d" ] || continue
   grep -o " $d[^ ]*" /proc/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done

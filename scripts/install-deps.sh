@@ -7,7 +7,8 @@ PKGS="build-essential cmake ninja-build pkg-config clang-format git ca-certifica
  nlohmann-json3-dev libcli11-dev libfmt-dev libssl-dev libgtest-dev
  docker.io etcd-server etcd-client redis-server redis-tools
  iproute2 iptables procps psmisc util-linux e2fsprogs python3 iputils-arping redis-sentinel
- tarantool memcached libmsgpuck-dev sasl2-bin prometheus chromium wrk python3-redis"
+ tarantool memcached libmsgpuck-dev sasl2-bin prometheus chromium wrk python3-redis
+ ansible systemd file clang libclang-rt-14-dev"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -9,6 +9,7 @@
 int main(int argc, char** argv) {
   CLI::App app{"berth: databases on your own Docker hosts"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("berth ") + BERTH_VERSION);
   int exit_code = 0;
 
   berth::up::ServerFlags server_flags;
@@ -123,6 +124,8 @@ int main(int argc, char** argv) {
 
   try {
     app.parse(argc, argv);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {

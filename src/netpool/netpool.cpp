@@ -1,6 +1,8 @@
 #include "netpool/netpool.hpp"
 
+#include <algorithm>
 #include <cstdio>
+#include <vector>
 
 namespace berth::netpool {
 
@@ -84,9 +86,19 @@ std::optional<std::string> choose(const model::NetworkConfig& config,
                                   const std::set<std::string>& taken) {
   auto subnet = parse_cidr(config.subnet);
   if (!subnet) return std::nullopt;
-  for (uint32_t a = subnet->network + 1; a < subnet->broadcast(); ++a) {
-    if (!assignable(config, a)) continue;
-    std::string text = format_ipv4(a);
+  // Excluded ranges are stepped over whole, not address by address: a /8 with most of it
+  // excluded is still one pass over the ranges.
+  std::vector<std::pair<uint32_t, uint32_t>> excluded;
+  if (auto gateway = parse_ipv4(config.gateway)) excluded.emplace_back(*gateway, *gateway);
+  for (auto& e : config.exclude)
+    if (auto r = parse_exclude(e)) excluded.push_back(*r);
+  std::sort(excluded.begin(), excluded.end());
+  size_t next = 0;  // the ranges before it start at or below the address tried
+  for (uint64_t a = uint64_t{subnet->network} + 1; a < subnet->broadcast(); ++a) {
+    for (; next < excluded.size() && excluded[next].first <= a; ++next)
+      if (excluded[next].second >= a) a = uint64_t{excluded[next].second} + 1;
+    if (a >= subnet->broadcast()) break;
+    std::string text = format_ipv4(static_cast<uint32_t>(a));
     if (!taken.count(text)) return text;
   }
   return std::nullopt;

@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "engines/memcached/memcached.hpp"
+#include "engines/memcached/replies.hpp"
 #include "engines/redis/redis.hpp"
 #include "engines/tarantool/iproto.hpp"
 #include "engines/tarantool/tarantool.hpp"
@@ -52,7 +53,7 @@ TEST(Iproto, ScrambleIsShaOneOfSaltAndPassword) {
 }
 
 TEST(Memcached, StatsAreParsedByName) {
-  auto stats = MemcachedEngine::parse_stats(
+  auto stats = memcached::parse_stats(
       "STAT version 1.6.18\r\nSTAT curr_connections 3\r\nSTAT bytes 1024\r\nEND\r\n");
   EXPECT_EQ(stats.at("version"), "1.6.18");
   EXPECT_EQ(stats.at("curr_connections"), "3");

@@ -98,5 +98,17 @@ TEST(NetPool, CidrExcludesBesideRangesAndAddresses) {
   EXPECT_EQ(bad.rfind("exclude:", 0), 0u) << bad;
 }
 
+TEST(NetPool, AWideSubnetMostlyExcludedIsOnePassOverTheRanges) {
+  // A /8 with all but a few addresses excluded, in overlapping ranges. (Address by address,
+  // this took seconds on the event loop; the fuzz target's time limit catches that.)
+  auto c = config("10.0.0.0/8", "10.0.0.1",
+                  {"10.0.0.0/9", "10.64.0.0-10.200.0.0", "10.128.0.0-10.255.255.249"});
+  EXPECT_EQ(choose(c, {}), "10.255.255.250");
+  EXPECT_EQ(choose(c, {"10.255.255.250", "10.255.255.251"}), "10.255.255.252");
+  EXPECT_EQ(choose(c, {"10.255.255.250", "10.255.255.251", "10.255.255.252", "10.255.255.253",
+                       "10.255.255.254"}),
+            std::nullopt);
+}
+
 }  // namespace
 }  // namespace berth::netpool

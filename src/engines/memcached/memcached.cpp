@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <sstream>
 
+#include "engines/memcached/replies.hpp"
 #include "util/tcp_exchange.hpp"
 
 namespace berth::engines {
@@ -100,65 +101,6 @@ std::vector<RootfsFile> MemcachedEngine::secret_files(const model::Allocation& a
   return {{kSecretDir + "/password", a.password, 0600, 65534, 65534}};  // memcached's user
 }
 
-std::map<std::string, std::string> MemcachedEngine::parse_stats(const std::string& reply) {
-  std::map<std::string, std::string> stats;
-  std::istringstream lines(reply);
-  std::string line;
-  while (std::getline(lines, line)) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (!line.starts_with("STAT ")) continue;
-    auto space = line.find(' ', 5);
-    if (space == std::string::npos) continue;
-    stats[line.substr(5, space - 5)] = line.substr(space + 1);
-  }
-  return stats;
-}
-
-namespace {
-
-// The binary protocol: a 24-byte header, then extras, key and value.
-std::string binary_request(uint8_t opcode, const std::string& key, const std::string& value) {
-  std::string h(24, '\0');
-  h[0] = static_cast<char>(0x80);
-  h[1] = static_cast<char>(opcode);
-  h[2] = static_cast<char>(key.size() >> 8);
-  h[3] = static_cast<char>(key.size() & 0xff);
-  uint32_t body = static_cast<uint32_t>(key.size() + value.size());
-  for (int i = 0; i < 4; ++i) h[8 + i] = static_cast<char>((body >> (24 - 8 * i)) & 0xff);
-  return h + key + value;
-}
-
-struct BinaryResponse {
-  uint16_t status = 0;
-  std::string key, value;
-};
-
-// Complete responses at the start of buf; *done when the stats have ended (an empty key).
-std::vector<BinaryResponse> binary_responses(const std::string& buf, bool* done) {
-  std::vector<BinaryResponse> out;
-  size_t pos = 0;
-  *done = false;
-  auto byte = [&](size_t i) { return static_cast<uint32_t>(static_cast<unsigned char>(buf[i])); };
-  while (buf.size() >= pos + 24) {
-    uint32_t key_length = byte(pos + 2) << 8 | byte(pos + 3);
-    uint32_t extras = byte(pos + 4);
-    uint32_t body =
-        byte(pos + 8) << 24 | byte(pos + 9) << 16 | byte(pos + 10) << 8 | byte(pos + 11);
-    if (buf.size() < pos + 24 + body) break;
-    BinaryResponse r;
-    r.status = static_cast<uint16_t>(byte(pos + 6) << 8 | byte(pos + 7));
-    r.key = buf.substr(pos + 24 + extras, key_length);
-    r.value = buf.substr(pos + 24 + extras + key_length, body - extras - key_length);
-    bool is_stat = byte(pos + 1) == 0x10;
-    if (r.status != 0 || (is_stat && r.key.empty())) *done = true;
-    out.push_back(std::move(r));
-    pos += 24 + body;
-  }
-  return out;
-}
-
-}  // namespace
-
 boost::asio::awaitable<ProbeResult> MemcachedEngine::probe(
     boost::asio::any_io_executor executor, const std::string& ip, int port,
     const std::string& password, std::chrono::milliseconds timeout) const {
@@ -172,23 +114,23 @@ boost::asio::awaitable<ProbeResult> MemcachedEngine::probe(
             return b.ends_with("END\r\n") || b.ends_with("ERROR\r\n") || b.find("ERROR") == 0;
           },
           timeout);
-      stats = parse_stats(reply);
+      stats = memcached::parse_stats(reply);
     } else {
       // SASL PLAIN (opcode 0x21), then STAT (0x10), in one round trip.
       std::string request =
-          binary_request(0x21, "PLAIN",
-                         std::string(1, '\0') + user() + std::string(1, '\0') + password) +
-          binary_request(0x10, "", "");
+          memcached::binary_request(
+              0x21, "PLAIN", std::string(1, '\0') + user() + std::string(1, '\0') + password) +
+          memcached::binary_request(0x10, "", "");
       auto reply = co_await util::tcp_exchange(
           executor, ip, port, request,
           [](const std::string& b) {
             bool done = false;
-            binary_responses(b, &done);
+            memcached::binary_responses(b, &done);
             return done;
           },
           timeout);
       bool done = false;
-      auto responses = binary_responses(reply, &done);
+      auto responses = memcached::binary_responses(reply, &done);
       if (responses.empty() || responses[0].status != 0) {
         result.message = "SASL authentication refused";
         co_return result;
@@ -200,24 +142,7 @@ boost::asio::awaitable<ProbeResult> MemcachedEngine::probe(
     result.message = e.what();
     co_return result;
   }
-  if (!stats.count("version")) {
-    result.message = "stats not answered";
-    co_return result;
-  }
-  auto number = [&](const char* name) -> int64_t {
-    auto it = stats.find(name);
-    return it == stats.end() ? 0 : std::stoll(it->second);
-  };
-  result.healthy = true;
-  result.role = "primary";
-  result.memory_used_bytes = number("bytes");
-  result.keys = number("curr_items");
-  // The probe's own connection is not a client.
-  result.connections = std::max<int64_t>(0, number("curr_connections") - 1);
-  result.operations = number("cmd_get") + number("cmd_set") + number("cmd_touch") +
-                      number("delete_hits") + number("delete_misses") + number("incr_hits") +
-                      number("incr_misses") + number("decr_hits") + number("decr_misses");
-  co_return result;
+  co_return memcached::read_probe(stats);
 }
 
 boost::asio::awaitable<void> MemcachedEngine::resize(boost::asio::any_io_executor executor,

@@ -65,8 +65,6 @@ class MemcachedEngine : public Engine {
   // The item memory memcached may use (-m, cache_memlimit): the rest of the container's limit
   // is left for connections, hash table and slab overhead.
   static int64_t item_memory_mb(int64_t memory_mb);
-  // "STAT name value" lines of a stats reply, by name.
-  static std::map<std::string, std::string> parse_stats(const std::string& reply);
 };
 
 }  // namespace berth::engines

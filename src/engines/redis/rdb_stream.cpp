@@ -5,6 +5,10 @@
 
 namespace berth::engines {
 
+namespace {
+constexpr size_t kMaxLine = 64 * 1024;
+}  // namespace
+
 void RdbStream::emit(std::string_view piece) {
   payload_bytes_ += static_cast<int64_t>(piece.size());
   if (!piece.empty()) sink_(piece);
@@ -22,6 +26,8 @@ bool RdbStream::feed(std::string_view data) {
         }
         auto eol = data.find('\n');
         line_.append(data.substr(0, eol));
+        // Replies and the header are short lines: a longer one is not Redis.
+        if (line_.size() > kMaxLine) throw std::runtime_error("redis sent a line of over 64 KiB");
         if (eol == std::string_view::npos) return true;
         data.remove_prefix(eol + 1);
         std::string line = line_;
@@ -35,7 +41,7 @@ bool RdbStream::feed(std::string_view data) {
         } else if (line.starts_with("$EOF:") && line.size() == 45) {
           mark_ = line.substr(5);
           state_ = State::Marked;
-        } else if (line.starts_with("$") && line.size() > 1 &&
+        } else if (line.starts_with("$") && line.size() > 1 && line.size() <= 19 &&
                    line.find_first_not_of("0123456789", 1) == std::string::npos) {
           remaining_ = std::stoll(line.substr(1));
           state_ = remaining_ == 0 ? State::Done : State::Counted;
@@ -53,21 +59,20 @@ bool RdbStream::feed(std::string_view data) {
         break;
       }
       case State::Marked: {
-        // The master sends nothing after the mark until the replica acknowledges: the RDB
-        // ends when the last 40 bytes received are the mark. Hold them back until then.
-        if (data.size() >= mark_.size()) {
-          emit(tail_);
-          emit(data.substr(0, data.size() - mark_.size()));
-          tail_.assign(data.substr(data.size() - mark_.size()));
-        } else {
-          std::string joined = tail_;
-          joined.append(data);
-          size_t keep = std::min(joined.size(), mark_.size());
-          emit(std::string_view(joined).substr(0, joined.size() - keep));
-          tail_ = joined.substr(joined.size() - keep);
-        }
+        // The RDB ends at the mark (the master sends nothing after it until the replica
+        // acknowledges). The last bytes are held back until it is clear they do not begin it.
+        std::string joined = tail_;
+        joined.append(data);
         data = {};
-        if (tail_ == mark_) state_ = State::Done;
+        if (auto at = joined.find(mark_); at != std::string::npos) {
+          emit(std::string_view(joined).substr(0, at));
+          tail_.clear();
+          state_ = State::Done;
+          break;
+        }
+        size_t keep = std::min(joined.size(), mark_.size() - 1);
+        emit(std::string_view(joined).substr(0, joined.size() - keep));
+        tail_ = joined.substr(joined.size() - keep);
         break;
       }
       case State::Done:

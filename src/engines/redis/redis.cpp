@@ -5,50 +5,10 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <cstdio>
 
+#include "engines/redis/resp.hpp"
 #include "util/tcp_exchange.hpp"
 
 namespace berth::engines {
-
-namespace {
-
-// Length of one complete RESP value at buf[pos...] (simple, error, integer, bulk string or
-// an array of those), or 0 when it has not fully arrived yet.
-size_t reply_length(const std::string& buf, size_t pos) {
-  auto eol = buf.find("\r\n", pos);
-  if (eol == std::string::npos) return 0;
-  char type = buf[pos];
-  if (type == '$') {
-    long len = std::stol(buf.substr(pos + 1, eol - pos - 1));
-    size_t end = eol + 2 + (len < 0 ? 0 : static_cast<size_t>(len) + 2);
-    return end > buf.size() ? 0 : end - pos;
-  }
-  if (type == '*') {
-    long count = std::stol(buf.substr(pos + 1, eol - pos - 1));
-    size_t at = eol + 2;
-    for (long i = 0; i < count; ++i) {
-      size_t n = at < buf.size() ? reply_length(buf, at) : 0;
-      if (n == 0) return 0;
-      at += n;
-    }
-    return at - pos;
-  }
-  return eol + 2 - pos;
-}
-
-// Counts the complete RESP replies at the start of buf.
-int complete_replies(const std::string& buf) {
-  int count = 0;
-  size_t pos = 0;
-  while (pos < buf.size()) {
-    size_t n = reply_length(buf, pos);
-    if (n == 0) break;
-    pos += n;
-    ++count;
-  }
-  return count;
-}
-
-}  // namespace
 
 std::string RedisEngine::version() const {
   // "Redis server v=7.0.15 sha=..." — read once; the binary does not change under us.
@@ -126,34 +86,15 @@ std::vector<RootfsFile> RedisEngine::secret_files(const model::Allocation& a) co
            0600}};
 }
 
-std::string RedisEngine::command(const std::vector<std::string>& args) {
-  std::string out = "*" + std::to_string(args.size()) + "\r\n";
-  for (auto& a : args) out += "$" + std::to_string(a.size()) + "\r\n" + a + "\r\n";
-  return out;
-}
-
-std::string RedisEngine::info_field(const std::string& info, const std::string& field) {
-  auto pos = info.find("\n" + field + ":");
-  size_t start;
-  if (info.rfind(field + ":", 0) == 0)
-    start = field.size() + 1;
-  else if (pos != std::string::npos)
-    start = pos + field.size() + 2;
-  else
-    return {};
-  auto end = info.find_first_of("\r\n", start);
-  return info.substr(start, end - start);
-}
-
 boost::asio::awaitable<std::string> RedisEngine::call(
     boost::asio::any_io_executor executor, const std::string& ip, int port,
     const std::string& password, const std::vector<std::vector<std::string>>& commands) {
-  std::string request = command({"AUTH", password});
-  for (auto& c : commands) request += command(c);
+  std::string request = resp::command({"AUTH", password});
+  for (auto& c : commands) request += resp::command(c);
   int expected = static_cast<int>(commands.size()) + 1;
   co_return co_await util::tcp_exchange(
       executor, ip, port, request,
-      [expected](const std::string& b) { return complete_replies(b) >= expected; },
+      [expected](const std::string& b) { return resp::complete_replies(b) >= expected; },
       std::chrono::milliseconds(2000));
 }
 
@@ -193,9 +134,9 @@ boost::asio::awaitable<int64_t> RedisEngine::pause_writes(boost::asio::any_io_ex
   std::vector<std::vector<std::string>> pause{
       {"CLIENT", "PAUSE", std::to_string(hold.count()), "WRITE"}, {"INFO", "replication"}};
   auto reply = co_await call(executor, ip, port, password, pause);
-  auto offset = info_field(reply, "master_repl_offset");
+  auto offset = resp::info_field(reply, "master_repl_offset");
   if (offset.empty()) throw std::runtime_error("no replication offset in: " + reply.substr(0, 80));
-  co_return std::stoll(offset);
+  co_return resp::number(offset);
 }
 
 boost::asio::awaitable<void> RedisEngine::resume_writes(boost::asio::any_io_executor executor,
@@ -222,7 +163,8 @@ boost::asio::awaitable<std::vector<std::string>> RedisEngine::snapshot_for_backu
   // BGSAVE SCHEDULE waits for an AOF rewrite in progress instead of failing; the snapshot is
   // done when the count of saves has moved on and none is running.
   std::vector<std::vector<std::string>> before{{"INFO", "persistence"}};
-  auto saves_before = info_field(co_await call(executor, ip, port, password, before), "rdb_saves");
+  auto saves_before =
+      resp::info_field(co_await call(executor, ip, port, password, before), "rdb_saves");
   std::vector<std::vector<std::string>> save{{"BGSAVE", "SCHEDULE"}};
   auto reply = co_await call(executor, ip, port, password, save);
   if (reply.find("-ERR") != std::string::npos)
@@ -230,9 +172,9 @@ boost::asio::awaitable<std::vector<std::string>> RedisEngine::snapshot_for_backu
   boost::asio::steady_timer timer(executor);
   for (int i = 0; i < 6000; ++i) {  // 10 minutes at most
     auto info = co_await call(executor, ip, port, password, before);
-    if (info_field(info, "rdb_saves") != saves_before &&
-        info_field(info, "rdb_bgsave_in_progress") == "0") {
-      if (info_field(info, "rdb_last_bgsave_status") != "ok")
+    if (resp::info_field(info, "rdb_saves") != saves_before &&
+        resp::info_field(info, "rdb_bgsave_in_progress") == "0") {
+      if (resp::info_field(info, "rdb_last_bgsave_status") != "ok")
         throw std::runtime_error("redis could not write its snapshot");
       co_return std::vector<std::string>{"/data/dump.rdb"};
     }
@@ -285,61 +227,18 @@ boost::asio::awaitable<ProbeResult> RedisEngine::probe(boost::asio::any_io_execu
                                                        const std::string& password,
                                                        std::chrono::milliseconds timeout) const {
   ProbeResult result;
-  std::string request =
-      command({"AUTH", password}) + command({"PING"}) + command({"INFO", "memory"}) +
-      command({"INFO", "replication"}) + command({"CONFIG", "GET", "min-replicas-to-write"}) +
-      command({"INFO", "clients"}) + command({"INFO", "stats"}) + command({"INFO", "keyspace"});
+  std::string request = resp::probe_request(password);
   std::string reply;
   try {
     reply = co_await util::tcp_exchange(
-        executor, ip, port, request, [](const std::string& b) { return complete_replies(b) >= 8; },
+        executor, ip, port, request,
+        [](const std::string& b) { return resp::complete_replies(b) >= resp::kProbeReplies; },
         timeout);
   } catch (const util::ExchangeError& e) {
     result.message = e.what();
     co_return result;
   }
-  if (reply.rfind("+OK\r\n", 0) != 0) {
-    result.message = "AUTH refused: " + reply.substr(0, reply.find("\r\n"));
-    co_return result;
-  }
-  if (reply.find("+PONG\r\n") == std::string::npos) {
-    result.message = "PING not answered: " + reply.substr(5, reply.find("\r\n", 5) - 5);
-    co_return result;
-  }
-  result.healthy = true;
-  auto used = info_field(reply, "used_memory");
-  if (!used.empty()) result.memory_used_bytes = std::stoll(used);
-  auto role = info_field(reply, "role");
-  result.role = role == "slave" ? "replica" : (role == "master" ? "primary" : role);
-  auto offset =
-      info_field(reply, result.role == "replica" ? "slave_repl_offset" : "master_repl_offset");
-  if (!offset.empty()) result.offset = std::stoll(offset);
-  result.primary_host = info_field(reply, "master_host");
-  result.link_up = info_field(reply, "master_link_status") == "up";
-  result.awaiting_role = result.role == "replica" && result.primary_host == "127.0.0.1";
-  if (auto clients = info_field(reply, "connected_clients"); !clients.empty())
-    result.connections = std::stoll(clients);
-  if (auto ops = info_field(reply, "total_commands_processed"); !ops.empty())
-    result.operations = std::stoll(ops);
-  // Keyspace lines read "db0:keys=N,expires=...": one per logical database.
-  for (auto pos = reply.find("\r\ndb"); pos != std::string::npos;
-       pos = reply.find("\r\ndb", pos + 4)) {
-    auto keys = reply.find(":keys=", pos);
-    auto line_end = reply.find("\r\n", pos + 2);
-    if (keys == std::string::npos || keys > line_end) continue;
-    result.keys += std::strtoll(reply.c_str() + keys + 6, nullptr, 10);
-  }
-  // CONFIG GET min-replicas-to-write answers as the fifth reply: *2 $N name $M value.
-  auto pos = reply.find("min-replicas-to-write\r\n");
-  if (pos != std::string::npos) {
-    auto value_start = reply.find("\r\n", pos + 23);
-    auto value_end = reply.find("\r\n", value_start + 2);
-    if (value_start != std::string::npos && value_end != std::string::npos)
-      result.min_replicas_to_write =
-          std::stoi(reply.substr(value_start + 2, value_end - value_start - 2));
-  }
-  result.writes_paused = result.min_replicas_to_write >= kFencedMinReplicas;
-  co_return result;
+  co_return resp::read_probe(reply);
 }
 
 boost::asio::awaitable<void> RedisEngine::stream_backup(
@@ -352,17 +251,18 @@ boost::asio::awaitable<void> RedisEngine::stream_backup(
   // here), and most values barely shrink. The fork reads the setting once, at its start; it
   // goes back on when the stream ends. SYNC goes alone once the other replies are in: Redis
   // refuses it with output pending.
-  std::string request =
-      command({"AUTH", password}) + command({"CONFIG", "SET", "repl-diskless-sync-delay", "0"}) +
-      command({"CONFIG", "SET", "rdbcompression", "no"}) + command({"REPLCONF", "capa", "eof"}) +
-      command({"REPLCONF", "rdb-only", "1"});
+  std::string request = resp::command({"AUTH", password}) +
+                        resp::command({"CONFIG", "SET", "repl-diskless-sync-delay", "0"}) +
+                        resp::command({"CONFIG", "SET", "rdbcompression", "no"}) +
+                        resp::command({"REPLCONF", "capa", "eof"}) +
+                        resp::command({"REPLCONF", "rdb-only", "1"});
   RdbStream rdb(5, on_data);
   bool sync_sent = false;
   std::function<bool(std::string_view, std::string&)> feed = [&](std::string_view piece,
                                                                  std::string& send) {
     bool more = rdb.feed(piece);
     if (!sync_sent && rdb.replies_done()) {
-      send = command({"SYNC"});
+      send = resp::command({"SYNC"});
       sync_sent = true;
     }
     return more;

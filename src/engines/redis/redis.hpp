@@ -7,13 +7,14 @@
 
 #include "engines/engine.hpp"
 #include "engines/redis/rdb_stream.hpp"
+#include "engines/redis/resp.hpp"
 
 namespace berth::engines {
 
 class RedisEngine : public Engine {
  public:
   // min-replicas-to-write on a fenced primary: no database has this many replicas.
-  static constexpr int kFencedMinReplicas = 1000000;
+  static constexpr int kFencedMinReplicas = resp::kFencedMinReplicas;
 
   std::string name() const override { return "redis"; }
   std::string version() const override;
@@ -75,10 +76,6 @@ class RedisEngine : public Engine {
 
   // The memory Redis itself may use: room is left for buffers, fragmentation and forks.
   static int64_t maxmemory_bytes(int64_t memory_mb);
-  // Parses "field:value" lines of INFO output.
-  static std::string info_field(const std::string& info, const std::string& field);
-  // RESP encoding of one command.
-  static std::string command(const std::vector<std::string>& args);
 };
 
 }  // namespace berth::engines
