@@ -16,6 +16,8 @@
 #include <utility>
 #include <vector>
 
+#include "http/target.hpp"
+
 namespace boost::asio::ssl {
 class context;
 }
@@ -162,9 +164,5 @@ class Server {
 // Wraps a per-line handler into a stream data handler: newline-delimited JSON streams (etcd
 // watch, Docker events) arrive in arbitrary pieces. Empty lines are skipped.
 std::function<bool(std::string_view)> split_lines(std::function<bool(const std::string&)> on_line);
-
-// Percent-decoding for paths and query strings.
-std::string url_decode(std::string_view s);
-std::string url_encode(std::string_view s);
 
 }  // namespace berth::http

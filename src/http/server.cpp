@@ -49,22 +49,9 @@ ServerRequest translate(const bhttp::request_parser<bhttp::string_body>::value_t
   ServerRequest out;
   out.method = std::string(req.method_string());
   out.target = std::string(req.target());
-  std::string_view t = out.target;
-  auto q = t.find('?');
-  out.path = url_decode(t.substr(0, q));
-  if (q != std::string_view::npos) {
-    std::string_view rest = t.substr(q + 1);
-    while (!rest.empty()) {
-      auto amp = rest.find('&');
-      std::string_view pair = rest.substr(0, amp);
-      auto eq = pair.find('=');
-      std::string key = url_decode(pair.substr(0, eq));
-      std::string value = eq == std::string_view::npos ? "" : url_decode(pair.substr(eq + 1));
-      if (!key.empty()) out.query[key] = value;
-      if (amp == std::string_view::npos) break;
-      rest.remove_prefix(amp + 1);
-    }
-  }
+  auto target = parse_target(out.target);
+  out.path = std::move(target.path);
+  out.query = std::move(target.query);
   for (auto& f : req) {
     std::string name(f.name_string());
     for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
