@@ -55,7 +55,7 @@ class TarStream {
 struct RestoreData {
   std::shared_ptr<backup::ObjectStore> store;
   std::vector<TarSegment> tar;
-  std::string volume;   // the fresh volume it goes into
+  std::string volume;  // the fresh volume it goes into
   boost::asio::awaitable<void> put(docker::Docker& docker, const std::string& container,
                                    const std::string& dir);
 };

@@ -82,7 +82,10 @@ std::vector<Action> plan(const std::map<std::string, Desired>& desired,
       Action step{Kind::Create, instance, a, want.spec_hash};
       if (found == actual.end()) {
         actions.push_back(step);
-      } else if (label(found->second, engines::labels::kSpec) != want.spec_hash) {
+      } else if (auto spec = label(found->second, engines::labels::kSpec);
+                 spec != want.spec_hash &&
+                 std::find(want.legacy_spec_hashes.begin(), want.legacy_spec_hashes.end(), spec) ==
+                     want.legacy_spec_hashes.end()) {
         step.kind = Kind::Recreate;
         step.container = found->second;
         step.orphan_volume = label(found->second, engines::labels::kData) != a.data_generation;

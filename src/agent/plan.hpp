@@ -33,6 +33,9 @@ struct Knowledge {
 struct Desired {
   model::Allocation allocation;
   std::string spec_hash;
+  // The hash as it was before rotation (with the password, or the one before a rotation): a
+  // container made so is current too.
+  std::vector<std::string> legacy_spec_hashes = {};
 };
 
 struct Action {

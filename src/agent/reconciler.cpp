@@ -14,13 +14,13 @@ namespace asio = boost::asio;
 using namespace std::chrono_literals;
 using model::Allocation;
 
-std::string spec_hash(const Allocation& a, const engines::Engine* engine) {
-  // Memory is left out where it changes in place. Role and epoch change at run time too.
-  nlohmann::json j = {{"image", a.image},
-                      {"password", a.password.plain()},
-                      {"ip", a.ip},
-                      {"port", a.port},
-                      {"engine", a.engine}};
+std::string spec_hash(const Allocation& a, const engines::Engine* engine,
+                      const std::string* legacy_password) {
+  // Memory is left out where it changes in place; the password (rotated live) too. Role and
+  // epoch change at run time.
+  nlohmann::json j = {{"image", a.image}, {"ip", a.ip}, {"port", a.port}, {"engine", a.engine}};
+  // Containers made before rotation have the password in their hash: still current.
+  if (legacy_password) j["password"] = *legacy_password;
   if (!a.data_generation.empty()) j["data"] = a.data_generation;
   if (engine && engine->resize_restarts(a)) j["memory_mb"] = a.memory_mb;
   return util::sha256_hex(j.dump()).substr(0, 16);
@@ -206,8 +206,12 @@ asio::awaitable<void> Reconciler::reconcile_round() {
   for (auto* kv : allocations_.under(model::keys::allocations_of(options_.name))) {
     auto a = model::parse<Allocation>(kv->value);
     auto key = model::keys::instance_owner(a.database_id, a.n);
-    auto hash = spec_hash(a, options_.find_engine(a.engine));
-    desired[key] = {std::move(a), std::move(hash)};
+    auto* engine = options_.find_engine(a.engine);
+    auto hash = spec_hash(a, engine);
+    std::vector<std::string> legacy{spec_hash(a, engine, &a.password.plain())};
+    if (!a.previous_password.empty())
+      legacy.push_back(spec_hash(a, engine, &a.previous_password.plain()));
+    desired[key] = {std::move(a), std::move(hash), std::move(legacy)};
   }
   std::map<std::string, int64_t> supervised;
   for (auto& [key, s] : supervisors_) supervised[key] = s->allocation().epoch;

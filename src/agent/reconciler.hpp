@@ -27,8 +27,10 @@ namespace berth::agent {
 
 class HostSession;
 
-// The hash of everything in an allocation that needs a new container when it changes.
-std::string spec_hash(const model::Allocation& allocation, const engines::Engine* engine);
+// The hash of everything in an allocation that needs a new container when it changes; with
+// legacy_password, as it was before passwords were rotated live (the password in it).
+std::string spec_hash(const model::Allocation& allocation, const engines::Engine* engine,
+                      const std::string* legacy_password = nullptr);
 
 class Reconciler {
  public:

@@ -75,7 +75,8 @@ asio::awaitable<void> Supervisor::release(bool kill_process) {
 
 void Supervisor::update(const model::Allocation& a) {
   auto& old = allocation_;
-  if (old.password != a.password || old.ip != a.ip) phase_ = Phase::Starting;
+  // A new password alone is a rotation, set live (rotate_password): not a new instance.
+  if (old.ip != a.ip) phase_ = Phase::Starting;
   bool role_changed = old.role != a.role || old.epoch != a.epoch ||
                       old.primary_ip != a.primary_ip || old.memory_mb != a.memory_mb ||
                       old.min_replicas_to_write != a.min_replicas_to_write;
@@ -123,6 +124,11 @@ asio::awaitable<void> Supervisor::probe_loop() {
     auto& a = allocation_;
     int pid = pid_;
     auto result = co_await engine_.probe(edges_.executor, a.ip, a.port, a.password);
+    if (result.healthy)
+      answered_generation_ = a.password_generation;
+    else if (result.refused_password && !a.previous_password.empty() &&
+             a.previous_password != a.password)
+      result = co_await rotate_password(result);
     // An answer from the process that runs now, not one from before a restart or a restore.
     if (result.healthy && pid == pid_) answered_pid_ = pid;
     bool role_changed = false;
@@ -173,6 +179,7 @@ void Supervisor::observe(const engines::ProbeResult& result, const Knowledge& kn
     // Sticky: a replica whose link drops as its primary dies still holds what it copied.
     synced_ = synced_ || s.role == model::Role::primary || result.link_up;
     s.synced = synced_;
+    s.password_generation = answered_generation_;
     phase_ = Phase::Serving;
     if (looping) {
       s.state = model::InstanceState::failed;

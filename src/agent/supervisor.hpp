@@ -115,6 +115,9 @@ class Supervisor {
   // Brings the instance to its allocation; true when it changed its role.
   boost::asio::awaitable<bool> converge(const engines::ProbeResult& current);
   boost::asio::awaitable<void> hold_database_address(bool want);
+  // The instance refused the allocation's password: if it still takes the one before a
+  // rotation, sets the new one live (supervisor_password.cpp). The probe's answer afterwards.
+  boost::asio::awaitable<engines::ProbeResult> rotate_password(engines::ProbeResult refused);
   // Drops the database address if fenced, failed over, or no longer this instance's to hold.
   boost::asio::awaitable<void> let_go_unless_wanted();
   boost::asio::awaitable<void> publish();
@@ -144,7 +147,8 @@ class Supervisor {
   int64_t applied_memory_mb_ = 0;  // 0: not applied by this agent yet
   int pid_ = 0;                    // the container's process, for its network namespace
   int answered_pid_ = 0;
-  std::string held_address_;  // the database address this container holds
+  int64_t answered_generation_ = 0;  // the password generation the instance last answered to
+  std::string held_address_;         // the database address this container holds
   RestartWindow restarts_;
   // A primary whose container restarted while it had replicas may have lost writes they
   // acknowledged: read-only, a replica takes over (or, with none, after 15 s, it serves again).

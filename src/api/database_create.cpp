@@ -30,6 +30,7 @@ model::Allocation DatabaseService::new_allocation(const model::Database& db, int
     a.image = model::parse<model::EngineSettings>(kv->value).image;
   a.memory_mb = db.memory_mb;
   a.password = db.password;
+  a.password_generation = db.password_generation;
   a.epoch = db.epoch;
   return a;
 }

@@ -19,6 +19,7 @@ Reply create(Context& c, const Request& r);
 Reply update(Context& c, const Request& r, const DatabaseRef& ref);
 Reply remove(Context& c, const Request& r, const DatabaseRef& ref);
 Reply switchover(Context& c, const Request& r, const DatabaseRef& ref);
+Reply rotate_password(Context& c, const Request& r, const DatabaseRef& ref);  // passwords.cpp
 }  // namespace databases
 
 namespace hosts {  // hosts.cpp

@@ -316,6 +316,9 @@ json schemas() {
       {"UpdateRequest", update_request()},
       {"SwitchoverRequest",
        object({{"to", integer("the instance to promote; none: the most up to date replica")}})},
+      {"PasswordRequest",
+       object({{"password", str("the new password, 8 to 128 printable characters without "
+                                "spaces; none: one is made up")}})},
       {"BackupRequest", object({{"verify", boolean("load it in a scratch container first")}})},
       {"RestoreRequest", object({{"backup", str("a backup id")}}, {"backup"})},
       {"RestoreToNewRequest", restore_to_new_request()},

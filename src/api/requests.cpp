@@ -180,6 +180,18 @@ Invalid parse_update(const json& body, const engines::Engine& engine, UpdateRequ
   return {};
 }
 
+Invalid parse_password(const json& body, const engines::Engine& engine,
+                       std::optional<std::string>* out) {
+  out->reset();
+  if (body.is_null()) return {};
+  if (!body.is_object()) return unprocessable("body: must be a JSON object");
+  if (auto& p = field(body, "password"); !p.is_null()) {
+    out->emplace();
+    if (auto bad = check_password(p, engine, &**out)) return bad;
+  }
+  return {};
+}
+
 Invalid parse_restore_to_new(const json& body, const std::string& engine,
                              int64_t original_memory_mb, CreateRequest* out) {
   if (!body.is_object() || !body.contains("to") || !body["to"].is_string())

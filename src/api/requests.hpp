@@ -52,6 +52,11 @@ Invalid parse_update(const nlohmann::json& body, const berth::engines::Engine& e
 Invalid parse_restore_to_new(const nlohmann::json& body, const std::string& engine,
                              int64_t original_memory_mb, CreateRequest* out);
 
+// POST /v1/databases/{name}/password {"password"?}: the new password; none given (or no body),
+// one is made up.
+Invalid parse_password(const nlohmann::json& body, const berth::engines::Engine& engine,
+                       std::optional<std::string>* out);
+
 // POST /v1/projects {"name", "memory_quota_mb"?, "database_quota"?}; PATCH: the quotas only.
 struct ProjectRequest {
   std::string name;

@@ -28,6 +28,8 @@ const Route kRoutes[] = {
     {"DELETE", "/v1/databases/{name}", "databases.delete", on<&databases::remove>, Need::remove},
     {"POST", "/v1/databases/{name}/switchover", "databases.switchover", on<&databases::switchover>,
      Need::write},
+    {"POST", "/v1/databases/{name}/password", "databases.password", on<&databases::rotate_password>,
+     Need::write},
     {"POST", "/v1/databases/{name}/backups", "backups.start", on<&backups::start>, Need::write},
     {"POST", "/v1/databases/{name}/restore", "backups.restore", on<&backups::restore>, Need::write},
     {"GET", "/v1/databases/{name}/usage", "usage.get", on<&usage::get>, Need::read},

@@ -110,6 +110,7 @@ void on_run(CLI::App* sub, const Context& ctx, Command command) {
 void add_client_commands(CLI::App& app, int* exit_code) {
   Context ctx{std::make_shared<Flags>(), exit_code};
   add_database_commands(app, ctx);
+  add_password_commands(app, ctx);
   add_host_commands(app, ctx);
   add_backup_commands(app, ctx);
   add_task_commands(app, ctx);

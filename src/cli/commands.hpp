@@ -51,6 +51,12 @@ struct UpdateArgs {
 };
 int update_database(client::Client& c, const UpdateArgs& args, const Output& o);
 int switchover(client::Client& c, const std::string& ref, int to, const Output& o);
+// berth password rotate (passwords.cpp)
+int rotate_password(client::Client& c, const std::string& ref, const std::string& password_file,
+                    const Output& o);
+void add_password_commands(CLI::App& app, const Context& ctx);
+// The first line of a file ('-': stdin): a secret given so, not as an argument ps shows.
+std::string read_secret_line(const std::string& path);
 // A database as `berth run` shows it: state, address, password (when known), connect line.
 void describe_database(std::ostream& out, const client::Database& db);
 void add_database_commands(CLI::App& app, const Context& ctx);

@@ -33,7 +33,6 @@ void describe_database(std::ostream& out, const client::Database& db) {
   for (auto& note : db.notes) out << "  note:     " << note << "\n";
 }
 
-// A secret given as a file (or '-': stdin) rather than an argument, which ps shows to everyone.
 std::string read_secret_line(const std::string& path) {
   std::string line;
   if (path == "-") {

@@ -54,6 +54,14 @@ class Databases {
   Database update(const std::string& ref, const DatabaseUpdate& update);
   void remove(const std::string& ref);
   Database switchover(const std::string& ref, std::optional<int> to = std::nullopt);
+  // A new password (made up when none is given), set live on every instance. taken: every
+  // instance answers to it already (else its agents go on).
+  struct Rotated {
+    Database database;  // its password: the new one, shown this once
+    bool taken = false;
+  };
+  Rotated rotate_password(const std::string& ref,
+                          const std::optional<std::string>& password = std::nullopt);
   Usage usage(const std::string& ref, const std::string& range = "1h");
   Task backup(const std::string& ref, bool verify = false);
   Task restore(const std::string& ref, const std::string& backup_id);

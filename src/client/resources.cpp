@@ -46,6 +46,14 @@ Database Databases::switchover(const std::string& ref, std::optional<int> to) {
   return decode_database(c_.send("POST", database_path(ref) + "/switchover", body).body);
 }
 
+Databases::Rotated Databases::rotate_password(const std::string& ref,
+                                              const std::optional<std::string>& password) {
+  json body = json::object();
+  if (password) body["password"] = *password;
+  auto reply = c_.send("POST", database_path(ref) + "/password", body);
+  return {decode_database(reply.body), reply.status == 200};
+}
+
 Usage Databases::usage(const std::string& ref, const std::string& range) {
   return decode_usage(c_.send("GET", database_path(ref) + "/usage?range=" + escape(range)).body);
 }

@@ -25,6 +25,14 @@ std::string engine_names() {
   return out;
 }
 
+boost::asio::awaitable<std::vector<RootfsFile>> Engine::password_files(
+    boost::asio::any_io_executor executor, const model::Allocation& allocation,
+    const std::string& hostname) const {
+  (void)executor;
+  (void)hostname;
+  co_return secret_files(allocation);
+}
+
 std::string container_name(const model::Allocation& a) {
   return "berth-" + a.database_name + "-" + a.database_id.substr(0, 6) + "-" + std::to_string(a.n);
 }

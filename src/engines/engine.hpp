@@ -164,6 +164,19 @@ class Engine {
                                               const std::string& ip, int port,
                                               const std::string& password,
                                               int64_t memory_mb) const = 0;
+
+  // A password rotation, live: the files the running container needs for the new password
+  // (its secret files, for its next start, and whatever the engine reads at each login), put
+  // by the agent; then set_password tells the engine, authenticating with the current one.
+  // After both, the instance answers to the new password only. (An engine that replicates its
+  // users takes the new one from its primary on a replica.) hostname: the container's.
+  virtual boost::asio::awaitable<std::vector<RootfsFile>> password_files(
+      boost::asio::any_io_executor executor, const model::Allocation& allocation,
+      const std::string& hostname) const;
+  virtual boost::asio::awaitable<void> set_password(boost::asio::any_io_executor executor,
+                                                    const std::string& ip, int port,
+                                                    const std::string& current,
+                                                    const std::string& next) const = 0;
 };
 
 const Engine* find_engine(const std::string& name);

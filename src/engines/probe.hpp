@@ -11,10 +11,11 @@ struct ProbeResult {
   bool healthy = false;
   std::string role;  // primary / replica, as the engine reports it
   int64_t memory_used_bytes = 0;
-  std::string message;       // why not healthy
-  int64_t offset = 0;        // replication offset
-  std::string primary_host;  // for a replica: the address it replicates from
-  bool link_up = false;      // for a replica: its link to the primary is up
+  std::string message;            // why not healthy
+  bool refused_password = false;  // it answered, and refused the password
+  int64_t offset = 0;             // replication offset
+  std::string primary_host;       // for a replica: the address it replicates from
+  bool link_up = false;           // for a replica: its link to the primary is up
   int min_replicas_to_write = 0;
   bool writes_paused = false;
   // Started afresh and given no role since (instances start read-only): a primary seen so had

@@ -46,13 +46,14 @@ struct Database {
   std::string backup_schedule;
   int backup_keep = 7;
   std::string backup_next;
-  bool backup_verify = false;  // scheduled backups are verified too
+  bool backup_verify = false;       // scheduled backups are verified too
+  int64_t password_generation = 0;  // how many times its password was rotated
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Database, id, name, project, engine, version,
                                                 memory_mb, replicas, password, created_at, address,
                                                 epoch, constraints, durable, user, maintenance,
                                                 backup_schedule, backup_keep, backup_next,
-                                                backup_verify)
+                                                backup_verify, password_generation)
 
 // Instance n of a database, placed on a host with a fixed address.
 struct Allocation {
@@ -75,11 +76,17 @@ struct Allocation {
   // Changed to make the instance start over from an empty volume (a replica re-seeded after
   // its primary was restored from a backup).
   std::string data_generation;
+  // A rotation: the password before the newest, which the instance may still answer to (its
+  // agent sets the new one live, then it answers only to that); and how many rotations there
+  // have been, which the instance's status shows once it answers to the newest.
+  Secret previous_password;
+  int64_t password_generation = 0;
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Allocation, database_id, database_name, project, n,
                                                 host, ip, port, engine, image, memory_mb, password,
                                                 role, epoch, primary_ip, database_address,
-                                                min_replicas_to_write, data_generation)
+                                                min_replicas_to_write, data_generation,
+                                                previous_password, password_generation)
 
 // A Docker host as its agent registers it.
 struct Host {
@@ -137,12 +144,14 @@ struct InstanceStatus {
   // Holds a copy of the database: a primary, or a replica that has finished a sync since its
   // agent began watching it. A replica still on its first sync is never promoted.
   bool synced = true;
+  // The allocation's password_generation once the instance answers to that password.
+  int64_t password_generation = 0;
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(InstanceStatus, host, state, role, container_id,
                                                 memory_used_bytes, restarts, message, updated_at,
                                                 offset, link_up, epoch, primary_down,
                                                 memory_limit_mb, holds_address, connections,
-                                                operations, keys, synced)
+                                                operations, keys, synced, password_generation)
 
 // The cluster network the address pool hands out from.
 struct NetworkConfig {

@@ -385,6 +385,49 @@ TEST(Agent, PromotesUnderTheNewerEpochOnly) {
   });
 }
 
+TEST(Agent, ARotatedPasswordIsSetLiveThroughTheOldOneAndNoContainerIsMadeAgain) {
+  test::run([](Executor ex) -> asio::awaitable<void> {
+    World w(ex);
+    co_await w.setup();
+    auto a = allocation(0, model::Role::primary);
+    a.password = "first-password";
+    w.engine.instances()[a.ip].password = "first-password";
+    co_await w.allocate(a);
+    Agent agent(ex, w.store, w.docker, w.options);
+    co_await agent.run();
+    EXPECT_TRUE(co_await eventually(ex, [&] { return w.healthy(0); }));
+    EXPECT_EQ(w.status(0)->password_generation, 0);
+    w.docker.clear_calls();
+
+    a.previous_password = a.password;
+    a.password = "second-password";
+    a.password_generation = 1;
+    co_await w.allocate(a);
+    EXPECT_TRUE(co_await eventually(ex, [&] {
+      auto s = w.status(0);
+      return s && s->password_generation == 1 && s->state == model::InstanceState::healthy;
+    }));
+    EXPECT_EQ(w.engine.instances()[a.ip].password, "second-password");
+    // Live: the same container, never stopped.
+    EXPECT_EQ(w.docker.count("container_create"), 0);
+    EXPECT_EQ(w.docker.count("container_remove"), 0);
+    EXPECT_EQ(w.docker.count("container_stop"), 0);
+
+    // An instance that answers to neither password is not made to: it shows unhealthy, and
+    // its status does not claim the new generation.
+    w.engine.instances()[a.ip].password = "someone-elses";
+    a.previous_password = a.password;
+    a.password = "third-password";
+    a.password_generation = 2;
+    co_await w.allocate(a);
+    EXPECT_TRUE(co_await eventually(
+        ex, [&] { return w.status(0) && w.status(0)->state == model::InstanceState::unhealthy; }));
+    EXPECT_EQ(w.status(0)->password_generation, 1);
+    EXPECT_EQ(w.engine.instances()[a.ip].password, "someone-elses");
+    co_await agent.shutdown();
+  });
+}
+
 TEST(Agent, AStatusRemovedByAnotherWriterIsWrittenAgainAndAMovedInstanceWritesNone) {
   test::run([](Executor ex) -> asio::awaitable<void> {
     World w(ex);

@@ -133,6 +133,19 @@ TEST(AgentPlan, SpecChangeRecreatesKeepingTheVolume) {
   EXPECT_EQ(actions[0].spec_hash, "hash-db1");
 }
 
+TEST(AgentPlan, AContainerMadeBeforeLiveRotationIsCurrentAndNotMadeAgain) {
+  // Its label is the hash with the password in it (or the password before a rotation).
+  auto a = allocation("db1", 0);
+  auto desired = want({a});
+  desired[key(a)].legacy_spec_hashes = {"hash-with-password", "hash-with-previous-password"};
+  for (const char* label : {"hash-with-password", "hash-with-previous-password"}) {
+    auto actions = plan(desired, std::vector{container(a, label)}, {{key(a), 1}}, ours());
+    EXPECT_EQ(kinds_of(actions, key(a)), (std::vector{Kind::Update})) << label;
+  }
+  auto actions = plan(desired, std::vector{container(a, "another")}, {{key(a), 1}}, ours());
+  EXPECT_EQ(kinds_of(actions, key(a)), (std::vector{Kind::Recreate, Kind::Update}));
+}
+
 TEST(AgentPlan, NewDataGenerationRecreatesFromAnEmptyVolume) {
   auto a = allocation("db1", 1, model::Role::replica);
   auto c = container(a, "old-hash");

@@ -1,5 +1,6 @@
 // Every JSON body the API parses into a typed request (api/requests.hpp): create, update,
-// restore to a new database, projects and tokens. A refusal is fine; a throw would be a 500.
+// restore to a new database, a new password, projects and tokens. A refusal is fine; a throw would
+// be a 500.
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -20,6 +21,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     api::parse_update(body, *engine, &update);
     api::CreateRequest restored;
     api::parse_restore_to_new(body, engine->name(), 256, &restored);
+    std::optional<std::string> password;
+    if (!api::parse_password(body, *engine, &password) && password &&
+        (password->size() < 8 || password->size() > 128))
+      __builtin_trap();  // accepted, so within the rule
   }
   api::ProjectRequest project;
   api::parse_project(body, true, &project);

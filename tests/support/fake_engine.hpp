@@ -22,6 +22,7 @@ class FakeEngine : public engines::Engine {
     std::string role = "primary";
     std::string primary_ip;
     bool writes_paused = false;
+    std::string password;  // "" takes any
   };
 
   explicit FakeEngine(FakeDocker& docker) : docker_(docker) {}
@@ -55,7 +56,8 @@ class FakeEngine : public engines::Engine {
     return spec;
   }
   boost::asio::awaitable<engines::ProbeResult> probe(boost::asio::any_io_executor,
-                                                     const std::string& ip, int, const std::string&,
+                                                     const std::string& ip, int,
+                                                     const std::string& password,
                                                      std::chrono::milliseconds) const override {
     engines::ProbeResult r;
     bool running = false;
@@ -66,6 +68,11 @@ class FakeEngine : public engines::Engine {
       co_return r;
     }
     auto& s = const_cast<FakeEngine*>(this)->instances_[ip];
+    if (!s.password.empty() && password != s.password) {
+      r.message = "AUTH refused";
+      r.refused_password = true;
+      co_return r;
+    }
     r.healthy = true;
     r.role = s.role;
     r.primary_host = s.primary_ip;
@@ -95,6 +102,14 @@ class FakeEngine : public engines::Engine {
   }
   boost::asio::awaitable<void> follow(boost::asio::any_io_executor, const std::string&, int,
                                       const std::string&, const std::string&, int) const override {
+    co_return;
+  }
+  boost::asio::awaitable<void> set_password(boost::asio::any_io_executor, const std::string& ip,
+                                            int, const std::string& current,
+                                            const std::string& next) const override {
+    auto& s = const_cast<FakeEngine*>(this)->instances_[ip];
+    if (!s.password.empty() && current != s.password) throw std::runtime_error("AUTH refused");
+    s.password = next;
     co_return;
   }
   boost::asio::awaitable<void> resize(boost::asio::any_io_executor, const std::string&, int,

@@ -1,9 +1,12 @@
 #include "engines/memcached/memcached.hpp"
 
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <sstream>
 
 #include "engines/memcached/replies.hpp"
+#include "util/subprocess.hpp"
 #include "util/tcp_exchange.hpp"
 
 namespace berth::engines {
@@ -101,6 +104,36 @@ std::vector<RootfsFile> MemcachedEngine::secret_files(const model::Allocation& a
   return {{kSecretDir + "/password", a.password, 0600, 65534, 65534}};  // memcached's user
 }
 
+boost::asio::awaitable<std::vector<RootfsFile>> MemcachedEngine::password_files(
+    boost::asio::any_io_executor executor, const model::Allocation& a,
+    const std::string& hostname) const {
+  auto files = secret_files(a);
+  if (a.password.empty()) co_return files;
+  if (hostname.empty() ||
+      hostname.find_first_not_of("abcdefghijklmnopqrstuvwxyz"
+                                 "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") != std::string::npos)
+    throw std::runtime_error("the container's host name is not one SASL can take: " + hostname);
+  // The same saslpasswd2 the image holds, in a private folder; the password reaches it on
+  // stdin from a 0600 file, never its command line.
+  std::string dir = "/tmp/berth-sasl-XXXXXX";  // a string: g++ 12 takes no array in a coroutine
+  if (!mkdtemp(dir.data())) throw std::runtime_error("cannot make a folder for the SASL database");
+  { std::ofstream(dir + "/password") << a.password.plain(); }
+  std::filesystem::permissions(dir + "/password", std::filesystem::perms::owner_read);
+  std::vector<std::string> argv{"/bin/sh", "-c",
+                                "/usr/sbin/saslpasswd2 -p -c -f " + dir +
+                                    "/sasldb -a memcached -u '" + hostname + "' " + user() + " < " +
+                                    dir + "/password"};
+  auto made = co_await util::run_process(executor, argv);
+  std::ifstream in(dir + "/sasldb", std::ios::binary);
+  std::string sasldb((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::error_code ignored;
+  std::filesystem::remove_all(dir, ignored);
+  if (made.exit_code != 0 || sasldb.empty())
+    throw std::runtime_error("saslpasswd2 failed: " + made.output);
+  files.push_back({kSaslDb, sasldb, 0600, 65534, 65534});
+  co_return files;
+}
+
 boost::asio::awaitable<ProbeResult> MemcachedEngine::probe(
     boost::asio::any_io_executor executor, const std::string& ip, int port,
     const std::string& password, std::chrono::milliseconds timeout) const {
@@ -132,6 +165,8 @@ boost::asio::awaitable<ProbeResult> MemcachedEngine::probe(
       bool done = false;
       auto responses = memcached::binary_responses(reply, &done);
       if (responses.empty() || responses[0].status != 0) {
+        constexpr uint16_t kAuthError = 0x20;
+        result.refused_password = !responses.empty() && responses[0].status == kAuthError;
         result.message = "SASL authentication refused";
         co_return result;
       }

@@ -56,6 +56,15 @@ class MemcachedEngine : public Engine {
   boost::asio::awaitable<void> resize(boost::asio::any_io_executor executor, const std::string& ip,
                                       int port, const std::string& password,
                                       int64_t memory_mb) const override;
+  // SASL reads its password database at every login: a new one in the container is a new
+  // password, set live (made with saslpasswd2 for the container's host name, SASL's realm).
+  boost::asio::awaitable<std::vector<RootfsFile>> password_files(
+      boost::asio::any_io_executor executor, const model::Allocation& allocation,
+      const std::string& hostname) const override;
+  boost::asio::awaitable<void> set_password(boost::asio::any_io_executor, const std::string&, int,
+                                            const std::string&, const std::string&) const override {
+    co_return;  // the files did it
+  }
 
   // With SASL the text protocol (and its cache_memlimit) is off: a new limit needs a restart.
   bool resize_restarts(const model::Allocation& allocation) const override {

@@ -222,6 +222,20 @@ boost::asio::awaitable<void> RedisEngine::resize(boost::asio::any_io_executor ex
     throw std::runtime_error("redis refused the new maxmemory: " + reply);
 }
 
+boost::asio::awaitable<void> RedisEngine::set_password(boost::asio::any_io_executor executor,
+                                                       const std::string& ip, int port,
+                                                       const std::string& current,
+                                                       const std::string& next) const {
+  // masterauth first: a replica's next link to its primary (rotated by its own agent) works.
+  // requirepass is the default user's password: from now on only the new one logs in; the
+  // connections already in keep working.
+  std::vector<std::vector<std::string>> commands{{"CONFIG", "SET", "masterauth", next},
+                                                 {"CONFIG", "SET", "requirepass", next}};
+  auto reply = co_await call(executor, ip, port, current, commands);
+  if (!reply.starts_with("+OK") || reply.find("\r\n-") != std::string::npos)
+    throw std::runtime_error("redis refused the new password");
+}
+
 boost::asio::awaitable<ProbeResult> RedisEngine::probe(boost::asio::any_io_executor executor,
                                                        const std::string& ip, int port,
                                                        const std::string& password,

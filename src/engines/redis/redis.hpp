@@ -52,6 +52,10 @@ class RedisEngine : public Engine {
   boost::asio::awaitable<void> resize(boost::asio::any_io_executor executor, const std::string& ip,
                                       int port, const std::string& password,
                                       int64_t memory_mb) const override;
+  boost::asio::awaitable<void> set_password(boost::asio::any_io_executor executor,
+                                            const std::string& ip, int port,
+                                            const std::string& current,
+                                            const std::string& next) const override;
 
   std::string streamed_backup_file() const override { return "dump.rdb"; }
   boost::asio::awaitable<void> stream_backup(

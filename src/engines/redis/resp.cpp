@@ -93,6 +93,7 @@ ProbeResult read_probe(std::string_view reply) {
     return std::string(reply.substr(from, reply.find("\r\n", from) - from));
   };
   if (!reply.starts_with("+OK\r\n")) {
+    result.refused_password = reply.starts_with("-");
     result.message = "AUTH refused: " + first_line(0);
     return result;
   }

@@ -5,6 +5,7 @@
 #include "engines/tarantool/init_lua.hpp"
 #include "engines/tarantool/iproto.hpp"
 #include "util/encoding.hpp"
+#include "util/tcp_exchange.hpp"
 
 namespace berth::engines {
 
@@ -107,6 +108,23 @@ docker::ContainerSpec TarantoolEngine::container_spec(const model::Allocation& a
   return spec;
 }
 
+boost::asio::awaitable<void> TarantoolEngine::set_password(boost::asio::any_io_executor executor,
+                                                           const std::string& ip, int port,
+                                                           const std::string& current,
+                                                           const std::string& next) const {
+  // The user is in the _user space, which replicates: set on the primary, a replica has it
+  // moments later and refuses the change itself (it is read-only).
+  std::vector<iproto::Value> args{iproto::Value::of(user()), iproto::Value::of(next)};
+  try {
+    co_await iproto::call(executor, ip, port, user(), current, "box.schema.user.passwd", args,
+                          std::chrono::milliseconds(3000));
+  } catch (const util::ExchangeError&) {
+    throw;
+  } catch (const std::runtime_error& e) {
+    if (std::string(e.what()).find("read-only") == std::string::npos) throw;
+  }
+}
+
 boost::asio::awaitable<ProbeResult> TarantoolEngine::probe(
     boost::asio::any_io_executor executor, const std::string& ip, int port,
     const std::string& password, std::chrono::milliseconds timeout) const {
@@ -117,8 +135,13 @@ boost::asio::awaitable<ProbeResult> TarantoolEngine::probe(
     std::vector<iproto::Value> no_args;
     status = (co_await iproto::call(executor, ip, port, user(), password, "berth.status", no_args,
                                     timeout))[0];
+  } catch (const util::ExchangeError& e) {
+    failure = e.what();
   } catch (const std::exception& e) {
     failure = e.what();
+    // Tarantool's own refusal of the login (ER_CREDS_MISMATCH and its later wording).
+    result.refused_password = failure.find("password") != std::string::npos ||
+                              failure.find("credentials") != std::string::npos;
   }
   if (!failure.empty() || status.kind != iproto::Value::Kind::Array) {
     result.message = failure.empty() ? "berth.status answered no table" : failure;

@@ -52,6 +52,10 @@ class TarantoolEngine : public Engine {
   boost::asio::awaitable<void> resize(boost::asio::any_io_executor executor, const std::string& ip,
                                       int port, const std::string& password,
                                       int64_t memory_mb) const override;
+  boost::asio::awaitable<void> set_password(boost::asio::any_io_executor executor,
+                                            const std::string& ip, int port,
+                                            const std::string& current,
+                                            const std::string& next) const override;
 
   boost::asio::awaitable<std::vector<std::string>> snapshot_for_backup(
       boost::asio::any_io_executor executor, const std::string& ip, int port,
