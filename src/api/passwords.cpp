@@ -16,24 +16,14 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct Instances {
-  std::vector<const store::KeyValue*> allocations;
-  std::string behind;  // an instance that has not taken the last rotation yet ("" none)
-};
-
-// The database's allocations, and whether each answers to its password's generation.
-Instances instances_of(const store::Mirror& state, const std::string& id) {
-  Instances out;
-  for (auto* kv : state.under(keys::kAllocations)) {
-    auto a = model::parse<model::Allocation>(kv->value);
-    if (a.database_id != id) continue;
-    out.allocations.push_back(kv);
-    auto* s = state.find(keys::status(id, a.n));
-    auto status = s ? model::parse<model::InstanceStatus>(s->value) : model::InstanceStatus{};
-    if (status.password_generation < a.password_generation && out.behind.empty())
-      out.behind = std::to_string(a.n);
+// The instance of a database that has not taken its last new password yet ("" none).
+std::string behind(const state::View& view, const std::string& id) {
+  for (auto* a : view.allocations_of(id)) {
+    auto* s = view.status(id, a->value.n);
+    if ((s ? s->value.password_generation : 0) < a->value.password_generation)
+      return std::to_string(a->value.n);
   }
-  return out;
+  return {};
 }
 
 }  // namespace
@@ -41,9 +31,9 @@ Instances instances_of(const store::Mirror& state, const std::string& id) {
 Reply rotate_password(Context& c, const Request& r, const DatabaseRef& ref) {
   std::string id = resolve(c, r, ref.value);
   if (id.empty()) co_return error(404, no_database(ref.value));
-  auto* kv = c.state.find(keys::database(id));
-  if (!kv) co_return error(404, no_database(ref.value));
-  auto* engine = berth::engines::find_engine(model::parse<model::Database>(kv->value).engine);
+  auto* record = c.view.database(id);
+  if (!record) co_return error(404, no_database(ref.value));
+  auto* engine = berth::engines::find_engine(record->value.engine);
   json body;
   if (!r.body.empty()) {
     http::Response failure;
@@ -59,33 +49,33 @@ Reply rotate_password(Context& c, const Request& r, const DatabaseRef& ref) {
   // The controller writes allocations too (a replica's return changes its primary's
   // min-replicas): a transaction that lost that race is made again from the newer state.
   for (int attempt = 1;; ++attempt) {
-    kv = c.state.find(keys::database(id));
-    if (!kv) co_return error(404, no_database(ref.value));
-    auto db = model::parse<model::Database>(kv->value);
+    record = c.view.database(id);
+    if (!record) co_return error(404, no_database(ref.value));
+    auto db = record->value;
     if (db.password.empty())
       co_return error(409, "password: " + db.name +
                                " was made without one (open to its network); make a new "
                                "database with a password instead");
     if (next == db.password.plain()) co_return error(422, "password: the same as the current one");
-    auto instances = instances_of(c.state, id);
     // The instances know the current password and the one before it only.
-    if (!instances.behind.empty())
-      co_return error(409, "database: instance " + instances.behind +
+    if (auto n = behind(c.view, id); !n.empty())
+      co_return error(409, "database: instance " + n +
                                " has not taken the last new password yet; try again when it "
                                "is healthy");
     generation = db.password_generation + 1;
     db.password = next;
     db.password_generation = generation;
     std::vector<store::Compare> compares{
-        store::Compare::mod_revision_is(keys::database(id), kv->mod_revision)};
+        store::Compare::mod_revision_is(keys::database(id), record->mod_revision)};
     std::vector<store::Operation> ops{store::Operation::put(keys::database(id), model::dump(db))};
-    for (auto* akv : instances.allocations) {
-      auto a = model::parse<model::Allocation>(akv->value);
+    for (auto* allocation : c.view.allocations_of(id)) {
+      auto a = allocation->value;
       a.previous_password = a.password;
       a.password = next;
       a.password_generation = generation;
-      compares.push_back(store::Compare::mod_revision_is(akv->key, akv->mod_revision));
-      ops.push_back(store::Operation::put(akv->key, model::dump(a)));
+      compares.push_back(
+          store::Compare::mod_revision_is(allocation->key, allocation->mod_revision));
+      ops.push_back(store::Operation::put(allocation->key, model::dump(a)));
     }
     auto result = co_await c.store.txn(compares, ops);
     bool written = result.succeeded;
@@ -95,8 +85,7 @@ Reply rotate_password(Context& c, const Request& r, const DatabaseRef& ref) {
   }
   util::log("server: new password for database {} ({}), generation {}", ref.value, id, generation);
   // Answered once every instance takes it (202 if one has not within 20 s: its agent goes on).
-  bool taken =
-      co_await c.state.wait_for([&] { return instances_of(c.state, id).behind.empty(); }, 20s);
+  bool taken = co_await c.state.wait_for([&] { return behind(c.view, id).empty(); }, 20s);
   auto view = database_view(c.state, id);
   view["password"] = next;  // shown this once
   view["password_generation"] = generation;
