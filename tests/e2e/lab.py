@@ -186,6 +186,14 @@ class Host:
                                            "--label", f"zone={'a' if self.index == 1 else 'b'}"]),
                              os.path.join(self.dir, "agent.log"))
 
+    def log_tail(self, lines=20):
+        """The last lines of the host's agent log: what a failed wait shows of the agent."""
+        try:
+            with open(os.path.join(self.dir, "agent.log"), errors="replace") as f:
+                return "".join(f.readlines()[-lines:])
+        except OSError as e:
+            return str(e)
+
     def cut(self):
         """Pulls the host's cable: nothing goes in or out of its eth0."""
         sh("ip", "link", "set", self.veth, "down")

@@ -187,7 +187,12 @@ class EnginesTest(LabTestCase):
                 return MemcachedBinary(db["address"])
             except OSError:
                 return None
-        mc = wait_until(connected, 20, "a connection to the re-created memcached")
+        def unreachable():
+            now = self.berth.api("GET", "/v1/databases/locked")
+            host = self.lab.host(now["instances"][0]["host"])
+            return (f"a connection to the re-created memcached; now {now['instances']}; "
+                    f"{host.name}'s agent log ends:\n{host.log_tail()}")
+        mc = wait_until(connected, 20, unreachable)
         self.assertEqual(mc.auth("berth", "cache-secret-1"), 0)
         self.assertEqual(mc.request(0x10, b"", b"")[0], 0)
         mc.close()
