@@ -12,9 +12,22 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("berth ") + BERTH_VERSION);
   int exit_code = 0;
 
+  // The same three options, and environment variables, wherever a role talks to etcd.
+  auto add_etcd_tls = [](CLI::App* role, berth::up::EtcdTlsFlags& tls) {
+    role->add_option("--etcd-ca", tls.ca, "PEM CA that signed etcd's certificate")
+        ->envname("BERTH_ETCD_CA");
+    auto* cert = role->add_option("--etcd-cert", tls.cert, "PEM client certificate for etcd")
+                     ->envname("BERTH_ETCD_CERT");
+    auto* key = role->add_option("--etcd-key", tls.key, "PEM key of --etcd-cert")
+                    ->envname("BERTH_ETCD_KEY");
+    cert->needs(key);
+    key->needs(cert);
+  };
+
   berth::up::ServerFlags server_flags;
   auto* server = app.add_subcommand("server", "Run the REST API (and, when elected, controllers)");
   server->add_option("--etcd", server_flags.etcd, "etcd endpoints, comma-separated")->required();
+  add_etcd_tls(server, server_flags.etcd_tls);
   server->add_option("--listen", server_flags.listen, "ADDR:PORT")->capture_default_str();
   server->add_option("--state-dir", server_flags.state_dir, "where the admin token is written");
   server->add_option("--token-file", server_flags.token_file, "admin token file (mode 0600)");
@@ -55,6 +68,7 @@ int main(int argc, char** argv) {
   berth::up::AgentFlags agent_flags;
   auto* agent = app.add_subcommand("agent", "Run the agent of one Docker host");
   agent->add_option("--etcd", agent_flags.etcd, "etcd endpoints, comma-separated")->required();
+  add_etcd_tls(agent, agent_flags.etcd_tls);
   agent->add_option("--docker-socket", agent_flags.docker_socket, "dockerd socket path")
       ->capture_default_str();
   agent->add_option("--name", agent_flags.name, "host name (default: hostname)");
@@ -85,6 +99,7 @@ int main(int argc, char** argv) {
   up->add_option("--state-dir", up_flags.state_dir, "state folder (default /var/lib/berth)");
   up->add_option("--listen", up_flags.listen, "API address ADDR:PORT")->capture_default_str();
   up->add_option("--etcd", up_flags.etcd, "use this etcd instead of a local one");
+  add_etcd_tls(up, up_flags.etcd_tls);
   up->add_option("--etcd-port", up_flags.etcd_port, "local etcd client port")
       ->capture_default_str();
   up->add_option("--docker-socket", up_flags.docker_socket, "dockerd socket")

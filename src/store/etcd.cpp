@@ -154,13 +154,14 @@ class TimedOperation {
 };
 }  // namespace
 
-EtcdStore::EtcdStore(asio::any_io_executor executor, std::vector<std::string> endpoints)
-    : executor_(executor) {
+EtcdStore::EtcdStore(asio::any_io_executor executor, std::vector<std::string> endpoints,
+                     http::TlsOptions tls)
+    : executor_(executor), tls_(std::move(tls)) {
   std::vector<std::string> all;
   for (auto& e : endpoints)
     for (auto& part : split_endpoints(e)) all.push_back(part);
   if (all.empty()) throw std::invalid_argument("no etcd endpoint given");
-  for (auto& e : all) clients_.push_back(std::make_unique<http::Client>(executor, e));
+  for (auto& e : all) clients_.push_back(std::make_unique<http::Client>(executor, e, tls_));
 }
 
 EtcdStore::~EtcdStore() = default;
@@ -326,7 +327,7 @@ asio::awaitable<void> EtcdStore::learn_members() {
     auto urls = m.value("clientURLs", json::array());
     std::shared_ptr<http::Client> member;
     if (!urls.empty() && urls[0].is_string())
-      member = std::make_shared<http::Client>(executor_, urls[0].get<std::string>());
+      member = std::make_shared<http::Client>(executor_, urls[0].get<std::string>(), tls_);
     // Only a member this client reaches now, with etcd healthy, may later be taken at its
     // word: one that advertises an address not reachable from here (127.0.0.1 on another
     // machine) would read as "refused" and pass for down. It still counts, as unknown.

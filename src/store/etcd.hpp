@@ -5,18 +5,18 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <memory>
 
+#include "http/http.hpp"
 #include "store/store.hpp"
-
-namespace berth::http {
-class Client;
-}
 
 namespace berth::store {
 
 class EtcdStore : public Store {
  public:
-  // endpoints: "http://host:port" each; a comma-separated list is accepted too.
-  EtcdStore(asio::any_io_executor executor, std::vector<std::string> endpoints);
+  // endpoints: "http://host:port" or "https://host:port" each; a comma-separated list is
+  // accepted too. tls: the CA etcd's certificate is checked against and the client certificate
+  // berth presents (an etcd with --client-cert-auth takes no request without one).
+  EtcdStore(asio::any_io_executor executor, std::vector<std::string> endpoints,
+            http::TlsOptions tls = {});
   ~EtcdStore() override;
 
   static std::vector<std::string> split_endpoints(const std::string& list);
@@ -49,6 +49,7 @@ class EtcdStore : public Store {
                                     std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
   asio::any_io_executor executor_;
+  http::TlsOptions tls_;
   std::vector<std::unique_ptr<http::Client>> clients_;
   size_t current_ = 0;
   // Every member's client endpoint, as etcd last listed them (learn_members).

@@ -104,9 +104,11 @@ Cert sign(const std::string& common_name, EVP_PKEY* key, X509* issuer, EVP_PKEY*
   X509_NAME* subject = X509_get_subject_name(x);
   X509_NAME_add_entry_by_txt(subject, "O", MBSTRING_UTF8,
                              reinterpret_cast<const unsigned char*>("berth"), -1, -1, 0);
-  X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_UTF8,
-                             reinterpret_cast<const unsigned char*>(common_name.c_str()), -1, -1,
-                             0);
+  // etcd's JSON gateway refuses a client certificate that has a common name: its clients get none.
+  if (!common_name.empty())
+    X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_UTF8,
+                               reinterpret_cast<const unsigned char*>(common_name.c_str()), -1, -1,
+                               0);
   X509* signer = issuer ? issuer : x;
   X509_set_issuer_name(x, X509_get_subject_name(signer));
   extend(x, signer, NID_subject_key_identifier, "hash");
@@ -193,36 +195,62 @@ bool is_loopback_listen(const std::string& listen) {
   return !ec && address.is_loopback();
 }
 
-ServerFiles ensure_server_files(const std::string& state_dir,
-                                const std::vector<std::string>& names) {
+namespace {
+
+// STATE_DIR/tls with the cluster CA in it (made at the first start, its key mode 0600).
+KeyPair ensure_ca(const std::filesystem::path& dir) {
   namespace fs = std::filesystem;
-  fs::path dir = fs::path(state_dir) / "tls";
   fs::create_directories(dir);
   fs::permissions(dir, fs::perms::owner_all);
+  fs::path ca_cert = dir / "ca.pem", ca_key = dir / "ca-key.pem";
+  if (fs::exists(ca_cert) && fs::exists(ca_key)) return {read_file(ca_cert), read_file(ca_key)};
+  auto ca = make_ca("berth cluster CA");
+  write_file(ca_key, ca.key_pem, 0600);
+  write_file(ca_cert, ca.cert_pem, 0644);
+  return ca;
+}
+
+// Makes cert and key again unless cert is signed by ca and names every one of names.
+void ensure_certificate(const KeyPair& ca, const std::string& cert_path,
+                        const std::string& key_path, const std::string& common_name,
+                        const std::vector<std::string>& names) {
+  namespace fs = std::filesystem;
+  if (fs::exists(cert_path) && fs::exists(key_path)) {
+    auto cert = read_cert(read_file(cert_path));
+    auto ca_cert = read_cert(ca.cert_pem);
+    if (X509_check_issued(ca_cert.get(), cert.get()) == X509_V_OK && names_all(cert.get(), names))
+      return;
+  }
+  auto made = make_certificate(ca, common_name, names);
+  write_file(key_path, made.key_pem, 0600);
+  write_file(cert_path, made.cert_pem, 0644);
+}
+
+}  // namespace
+
+ServerFiles ensure_server_files(const std::string& state_dir,
+                                const std::vector<std::string>& names) {
+  auto dir = std::filesystem::path(state_dir) / "tls";
+  auto ca = ensure_ca(dir);
   ServerFiles files{(dir / "ca.pem").string(), (dir / "server.pem").string(),
                     (dir / "server-key.pem").string()};
-  fs::path ca_key = dir / "ca-key.pem";
-  KeyPair ca;
-  if (fs::exists(files.ca_cert) && fs::exists(ca_key)) {
-    ca = {read_file(files.ca_cert), read_file(ca_key)};
-  } else {
-    ca = make_ca("berth cluster CA");
-    write_file(ca_key, ca.key_pem, 0600);
-    write_file(files.ca_cert, ca.cert_pem, 0644);
-  }
-  bool current = false;
-  if (fs::exists(files.cert) && fs::exists(files.key)) {
-    auto cert = read_cert(read_file(files.cert));
-    // Signed by this CA and naming every address the server is reached at.
-    auto ca_cert = read_cert(ca.cert_pem);
-    current =
-        X509_check_issued(ca_cert.get(), cert.get()) == X509_V_OK && names_all(cert.get(), names);
-  }
-  if (!current) {
-    auto server = make_certificate(ca, "berth server", names);
-    write_file(files.key, server.key_pem, 0600);
-    write_file(files.cert, server.cert_pem, 0644);
-  }
+  ensure_certificate(ca, files.cert, files.key, "berth server", names);
+  return files;
+}
+
+EtcdFiles ensure_etcd_files(const std::string& state_dir) {
+  auto dir = std::filesystem::path(state_dir) / "tls";
+  auto ca = ensure_ca(dir);
+  EtcdFiles files;
+  files.ca_cert = (dir / "ca.pem").string();
+  files.server_cert = (dir / "etcd.pem").string();
+  files.server_key = (dir / "etcd-key.pem").string();
+  files.client_cert = (dir / "etcd-client.pem").string();
+  files.client_key = (dir / "etcd-client-key.pem").string();
+  std::vector<std::string> local{"127.0.0.1", "localhost"};
+  ensure_certificate(ca, files.server_cert, files.server_key, "berth etcd", local);
+  std::vector<std::string> none;
+  ensure_certificate(ca, files.client_cert, files.client_key, "", none);
   return files;
 }
 

@@ -36,4 +36,12 @@ struct ServerFiles {
 ServerFiles ensure_server_files(const std::string& state_dir,
                                 const std::vector<std::string>& names);
 
+// The files of the etcd `berth up` runs, under STATE_DIR/tls beside the cluster CA: etcd's own
+// certificate (127.0.0.1, localhost) and the client certificate berth presents to it (no common
+// name: etcd's JSON gateway takes no other). Made when missing or not signed by the CA.
+struct EtcdFiles {
+  std::string ca_cert, server_cert, server_key, client_cert, client_key;  // paths
+};
+EtcdFiles ensure_etcd_files(const std::string& state_dir);
+
 }  // namespace berth::tls

@@ -114,14 +114,19 @@ bool docker_answers(const std::string& socket) {
       1s);
 }
 
-bool etcd_answers(const std::string& endpoint, std::chrono::seconds timeout) {
+bool etcd_answers(const std::string& endpoint, const http::TlsOptions& tls,
+                  std::chrono::seconds timeout) {
   return wait_ready(
       [&](asio::any_io_executor ex) -> asio::awaitable<bool> {
-        store::EtcdStore s(ex, {endpoint});
+        store::EtcdStore s(ex, {endpoint}, tls);
         co_await s.get("/berth/health-check");
         co_return true;
       },
       timeout);
+}
+
+http::TlsOptions etcd_tls_options(const EtcdTlsFlags& flags) {
+  return {flags.ca, flags.cert, flags.key};
 }
 
 }  // namespace berth::up

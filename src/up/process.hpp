@@ -12,6 +12,9 @@
 #include <string>
 #include <vector>
 
+#include "http/http.hpp"
+#include "up/roles.hpp"
+
 namespace berth::up {
 
 std::string hostname();
@@ -35,6 +38,9 @@ struct Child {
 bool wait_ready(std::function<boost::asio::awaitable<bool>(boost::asio::any_io_executor)> probe,
                 std::chrono::seconds timeout);
 bool docker_answers(const std::string& socket);
-bool etcd_answers(const std::string& endpoint, std::chrono::seconds timeout);
+bool etcd_answers(const std::string& endpoint, const http::TlsOptions& tls,
+                  std::chrono::seconds timeout);
+
+http::TlsOptions etcd_tls_options(const EtcdTlsFlags& flags);
 
 }  // namespace berth::up

@@ -57,7 +57,7 @@ int run_server(const ServerFlags& flags) {
     return 2;
   }
   asio::io_context io;
-  store::EtcdStore store(io.get_executor(), {flags.etcd});
+  store::EtcdStore store(io.get_executor(), {flags.etcd}, etcd_tls_options(flags.etcd_tls));
   store.set_observer(&metrics::etcd_timings());
   api::Options options;
   options.listen = flags.listen;
@@ -103,7 +103,7 @@ int run_server(const ServerFlags& flags) {
 
 int run_agent(const AgentFlags& flags) {
   asio::io_context io;
-  store::EtcdStore store(io.get_executor(), {flags.etcd});
+  store::EtcdStore store(io.get_executor(), {flags.etcd}, etcd_tls_options(flags.etcd_tls));
   store.set_observer(&metrics::etcd_timings());
   docker::Client docker(io.get_executor(), flags.docker_socket);
   agent::Options options;

@@ -10,8 +10,14 @@ namespace berth::up {
 // The backend quota `berth up` gives its etcd (etcd's own default, said out loud).
 constexpr int64_t kEtcdQuotaBytes = int64_t{2} << 30;
 
+// How a role reaches an etcd that speaks TLS and wants a client certificate (all PEM files).
+struct EtcdTlsFlags {
+  std::string ca, cert, key;
+};
+
 struct ServerFlags {
   std::string etcd;  // comma-separated endpoints
+  EtcdTlsFlags etcd_tls;
   std::string listen = "127.0.0.1:7070";
   std::string state_dir;
   std::string token_file;
@@ -28,6 +34,7 @@ struct ServerFlags {
 
 struct AgentFlags {
   std::string etcd;
+  EtcdTlsFlags etcd_tls;
   std::string docker_socket = "/var/run/docker.sock";
   std::string name;
   std::string advertise;
@@ -45,6 +52,7 @@ struct UpFlags {
   std::string state_dir;
   std::string listen = "127.0.0.1:7070";
   std::string etcd;       // use this etcd instead of starting one
+  EtcdTlsFlags etcd_tls;  // how to reach that one (the local etcd gets files of its own)
   int etcd_port = 12379;  // the local etcd's client port (peer port is +1)
   std::string docker_socket = "/var/run/docker.sock";
   std::string subnet = "10.213.0.0/16";

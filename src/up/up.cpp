@@ -64,20 +64,28 @@ int run_up(UpFlags flags) {
     }
   }
 
-  // etcd: a single local member under the state folder unless one is given.
+  // etcd: a single local member under the state folder unless one is given. It speaks TLS
+  // and takes only clients that present a certificate of the cluster's CA: on a machine
+  // shared with databases, nothing else can read the cluster's state or write to it.
   Child etcd;
   std::string etcd_endpoint = flags.etcd;
+  http::TlsOptions etcd_tls = etcd_tls_options(flags.etcd_tls);
   if (etcd_endpoint.empty()) {
-    std::string client = "http://127.0.0.1:" + std::to_string(flags.etcd_port);
+    auto files = tls::ensure_etcd_files(flags.state_dir);
+    std::string client = "https://127.0.0.1:" + std::to_string(flags.etcd_port);
     std::string peer = "http://127.0.0.1:" + std::to_string(flags.etcd_port + 1);
     etcd.start(
         {"etcd", "--name", "berth", "--data-dir", flags.state_dir + "/etcd", "--listen-client-urls",
-         client, "--advertise-client-urls", client, "--listen-peer-urls", peer,
-         "--initial-advertise-peer-urls", peer, "--initial-cluster", "berth=" + peer, "--log-level",
-         "warn", "--quota-backend-bytes", std::to_string(kEtcdQuotaBytes)},
+         client, "--advertise-client-urls", client, "--cert-file", files.server_cert, "--key-file",
+         files.server_key, "--client-cert-auth", "--trusted-ca-file", files.ca_cert,
+         // A single member: its peer port, on loopback, never carries anything.
+         "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer, "--initial-cluster",
+         "berth=" + peer, "--log-level", "warn", "--quota-backend-bytes",
+         std::to_string(kEtcdQuotaBytes)},
         flags.state_dir + "/etcd.log");
     etcd_endpoint = client;
-    if (!etcd_answers(etcd_endpoint, 30s)) {
+    etcd_tls = {files.ca_cert, files.client_cert, files.client_key};
+    if (!etcd_answers(etcd_endpoint, etcd_tls, 30s)) {
       etcd.stop();
       std::cerr << "berth up: etcd did not start; see " << flags.state_dir << "/etcd.log\n";
       return 1;
@@ -85,7 +93,7 @@ int run_up(UpFlags flags) {
   }
 
   asio::io_context io;
-  store::EtcdStore store(io.get_executor(), {etcd_endpoint});
+  store::EtcdStore store(io.get_executor(), {etcd_endpoint}, etcd_tls);
   store.set_observer(&metrics::etcd_timings());
   docker::Client docker(io.get_executor(), socket);
   api::Options api_options;

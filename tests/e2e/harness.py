@@ -70,11 +70,86 @@ class Process:
         self.stop(signal.SIGKILL)
 
 
+class EtcdTls:
+    """The certificates of every etcd the tests start, made once per test process with openssl:
+    a CA, etcd's own certificate (client and peer, for 127.0.0.1 and the lab's gateway) and the
+    client certificate berth and etcdctl present (no common name: etcd's JSON gateway refuses
+    one that has). Every child finds them in the environment (BERTH_ETCD_*, ETCDCTL_*)."""
+
+    _made = None
+
+    @classmethod
+    def files(cls):
+        if cls._made is None:
+            cls._made = cls._make()
+        return cls._made
+
+    @staticmethod
+    def _make():
+        import atexit
+        d = tempfile.mkdtemp(prefix="berth-test-etcd-tls-")
+        atexit.register(shutil.rmtree, d, True)
+        f = {name: os.path.join(d, name) for name in
+             ("ca.pem", "ca-key.pem", "etcd.pem", "etcd-key.pem", "client.pem", "client-key.pem")}
+        key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+        subprocess.run(["openssl", "req", "-x509", *key, "-keyout", f["ca-key.pem"], "-out",
+                        f["ca.pem"], "-subj", "/O=berth tests/CN=berth test CA", "-days", "7"],
+                       check=True, capture_output=True)
+        for name, subject, extensions in (
+                ("etcd", "/O=berth tests/CN=etcd",
+                 "subjectAltName=IP:127.0.0.1,IP:10.77.0.1,DNS:localhost\n"),
+                ("client", "/O=berth tests", "")):
+            ext = os.path.join(d, name + ".ext")
+            with open(ext, "w") as out:
+                out.write(extensions + "extendedKeyUsage=serverAuth,clientAuth\n"
+                          "keyUsage=critical,digitalSignature,keyEncipherment\n")
+            subprocess.run(["openssl", "req", *key, "-keyout", f[f"{name}-key.pem"], "-out",
+                            f"{d}/{name}.csr", "-subj", subject], check=True, capture_output=True)
+            subprocess.run(["openssl", "x509", "-req", "-in", f"{d}/{name}.csr", "-CA", f["ca.pem"],
+                            "-CAkey", f["ca-key.pem"], "-CAcreateserial", "-days", "7",
+                            "-extfile", ext, "-out", f[f"{name}.pem"]],
+                           check=True, capture_output=True)
+        os.environ.update({"BERTH_ETCD_CA": f["ca.pem"], "BERTH_ETCD_CERT": f["client.pem"],
+                           "BERTH_ETCD_KEY": f["client-key.pem"], "ETCDCTL_API": "3",
+                           "ETCDCTL_CACERT": f["ca.pem"], "ETCDCTL_CERT": f["client.pem"],
+                           "ETCDCTL_KEY": f["client-key.pem"]})
+        return f
+
+    @classmethod
+    def server_args(cls, peer=False):
+        """etcd's flags: TLS with client certificates on its client port (and its peer port)."""
+        f = cls.files()
+        args = ["--cert-file", f["etcd.pem"], "--key-file", f["etcd-key.pem"],
+                "--client-cert-auth", "--trusted-ca-file", f["ca.pem"]]
+        if peer:
+            args += ["--peer-cert-file", f["etcd.pem"], "--peer-key-file", f["etcd-key.pem"],
+                     "--peer-client-cert-auth", "--peer-trusted-ca-file", f["ca.pem"]]
+        return args
+
+    @classmethod
+    def client_context(cls):
+        import ssl
+        f = cls.files()
+        context = ssl.create_default_context(cafile=f["ca.pem"])
+        context.load_cert_chain(f["client.pem"], f["client-key.pem"])
+        return context
+
+
+def etcd_healthy(endpoint):
+    """Whether the etcd member at endpoint says it is healthy, asked as berth would."""
+    try:
+        with urllib.request.urlopen(endpoint + "/health", timeout=1,
+                                    context=EtcdTls.client_context()) as r:
+            return r.status == 200 and b'"true"' in r.read()
+    except OSError:
+        return False
+
+
 class Etcd:
     def __init__(self, workdir):
         self.dir = os.path.join(workdir, "etcd")
         self.client_port, self.peer_port = free_port(), free_port()
-        self.endpoint = f"http://127.0.0.1:{self.client_port}"
+        self.endpoint = f"https://127.0.0.1:{self.client_port}"
         self.proc = None
         self.start()
 
@@ -82,18 +157,14 @@ class Etcd:
         peer = f"http://127.0.0.1:{self.peer_port}"
         self.proc = Process(["etcd", "--name", "test", "--data-dir", self.dir + "/data",
                              "--listen-client-urls", self.endpoint,
-                             "--advertise-client-urls", self.endpoint,
+                             "--advertise-client-urls", self.endpoint, *EtcdTls.server_args(),
                              "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
                              "--initial-cluster", f"test={peer}", "--log-level", "warn"],
                             self.dir + ".log")
         wait_until(self.healthy, 20, "etcd to start")
 
     def healthy(self):
-        try:
-            with urllib.request.urlopen(self.endpoint + "/health", timeout=1) as r:
-                return r.status == 200
-        except OSError:
-            return False
+        return etcd_healthy(self.endpoint)
 
     def get_prefix(self, prefix):
         """{key: value} of every key under prefix, read with etcdctl (etcd's own client)."""

@@ -13,7 +13,8 @@ import tempfile
 import unittest
 import urllib.request
 
-from harness import BERTH, Berth, Dockerd, Etcd, Process, free_port, wait_until
+from harness import (BERTH, Berth, Dockerd, Etcd, EtcdTls, Process, etcd_healthy, free_port,
+                     wait_until)
 
 CLIENTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "clients")
 
@@ -61,7 +62,7 @@ class EtcdCluster:
         for i in range(members):
             self.members.append({"name": f"e{i}", "client": free_port(), "peer": free_port(),
                                  "proc": None})
-        self.initial = ",".join(f"{m['name']}=http://{GATEWAY}:{m['peer']}" for m in self.members)
+        self.initial = ",".join(f"{m['name']}=https://{GATEWAY}:{m['peer']}" for m in self.members)
         for i in range(members):
             self.start(i, new=True)
         wait_until(self.healthy, 30, "etcd cluster to form")
@@ -72,14 +73,17 @@ class EtcdCluster:
 
     @property
     def endpoints(self):
-        return ",".join(f"http://{GATEWAY}:{m['client']}" for m in self.members)
+        return ",".join(f"https://{GATEWAY}:{m['client']}" for m in self.members)
 
     def start(self, i, new=False):
         m = self.members[i]
-        client, peer = f"http://{GATEWAY}:{m['client']}", f"http://{GATEWAY}:{m['peer']}"
+        # TLS with client certificates on both ports: the hosts' containers share the LAN with
+        # etcd, and only berth may reach it.
+        client, peer = f"https://{GATEWAY}:{m['client']}", f"https://{GATEWAY}:{m['peer']}"
         m["proc"] = Process(["etcd", "--name", m["name"],
                              "--data-dir", f"{self.workdir}/etcd-{m['name']}",
                              "--listen-client-urls", client, "--advertise-client-urls", client,
+                             *EtcdTls.server_args(peer=True),
                              "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
                              "--initial-cluster", self.initial,
                              "--initial-cluster-state", "new",
@@ -88,15 +92,7 @@ class EtcdCluster:
                             f"{self.workdir}/etcd-{m['name']}.log")
 
     def healthy(self):
-        for m in self.members:
-            try:
-                with urllib.request.urlopen(f"http://{GATEWAY}:{m['client']}/health",
-                                            timeout=1) as r:
-                    if b'"true"' not in r.read():
-                        return False
-            except OSError:
-                return False
-        return True
+        return all(etcd_healthy(f"https://{GATEWAY}:{m['client']}") for m in self.members)
 
     def kill(self, i):
         self.members[i]["proc"].kill()

@@ -6,11 +6,12 @@ import os
 import socket
 import struct
 import subprocess
+import sys
 import tempfile
 import time
 import unittest
 
-from harness import tarantool, wait_until
+from harness import EtcdTls, tarantool, wait_until
 from lab import LabTestCase
 
 CLIENTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "clients")
@@ -123,6 +124,29 @@ class EnginesTest(LabTestCase):
             "name": "nocopies", "engine": "memcached", "memory_mb": 64, "replicas": 1})
         self.assertEqual(status, 422, body)
         self.assertIn("replicas", body["error"])
+
+    def test_a_database_container_gets_nothing_from_etcd(self):
+        """A tenant's container shares the LAN with etcd: plain or certificate-less requests
+        from it get nothing; berth's client certificate (held by the hosts, not the containers)
+        reads the state, so the refusals are etcd's and not the network's."""
+        db = self.berth.api("POST", "/v1/databases", {"name": "knock", "engine": "redis",
+                                                       "memory_mb": 64})
+        host, container = next((h, c) for h, c in self.containers(db["id"]))
+        pid = self.lab.host(host).dockerd.inspect(container["Id"])["State"]["Pid"]
+        tls = EtcdTls.files()
+        out = subprocess.run(["nsenter", f"--target={pid}", "--net", sys.executable,
+                              os.path.join(CLIENTS, "etcd_knock.py"), tls["ca.pem"],
+                              tls["client.pem"], tls["client-key.pem"],
+                              *self.lab.etcd.endpoints.split(",")],
+                             capture_output=True, text=True, timeout=120)
+        answers = json.loads(out.stdout)
+        for way, answer in answers.items():
+            if way.endswith(" berth"):
+                self.assertEqual(answer, "ok", way)
+            else:
+                self.assertNotEqual(answer, "ok", way)
+                self.assertNotEqual(answer, "no keys", way)
+        self.delete_releases_everything("knock", db["id"])
 
     def test_memcached_holds_10000_entries_resizes_and_goes(self):
         r = self.berth.cli("run", "memcached", "--name", "cache", "--memory", "64M")

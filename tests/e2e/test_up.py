@@ -1,4 +1,5 @@
 """`berth up`: the single-machine quickstart (its own etcd, server and agent in one process)."""
+import base64
 import http.client
 import json
 import os
@@ -103,6 +104,47 @@ class UpTest(unittest.TestCase):
         self.start_up("--tls")
         self.assertEqual((read(ca), read(os.path.join(self.state, "tls", "server.pem"))), before)
         self.cli("ps")
+
+    def test_up_etcd_takes_only_clients_with_a_certificate_of_the_cluster(self):
+        self.start_up()
+        tls = os.path.join(self.state, "tls")
+        for key in ("etcd-key.pem", "etcd-client-key.pem"):
+            self.assertEqual(os.stat(os.path.join(tls, key)).st_mode & 0o777, 0o600, key)
+        body = json.dumps({"key": base64.b64encode(b"/berth/config/network").decode()}).encode()
+        url = f"https://127.0.0.1:{self.etcd_port}/v3/kv/range"
+
+        def range_with(context):
+            req = urllib.request.Request(url, data=body, method="POST")
+            with urllib.request.urlopen(req, context=context, timeout=5) as r:
+                return json.loads(r.read())
+        # berth's own client certificate reads the state...
+        trusted = ssl.create_default_context(cafile=os.path.join(tls, "ca.pem"))
+        trusted.load_cert_chain(os.path.join(tls, "etcd-client.pem"),
+                                os.path.join(tls, "etcd-client-key.pem"))
+        self.assertEqual(len(range_with(trusted)["kvs"]), 1)
+        # ...and nothing else does: plain HTTP, TLS without a client certificate, or with one
+        # a CA of its own signed.
+        with self.assertRaises((OSError, http.client.HTTPException)):
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.etcd_port}/v3/kv/range",
+                                        data=body, timeout=5) as r:
+                r.read()
+        anonymous = ssl.create_default_context(cafile=os.path.join(tls, "ca.pem"))
+        with self.assertRaises((OSError, http.client.HTTPException)):
+            range_with(anonymous)
+        stranger = os.path.join(self.workdir, "stranger.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:P-256", "-nodes", "-keyout", stranger + ".key", "-out",
+                        stranger, "-subj", "/O=stranger", "-days", "1"], check=True,
+                       capture_output=True)
+        forged = ssl.create_default_context(cafile=os.path.join(tls, "ca.pem"))
+        forged.load_cert_chain(stranger, stranger + ".key")
+        with self.assertRaises((OSError, http.client.HTTPException)):
+            range_with(forged)
+        r = subprocess.run(["etcdctl", "--endpoints", f"127.0.0.1:{self.etcd_port}",
+                            "--dial-timeout", "2s", "--command-timeout", "3s", "get", "--prefix",
+                            "/berth/"], capture_output=True, text=True, timeout=30)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertNotIn("/berth/", r.stdout)
 
     def test_up_run_restart_finds_everything(self):
         banner = self.start_up()
