@@ -209,7 +209,10 @@ class Chaos:
     def api(self, method, path, body=None):
         for s in self.servers:
             if s.server and s.server.alive():
-                status, answer = s.request(method, path, body)
+                try:
+                    status, answer = s.request(method, path, body)
+                except OSError:  # started again but not listening yet: ask the other one
+                    continue
                 if status < 500:
                     return status, answer
         return 503, None

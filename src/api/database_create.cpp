@@ -64,7 +64,15 @@ DatabaseService::Created DatabaseService::created(const std::string& id, bool wa
   Created out;
   out.id = id;
   out.healthy = healthy;
-  auto db = model::parse<model::Database>(c_.state.find(keys::database(id))->value);
+  auto* kv = c_.state.find(keys::database(id));
+  if (!kv) {
+    // Committed, but this server's copy of the state has not caught up (etcd was out of reach
+    // for it): say so rather than guess.
+    out.healthy = false;
+    out.view = {{"id", id}, {"message", "created; this server does not see it yet"}};
+    return out;
+  }
+  auto db = model::parse<model::Database>(kv->value);
   auto* engine = engines::find_engine(db.engine);
   out.view = database_view(c_.state, db.id);
   if (!db.password.empty()) out.view["password"] = db.password.plain();  // at creation only

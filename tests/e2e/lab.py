@@ -270,8 +270,12 @@ class MultiHostLab:
                 self.hosts.append(Host(self, i))
             for h in self.hosts:
                 h.start_agent()
-            wait_until(lambda: len(self.berth.api("GET", "/v1/hosts")) == hosts, 30,
-                       "every agent to register")
+            def missing():
+                seen = {h["name"] for h in self.berth.api("GET", "/v1/hosts")}
+                return "every agent to register; " + "; ".join(
+                    f"{h.name} (agent {'alive' if h.agent and h.agent.alive() else 'gone'}) "
+                    f"logged:\n{h.log_tail(10)}" for h in self.hosts if h.name not in seen)
+            wait_until(lambda: len(self.berth.api("GET", "/v1/hosts")) == hosts, 30, missing)
         except BaseException:
             self.close()
             raise

@@ -214,7 +214,12 @@ class EnginesTest(LabTestCase):
         def unreachable():
             now = self.berth.api("GET", "/v1/databases/locked")
             host = self.lab.host(now["instances"][0]["host"])
+            address = db["address"]
+            seen = subprocess.run(f"ip neigh show {address}; bridge fdb show br berth-lan | "
+                                  f"grep -i 02:42:{':'.join('%02x' % int(p) for p in address.split('.'))}",
+                                  shell=True, capture_output=True, text=True).stdout
             return (f"a connection to the re-created memcached; now {now['instances']}; "
+                    f"this machine's neighbour and bridge entries for {address}: {seen!r}; "
                     f"{host.name}'s agent log ends:\n{host.log_tail()}")
         mc = wait_until(connected, 20, unreachable)
         self.assertEqual(mc.auth("berth", "cache-secret-1"), 0)
