@@ -84,6 +84,15 @@ class MemcachedBinary:
     def auth(self, user, password):
         return self.request(0x21, b"PLAIN", b"\0" + user.encode() + b"\0" + password.encode())[0]
 
+    @classmethod
+    def auth_once(cls, address, user, password):
+        """The status of one SASL sign-in on a connection of its own (0: signed in)."""
+        client = cls(address)
+        try:
+            return client.auth(user, password)
+        finally:
+            client.close()
+
     def set(self, key, value):
         return self.request(0x01, key.encode(), value.encode(), extras=b"\0" * 8)[0]
 

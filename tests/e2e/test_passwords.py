@@ -98,11 +98,7 @@ class PasswordRotationTest(LabTestCase):
                                      "return 1 + 1") == "2", 60, "tarantool with its password")
 
         def mc_auth(password):
-            client = MemcachedBinary(mc["address"])
-            try:
-                return client.auth("berth", password)
-            finally:
-                client.close()
+            return MemcachedBinary.auth_once(mc["address"], "berth", password)
         wait_until(lambda: mc_auth("Mc-first-pw-1") == 0, 30, "memcached SASL")
         client = MemcachedBinary(mc["address"])
         self.assertEqual(client.auth("berth", "Mc-first-pw-1"), 0)

@@ -62,11 +62,7 @@ class SecretsTest(unittest.TestCase):
             tarantool("tarantool_eval.lua", wrong, "return 1")
 
         def memcached_auth(password):
-            client = MemcachedBinary(mc["address"])
-            try:
-                return client.auth("berth", password)
-            finally:
-                client.close()
+            return MemcachedBinary.auth_once(mc["address"], "berth", password)
         wait_until(lambda: memcached_auth(mc["password"]) == 0, 30, "memcached SASL with it")
         self.assertNotEqual(memcached_auth("not-the-password"), 0)
 
