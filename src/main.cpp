@@ -12,22 +12,30 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("berth ") + BERTH_VERSION);
   int exit_code = 0;
 
-  // The same three options, and environment variables, wherever a role talks to etcd.
-  auto add_etcd_tls = [](CLI::App* role, berth::up::EtcdTlsFlags& tls) {
-    role->add_option("--etcd-ca", tls.ca, "PEM CA that signed etcd's certificate")
+  // The same options, and environment variables, wherever a role talks to etcd.
+  auto add_etcd_access = [](CLI::App* role, berth::up::EtcdAccessFlags& access) {
+    role->add_option("--etcd-ca", access.ca, "PEM CA that signed etcd's certificate")
         ->envname("BERTH_ETCD_CA");
-    auto* cert = role->add_option("--etcd-cert", tls.cert, "PEM client certificate for etcd")
+    auto* cert = role->add_option("--etcd-cert", access.cert, "PEM client certificate for etcd")
                      ->envname("BERTH_ETCD_CERT");
-    auto* key = role->add_option("--etcd-key", tls.key, "PEM key of --etcd-cert")
+    auto* key = role->add_option("--etcd-key", access.key, "PEM key of --etcd-cert")
                     ->envname("BERTH_ETCD_KEY");
     cert->needs(key);
     key->needs(cert);
+    auto* user = role->add_option("--etcd-user", access.user,
+                                  "etcd user to sign in as (etcd's authentication on)")
+                     ->envname("BERTH_ETCD_USER");
+    auto* password = role->add_option("--etcd-password-file", access.password_file,
+                                      "file holding --etcd-user's password")
+                         ->envname("BERTH_ETCD_PASSWORD_FILE");
+    user->needs(password);
+    password->needs(user);
   };
 
   berth::up::ServerFlags server_flags;
   auto* server = app.add_subcommand("server", "Run the REST API (and, when elected, controllers)");
   server->add_option("--etcd", server_flags.etcd, "etcd endpoints, comma-separated")->required();
-  add_etcd_tls(server, server_flags.etcd_tls);
+  add_etcd_access(server, server_flags.etcd_access);
   server->add_option("--listen", server_flags.listen, "ADDR:PORT")->capture_default_str();
   server->add_option("--state-dir", server_flags.state_dir, "where the admin token is written");
   server->add_option("--token-file", server_flags.token_file, "admin token file (mode 0600)");
@@ -68,7 +76,7 @@ int main(int argc, char** argv) {
   berth::up::AgentFlags agent_flags;
   auto* agent = app.add_subcommand("agent", "Run the agent of one Docker host");
   agent->add_option("--etcd", agent_flags.etcd, "etcd endpoints, comma-separated")->required();
-  add_etcd_tls(agent, agent_flags.etcd_tls);
+  add_etcd_access(agent, agent_flags.etcd_access);
   agent->add_option("--docker-socket", agent_flags.docker_socket, "dockerd socket path")
       ->capture_default_str();
   agent->add_option("--name", agent_flags.name, "host name (default: hostname)");
@@ -99,7 +107,7 @@ int main(int argc, char** argv) {
   up->add_option("--state-dir", up_flags.state_dir, "state folder (default /var/lib/berth)");
   up->add_option("--listen", up_flags.listen, "API address ADDR:PORT")->capture_default_str();
   up->add_option("--etcd", up_flags.etcd, "use this etcd instead of a local one");
-  add_etcd_tls(up, up_flags.etcd_tls);
+  add_etcd_access(up, up_flags.etcd_access);
   up->add_option("--etcd-port", up_flags.etcd_port, "local etcd client port")
       ->capture_default_str();
   up->add_option("--docker-socket", up_flags.docker_socket, "dockerd socket")
@@ -126,6 +134,36 @@ int main(int argc, char** argv) {
   up->add_flag("--insecure-http", up_flags.insecure_http,
                "serve plain HTTP even on an address other machines reach");
   up->callback([&] { exit_code = berth::up::run_up(up_flags); });
+
+  auto* etcd_auth = app.add_subcommand(
+      "etcd-auth", "etcd's users and roles for berth (switches etcd's authentication on)");
+  etcd_auth->require_subcommand(1);
+  berth::up::EtcdAuthFlags auth_flags;
+  struct AuthAction {
+    const char* name;
+    const char* help;
+    const char* name_help;
+    const char* password_help;
+  };
+  for (auto& a : {
+           AuthAction{"enable", "Make etcd's root user and switch authentication on", nullptr,
+                      "root's password (made when the file is missing)"},
+           AuthAction{"add-server", "Make a server's etcd user (etcd's root role)", "user name",
+                      "its password (made when the file is missing)"},
+           AuthAction{"add-agent", "Make an agent's etcd user: it writes its own host's keys only",
+                      "the agent's host name (--name)",
+                      "its password (made when the file is missing)"},
+       }) {
+    auto* cmd = etcd_auth->add_subcommand(a.name, a.help);
+    cmd->add_option("--etcd", auth_flags.etcd, "etcd endpoints, comma-separated")->required();
+    add_etcd_access(cmd, auth_flags.etcd_access);
+    if (a.name_help) cmd->add_option("name", auth_flags.name, a.name_help)->required();
+    cmd->add_option(a.name_help ? "--password-file" : "--root-password-file",
+                    auth_flags.password_file, a.password_help)
+        ->required();
+    std::string action = a.name;
+    cmd->callback([&, action] { exit_code = berth::up::etcd_auth(action, auth_flags); });
+  }
 
   auto* image = app.add_subcommand("image", "Engine images");
   image->require_subcommand(1);

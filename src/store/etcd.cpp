@@ -8,6 +8,7 @@
 #include "http/http.hpp"
 #include "store/quorum.hpp"
 #include "util/encoding.hpp"
+#include "util/log.hpp"
 
 namespace berth::store {
 
@@ -155,8 +156,8 @@ class TimedOperation {
 }  // namespace
 
 EtcdStore::EtcdStore(asio::any_io_executor executor, std::vector<std::string> endpoints,
-                     http::TlsOptions tls)
-    : executor_(executor), tls_(std::move(tls)) {
+                     http::TlsOptions tls, EtcdLogin login)
+    : executor_(executor), tls_(std::move(tls)), login_(std::move(login)) {
   std::vector<std::string> all;
   for (auto& e : endpoints)
     for (auto& part : split_endpoints(e)) all.push_back(part);
@@ -166,6 +167,45 @@ EtcdStore::EtcdStore(asio::any_io_executor executor, std::vector<std::string> en
 
 EtcdStore::~EtcdStore() = default;
 
+namespace {
+// etcd's own words from a refusal: {"error": ..., "message": ...} or the body as it is.
+std::string refusal_message(const std::string& body) {
+  try {
+    auto j = json::parse(body);
+    return j.value("error", j.value("message", body));
+  } catch (...) {
+    return body;
+  }
+}
+}  // namespace
+
+asio::awaitable<void> EtcdStore::authorize(http::Client& client, http::Request& request) {
+  if (login_.user.empty()) co_return;
+  if (token_.empty()) {
+    json body = {{"name", login_.user}, {"password", login_.password}};
+    http::Request sign_in{"POST", "/v3/auth/authenticate", body.dump()};
+    auto res = co_await client.request(sign_in, std::chrono::seconds(10));
+    if (res.status != 200)
+      throw std::runtime_error("etcd: cannot sign in as " + login_.user + ": " +
+                               refusal_message(res.body));
+    token_ = json::parse(res.body).value("token", "");
+  }
+  request.headers.emplace_back("Authorization", token_);
+}
+
+asio::awaitable<http::Response> EtcdStore::signed_in_request(http::Client& client,
+                                                             http::Request request,
+                                                             std::chrono::milliseconds timeout) {
+  auto unsigned_request = request;
+  co_await authorize(client, request);
+  auto res = co_await client.request(request, timeout);
+  if (res.status != 401 || login_.user.empty()) co_return res;
+  // The token lapsed (unused past its TTL on this member): sign in again, once.
+  token_.clear();
+  co_await authorize(client, unsigned_request);
+  co_return co_await client.request(unsigned_request, timeout);
+}
+
 asio::awaitable<std::string> EtcdStore::call(const std::string& path, const std::string& body,
                                              std::chrono::milliseconds timeout) {
   TimedOperation timed(observer_, path);
@@ -174,16 +214,11 @@ asio::awaitable<std::string> EtcdStore::call(const std::string& path, const std:
     auto& client = *clients_[current_];
     try {
       http::Request req{"POST", path, body};
-      auto res = co_await client.request(req, timeout);
+      auto res = co_await signed_in_request(client, req, timeout);
       if (res.status == 200) co_return res.body;
       // etcd answered but refused: a real error, no point asking another member
       // unless it says it has no leader.
-      std::string message = res.body;
-      try {
-        auto j = json::parse(res.body);
-        message = j.value("error", j.value("message", res.body));
-      } catch (...) {
-      }
+      std::string message = refusal_message(res.body);
       if (message.find("no leader") == std::string::npos &&
           message.find("timed out") == std::string::npos)
         throw std::runtime_error("etcd " + path + ": " + message);
@@ -310,9 +345,9 @@ asio::awaitable<std::vector<MemberStatus>> EtcdStore::member_statuses() {
 asio::awaitable<void> EtcdStore::defragment(std::string endpoint) {
   for (auto& client : clients_) {
     if (client->endpoint() != endpoint) continue;
+    // It copies the whole file: give it time. etcd keeps it for its root role.
     http::Request req{"POST", "/v3/maintenance/defragment", "{}"};
-    // It copies the whole file: give it time.
-    auto res = co_await client->request(req, std::chrono::seconds(60));
+    auto res = co_await signed_in_request(*client, req, std::chrono::seconds(60));
     if (res.status != 200)
       throw std::runtime_error("etcd defragment " + endpoint + ": " + res.body);
     co_return;
@@ -379,10 +414,19 @@ asio::awaitable<void> EtcdStore::watch(
     std::optional<int64_t> compacted;
     auto on_line = [&](const std::string& line) {
       auto j = json::parse(line);
-      if (j.contains("error")) return false;
+      if (j.contains("error")) {
+        if (j.value("code", 0) == 16) token_.clear();  // unauthenticated: sign in again
+        return false;
+      }
       auto& result = j["result"];
       if (int64_t c = int_field(result, "compact_revision"); c > 0) {
         compacted = c;
+        return false;
+      }
+      // etcd cancels a watch it does not permit (a token it no longer knows, after a restart)
+      // and keeps the stream open with nothing on it: sign in again and watch anew.
+      if (auto canceled = result.find("canceled"); canceled != result.end() && *canceled == true) {
+        token_.clear();
         return false;
       }
       auto events_it = result.find("events");
@@ -405,8 +449,12 @@ asio::awaitable<void> EtcdStore::watch(
     };
     try {
       http::Request r{"POST", "/v3/watch", req.dump()};
+      co_await authorize(client, r);
       co_await client.stream(r, nullptr, http::split_lines(on_line));
     } catch (const http::ConnectError&) {
+    } catch (const std::runtime_error& e) {
+      if (login_.user.empty()) throw;
+      util::log("etcd watch {}: {}", prefix, e.what());  // a failed sign-in: try again
     }
     if (compacted) throw Compacted(*compacted);
     // The stream ended: etcd restarted or the member went away. Resume on the next member.

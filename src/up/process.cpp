@@ -9,10 +9,13 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/use_future.hpp>
+#include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "docker/client.hpp"
 #include "store/etcd.hpp"
+#include "util/encoding.hpp"
 #include "util/log.hpp"
 
 namespace berth::up {
@@ -115,18 +118,43 @@ bool docker_answers(const std::string& socket) {
 }
 
 bool etcd_answers(const std::string& endpoint, const http::TlsOptions& tls,
-                  std::chrono::seconds timeout) {
+                  std::chrono::seconds timeout, const store::EtcdLogin& login) {
   return wait_ready(
       [&](asio::any_io_executor ex) -> asio::awaitable<bool> {
-        store::EtcdStore s(ex, {endpoint}, tls);
+        store::EtcdStore s(ex, {endpoint}, tls, login);
         co_await s.get("/berth/health-check");
         co_return true;
       },
       timeout);
 }
 
-http::TlsOptions etcd_tls_options(const EtcdTlsFlags& flags) {
+http::TlsOptions etcd_tls_options(const EtcdAccessFlags& flags) {
   return {flags.ca, flags.cert, flags.key};
+}
+
+std::string password_from_file(const std::string& path, bool make_when_missing) {
+  std::ifstream in(path);
+  if (!in) {
+    if (!make_when_missing || std::filesystem::exists(path))
+      throw std::runtime_error("cannot read the password file " + path);
+    std::string made = util::random_hex(24);
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
+    if (fd < 0) throw std::runtime_error("cannot make the password file " + path);
+    std::string line = made + "\n";
+    bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
+    ::close(fd);
+    if (!ok) throw std::runtime_error("cannot write the password file " + path);
+    return made;
+  }
+  std::string password;
+  std::getline(in, password);
+  if (password.empty()) throw std::runtime_error("the password file " + path + " is empty");
+  return password;
+}
+
+store::EtcdLogin etcd_login(const EtcdAccessFlags& flags) {
+  if (flags.user.empty()) return {};
+  return {flags.user, password_from_file(flags.password_file, false)};
 }
 
 }  // namespace berth::up

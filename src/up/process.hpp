@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "http/http.hpp"
+#include "store/etcd.hpp"
 #include "up/roles.hpp"
 
 namespace berth::up {
@@ -39,8 +40,12 @@ bool wait_ready(std::function<boost::asio::awaitable<bool>(boost::asio::any_io_e
                 std::chrono::seconds timeout);
 bool docker_answers(const std::string& socket);
 bool etcd_answers(const std::string& endpoint, const http::TlsOptions& tls,
-                  std::chrono::seconds timeout);
+                  std::chrono::seconds timeout, const store::EtcdLogin& login = {});
 
-http::TlsOptions etcd_tls_options(const EtcdTlsFlags& flags);
+http::TlsOptions etcd_tls_options(const EtcdAccessFlags& flags);
+// The etcd user and password (read from its file) the flags name; none when they name none.
+store::EtcdLogin etcd_login(const EtcdAccessFlags& flags);
+// A password file's one line, made with a random password (mode 0600) when missing.
+std::string password_from_file(const std::string& path, bool make_when_missing);
 
 }  // namespace berth::up

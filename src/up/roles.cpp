@@ -20,6 +20,7 @@
 #include "metrics/exporter.hpp"
 #include "model/model.hpp"
 #include "store/etcd.hpp"
+#include "store/etcd_auth.hpp"
 #include "up/listen.hpp"
 #include "up/process.hpp"
 #include "up/sealing.hpp"
@@ -48,6 +49,17 @@ std::string api_address(const std::string& advertise, const std::string& listen,
   return host + ":" + std::to_string(port);
 }
 
+// The etcd login the flags name, or false after saying on stderr why there is none.
+bool read_login(const EtcdAccessFlags& access, const char* role, store::EtcdLogin* login) {
+  try {
+    *login = etcd_login(access);
+    return true;
+  } catch (const std::exception& e) {
+    std::cerr << role << ": --etcd-password-file: " << e.what() << "\n";
+    return false;
+  }
+}
+
 }  // namespace
 
 int run_server(const ServerFlags& flags) {
@@ -56,8 +68,11 @@ int run_server(const ServerFlags& flags) {
     std::cerr << *refusal << "\n";
     return 2;
   }
+  store::EtcdLogin login;
+  if (!read_login(flags.etcd_access, "berth server", &login)) return 2;
   asio::io_context io;
-  store::EtcdStore store(io.get_executor(), {flags.etcd}, etcd_tls_options(flags.etcd_tls));
+  store::EtcdStore store(io.get_executor(), {flags.etcd}, etcd_tls_options(flags.etcd_access),
+                         login);
   store.set_observer(&metrics::etcd_timings());
   api::Options options;
   options.listen = flags.listen;
@@ -102,8 +117,11 @@ int run_server(const ServerFlags& flags) {
 }
 
 int run_agent(const AgentFlags& flags) {
+  store::EtcdLogin login;
+  if (!read_login(flags.etcd_access, "berth agent", &login)) return 2;
   asio::io_context io;
-  store::EtcdStore store(io.get_executor(), {flags.etcd}, etcd_tls_options(flags.etcd_tls));
+  store::EtcdStore store(io.get_executor(), {flags.etcd}, etcd_tls_options(flags.etcd_access),
+                         login);
   store.set_observer(&metrics::etcd_timings());
   docker::Client docker(io.get_executor(), flags.docker_socket);
   agent::Options options;
@@ -168,6 +186,46 @@ int build_image(const std::string& engine_name, const std::string& docker_socket
     std::cerr << "berth: image build: " << e.what() << "\n";
     return 1;
   }
+}
+
+int etcd_auth(const std::string& action, const EtcdAuthFlags& flags) {
+  store::EtcdLogin login;
+  std::string password;
+  try {
+    password = password_from_file(flags.password_file, true);
+  } catch (const std::exception& e) {
+    std::cerr << "berth etcd-auth " << action << ": " << e.what() << "\n";
+    return 2;
+  }
+  if (!read_login(flags.etcd_access, "berth etcd-auth", &login)) return 2;
+  asio::io_context io;
+  store::EtcdStore store(io.get_executor(), {flags.etcd}, etcd_tls_options(flags.etcd_access),
+                         login);
+  auto done = asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        if (action == "enable")
+          co_await store::enable_auth(store, password);
+        else if (action == "add-server")
+          co_await store::add_server_user(store, flags.name, password);
+        else
+          co_await store::add_agent_user(store, flags.name, password);
+      },
+      asio::use_future);
+  io.run();
+  try {
+    done.get();
+  } catch (const std::exception& e) {
+    std::cerr << "berth etcd-auth " << action << ": " << e.what() << "\n";
+    return 1;
+  }
+  if (action == "enable")
+    std::cout << "etcd authentication is on; root's password is in " << flags.password_file << "\n";
+  else
+    std::cout << "etcd user "
+              << (action == "add-agent" ? store::agent_user(flags.name) : flags.name)
+              << " is ready; its password is in " << flags.password_file << "\n";
+  return 0;
 }
 
 }  // namespace berth::up

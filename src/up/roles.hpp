@@ -10,14 +10,16 @@ namespace berth::up {
 // The backend quota `berth up` gives its etcd (etcd's own default, said out loud).
 constexpr int64_t kEtcdQuotaBytes = int64_t{2} << 30;
 
-// How a role reaches an etcd that speaks TLS and wants a client certificate (all PEM files).
-struct EtcdTlsFlags {
+// How a role reaches etcd: over TLS with a client certificate (all PEM files), signed in as
+// an etcd user (its password in a file) when etcd's authentication is on.
+struct EtcdAccessFlags {
   std::string ca, cert, key;
+  std::string user, password_file;
 };
 
 struct ServerFlags {
   std::string etcd;  // comma-separated endpoints
-  EtcdTlsFlags etcd_tls;
+  EtcdAccessFlags etcd_access;
   std::string listen = "127.0.0.1:7070";
   std::string state_dir;
   std::string token_file;
@@ -34,7 +36,7 @@ struct ServerFlags {
 
 struct AgentFlags {
   std::string etcd;
-  EtcdTlsFlags etcd_tls;
+  EtcdAccessFlags etcd_access;
   std::string docker_socket = "/var/run/docker.sock";
   std::string name;
   std::string advertise;
@@ -51,9 +53,9 @@ struct AgentFlags {
 struct UpFlags {
   std::string state_dir;
   std::string listen = "127.0.0.1:7070";
-  std::string etcd;       // use this etcd instead of starting one
-  EtcdTlsFlags etcd_tls;  // how to reach that one (the local etcd gets files of its own)
-  int etcd_port = 12379;  // the local etcd's client port (peer port is +1)
+  std::string etcd;             // use this etcd instead of starting one
+  EtcdAccessFlags etcd_access;  // how to reach that one (the local etcd gets files of its own)
+  int etcd_port = 12379;        // the local etcd's client port (peer port is +1)
   std::string docker_socket = "/var/run/docker.sock";
   std::string subnet = "10.213.0.0/16";
   std::string gateway = "10.213.0.1";
@@ -64,6 +66,15 @@ struct UpFlags {
   bool tls = false;            // HTTPS with a CA of its own (always, off loopback)
   bool insecure_http = false;  // plain HTTP even off loopback
 };
+
+// `berth etcd-auth enable|add-server|add-agent`: etcd's users and roles for berth.
+struct EtcdAuthFlags {
+  std::string etcd;
+  EtcdAccessFlags etcd_access;
+  std::string name;           // the server's user or the agent's host
+  std::string password_file;  // made (random, mode 0600) when missing
+};
+int etcd_auth(const std::string& action, const EtcdAuthFlags& flags);
 
 int run_server(const ServerFlags& flags);
 int run_agent(const AgentFlags& flags);

@@ -24,6 +24,7 @@
 #include "model/model.hpp"
 #include "netpool/netpool.hpp"
 #include "store/etcd.hpp"
+#include "store/etcd_auth.hpp"
 #include "tls/certs.hpp"
 #include "up/listen.hpp"
 #include "up/process.hpp"
@@ -69,7 +70,14 @@ int run_up(UpFlags flags) {
   // shared with databases, nothing else can read the cluster's state or write to it.
   Child etcd;
   std::string etcd_endpoint = flags.etcd;
-  http::TlsOptions etcd_tls = etcd_tls_options(flags.etcd_tls);
+  http::TlsOptions etcd_tls = etcd_tls_options(flags.etcd_access);
+  store::EtcdLogin etcd_login_as;
+  try {
+    etcd_login_as = etcd_login(flags.etcd_access);
+  } catch (const std::exception& e) {
+    std::cerr << "berth up: --etcd-password-file: " << e.what() << "\n";
+    return 2;
+  }
   if (etcd_endpoint.empty()) {
     auto files = tls::ensure_etcd_files(flags.state_dir);
     std::string client = "https://127.0.0.1:" + std::to_string(flags.etcd_port);
@@ -85,15 +93,40 @@ int run_up(UpFlags flags) {
         flags.state_dir + "/etcd.log");
     etcd_endpoint = client;
     etcd_tls = {files.ca_cert, files.client_cert, files.client_key};
-    if (!etcd_answers(etcd_endpoint, etcd_tls, 30s)) {
+    // Its authentication on, with berth up as its root user: RBAC as on a cluster of
+    // machines, where each agent signs in as a user of its own.
+    etcd_login_as = {store::kRootUser,
+                     password_from_file(flags.state_dir + "/etcd-root.password", true)};
+    std::string etcd_problem;
+    bool locked = wait_ready(
+        [&](asio::any_io_executor ex) -> asio::awaitable<bool> {
+          store::EtcdStore as_root(ex, {etcd_endpoint}, etcd_tls, etcd_login_as);
+          std::string off;
+          try {
+            co_await as_root.get(model::keys::kClusterId);
+            co_return true;  // a restart: on already, and root signs in
+          } catch (const std::runtime_error& e) {
+            off = e.what();
+          }
+          if (off.find("authentication is not enabled") == std::string::npos) {
+            etcd_problem = off;  // not up yet, or refusing root: said if it never works
+            co_return false;
+          }
+          store::EtcdStore anonymous(ex, {etcd_endpoint}, etcd_tls);
+          co_await store::enable_auth(anonymous, etcd_login_as.password);
+          co_return true;
+        },
+        30s);
+    if (!locked || !etcd_answers(etcd_endpoint, etcd_tls, 10s, etcd_login_as)) {
       etcd.stop();
-      std::cerr << "berth up: etcd did not start; see " << flags.state_dir << "/etcd.log\n";
+      std::cerr << "berth up: etcd did not start (" << etcd_problem << "); see " << flags.state_dir
+                << "/etcd.log\n";
       return 1;
     }
   }
 
   asio::io_context io;
-  store::EtcdStore store(io.get_executor(), {etcd_endpoint}, etcd_tls);
+  store::EtcdStore store(io.get_executor(), {etcd_endpoint}, etcd_tls, etcd_login_as);
   store.set_observer(&metrics::etcd_timings());
   docker::Client docker(io.get_executor(), socket);
   api::Options api_options;

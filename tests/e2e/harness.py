@@ -96,7 +96,7 @@ class EtcdTls:
                         f["ca.pem"], "-subj", "/O=berth tests/CN=berth test CA", "-days", "7"],
                        check=True, capture_output=True)
         for name, subject, extensions in (
-                ("etcd", "/O=berth tests/CN=etcd",
+                ("etcd", "/O=berth tests",
                  "subjectAltName=IP:127.0.0.1,IP:10.77.0.1,DNS:localhost\n"),
                 ("client", "/O=berth tests", "")):
             ext = os.path.join(d, name + ".ext")
@@ -109,11 +109,28 @@ class EtcdTls:
                             "-CAkey", f["ca-key.pem"], "-CAcreateserial", "-days", "7",
                             "-extfile", ext, "-out", f[f"{name}.pem"]],
                            check=True, capture_output=True)
+        f["dir"] = d
+        with open(EtcdTls._password(d, "root")) as password:
+            root_password = password.read().strip()
         os.environ.update({"BERTH_ETCD_CA": f["ca.pem"], "BERTH_ETCD_CERT": f["client.pem"],
                            "BERTH_ETCD_KEY": f["client-key.pem"], "ETCDCTL_API": "3",
                            "ETCDCTL_CACERT": f["ca.pem"], "ETCDCTL_CERT": f["client.pem"],
-                           "ETCDCTL_KEY": f["client-key.pem"]})
+                           "ETCDCTL_KEY": f["client-key.pem"],
+                           "ETCDCTL_USER": "root:" + root_password})
         return f
+
+    @staticmethod
+    def _password(d, user):
+        path = os.path.join(d, user + ".password")
+        if not os.path.exists(path):
+            with open(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600), "w") as out:
+                out.write(os.urandom(12).hex() + "\n")
+        return path
+
+    @classmethod
+    def password_file(cls, user):
+        """The file of an etcd user's password (the same in every etcd of this test process)."""
+        return cls._password(cls.files()["dir"], user)
 
     @classmethod
     def server_args(cls, peer=False):
@@ -135,6 +152,34 @@ class EtcdTls:
         return context
 
 
+class EtcdUsers:
+    """etcd's authentication on, as berth's own commands set it up (`berth etcd-auth`): root
+    (etcdctl signs in as root through ETCDCTL_USER), a user for the servers and one per agent."""
+
+    def lock(self):
+        """Switches authentication on in a new etcd; a restarted one keeps it."""
+        if getattr(self, "users", None) is not None:
+            return
+        subprocess.run([BERTH, "etcd-auth", "enable", "--etcd", self.endpoint,
+                        "--root-password-file", EtcdTls.password_file("root")],
+                       check=True, capture_output=True, timeout=60)
+        self.users = set()
+
+    def login_args(self, agent=None):
+        """--etcd-user and --etcd-password-file for a server (agent None) or the agent of host
+        `agent`; its etcd user is made, signed in as root, on first use."""
+        user = "server" if agent is None else f"agent-{agent}"
+        if user not in self.users:
+            subprocess.run([BERTH, "etcd-auth", "add-server" if agent is None else "add-agent",
+                            "server" if agent is None else agent, "--etcd", self.endpoint,
+                            "--password-file", EtcdTls.password_file(user),
+                            "--etcd-user", "root",
+                            "--etcd-password-file", EtcdTls.password_file("root")],
+                           check=True, capture_output=True, timeout=60)
+            self.users.add(user)
+        return ["--etcd-user", user, "--etcd-password-file", EtcdTls.password_file(user)]
+
+
 def etcd_healthy(endpoint):
     """Whether the etcd member at endpoint says it is healthy, asked as berth would."""
     try:
@@ -145,7 +190,7 @@ def etcd_healthy(endpoint):
         return False
 
 
-class Etcd:
+class Etcd(EtcdUsers):
     def __init__(self, workdir):
         self.dir = os.path.join(workdir, "etcd")
         self.client_port, self.peer_port = free_port(), free_port()
@@ -162,6 +207,7 @@ class Etcd:
                              "--initial-cluster", f"test={peer}", "--log-level", "warn"],
                             self.dir + ".log")
         wait_until(self.healthy, 20, "etcd to start")
+        self.lock()
 
     def healthy(self):
         return etcd_healthy(self.endpoint)
@@ -263,6 +309,7 @@ class Berth:
 
     def start_server(self, log="server.log"):
         self.server = Process([BERTH, "server", "--etcd", self.etcd.endpoint,
+                               *self.etcd.login_args(),
                                "--listen", f"127.0.0.1:{self.port}",
                                "--token-file", self.token_file,
                                "--secret-key-file", self.key_file,
@@ -273,7 +320,8 @@ class Berth:
             self.token = f.read().strip()
 
     def start_agent(self, name="h1"):
-        self.agent = Process([BERTH, "agent", "--etcd", self.etcd.endpoint, "--docker-socket",
+        self.agent = Process([BERTH, "agent", "--etcd", self.etcd.endpoint,
+                              *self.etcd.login_args(name), "--docker-socket",
                               self.dockerd.socket, "--name", name, "--advertise", "127.0.0.1",
                               "--lease-ttl", "3", "--backup-dir", self.backup_dir,
                               "--secret-key-file", self.key_file,

@@ -13,8 +13,8 @@ import tempfile
 import unittest
 import urllib.request
 
-from harness import (BERTH, Berth, Dockerd, Etcd, EtcdTls, Process, etcd_healthy, free_port,
-                     wait_until)
+from harness import (BERTH, Berth, Dockerd, Etcd, EtcdTls, EtcdUsers, Process, etcd_healthy,
+                     free_port, wait_until)
 
 CLIENTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "clients")
 
@@ -53,7 +53,7 @@ def remove_leftovers():
         shutil.rmtree(d, ignore_errors=True)
 
 
-class EtcdCluster:
+class EtcdCluster(EtcdUsers):
     """Three etcd members in the root namespace, reachable from every host."""
 
     def __init__(self, workdir, members=3):
@@ -66,6 +66,7 @@ class EtcdCluster:
         for i in range(members):
             self.start(i, new=True)
         wait_until(self.healthy, 30, "etcd cluster to form")
+        self.lock()
 
     @property
     def endpoint(self):
@@ -171,6 +172,7 @@ class Host:
 
     def start_agent(self):
         self.agent = Process(self.nsenter([BERTH, "agent", "--etcd", self.lab.etcd.endpoints,
+                                           *self.lab.etcd.login_args(self.name),
                                            "--docker-socket", self.dockerd.socket,
                                            "--name", self.name, "--advertise", self.address,
                                            "--network", "macvlan:eth0",

@@ -142,7 +142,8 @@ class EdgesTest(unittest.TestCase):
 
     def test_plain_http_off_loopback_is_refused_unless_forced(self):
         port = free_port()
-        argv = [BERTH, "server", "--etcd", self.etcd.endpoint, "--listen", f"0.0.0.0:{port}",
+        argv = [BERTH, "server", "--etcd", self.etcd.endpoint, *self.etcd.login_args(),
+                "--listen", f"0.0.0.0:{port}",
                 "--token-file", os.path.join(self.workdir, "other.token"),
                 "--secret-key-file", self.berth.key_file,
                 "--backup-dir", os.path.join(self.workdir, "backups")]

@@ -17,6 +17,11 @@ from lab import LabTestCase
 CLIENTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "clients")
 
 
+def read_password(path):
+    with open(path) as f:
+        return f.read().strip()
+
+
 class Memcached:
     """The memcached text protocol, as any client speaks it."""
 
@@ -136,8 +141,9 @@ class EnginesTest(LabTestCase):
 
     def test_a_database_container_gets_nothing_from_etcd(self):
         """A tenant's container shares the LAN with etcd: plain or certificate-less requests
-        from it get nothing; berth's client certificate (held by the hosts, not the containers)
-        reads the state, so the refusals are etcd's and not the network's."""
+        from it get nothing, nor does berth's client certificate without a sign-in; the
+        certificate with the agent's etcd user (held by the hosts, not the containers) reads
+        the state, so the refusals are etcd's and not the network's."""
         db = self.berth.api("POST", "/v1/databases", {"name": "knock", "engine": "redis",
                                                        "memory_mb": 64})
         host, container = next((h, c) for h, c in self.containers(db["id"]))
@@ -145,7 +151,8 @@ class EnginesTest(LabTestCase):
         tls = EtcdTls.files()
         out = subprocess.run(["nsenter", f"--target={pid}", "--net", sys.executable,
                               os.path.join(CLIENTS, "etcd_knock.py"), tls["ca.pem"],
-                              tls["client.pem"], tls["client-key.pem"],
+                              tls["client.pem"], tls["client-key.pem"], "agent-" + host,
+                              read_password(EtcdTls.password_file("agent-" + host)),
                               *self.lab.etcd.endpoints.split(",")],
                              capture_output=True, text=True, timeout=120)
         answers = json.loads(out.stdout)
@@ -156,6 +163,31 @@ class EnginesTest(LabTestCase):
                 self.assertNotEqual(answer, "ok", way)
                 self.assertNotEqual(answer, "no keys", way)
         self.delete_releases_everything("knock", db["id"])
+
+    def test_an_agents_etcd_user_writes_only_what_an_agent_writes(self):
+        """etcd's authentication is on: each agent signs in as its own user, whose role cannot
+        mint API tokens, change the cluster's settings or speak for another host."""
+        endpoints = self.lab.etcd.endpoints
+        agent = "agent-h1:" + read_password(EtcdTls.password_file("agent-h1"))
+
+        def etcdctl(user, *args):
+            env = {k: v for k, v in os.environ.items() if k != "ETCDCTL_USER"}
+            return subprocess.run(["etcdctl", "--endpoints", endpoints, *(["--user", user] if user
+                                                                           else []), *args],
+                                  env=env, capture_output=True, text=True, timeout=30)
+        for key in ("/berth/tokens/forged", "/berth/config/admin-token-sha256",
+                    "/berth/config/network", "/berth/hosts/h2", "/berth/projects/mine"):
+            r = etcdctl(agent, "put", key, "x")
+            self.assertNotEqual(r.returncode, 0, key)
+            self.assertIn("permission denied", r.stderr, key)
+        self.assertIn("/berth/hosts/h1", etcdctl(agent, "get", "/berth/hosts/h1").stdout)
+        self.assertEqual(etcdctl(agent, "put", "/berth/status/probe/0", "x").returncode, 0)
+        self.assertEqual(etcdctl(agent, "del", "/berth/status/probe/0").returncode, 0)
+        # The client certificate alone, signed in as no one, reads nothing.
+        r = etcdctl(None, "get", "--prefix", "/berth/")
+        self.assertNotEqual(r.returncode, 0)
+        self.assertEqual(r.stdout, "")
+        self.assertEqual(etcdctl(agent + "wrong", "get", "/berth/hosts/h1").stdout, "")
 
     def test_memcached_holds_10000_entries_resizes_and_goes(self):
         r = self.berth.cli("run", "memcached", "--name", "cache", "--memory", "64M")

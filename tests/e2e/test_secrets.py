@@ -125,7 +125,8 @@ class SecretsTest(unittest.TestCase):
     def test_an_agent_without_the_key_file_refuses_to_start(self):
         # A database makes sure etcd names its sealing key (the server names it at start).
         log = os.path.join(self.lab.workdir, "keyless-agent.log")
-        keyless = Process([BERTH, "agent", "--etcd", self.lab.etcd.endpoint, "--docker-socket",
+        keyless = Process([BERTH, "agent", "--etcd", self.lab.etcd.endpoint,
+                           *self.lab.etcd.login_args("keyless"), "--docker-socket",
                            self.dockerd.socket, "--name", "keyless", "--advertise", "127.0.0.1",
                            "--backup-dir", self.berth.backup_dir,
                            "--secret-key-file", os.path.join(self.lab.workdir, "none.key"),

@@ -105,7 +105,7 @@ class UpTest(unittest.TestCase):
         self.assertEqual((read(ca), read(os.path.join(self.state, "tls", "server.pem"))), before)
         self.cli("ps")
 
-    def test_up_etcd_takes_only_clients_with_a_certificate_of_the_cluster(self):
+    def test_up_etcd_takes_only_clients_with_a_certificate_of_the_cluster_signed_in(self):
         self.start_up()
         tls = os.path.join(self.state, "tls")
         for key in ("etcd-key.pem", "etcd-client-key.pem"):
@@ -113,15 +113,27 @@ class UpTest(unittest.TestCase):
         body = json.dumps({"key": base64.b64encode(b"/berth/config/network").decode()}).encode()
         url = f"https://127.0.0.1:{self.etcd_port}/v3/kv/range"
 
-        def range_with(context):
-            req = urllib.request.Request(url, data=body, method="POST")
+        def range_with(context, token=None):
+            req = urllib.request.Request(url, data=body, method="POST",
+                                         headers={"Authorization": token} if token else {})
             with urllib.request.urlopen(req, context=context, timeout=5) as r:
                 return json.loads(r.read())
-        # berth's own client certificate reads the state...
+        # berth's own client certificate, signed in as etcd's root user, reads the state...
         trusted = ssl.create_default_context(cafile=os.path.join(tls, "ca.pem"))
         trusted.load_cert_chain(os.path.join(tls, "etcd-client.pem"),
                                 os.path.join(tls, "etcd-client-key.pem"))
-        self.assertEqual(len(range_with(trusted)["kvs"]), 1)
+        root_file = os.path.join(self.state, "etcd-root.password")
+        self.assertEqual(os.stat(root_file).st_mode & 0o777, 0o600)
+        sign_in = urllib.request.Request(
+            f"https://127.0.0.1:{self.etcd_port}/v3/auth/authenticate", method="POST",
+            data=json.dumps({"name": "root", "password": read(root_file).strip()}).encode())
+        with urllib.request.urlopen(sign_in, context=trusted, timeout=5) as r:
+            token = json.loads(r.read())["token"]
+        self.assertEqual(len(range_with(trusted, token)["kvs"]), 1)
+        # ...the certificate alone does not: etcd's authentication is on.
+        with self.assertRaises(urllib.error.HTTPError) as refused:
+            range_with(trusted)
+        self.assertIn(refused.exception.code, (400, 401, 403))
         # ...and nothing else does: plain HTTP, TLS without a client certificate, or with one
         # a CA of its own signed.
         with self.assertRaises((OSError, http.client.HTTPException)):

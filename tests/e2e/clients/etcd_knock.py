@@ -1,18 +1,27 @@
 """Knocks on etcd from wherever it runs (a database container's network namespace): prints one
 JSON line {"URL how": "ok" | the error} for each way of asking. Only the last way, with berth's
-client certificate, may read anything."""
+client certificate and signed in as one of berth's etcd users, may read anything."""
 import json
 import ssl
 import sys
 import urllib.request
 
-ca, cert, key, *members = sys.argv[1:]
+ca, cert, key, user, password, *members = sys.argv[1:]
 body = json.dumps({"key": "L2JlcnRoLw==", "range_end": "L2JlcnRoMA=="}).encode()  # /berth/
 
 
-def ask(url, context):
+def sign_in(url, context):
+    req = urllib.request.Request(url + "/v3/auth/authenticate", method="POST",
+                                 data=json.dumps({"name": user, "password": password}).encode())
+    with urllib.request.urlopen(req, context=context, timeout=3) as r:
+        return json.loads(r.read())["token"]
+
+
+def ask(url, context, signed_in=False):
     try:
-        req = urllib.request.Request(url + "/v3/kv/range", data=body, method="POST")
+        headers = {"Authorization": sign_in(url, context)} if signed_in else {}
+        req = urllib.request.Request(url + "/v3/kv/range", data=body, method="POST",
+                                     headers=headers)
         with urllib.request.urlopen(req, context=context, timeout=3) as r:
             return "ok" if "kvs" in json.loads(r.read()) else "no keys"
     except Exception as e:  # what went wrong is the answer
@@ -28,5 +37,6 @@ for m in members:
     answers[m + " plain"] = ask(m.replace("https://", "http://"), None)
     answers[m + " no certificate"] = ask(m, anonymous)
     answers[m + " unverified"] = ask(m, unverified)
-    answers[m + " berth"] = ask(m, berth)
+    answers[m + " certificate alone"] = ask(m, berth)
+    answers[m + " berth"] = ask(m, berth, signed_in=True)
 print(json.dumps(answers))
