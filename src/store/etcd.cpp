@@ -168,6 +168,16 @@ EtcdStore::EtcdStore(asio::any_io_executor executor, std::vector<std::string> en
 EtcdStore::~EtcdStore() = default;
 
 namespace {
+// Whether etcd refused a sign-in for a while only (no leader yet, a leader election, a slow
+// disk): another member, or the same one a moment later, may take it (signing in twice is
+// harmless, unlike a transaction that may have been applied).
+bool transient_refusal(const std::string& message) {
+  for (const char* passing : {"no leader", "timed out", "leader changed", "not capable",
+                              "too many requests", "not started"})
+    if (message.find(passing) != std::string::npos) return true;
+  return false;
+}
+
 // etcd's own words from a refusal: {"error": ..., "message": ...} or the body as it is.
 std::string refusal_message(const std::string& body) {
   try {
@@ -185,9 +195,13 @@ asio::awaitable<void> EtcdStore::authorize(http::Client& client, http::Request& 
     json body = {{"name", login_.user}, {"password", login_.password}};
     http::Request sign_in{"POST", "/v3/auth/authenticate", body.dump()};
     auto res = co_await client.request(sign_in, std::chrono::seconds(10));
-    if (res.status != 200)
-      throw std::runtime_error("etcd: cannot sign in as " + login_.user + ": " +
-                               refusal_message(res.body));
+    if (res.status != 200) {
+      std::string why = "etcd: cannot sign in as " + login_.user + ": " + refusal_message(res.body);
+      // A member electing a leader or out of its depth: ask another, as for any request. A
+      // wrong password is the answer.
+      if (res.status >= 500 || transient_refusal(why)) throw http::ConnectError(why);
+      throw std::runtime_error(why);
+    }
     token_ = json::parse(res.body).value("token", "");
   }
   request.headers.emplace_back("Authorization", token_);
