@@ -69,13 +69,22 @@ int main(int argc, char** argv) {
   server->add_option("--secret-key-file", server_flags.secret_key_file,
                      "key file passwords are sealed with in etcd (made when missing; default "
                      "STATE_DIR/secrets.key); agents need the same file");
+  auto* cluster_ca = server->add_option("--cluster-ca", server_flags.cluster_ca,
+                                        "PEM cluster CA that signs joining hosts' certificates");
+  auto* cluster_ca_key = server->add_option("--cluster-ca-key", server_flags.cluster_ca_key,
+                                            "PEM key of --cluster-ca");
+  cluster_ca->needs(cluster_ca_key);
+  cluster_ca_key->needs(cluster_ca);
+  server->add_option("--join-etcd", server_flags.join_etcd,
+                     "etcd endpoints handed to joining hosts (default: --etcd)");
   server->add_flag("--insecure-http", server_flags.insecure_http,
                    "serve plain HTTP even on an address other machines reach");
   server->callback([&] { exit_code = berth::up::run_server(server_flags); });
 
   berth::up::AgentFlags agent_flags;
   auto* agent = app.add_subcommand("agent", "Run the agent of one Docker host");
-  agent->add_option("--etcd", agent_flags.etcd, "etcd endpoints, comma-separated")->required();
+  agent->add_option("--etcd", agent_flags.etcd,
+                    "etcd endpoints, comma-separated (a joined host: those it was given)");
   add_etcd_access(agent, agent_flags.etcd_access);
   agent->add_option("--docker-socket", agent_flags.docker_socket, "dockerd socket path")
       ->capture_default_str();
@@ -100,6 +109,14 @@ int main(int argc, char** argv) {
       ->add_option("--secret-key-file", agent_flags.secret_key_file,
                    "the servers' key file, to open the passwords sealed in etcd")
       ->capture_default_str();
+  agent->add_option("--state-dir", agent_flags.state_dir,
+                    "where a joined host keeps its identity (certificate, etcd user, sealing key)");
+  agent->add_option("--server", agent_flags.server,
+                    "https:// URL of a berth server to join through");
+  agent
+      ->add_option("--join-token", agent_flags.join_token,
+                   "one-time token from `berth join-token create` (first start only)")
+      ->envname("BERTH_JOIN_TOKEN");
   agent->callback([&] { exit_code = berth::up::run_agent(agent_flags); });
 
   berth::up::UpFlags up_flags;

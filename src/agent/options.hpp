@@ -30,6 +30,7 @@ struct Options {
   std::string network;
   std::shared_ptr<backup::ObjectStore> backups;  // the backup store, built at start-up
   std::string metrics_address;  // where its /metrics listens, recorded in the host record
+  bool metrics_tls = false;     // whether it speaks HTTPS there
   // How long a volume no instance uses (an orphan) is kept before it is removed.
   std::chrono::seconds orphan_retention{24 * 3600};
   // The engines by name (engines::find_engine); tests put a fake engine here.

@@ -56,6 +56,7 @@ asio::awaitable<void> HostSession::register_host() {
       host.started_at = model::now_rfc3339();
       host.version = "berth-agent";
       host.metrics_address = options_.metrics_address;
+      host.metrics_tls = options_.metrics_tls;
       // The host's settings (drain) live on after its lease: made once, if absent.
       model::HostSettings settings;
       settings.first_seen = model::now_rfc3339();

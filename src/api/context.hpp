@@ -5,6 +5,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <set>
@@ -23,13 +24,27 @@ class ObjectStore;
 
 namespace berth::api {
 
+// What a server needs to let hosts join (POST /v1/join): the cluster CA and its key, and what a
+// joined agent is handed: the etcd endpoints, the sealing key, an etcd user of its own.
+struct JoinAuthority {
+  std::string ca_cert_pem, ca_key_pem;
+  std::vector<std::string> etcd_endpoints;
+  std::string sealing_key_file;
+  // etcd's users (store/etcd_auth.hpp); unset when etcd's authentication is off.
+  std::function<boost::asio::awaitable<void>(const std::string& host, const std::string& password)>
+      add_etcd_user;
+  std::function<boost::asio::awaitable<void>(const std::string& host)> remove_etcd_user;
+};
+
 struct Options {
   std::string listen = "127.0.0.1:7070";
   std::string tls_cert_file, tls_key_file;  // PEM: set, the API speaks HTTPS only
-  std::string token_file;  // where the admin token is written at first start
+  std::string token_file;                   // where the admin token is written at first start
   std::chrono::seconds create_wait{60};
   std::shared_ptr<backup::ObjectStore> backups;  // the backup store, built at start-up
   int64_t usage_step = 15;                       // seconds between usage samples
+  std::string cluster_ca_file;  // checks agents' HTTPS (their logs); "" for the system's CAs
+  std::shared_ptr<const JoinAuthority> join;  // none: this server lets no host join
 };
 
 struct Context {

@@ -26,7 +26,18 @@ namespace hosts {  // hosts.cpp
 http::Response list(Context& c, const Request& r);
 Reply drain(Context& c, const Request& r, const HostName& name);
 Reply undrain(Context& c, const Request& r, const HostName& name);
+Reply remove(Context& c, const Request& r, const HostName& name);  // join.cpp
 }  // namespace hosts
+
+namespace join_tokens {  // join.cpp
+Reply create(Context& c, const Request& r);
+http::Response list(Context& c, const Request& r);
+}  // namespace join_tokens
+
+namespace joining {  // join.cpp: a new host's own calls, with its join token as credential
+http::Response ca(Context& c, const Request& r);
+Reply join(Context& c, const Request& r);
+}  // namespace joining
 
 namespace network {  // network.cpp
 http::Response get(Context& c, const Request& r);

@@ -41,7 +41,11 @@ Reply get(Context& c, const Request& r, const DatabaseRef& ref) {
                "&tail=" + (tail.empty() ? "100" : tail) + (after.empty() ? "" : "&after=" + after);
   // The agent checks the caller's own token: its port is open to the LAN.
   ask.headers.push_back({"Authorization", r.header("authorization")});
-  http::Client agent(c.executor, "http://" + host->value.metrics_address);
+  http::TlsOptions tls;
+  tls.ca_file = c.options.cluster_ca_file;
+  http::Client agent(
+      c.executor, (host->value.metrics_tls ? "https://" : "http://") + host->value.metrics_address,
+      tls);
   bool follow = param("follow") == "1" || param("follow") == "true";
   auto deadline = std::chrono::steady_clock::now() + 30s;
   asio::steady_timer timer(c.executor);

@@ -1,9 +1,11 @@
 #include "api/requests.hpp"
 
+#include <boost/asio/ip/address.hpp>
 #include <regex>
 
 #include "cron/cron.hpp"
 #include "engines/engine.hpp"
+#include "join/token.hpp"
 #include "util/duration.hpp"
 
 namespace berth::api {
@@ -260,6 +262,42 @@ Invalid parse_token(const json& body, TokenRequest* out) {
     if (!ttl) return unprocessable("ttl: '" + text(t) + "' is not a duration like 30d, 12h or 15m");
     out->ttl = *ttl;
   }
+  return {};
+}
+
+Invalid parse_join_token(const json& body, JoinTokenRequest* out) {
+  if (!body.is_object()) return {400, "body: expected a JSON object"};
+  if (auto& t = field(body, "ttl"); !t.is_null()) {
+    auto ttl = t.is_string() ? util::parse_duration(t.get<std::string>()) : std::nullopt;
+    if (!ttl || ttl->count() < 1 || *ttl > std::chrono::hours(24 * 7))
+      return unprocessable("ttl: '" + text(t) + "' is not a duration from 1s to 7d, like 1h");
+    out->ttl = *ttl;
+  }
+  return {};
+}
+
+Invalid parse_join(const json& body, JoinRequest* out) {
+  if (!body.is_object()) return {400, "body: expected a JSON object"};
+  auto& token = field(body, "token");
+  if (!token.is_string() || !join::parse(token.get<std::string>()))
+    return unprocessable("token: not a join token (berth join-token create prints one)");
+  out->token = token.get<std::string>();
+  auto& host = field(body, "host");
+  if (!host.is_string() || !join::valid_host_name(host.get<std::string>()))
+    return unprocessable("host: '" + text(host) +
+                         "' is not a host name (1 to 63 letters, digits, '-', '.', '_')");
+  out->host = host.get<std::string>();
+  auto& address = field(body, "address");
+  boost::system::error_code ec;
+  if (address.is_string()) boost::asio::ip::make_address(address.get<std::string>(), ec);
+  if (!address.is_string() || ec)
+    return unprocessable("address: '" + text(address) + "' is not an IP address");
+  out->address = address.get<std::string>();
+  auto& csr = field(body, "csr");
+  if (!csr.is_string() || csr.get<std::string>().size() > 16384 ||
+      !csr.get<std::string>().starts_with("-----BEGIN CERTIFICATE REQUEST-----"))
+    return unprocessable("csr: not a PEM certificate request");
+  out->csr = csr.get<std::string>();
   return {};
 }
 

@@ -74,4 +74,20 @@ struct TokenRequest {
 };
 Invalid parse_token(const nlohmann::json& body, TokenRequest* out);
 
+// POST /v1/join-tokens {"ttl"?}: how long the token may be used (default 1h, at most 7d).
+struct JoinTokenRequest {
+  std::chrono::seconds ttl{3600};
+};
+Invalid parse_join_token(const nlohmann::json& body, JoinTokenRequest* out);
+
+// POST /v1/join {"token", "host", "address", "csr"}: a host asks to join. The token is kept as
+// text here (join::parse reads it); the address is the IP the host is reached at.
+struct JoinRequest {
+  std::string token;
+  std::string host;
+  std::string address;
+  std::string csr;  // PEM certificate request
+};
+Invalid parse_join(const nlohmann::json& body, JoinRequest* out);
+
 }  // namespace berth::api

@@ -51,6 +51,12 @@ const Route kRoutes[] = {
     {"GET", "/v1/hosts", "hosts.list", on<&hosts::list>, Need::cluster},
     {"POST", "/v1/hosts/{name}/drain", "hosts.drain", on<&hosts::drain>, Need::cluster},
     {"POST", "/v1/hosts/{name}/undrain", "hosts.undrain", on<&hosts::undrain>, Need::cluster},
+    {"DELETE", "/v1/hosts/{name}", "hosts.delete", on<&hosts::remove>, Need::cluster},
+
+    {"GET", "/v1/join-tokens", "join_tokens.list", on<&join_tokens::list>, Need::cluster},
+    {"POST", "/v1/join-tokens", "join_tokens.create", on<&join_tokens::create>, Need::cluster},
+    {"GET", "/v1/join/ca", "join.ca", on<&joining::ca>, Need::open},
+    {"POST", "/v1/join", "join.join", on<&joining::join>, Need::open},
 
     {"GET", "/v1/orphans", "orphans.list", on<&orphans::list>, Need::cluster},
     {"DELETE", "/v1/orphans/{id}", "orphans.delete", on<&orphans::remove>, Need::cluster},

@@ -64,6 +64,9 @@ void add_database_commands(CLI::App& app, const Context& ctx);
 // Hosts, engines, network (hosts.cpp)
 int list_hosts(client::Client& c, const Output& o);
 int drain_host(client::Client& c, const std::string& host, bool drain, const Output& o);
+int remove_host(client::Client& c, const std::string& host, const Output& o);
+int create_join_token(client::Client& c, const std::string& ttl, const Output& o);
+int list_join_tokens(client::Client& c, const Output& o);
 int list_engines(client::Client& c, const Output& o);
 int list_orphans(client::Client& c, const Output& o);
 int remove_orphan(client::Client& c, const std::string& id, const Output& o);

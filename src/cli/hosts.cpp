@@ -1,7 +1,13 @@
-// berth hosts, drain, undrain, engines, engine set, network show|set.
+// berth hosts [rm], drain, undrain, join-token create|ls, engines, engine set, network show|set.
 #include "cli/commands.hpp"
 
 namespace berth::cli {
+
+namespace {
+struct Item {  // one JSON object, as print_list takes it
+  nlohmann::json raw;
+};
+}  // namespace
 
 int list_hosts(client::Client& c, const Output& o) {
   print_list(o, c.hosts().list(),
@@ -22,6 +28,43 @@ int list_hosts(client::Client& c, const Output& o) {
 int drain_host(client::Client& c, const std::string& host, bool drain, const Output& o) {
   auto h = drain ? c.hosts().drain(host) : c.hosts().undrain(host);
   o.out << h.name << ": " << h.state << ", " << h.instances << " instances\n";
+  return 0;
+}
+
+int remove_host(client::Client& c, const std::string& host, const Output& o) {
+  auto answer = c.send("DELETE", "/v1/hosts/" + client::escape(host)).body;
+  if (o.json) {
+    print_json(o.out, answer);
+    return 0;
+  }
+  o.out << host << ": removed"
+        << (answer.value("identity_revoked", false) ? "; its etcd user is revoked" : "") << "\n";
+  return 0;
+}
+
+int create_join_token(client::Client& c, const std::string& ttl, const Output& o) {
+  nlohmann::json body = nlohmann::json::object();
+  if (!ttl.empty()) body["ttl"] = ttl;
+  auto t = c.send("POST", "/v1/join-tokens", body).body;
+  if (o.json) {
+    print_json(o.out, t);
+    return 0;
+  }
+  // The token alone on stdout (scripts take it as it is); what it is for on stderr.
+  o.out << t.value("token", "") << "\n";
+  o.err << "join token " << t.value("id", "") << ", valid once until " << t.value("expires_at", "")
+        << ". On the new host:\n  berth agent --server " << c.server()
+        << " --join-token TOKEN --state-dir /var/lib/berth/agent ...\n";
+  return 0;
+}
+
+int list_join_tokens(client::Client& c, const Output& o) {
+  std::vector<Item> tokens;
+  for (auto& t : c.send("GET", "/v1/join-tokens").body) tokens.push_back({t});
+  print_list(o, tokens, {"ID", "CREATED", "EXPIRES", "BY"}, [](const Item& t) -> Row {
+    return {t.raw.value("id", ""), t.raw.value("created_at", ""), t.raw.value("expires_at", ""),
+            t.raw.value("created_by", "")};
+  });
   return 0;
 }
 
@@ -91,7 +134,31 @@ void add_host_commands(CLI::App& app, const Context& ctx) {
   auto* hosts = app.add_subcommand("hosts", "List Docker hosts and their capacity");
   hosts->add_flag("--json", flags.json, "print a JSON array");
   add_connection(hosts, flags);
-  on_run(hosts, ctx, [](auto& c, auto& o) { return list_hosts(c, o); });
+  auto* host_rm = hosts->add_subcommand(
+      "rm", "Remove a host that is down and runs nothing; its etcd user is revoked");
+  auto host_name = std::make_shared<std::string>();
+  host_rm->add_option("host", *host_name, "host name")->required();
+  host_rm->add_flag("--json", flags.json, "print the answer's JSON");
+  add_connection(host_rm, flags);
+  on_run(host_rm, ctx, [=](auto& c, auto& o) { return remove_host(c, *host_name, o); });
+  hosts->callback([host_rm, ctx] {
+    if (host_rm->parsed()) return;  // `berth hosts rm NAME` ran instead
+    run_command(ctx, [](auto& c, auto& o) { return list_hosts(c, o); });
+  });
+
+  // berth join-token create [--ttl 1h] | berth join-token ls
+  auto* join_token = app.add_subcommand("join-token", "One-time tokens for new hosts (operator)");
+  join_token->require_subcommand(1);
+  auto* join_create = join_token->add_subcommand("create", "Print a new join token");
+  auto ttl = std::make_shared<std::string>();
+  join_create->add_option("--ttl", *ttl, "how long it may be used: 1s to 7d (default 1h)");
+  join_create->add_flag("--json", flags.json, "print the answer's JSON");
+  add_connection(join_create, flags);
+  on_run(join_create, ctx, [=](auto& c, auto& o) { return create_join_token(c, *ttl, o); });
+  auto* join_ls = join_token->add_subcommand("ls", "The join tokens not used and not expired");
+  join_ls->add_flag("--json", flags.json, "print a JSON array");
+  add_connection(join_ls, flags);
+  on_run(join_ls, ctx, [](auto& c, auto& o) { return list_join_tokens(c, o); });
 
   // berth orphans [--json] | berth orphans rm ID
   auto* orphans = app.add_subcommand(

@@ -6,12 +6,11 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <set>
-#include <sstream>
 #include <stdexcept>
 #include <utility>
 
+#include "util/files.hpp"
 #include "util/tar.hpp"
 
 namespace berth::engines {
@@ -42,14 +41,6 @@ std::vector<std::string> shared_libraries(const std::string& binary) {
   }
   pclose(p);
   return out;
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot read " + path);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 // A minimal POSIX ustar writer: enough for a root filesystem of regular files and folders.
@@ -99,8 +90,8 @@ std::string build_rootfs_tar(const std::vector<std::string>& binaries,
     if (!std::filesystem::exists(binary))
       throw std::runtime_error("engine binary not found: " + binary);
     // Symlinks are stored as the files they point to, at the path the loader asks for.
-    tar.file(binary, read_file(binary), 0755);
-    for (auto& lib : shared_libraries(binary)) tar.file(lib, read_file(lib), 0755);
+    tar.file(binary, util::read_file(binary), 0755);
+    for (auto& lib : shared_libraries(binary)) tar.file(lib, util::read_file(lib), 0755);
   }
   for (auto& dir : directories) tar.directory(dir, dir == "/tmp" ? 01777 : 0755);
   for (auto& f : extra_files) tar.file(f.path, f.content, f.mode);

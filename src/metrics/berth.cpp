@@ -337,6 +337,8 @@ json service_discovery(const State& state) {
     if (host.metrics_address.empty()) continue;
     json labels = {{"berth_role", "agent"}, {"berth_host", host.name}};
     for (auto& [k, v] : host.labels) labels["berth_label_" + sanitize_label_name(k)] = v;
+    // A joined host's agent speaks HTTPS (Prometheus' tls_config names the cluster CA).
+    if (host.metrics_tls) labels["__scheme__"] = "https";
     groups.push_back({{"targets", json::array({host.metrics_address})}, {"labels", labels}});
   }
   for (auto* kv : under(state, keys::kServers)) {

@@ -12,10 +12,14 @@ Exporter::Exporter(asio::any_io_executor executor, std::function<void(Registry&)
 
 Exporter::~Exporter() = default;
 
-std::string Exporter::start(const std::string& listen, const std::string& advertise_host) {
+std::string Exporter::start(const std::string& listen, const std::string& advertise_host,
+                            const std::string& tls_cert_file, const std::string& tls_key_file) {
   try {
+    http::ServerOptions options;
+    options.tls_cert_file = tls_cert_file;
+    options.tls_key_file = tls_key_file;
     server_ = std::make_unique<http::Server>(
-        executor_, listen, [this](const http::ServerRequest& r) { return handle(r); });
+        executor_, listen, [this](const http::ServerRequest& r) { return handle(r); }, options);
   } catch (const std::exception& e) {
     util::log("metrics: cannot listen on {}: {}; no /metrics here", listen, e.what());
     return {};

@@ -23,7 +23,9 @@ class Exporter {
   // Listens on listen (ADDR:PORT; port 0 takes any free port) and returns the address to scrape:
   // the listen address, or advertise_host with the port when it listens on every interface.
   // Empty, after a log line, when it cannot listen: an agent keeps working without metrics.
-  std::string start(const std::string& listen, const std::string& advertise_host);
+  // With tls_cert_file and tls_key_file (PEM) it speaks HTTPS only.
+  std::string start(const std::string& listen, const std::string& advertise_host,
+                    const std::string& tls_cert_file = {}, const std::string& tls_key_file = {});
   void stop();
   // Answers GET path with handler (the agent's /v1/logs).
   using Handler = std::function<boost::asio::awaitable<http::Response>(const http::ServerRequest&)>;

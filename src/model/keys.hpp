@@ -17,6 +17,7 @@ inline const std::string kNetwork = "/berth/config/network";
 inline const std::string kAdminTokenHash = "/berth/config/admin-token-sha256";
 inline const std::string kProjects = "/berth/projects/";  // + name
 inline const std::string kTokens = "/berth/tokens/";      // + id: its secret's sha256, never it
+inline const std::string kJoinTokens = "/berth/join-tokens/";  // + id: one host's way in, once
 inline const std::string kDefaultProject = "default";
 inline const std::string kEngineSettings = "/berth/config/engines/";  // + engine
 inline const std::string kEtcdHealth = "/berth/etcd-health";          // the leader's last look
@@ -42,6 +43,9 @@ inline std::string project(const std::string& name) {
 }
 inline std::string token(const std::string& id) {
   return kTokens + id;
+}
+inline std::string join_token(const std::string& id) {
+  return kJoinTokens + id;
 }
 inline std::string allocations_of(const std::string& host) {
   return kAllocations + host + "/";

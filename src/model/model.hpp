@@ -98,9 +98,10 @@ struct Host {
   std::string started_at;
   std::string version;
   std::string metrics_address;  // HOST:PORT of the agent's /metrics ("" when it has none)
+  bool metrics_tls = false;     // served over HTTPS, with a certificate of the cluster CA
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Host, name, address, memory_bytes, cpus, labels,
-                                                started_at, version, metrics_address)
+                                                started_at, version, metrics_address, metrics_tls)
 
 // A berth server as it announces itself under its lease, for service discovery.
 struct Server {
@@ -257,6 +258,18 @@ struct Token {
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Token, id, sha256, project, role, name, created_at,
                                                 expires_at)
+
+// A join token (berth join-token create): lets one host join once before it expires. Deleted
+// when a host uses it.
+struct JoinToken {
+  std::string id;
+  std::string sha256;  // of its secret; never the secret
+  std::string created_at;
+  std::string expires_at;  // RFC 3339
+  std::string created_by;  // the token id of the operator who made it
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(JoinToken, id, sha256, created_at, expires_at,
+                                                created_by)
 
 // A deleted database: written with the deletion, it tells every agent that the data of the
 // database's containers may go (without it, a container not wanted leaves its volume behind).

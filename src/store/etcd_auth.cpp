@@ -111,4 +111,24 @@ boost::asio::awaitable<void> add_agent_user(EtcdStore& etcd, const std::string& 
   co_await grant_role(etcd, role, role);
 }
 
+boost::asio::awaitable<void> remove_agent_user(EtcdStore& etcd, const std::string& host) {
+  std::string name = agent_user(host);
+  auto gone = [](const std::runtime_error& e) {
+    return std::string(e.what()).find("not found") != std::string::npos;
+  };
+  // The user first: its sign-in tokens go with it, so an agent still holding one is cut off.
+  json user = {{"name", name}};
+  try {
+    co_await etcd.gateway("/v3/auth/user/delete", user.dump());
+  } catch (const std::runtime_error& e) {
+    if (!gone(e)) throw;
+  }
+  json role = {{"role", name}};
+  try {
+    co_await etcd.gateway("/v3/auth/role/delete", role.dump());
+  } catch (const std::runtime_error& e) {
+    if (!gone(e)) throw;
+  }
+}
+
 }  // namespace berth::store

@@ -43,4 +43,8 @@ boost::asio::awaitable<void> add_server_user(EtcdStore& etcd, const std::string&
 boost::asio::awaitable<void> add_agent_user(EtcdStore& etcd, const std::string& host,
                                             const std::string& password);
 
+// Removes an agent's user and role (a host removed): what it signed in with stops working.
+// Nothing to remove is fine.
+boost::asio::awaitable<void> remove_agent_user(EtcdStore& etcd, const std::string& host);
+
 }  // namespace berth::store

@@ -1,24 +1,20 @@
 #include "tls/certs.hpp"
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <boost/asio/ip/address.hpp>
 #include <filesystem>
-#include <fstream>
 #include <memory>
-#include <sstream>
 #include <stdexcept>
 
 #include "util/encoding.hpp"
+#include "util/files.hpp"
 
 namespace berth::tls {
 
@@ -27,6 +23,7 @@ namespace {
 using Key = std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)>;
 using Cert = std::unique_ptr<X509, decltype(&X509_free)>;
 using Bio = std::unique_ptr<BIO, decltype(&BIO_free)>;
+using CertRequest = std::unique_ptr<X509_REQ, decltype(&X509_REQ_free)>;
 
 [[noreturn]] void fail(const std::string& what) {
   char reason[256] = "";
@@ -129,26 +126,6 @@ Cert sign(const std::string& common_name, EVP_PKEY* key, X509* issuer, EVP_PKEY*
   return cert;
 }
 
-std::string read_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-// Written whole or not at all (a rename), readable by the owner alone when secret.
-void write_file(const std::filesystem::path& path, const std::string& text, mode_t mode) {
-  auto temporary = path.string() + ".new";
-  int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC, mode);
-  if (fd < 0) throw std::runtime_error("tls: cannot write " + temporary);
-  ::fchmod(fd, mode);
-  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
-  ok = ::fsync(fd) == 0 && ok;
-  ::close(fd);
-  if (!ok) throw std::runtime_error("tls: cannot write " + temporary);
-  std::filesystem::rename(temporary, path);
-}
-
 bool names_all(X509* cert, const std::vector<std::string>& names) {
   for (auto& n : names) {
     int ok = is_ip(n) ? X509_check_ip_asc(cert, n.c_str(), 0)
@@ -173,6 +150,42 @@ KeyPair make_certificate(const KeyPair& ca, const std::string& common_name,
   auto key = new_key();
   auto cert = sign(common_name, key.get(), ca_cert.get(), ca_key.get(), days, false, names);
   return {pem(cert.get()), pem(key.get())};
+}
+
+CertificateRequest make_request() {
+  auto key = new_key();
+  CertRequest request(X509_REQ_new(), X509_REQ_free);
+  X509_REQ_set_version(request.get(), 0);
+  X509_REQ_set_pubkey(request.get(), key.get());
+  if (!X509_REQ_sign(request.get(), key.get(), EVP_sha256())) fail("cannot sign a request");
+  Bio bio(BIO_new(BIO_s_mem()), BIO_free);
+  if (!PEM_write_bio_X509_REQ(bio.get(), request.get())) fail("cannot write a request");
+  return {pem(key.get()), bio_text(bio.get())};
+}
+
+std::string sign_request(const KeyPair& ca, const std::string& request_pem,
+                         const std::vector<std::string>& names, int days) {
+  Bio bio(BIO_new_mem_buf(request_pem.data(), static_cast<int>(request_pem.size())), BIO_free);
+  CertRequest request(PEM_read_bio_X509_REQ(bio.get(), nullptr, nullptr, nullptr), X509_REQ_free);
+  if (!request) fail("not a PEM certificate request");
+  EVP_PKEY* key = X509_REQ_get0_pubkey(request.get());
+  // The request proves its sender holds the key; nothing else of it is taken.
+  if (!key || X509_REQ_verify(request.get(), key) != 1) fail("the request's signature is wrong");
+  auto ca_cert = read_cert(ca.cert_pem);
+  auto ca_key = read_key(ca.key_pem);
+  auto cert = sign("", key, ca_cert.get(), ca_key.get(), days, false, names);
+  return pem(cert.get());
+}
+
+bool issued_by(const std::string& ca_pem, const std::string& cert_pem) {
+  try {
+    auto ca = read_cert(ca_pem);
+    auto cert = read_cert(cert_pem);
+    return X509_check_issued(ca.get(), cert.get()) == X509_V_OK &&
+           X509_verify(cert.get(), X509_get0_pubkey(ca.get())) == 1;
+  } catch (const std::exception&) {
+    return false;
+  }
 }
 
 std::string fingerprint(const std::string& cert_pem) {
@@ -203,10 +216,11 @@ KeyPair ensure_ca(const std::filesystem::path& dir) {
   fs::create_directories(dir);
   fs::permissions(dir, fs::perms::owner_all);
   fs::path ca_cert = dir / "ca.pem", ca_key = dir / "ca-key.pem";
-  if (fs::exists(ca_cert) && fs::exists(ca_key)) return {read_file(ca_cert), read_file(ca_key)};
+  if (fs::exists(ca_cert) && fs::exists(ca_key))
+    return {util::read_file(ca_cert), util::read_file(ca_key)};
   auto ca = make_ca("berth cluster CA");
-  write_file(ca_key, ca.key_pem, 0600);
-  write_file(ca_cert, ca.cert_pem, 0644);
+  util::write_file(ca_key, ca.key_pem, 0600);
+  util::write_file(ca_cert, ca.cert_pem, 0644);
   return ca;
 }
 
@@ -216,14 +230,14 @@ void ensure_certificate(const KeyPair& ca, const std::string& cert_path,
                         const std::vector<std::string>& names) {
   namespace fs = std::filesystem;
   if (fs::exists(cert_path) && fs::exists(key_path)) {
-    auto cert = read_cert(read_file(cert_path));
+    auto cert = read_cert(util::read_file(cert_path));
     auto ca_cert = read_cert(ca.cert_pem);
     if (X509_check_issued(ca_cert.get(), cert.get()) == X509_V_OK && names_all(cert.get(), names))
       return;
   }
   auto made = make_certificate(ca, common_name, names);
-  write_file(key_path, made.key_pem, 0600);
-  write_file(cert_path, made.cert_pem, 0644);
+  util::write_file(key_path, made.key_pem, 0600);
+  util::write_file(cert_path, made.cert_pem, 0644);
 }
 
 }  // namespace

@@ -20,6 +20,23 @@ KeyPair make_ca(const std::string& common_name);
 KeyPair make_certificate(const KeyPair& ca, const std::string& common_name,
                          const std::vector<std::string>& names, int days = 825);
 
+// A new key (ECDSA P-256) and a certificate request for it, as a joining host makes them: the key
+// never leaves the host.
+struct CertificateRequest {
+  std::string key_pem;
+  std::string request_pem;
+};
+CertificateRequest make_request();
+
+// A certificate for the key of a PEM certificate request, signed by ca for these names (no
+// common name: etcd takes it as a client certificate). Throws when the request is not one or
+// its signature is wrong; only its key is taken from it.
+std::string sign_request(const KeyPair& ca, const std::string& request_pem,
+                         const std::vector<std::string>& names, int days = 825);
+
+// Whether cert_pem is signed by the CA certificate ca_pem.
+bool issued_by(const std::string& ca_pem, const std::string& cert_pem);
+
 // The hex sha256 of a PEM certificate's DER bytes: what a join token pins.
 std::string fingerprint(const std::string& cert_pem);
 

@@ -21,6 +21,7 @@
 #include "model/model.hpp"
 #include "store/etcd.hpp"
 #include "store/etcd_auth.hpp"
+#include "up/joining.hpp"
 #include "up/listen.hpp"
 #include "up/process.hpp"
 #include "up/sealing.hpp"
@@ -87,6 +88,14 @@ int run_server(const ServerFlags& flags) {
   std::string key_file =
       flags.secret_key_file.empty() ? state_dir + "/secrets.key" : flags.secret_key_file;
   auto keyring = use_key_file(key_file, true);
+  try {
+    options.join = join_authority(flags, store, !login.user.empty(), key_file);
+  } catch (const std::exception& e) {
+    std::cerr << "berth server: --cluster-ca: " << e.what() << "\n";
+    return 2;
+  }
+  // Joined agents' HTTPS is checked against the cluster CA, which also signed etcd's certificate.
+  options.cluster_ca_file = flags.cluster_ca.empty() ? flags.etcd_access.ca : flags.cluster_ca;
   api::Api api(io.get_executor(), store, options);
   controller::Controller controller(io.get_executor(), store, api.view(),
                                     hostname() + ":" + std::to_string(getpid()), flags.leader_ttl);
@@ -116,7 +125,9 @@ int run_server(const ServerFlags& flags) {
   return exit_code;
 }
 
-int run_agent(const AgentFlags& flags) {
+int run_agent(const AgentFlags& given) {
+  AgentFlags flags = given;
+  if (!apply_identity(&flags, flags.advertise.empty() ? "127.0.0.1" : flags.advertise)) return 2;
   store::EtcdLogin login;
   if (!read_login(flags.etcd_access, "berth agent", &login)) return 2;
   asio::io_context io;
@@ -147,7 +158,8 @@ int run_agent(const AgentFlags& flags) {
   });
   options.metrics_address = exporter.start(
       flags.metrics_listen.empty() ? options.advertise + ":7071" : flags.metrics_listen,
-      options.advertise);
+      options.advertise, flags.metrics_tls_cert, flags.metrics_tls_key);
+  options.metrics_tls = !flags.metrics_tls_cert.empty();
   agent::Agent agent(io.get_executor(), store, docker, options);
   running = &agent;
   exporter.serve("/v1/logs", [&](const http::ServerRequest& r) { return agent.serve_logs(r); });

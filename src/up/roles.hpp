@@ -32,6 +32,8 @@ struct ServerFlags {
   std::string tls_cert, tls_key;  // PEM files: the API speaks HTTPS
   std::string secret_key_file;    // seals passwords in etcd (default STATE_DIR/secrets.key)
   bool insecure_http = false;     // plain HTTP even on an address other machines reach
+  std::string cluster_ca, cluster_ca_key;  // PEM files: hosts may join (berth join-token)
+  std::string join_etcd;                   // endpoints a joined host gets (default: etcd)
 };
 
 struct AgentFlags {
@@ -48,6 +50,11 @@ struct AgentFlags {
   std::string metrics_listen;  // ADDR:PORT of /metrics (default ADVERTISE:7071; port 0: any)
   std::string orphan_retention = "24h";                        // util::parse_duration
   std::string secret_key_file = "/var/lib/berth/secrets.key";  // the servers' key file
+  // A host that joins (berth join-token): its identity in state_dir, made on the first start
+  // through server with join_token.
+  std::string state_dir, server, join_token;
+  // Set from the identity: the /metrics listener's certificate, the CA of its peers.
+  std::string metrics_tls_cert, metrics_tls_key, cluster_ca;
 };
 
 struct UpFlags {

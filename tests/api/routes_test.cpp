@@ -90,7 +90,8 @@ TEST(Routes, TheLabelIsThePatternWhateverTheMethod) {
   EXPECT_EQ(route_label("/v1/backups/b-1/restore"), "/v1/backups/{id}/restore");
   EXPECT_EQ(route_label("/v1/hosts/h1/undrain"), "/v1/hosts/{name}/undrain");
   EXPECT_EQ(route_label("/v1/network"), "/v1/network");
-  EXPECT_EQ(route_label("/v1/hosts/h1"), "other");  // no such route
+  EXPECT_EQ(route_label("/v1/hosts/h1"), "/v1/hosts/{name}");  // DELETE's, whatever the method
+  EXPECT_EQ(route_label("/v1/hosts/h1/nosuch"), "other");      // no such route
   EXPECT_EQ(route_label("/v1/databases/cache/logs"), "/v1/databases/{name}/logs");
   EXPECT_EQ(route_label("/v1/databases/cache/nosuch"), "other");
 }

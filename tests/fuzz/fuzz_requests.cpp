@@ -1,12 +1,13 @@
 // Every JSON body the API parses into a typed request (api/requests.hpp): create, update,
-// restore to a new database, a new password, projects and tokens. A refusal is fine; a throw would
-// be a 500.
+// restore to a new database, a new password, projects, tokens and joins. A refusal is fine; a throw
+// would be a 500.
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
 
 #include "api/requests.hpp"
 #include "engines/engine.hpp"
+#include "join/token.hpp"
 
 using namespace berth;
 
@@ -31,5 +32,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   api::parse_project(body, false, &project);
   api::TokenRequest token;
   api::parse_token(body, &token);
+  api::JoinTokenRequest join_token;
+  api::parse_join_token(body, &join_token);
+  api::JoinRequest join;
+  if (!api::parse_join(body, &join) && !join::parse(join.token))
+    __builtin_trap();  // accepted, so a join token
   return 0;
 }

@@ -3,6 +3,8 @@
 #include "tls/certs.hpp"
 
 #include <gtest/gtest.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
 #include <sys/stat.h>
 
 #include <filesystem>
@@ -28,6 +30,42 @@ TEST(Certs, FingerprintIsTheSha256OfTheCertificate) {
   EXPECT_EQ(fingerprint(ca.cert_pem), fingerprint(ca.cert_pem));
   EXPECT_NE(fingerprint(ca.cert_pem), fingerprint(other.cert_pem));  // a new key, a new hash
   EXPECT_THROW(fingerprint("not a certificate"), std::runtime_error);
+}
+
+// The certificate a joining host gets: for the key it made and the names the server chose,
+// signed by the cluster CA and by no other; a request that is damaged or not one is refused.
+TEST(Certs, ARequestIsSignedForItsKeyAndTheGivenNamesOnly) {
+  auto ca = make_ca("test CA");
+  auto request = make_request();
+  EXPECT_NE(request.key_pem.find("PRIVATE KEY"), std::string::npos);
+  auto cert = sign_request(ca, request.request_pem, {"h4", "10.77.0.14"});
+  EXPECT_TRUE(issued_by(ca.cert_pem, cert));
+  EXPECT_FALSE(issued_by(make_ca("test CA").cert_pem, cert));
+  EXPECT_FALSE(issued_by(ca.cert_pem, "not a certificate"));
+  BIO* bio = BIO_new_mem_buf(cert.data(), static_cast<int>(cert.size()));
+  X509* x = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr);
+  BIO_free(bio);
+  ASSERT_NE(x, nullptr);
+  EXPECT_EQ(X509_check_host(x, "h4", 2, 0, nullptr), 1);
+  EXPECT_EQ(X509_check_ip_asc(x, "10.77.0.14", 0), 1);
+  EXPECT_NE(X509_check_ip_asc(x, "10.77.0.15", 0), 1);
+  // No common name: etcd's gateway takes the certificate as a client's.
+  EXPECT_EQ(X509_NAME_get_index_by_NID(X509_get_subject_name(x), NID_commonName, -1), -1);
+  // The certificate is for the request's key: the key the host kept matches it.
+  BIO* key_bio = BIO_new_mem_buf(request.key_pem.data(), static_cast<int>(request.key_pem.size()));
+  EVP_PKEY* key = PEM_read_bio_PrivateKey(key_bio, nullptr, nullptr, nullptr);
+  BIO_free(key_bio);
+  EXPECT_EQ(X509_check_private_key(x, key), 1);
+  EVP_PKEY_free(key);
+  X509_free(x);
+
+  // A byte of the signature (the end of the DER) changed.
+  auto damaged = request.request_pem;
+  auto at = damaged.rfind("\n-----END") - 10;
+  ASSERT_NE(damaged[at], '\n');
+  damaged[at] = damaged[at] == 'A' ? 'B' : 'A';
+  EXPECT_THROW(sign_request(ca, damaged, {"h4"}), std::runtime_error);
+  EXPECT_THROW(sign_request(ca, "not a request", {"h4"}), std::runtime_error);
 }
 
 TEST(Certs, ServerFilesAreMadeOnceAndRemadeForNewNames) {
