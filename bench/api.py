@@ -155,7 +155,7 @@ def load(endpoint, count):
                  "epoch": 1, "primary_down": False, "memory_limit_mb": memory_mb,
                  "holds_address": address if n == 0 else "",
                  "connections": rng.randrange(1, 50), "operations": rng.randrange(1 << 24)}
-            w.put(f"/berth/status/{db_id}/{n}", dump(s), lease)
+            w.put(f"/berth/status/{hosts[n]}/{db_id}/{n}", dump(s), lease)
     w.flush()
     w.close()
     return names

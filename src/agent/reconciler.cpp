@@ -366,7 +366,7 @@ asio::awaitable<void> Reconciler::remove_container(const Action& action) {
     std::vector<store::Operation> release{store::Operation::erase(model::keys::address(ip))};
     co_await store_.txn(owned, release);
   }
-  co_await store_.erase(model::keys::status(db_id, n));
+  co_await store_.erase(model::keys::status(options_.name, db_id, n));
   co_await release_database_addresses(db_id);
 }
 

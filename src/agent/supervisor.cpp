@@ -322,16 +322,14 @@ asio::awaitable<void> Supervisor::publish() {
   std::string signature = model::dump(comparable);
   auto now = Clock::now();
   double seconds = std::chrono::duration<double>(now - published_at_).count();
-  auto key = model::keys::status(allocation_.database_id, allocation_.n);
+  auto key = model::keys::status(edges_.options.name, allocation_.database_id, allocation_.n);
   if (signature == published_ &&
       (seconds < 10 || !figures_moved(published_status_, s, seconds, published_rate_))) {
     // Unchanged: nothing is written. Now and then a read (no revision) checks that a status
-    // is still there; if it went (another host's agent withdrew the instance's status as it
-    // left), it is written again.
+    // is still there; if it went (a write lost, a lease that ended), it is written again.
     if (now - verified_at_ < edges_.options.status_check_interval) co_return;
     verified_at_ = now;  // (also when etcd does not answer: the next look is an interval on)
     auto current = co_await edges_.store.get(key);
-    // Present: ours, or a newer word from the host the instance runs on now; leave it.
     if (!current.kvs.empty()) co_return;
     util::log("agent {}: the status of {} was gone: written again", edges_.options.name, key_);
   }
@@ -340,30 +338,16 @@ asio::awaitable<void> Supervisor::publish() {
   co_await edges_.store.put(key, value, lease);
   published_rate_ = signature == published_ ? operations_rate(published_status_, s, seconds) : 0;
   published_ = signature;
-  published_value_ = value;
   published_status_ = s;
   published_at_ = now;
   verified_at_ = now;
 }
 
 asio::awaitable<void> Supervisor::withdraw_status() {
-  // Only our own word goes: if the instance runs elsewhere now, its new host's status stays.
-  // Ours is what we wrote last, or anything under our lease (a write cancelled in flight).
-  auto key = model::keys::status(allocation_.database_id, allocation_.n);
-  auto current = co_await edges_.store.get(key);
-  if (current.kvs.empty()) co_return;
-  auto& kv = current.kvs[0];
-  int64_t lease = edges_.session.lease();
-  bool ours = (lease != 0 && kv.lease == lease) ||
-              (!published_value_.empty() && kv.value == published_value_);
-  // A status that names another host is that host's word, whatever lease it went out under.
-  auto named = nlohmann::json::parse(kv.value, nullptr, false);
-  if (named.is_object() && named.value("host", edges_.options.name) != edges_.options.name)
-    ours = false;
-  if (!ours) co_return;
-  std::vector<store::Compare> unchanged{store::Compare::mod_revision_is(key, kv.mod_revision)};
-  std::vector<store::Operation> erase{store::Operation::erase(key)};
-  co_await edges_.store.txn(unchanged, erase);
+  // The key is this host's own: if the instance runs elsewhere now, its new host's status is
+  // under that host's key and stays.
+  co_await edges_.store.erase(
+      model::keys::status(edges_.options.name, allocation_.database_id, allocation_.n));
 }
 
 }  // namespace berth::agent

@@ -134,8 +134,7 @@ class Supervisor {
   Phase phase_ = Phase::Starting;
   model::InstanceStatus status_;
   std::string agent_error_;
-  std::string published_;        // the status last written, without its volatile fields
-  std::string published_value_;  // exactly what was last written
+  std::string published_;  // the status last written, without its volatile fields
   std::chrono::steady_clock::time_point published_at_{};
   // When the status in etcd was last seen to be still ours (an unchanged status is not
   // rewritten, so it is looked at now and then: another writer may have removed it).

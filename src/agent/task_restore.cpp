@@ -62,27 +62,6 @@ asio::awaitable<std::vector<TarFile>> restore_layout(backup::ObjectStore& store,
 
 }  // namespace
 
-asio::awaitable<void> TaskRunner::reseed_replicas(const model::Task& task) {
-  // Replicas join the restored primary from scratch: their agents see a new data generation.
-  // Each allocation is written only if unchanged since read; a race reads them again.
-  for (int attempt = 0; attempt < 5; ++attempt) {
-    auto all = co_await store_.get_prefix(keys::kAllocations);
-    std::vector<store::Compare> unchanged;
-    std::vector<store::Operation> puts;
-    for (auto& kv : all.kvs) {
-      auto replica = model::parse<model::Allocation>(kv.value);
-      if (replica.database_id != task.database_id || replica.role != model::Role::replica ||
-          replica.data_generation == task.id)
-        continue;
-      replica.data_generation = task.id;
-      unchanged.push_back(store::Compare::mod_revision_is(kv.key, kv.mod_revision));
-      puts.push_back(store::Operation::put(kv.key, model::dump(replica)));
-    }
-    if (puts.empty() || (co_await store_.txn(unchanged, puts)).succeeded) co_return;
-  }
-  throw std::runtime_error("the replicas kept changing: they were not re-seeded");
-}
-
 asio::awaitable<void> TaskRunner::fill_volume(const model::Allocation& a,
                                               const engines::Engine& engine,
                                               const std::string& volume,
@@ -177,10 +156,9 @@ asio::awaitable<void> TaskRunner::run_restore(const model::Task& task, std::stri
     timer.expires_after(100ms);
     co_await timer.async_wait(asio::use_awaitable);
   }
-  if (engine.capabilities().restore_reseeds_replicas) co_await reseed_replicas(task);
-  // Done, and the database out of maintenance, in one transaction.
+  // Done. The leader then ends the database's maintenance and has the replicas re-seed: an
+  // agent's etcd user writes no database or allocation record.
   std::vector<store::Operation> also{store::Operation::erase(keys::task_claim(task.id))};
-  co_await end_maintenance(task, also);
   bool done = co_await modify_task(
       task.id,
       [&](model::Task& t) {

@@ -98,16 +98,6 @@ struct Cancelled : std::runtime_error {
 };
 }  // namespace
 
-asio::awaitable<void> TaskRunner::end_maintenance(const model::Task& task,
-                                                  std::vector<store::Operation>& ops) {
-  auto db = co_await store_.get(keys::database(task.database_id));
-  if (db.kvs.empty()) co_return;
-  auto d = model::parse<model::Database>(db.kvs[0].value);
-  if (d.maintenance != task.id) co_return;
-  d.maintenance.clear();
-  ops.push_back(store::Operation::put(keys::database(d.id), model::dump(d)));
-}
-
 asio::awaitable<void> TaskRunner::report_progress(std::string id, int percent, std::string line) {
   bool cancel = false;
   bool ours = co_await modify_task(id, [&](model::Task& t) {
@@ -144,9 +134,7 @@ asio::awaitable<void> TaskRunner::run_task(std::string id) {
     util::log("agent {}: task {} failed: {}", options_.name, id, failure);
     std::vector<store::Operation> also{store::Operation::erase(keys::task_claim(id))};
     try {
-      // A failed restore ends its database's maintenance with it.
-      if (auto* kv = tasks_.find(keys::task(id)))
-        co_await end_maintenance(model::parse<model::Task>(kv->value), also);
+      // A failed restore's database leaves maintenance by the leader's hand (controller/tasks).
       co_await modify_task(
           id,
           [&](model::Task& t) {

@@ -67,8 +67,6 @@ class TaskRunner {
                                           const engines::Engine& engine);
   boost::asio::awaitable<void> run_restore(const model::Task& task, std::string owner,
                                            const engines::Engine& engine);
-  // Gives the database's replicas a new data generation: they start over from empty volumes.
-  boost::asio::awaitable<void> reseed_replicas(const model::Task& task);
   // Streams a restore's files into `volume` through a container that never starts; throws, with
   // the volume removed, when that fails (damaged data among others).
   boost::asio::awaitable<void> fill_volume(const model::Allocation& a,
@@ -85,9 +83,6 @@ class TaskRunner {
                                                                       model::Allocation allocation,
                                                                       std::vector<TarSegment> data,
                                                                       std::string task_id);
-  // Adds to ops the write that ends the maintenance task put its database in, if it did.
-  boost::asio::awaitable<void> end_maintenance(const model::Task& task,
-                                               std::vector<store::Operation>& ops);
   // Records progress and a log line; throws once the task is no longer this agent's.
   boost::asio::awaitable<void> report_progress(std::string id, int percent, std::string line);
   // Changes the task with modify() while this agent holds its claim; false once it does not.

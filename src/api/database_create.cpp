@@ -41,12 +41,12 @@ std::string DatabaseService::not_running(const std::string& id) const {
   auto db = model::parse<model::Database>(dkv->value);
   std::string out;
   for (int n = 0; n <= db.replicas; ++n) {
-    auto* s = c_.state.find(keys::status(id, n));
+    auto* s = c_.view.status(id, n);
     std::string what;
     if (!s) {
       what = "no report from its host yet";
     } else {
-      auto status = model::parse<model::InstanceStatus>(s->value);
+      auto& status = s->value;
       bool ready = n == 0 ? status.holds_address == db.address : status.link_up;
       if (status.state == model::InstanceState::healthy && ready) continue;
       what = model::to_string(status.state) + (status.message.empty() ? "" : ": " + status.message);
@@ -198,8 +198,8 @@ asio::awaitable<DatabaseService::Created> DatabaseService::create(const CreateRe
     // Ready when every instance answers and the database address is held. A status that says
     // failed is not the end: an instance can fail while its replication starts and then recover
     // (a Tarantool replica before its primary answers), so the wait goes on to the deadline.
-    healthy = co_await c_.state.wait_for([&] { return not_running(db.id).empty(); },
-                                         c_.options.create_wait);
+    healthy = co_await c_.view.wait_for([&] { return not_running(db.id).empty(); },
+                                        c_.options.create_wait);
   }
   co_return created(db.id, wait, healthy);
 }

@@ -38,7 +38,7 @@ asio::awaitable<DatabaseService::Updated> DatabaseService::update(const std::str
     for (auto* akv : c_.state.grouped(keys::kAllocations, id)) {
       auto a = model::parse<model::Allocation>(akv->value);
       if (a.database_id != id) continue;
-      if (auto* s = c_.state.find(keys::status(id, a.n)))
+      if (auto* s = c_.state.find(keys::status(a.host, id, a.n)))
         snapshot.states[a.n] = model::parse<model::InstanceStatus>(s->value).state;
       records.push_back(akv);
       snapshot.instances.push_back(std::move(a));
@@ -130,11 +130,11 @@ asio::awaitable<DatabaseService::Updated> DatabaseService::update(const std::str
   // Answer once every instance runs with the new limit, new replicas are in sync and the
   // database address is held.
   auto status = [&](int n) -> std::optional<model::InstanceStatus> {
-    auto* s = c_.state.find(keys::status(id, n));
+    auto* s = c_.view.status(id, n);
     if (!s) return std::nullopt;
-    return model::parse<model::InstanceStatus>(s->value);
+    return s->value;
   };
-  out.applied = co_await c_.state.wait_for(
+  out.applied = co_await c_.view.wait_for(
       [&] {
         for (int n : kept)
           if (auto s = status(n); !s || s->memory_limit_mb != db.memory_mb) return false;

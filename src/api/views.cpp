@@ -52,7 +52,7 @@ json database_view(const store::Mirror& state, const std::string& id) {
                      {"state", "pending"},
                      {"memory_used_bytes", 0},
                      {"memory_limit_bytes", a.memory_mb * 1024 * 1024}};
-    if (auto* skv = state.find(keys::status(id, a.n))) {
+    if (auto* skv = state.find(keys::status(a.host, id, a.n))) {
       auto s = model::parse<model::InstanceStatus>(skv->value);
       instance["state"] = s.state;
       instance["memory_used_bytes"] = s.memory_used_bytes;
@@ -147,7 +147,8 @@ const std::string& ViewCache::database(const store::Mirror& state, const std::st
   std::vector<int64_t> inputs{kv->mod_revision};
   for (auto* akv : state.grouped(keys::kAllocations, id)) {
     auto parts = split_allocation_key(akv->key);
-    auto* status = state.find(keys::kStatus + id + "/" + std::string(parts.n));
+    auto* status =
+        state.find(keys::kStatus + std::string(parts.host) + "/" + id + "/" + std::string(parts.n));
     auto* host = state.find(keys::kHosts + std::string(parts.host));
     inputs.insert(inputs.end(), {akv->mod_revision, status ? status->mod_revision : 0,
                                  host ? host->mod_revision : 0});

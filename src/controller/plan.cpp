@@ -297,7 +297,8 @@ std::string_view kind(const Change& change) {
           [](const Switchover&) { return "switchover"; },
           [](const Dispatch&) { return "dispatch"; }, [](const Requeue&) { return "requeue"; },
           [](const ScheduleFire&) { return "schedule"; },
-          [](const Retention&) { return "retention"; }},
+          [](const Retention&) { return "retention"; },
+          [](const RestoreEnd&) { return "restore-end"; }},
       change);
 }
 
@@ -327,7 +328,8 @@ std::string detail(const Change& change) {
                  [&](const Retention& c) {
                    return std::to_string(c.backups.size()) + " scheduled backups beyond " +
                           n(c.keep) + " pruned";
-                 }},
+                 },
+                 [&](const RestoreEnd& c) { return "task " + c.task_id + ": " + c.outcome; }},
       change);
 }
 

@@ -48,6 +48,14 @@ struct Snapshot {
   // Tasks (backups, restores) and which of them a live worker holds a claim on.
   std::vector<std::pair<int64_t, model::Task>> tasks;  // (mod revision, task)
   std::set<std::string> claimed;
+  // Restores that ended while their database is still in maintenance for them, by task id
+  // (a task that is gone counts as ended, failed), and whether the engine re-seeds replicas
+  // from a restored primary.
+  struct EndedRestore {
+    model::Task task;
+    bool reseed_replicas = false;
+  };
+  std::map<std::string, EndedRestore> ended_restores;
   // The backup catalog: (key, mod revision, record).
   std::vector<std::pair<int64_t, model::Backup>> backups;
   // Databases with a switchover request not yet finished (controller/switchover_request).
@@ -137,11 +145,21 @@ struct Retention {
   Writes writes;
 };
 
+// A restore ended: its database leaves maintenance and, when it worked and the engine asks for
+// it, the replicas re-seed from the restored primary (a new data generation). The leader
+// writes it: agents write no database or allocation record.
+struct RestoreEnd {
+  std::string database_id;
+  std::string task_id;
+  std::string outcome;
+  Writes writes;
+};
+
 using Change = std::variant<Failover, Replace, Move, MinReplicas, Switchover, Dispatch, Requeue,
-                            ScheduleFire, Retention>;
+                            ScheduleFire, Retention, RestoreEnd>;
 
 // For logs: failover, replace, move, min-replicas, switchover, dispatch, requeue, schedule,
-// retention; and what it does, in a few words.
+// retention, restore-end; and what it does, in a few words.
 std::string_view kind(const Change& change);
 std::string detail(const Change& change);
 const std::string& database_of(const Change& change);

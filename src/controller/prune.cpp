@@ -31,6 +31,15 @@ std::vector<std::string> unowned_addresses(const std::vector<const store::KeyVal
   return out;
 }
 
+std::vector<std::string> stray_statuses(const std::vector<const store::KeyValue*>& statuses) {
+  std::vector<std::string> out;
+  std::string host, id;
+  int n = 0;
+  for (auto* kv : statuses)
+    if (!keys::parse_status_key(kv->key, &host, &id, &n)) out.push_back(kv->key);
+  return out;
+}
+
 std::vector<std::string> expired_keys(const std::vector<const store::KeyValue*>& records,
                                       std::time_t now, const RecordRetention& retention) {
   std::vector<std::string> out;

@@ -35,4 +35,8 @@ std::vector<std::string> unowned_addresses(const std::vector<const store::KeyVal
 std::vector<std::string> expired_keys(const std::vector<const store::KeyValue*>& records,
                                       std::time_t now, const RecordRetention& retention);
 
+// The keys under /berth/status/ that are no host's status: those of the layout before statuses
+// were kept by host (/berth/status/ID/N), which no reader looks at and no agent may remove.
+std::vector<std::string> stray_statuses(const std::vector<const store::KeyValue*>& statuses);
+
 }  // namespace berth::controller

@@ -42,14 +42,35 @@ Snapshot Reconciler::snapshot() const {
   snapshot.hosts = scheduler::live_hosts(term_.state);
   for (auto& [key, r] : view.allocations())
     snapshot.allocations.push_back({key, r.mod_revision, r.value});
-  for (auto& [key, r] : view.statuses())
-    snapshot.statuses[key.substr(keys::kStatus.size())] = r.value;
+  for (auto& [key, r] : view.statuses()) {
+    std::string host, id;
+    int n = 0;
+    // One status an instance: its host's (view.status), not a host's it has left.
+    if (keys::parse_status_key(key, &host, &id, &n) && view.status(id, n) == &r)
+      snapshot.statuses[keys::instance_owner(id, n)] = r.value;
+  }
   for (auto& [id, r] : view.tasks()) {
     if (model::task_finished(r.value.state)) continue;
     snapshot.tasks.push_back({r.mod_revision, r.value});
     if (view.claimed(id)) snapshot.claimed.insert(id);
   }
   for (auto& [id, r] : view.backups()) snapshot.backups.push_back({r.mod_revision, r.value});
+  for (auto& [id, r] : view.databases()) {
+    const std::string& restore = r.value.maintenance;
+    if (restore.empty()) continue;
+    auto* task = view.task(restore);
+    if (task && !model::task_finished(task->value.state)) continue;
+    Snapshot::EndedRestore ended;
+    if (task) {
+      ended.task = task->value;
+    } else {
+      ended.task.id = restore;
+      ended.task.state = model::TaskState::failed;
+    }
+    auto* engine = engines::find_engine(r.value.engine);
+    ended.reseed_replicas = engine && engine->capabilities().restore_reseeds_replicas;
+    snapshot.ended_restores[restore] = std::move(ended);
+  }
   for (auto* kv : term_.state.under(kSwitchovers))
     if (!finished(nlohmann::json::parse(kv->value).get<SwitchoverRequest>()))
       snapshot.switching.insert(kv->key.substr(kSwitchovers.size()));

@@ -100,6 +100,32 @@ std::vector<Change> plan_tasks(const Snapshot& snapshot) {
       changes.push_back(std::move(c));
     }
   }
+  for (auto& [id, entry] : snapshot.databases) {
+    auto& [db, db_revision] = entry;
+    auto ended = snapshot.ended_restores.find(db.maintenance);
+    if (db.maintenance.empty() || ended == snapshot.ended_restores.end()) continue;
+    auto& task = ended->second.task;
+    RestoreEnd c{id, db.maintenance, "ended " + model::to_string(task.state), {}};
+    auto d = db;
+    d.maintenance.clear();
+    c.writes.expect_mod_revision[keys::database(id)] = db_revision;
+    c.writes.puts[keys::database(id)] = model::dump(d);
+    if (task.state == model::TaskState::done && ended->second.reseed_replicas) {
+      int reseeded = 0;
+      for (auto& e : snapshot.allocations) {
+        auto replica = e.allocation;
+        if (replica.database_id != id || replica.role != model::Role::replica ||
+            replica.data_generation == task.id)
+          continue;
+        replica.data_generation = task.id;
+        c.writes.expect_mod_revision[e.key] = e.mod_revision;
+        c.writes.puts[e.key] = model::dump(replica);
+        ++reseeded;
+      }
+      if (reseeded) c.outcome += "; " + std::to_string(reseeded) + " replicas re-seed";
+    }
+    changes.push_back(std::move(c));
+  }
   return changes;
 }
 

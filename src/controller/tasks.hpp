@@ -13,6 +13,7 @@ namespace berth::controller {
 
 inline constexpr int kTaskAttempts = 3;
 
+// Also ends the maintenance of a database whose restore ended (RestoreEnd).
 std::vector<Change> plan_tasks(const Snapshot& snapshot);
 
 // Backup schedules at `now` (Unix seconds): fire a backup task when one is due (skipping the

@@ -74,6 +74,7 @@ asio::awaitable<void> EtcdUpkeep::prune() {
     records.insert(records.end(), more.begin(), more.end());
   }
   auto expired = expired_keys(records, std::time(nullptr), settings_.retention);
+  for (auto& key : stray_statuses(term_.state.under(model::keys::kStatus))) expired.push_back(key);
   co_await free_unowned_addresses();
   // The audit log (not mirrored): what is older than its retention, in one range.
   std::vector<store::Operation> old_audit{store::Operation::erase_range(

@@ -39,7 +39,10 @@ asio::awaitable<void> UsageRecorder::run() {
 asio::awaitable<void> UsageRecorder::record_once(int64_t now, bool prune) {
   std::map<std::string, std::vector<usage::Reading>> readings;
   for (auto& [key, r] : term_.view.statuses()) {
-    std::string instance = key.substr(keys::kStatus.size());
+    std::string host, id;
+    int n = 0;
+    if (!keys::parse_status_key(key, &host, &id, &n) || term_.view.status(id, n) != &r) continue;
+    std::string instance = keys::instance_owner(id, n);
     auto& status = r.value;
     readings[instance.substr(0, instance.find('/'))].push_back(
         {instance, model::to_string(status.role), status.state == model::InstanceState::healthy,

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 namespace berth::model {
 
@@ -12,7 +13,8 @@ inline const std::string kDatabases = "/berth/databases/";      // + id
 inline const std::string kNames = "/berth/names/";              // + name -> id
 inline const std::string kAllocations = "/berth/allocations/";  // + host/id/n
 inline const std::string kAddresses = "/berth/ips/";            // + ip -> owner "id/n"
-inline const std::string kStatus = "/berth/status/";            // + id/n  (lease-bound)
+// + host/id/n (lease-bound): by host, so that an agent's etcd user writes its own alone
+inline const std::string kStatus = "/berth/status/";
 inline const std::string kNetwork = "/berth/config/network";
 inline const std::string kAdminTokenHash = "/berth/config/admin-token-sha256";
 inline const std::string kProjects = "/berth/projects/";  // + name
@@ -59,9 +61,15 @@ inline std::string address(const std::string& ip) {
 inline std::string engine_settings(const std::string& engine) {
   return kEngineSettings + engine;
 }
-inline std::string status(const std::string& id, int n) {
-  return kStatus + id + "/" + std::to_string(n);
+inline std::string statuses_on(const std::string& host) {
+  return kStatus + host + "/";
 }
+inline std::string status(const std::string& host, const std::string& id, int n) {
+  return statuses_on(host) + id + "/" + std::to_string(n);
+}
+// The host, database and instance number of a status key; false for any other key (the
+// layout before statuses were kept by host, /berth/status/ID/N, included).
+bool parse_status_key(std::string_view key, std::string* host, std::string* id, int* n);
 inline std::string instance_owner(const std::string& id, int n) {
   return id + "/" + std::to_string(n);
 }

@@ -1,5 +1,6 @@
 #include "model/model.hpp"
 
+#include <charconv>
 #include <chrono>
 #include <ctime>
 
@@ -11,6 +12,21 @@ std::string format_time(std::time_t t) {
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
   return buf;
+}
+
+bool keys::parse_status_key(std::string_view key, std::string* host, std::string* id, int* n) {
+  if (!key.starts_with(kStatus)) return false;
+  key.remove_prefix(kStatus.size());
+  auto first = key.find('/');
+  auto last = key.rfind('/');
+  if (first == std::string_view::npos || first == 0 || last == first || last == first + 1)
+    return false;
+  auto digits = key.substr(last + 1);
+  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), *n);
+  if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size()) return false;
+  *host = std::string(key.substr(0, first));
+  *id = std::string(key.substr(first + 1, last - first - 1));
+  return true;
 }
 
 std::time_t parse_time(const std::string& rfc3339) {

@@ -1,7 +1,5 @@
 #include "state/view.hpp"
 
-#include <charconv>
-
 #include "util/log.hpp"
 
 namespace berth::state {
@@ -31,17 +29,6 @@ void put_into(std::map<std::string, Record<T>>& map, const std::string& id,
     map[id] = std::move(record);
   else
     map.erase(id);
-}
-
-// "ID/N" (the tail of a status key) as its parts; false when it is not that.
-bool split_instance(std::string_view rest, std::string& id, int& n) {
-  auto slash = rest.rfind('/');
-  if (slash == std::string_view::npos) return false;
-  auto digits = rest.substr(slash + 1);
-  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
-  if (ec != std::errc() || end != digits.data() + digits.size()) return false;
-  id = rest.substr(0, slash);
-  return true;
 }
 
 template <class Map, class Key>
@@ -133,10 +120,11 @@ void View::put(const store::KeyValue& kv) {
     allocations_by_database_[a.database_id][{a.n, key}] = &slot;
     allocations_by_host_[a.host][key] = &slot;
   } else if (key.starts_with(keys::kStatus)) {
-    std::string id;
+    std::string host, id;
     int n = 0;
     StatusRecord r;
-    if (!split_instance(tail(keys::kStatus), id, n) || !decode(kv, r)) return;
+    if (!keys::parse_status_key(key, &host, &id, &n) || !decode(kv, r)) return;
+    r.value.host = host;  // the key says whose word it is
     auto& slot = statuses_[key] = std::move(r);
     statuses_by_database_[id][{n, key}] = &slot;
   } else if (key.starts_with(keys::kTasks)) {
@@ -185,9 +173,9 @@ void View::erase(const std::string& key) {
     unindex(allocations_by_host_, a.host, key);
     allocations_.erase(it);
   } else if (key.starts_with(keys::kStatus)) {
-    std::string id;
+    std::string host, id;
     int n = 0;
-    if (!split_instance(tail(keys::kStatus), id, n)) return;
+    if (!keys::parse_status_key(key, &host, &id, &n)) return;
     unindex(statuses_by_database_, id, std::pair{n, key});
     statuses_.erase(key);
   } else if (key.starts_with(keys::kTasks)) {
@@ -278,12 +266,26 @@ const AllocationRecord* View::primary_of(const std::string& database_id) const {
   return found;
 }
 
+bool View::current(const StatusRecord& s, const std::string& database_id, int n) const {
+  return !allocation(database_id, n) ||
+         find_in(allocations_, keys::allocation(s.value.host, database_id, n));
+}
+
 const StatusRecord* View::status(const std::string& database_id, int n) const {
-  return find_in(statuses_, keys::status(database_id, n));
+  auto db = statuses_by_database_.find(database_id);
+  if (db == statuses_by_database_.end()) return nullptr;
+  for (auto it = db->second.lower_bound({n, std::string()});
+       it != db->second.end() && it->first.first == n; ++it)
+    if (current(*it->second, database_id, n)) return it->second;
+  return nullptr;
 }
 
 std::vector<const StatusRecord*> View::statuses_of(const std::string& database_id) const {
-  return values_at(statuses_by_database_, database_id);
+  std::vector<const StatusRecord*> out;
+  if (auto db = statuses_by_database_.find(database_id); db != statuses_by_database_.end())
+    for (auto& [at, s] : db->second)
+      if (current(*s, database_id, at.first)) out.push_back(s);
+  return out;
 }
 
 const Record<model::Host>* View::host(const std::string& name) const {

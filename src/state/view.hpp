@@ -72,7 +72,9 @@ class View {
   // The database's primary by model::primary_of's rule (nullptr: none).
   const AllocationRecord* primary_of(const std::string& database_id) const;
 
-  // ---- Instance status (agents'), by database and instance number
+  // ---- Instance status (agents'), by database and instance number. Each host's agent keeps
+  // its own (/berth/status/HOST/ID/N); the one that counts is from the host that holds the
+  // instance's allocation (any, when none does). statuses() has every one, by key.
   const StatusRecord* status(const std::string& database_id, int n) const;
   std::vector<const StatusRecord*> statuses_of(const std::string& database_id) const;
   const std::map<std::string, StatusRecord>& statuses() const { return statuses_; }
@@ -106,6 +108,9 @@ class View {
   const std::map<std::string, Record<model::Server>>& servers() const { return servers_; }
 
  private:
+  // Whether s (of instance database_id/n) is from the host that holds its allocation, or no
+  // host does.
+  bool current(const StatusRecord& s, const std::string& database_id, int n) const;
   void put(const store::KeyValue& kv);
   void erase(const std::string& key);
   void clear();

@@ -27,13 +27,11 @@ std::vector<KeyPermission> agent_permissions(const std::string& host) {
       key(keys::host_settings(host)),
       key(keys::host_left(host)),
       prefix(keys::orphans_of(host), Access::readwrite),
-      prefix(keys::kStatus, Access::readwrite),
+      prefix(keys::statuses_on(host), Access::readwrite),
       prefix(keys::kAddresses, Access::readwrite),
       prefix(keys::kTasks, Access::readwrite),
       prefix(keys::kTaskClaims, Access::readwrite),
       prefix(keys::kBackups, Access::readwrite),
-      prefix(keys::kAllocations, Access::readwrite),
-      prefix(keys::kDatabases, Access::readwrite),
   };
 }
 

@@ -26,9 +26,9 @@ inline const std::string kRootUser = "root";
 std::string agent_user(const std::string& host);
 
 // What an agent may do: read the whole state; write only its own host's keys (its host key and
-// settings, its orphans) and what it keeps up for the whole cluster (instance statuses, address
-// claims, tasks and their claims, backups, and the database and allocation records a restore
-// changes). Never tokens, projects, names, the network, the leader key or another host's keys.
+// settings, its orphans, its instances' statuses) and what it keeps up for the whole cluster
+// (address claims, tasks and their claims, backups). Never a database or allocation record,
+// tokens, projects, names, the network, the leader key or another host's keys.
 std::vector<KeyPermission> agent_permissions(const std::string& host);
 
 // Makes the root user (with etcd's root role) with this password, or gives it the password, and

@@ -61,7 +61,7 @@ asio::awaitable<void> put_database(store::Store& s, const std::string& id, const
     st.host = host;
     st.state = model::InstanceState::healthy;
     st.link_up = n > 0;
-    co_await s.put(keys::status(id, n), model::dump(st));
+    co_await s.put(keys::status(host, id, n), model::dump(st));
   }
 }
 
@@ -127,7 +127,7 @@ TEST_F(ApiViewsTest, ReadsFollowEveryChange) {
     failed.host = "h2";
     failed.state = model::InstanceState::failed;
     failed.message = "crash loop";
-    rev = co_await s.put(keys::status("aaaa01", 1), model::dump(failed));
+    rev = co_await s.put(keys::status("h2", "aaaa01", 1), model::dump(failed));
     EXPECT_TRUE(co_await api.state().wait_revision(rev, std::chrono::seconds(5)));
     auto r2 = co_await c.get("/v1/databases/zeta");
     EXPECT_EQ(r2.second["state"], "degraded");
@@ -135,7 +135,7 @@ TEST_F(ApiViewsTest, ReadsFollowEveryChange) {
     EXPECT_EQ(state_of(r3.second, "zeta"), "degraded");
 
     // A status and its host go away: the instance is unknown.
-    co_await s.erase(keys::status("aaaa01", 1));
+    co_await s.erase(keys::status("h2", "aaaa01", 1));
     rev = co_await s.erase(keys::host("h2"));
     EXPECT_TRUE(co_await api.state().wait_revision(rev, std::chrono::seconds(5)));
     auto view = (co_await c.get("/v1/databases/zeta")).second;

@@ -55,6 +55,16 @@ TEST(Prune, WhatCannotBeReadIsKept) {
   EXPECT_TRUE(expired({garbage, no_time, other, outcome("c", "")}).empty());
 }
 
+TEST(Prune, StatusesOfTheLayoutBeforeHostsGo) {
+  std::vector<store::KeyValue> kvs{{keys::status("h1", "db1", 0), "{}"},
+                                   {keys::kStatus + "db1/0", "{}"},
+                                   {keys::kStatus + "db1", "{}"}};
+  std::vector<const store::KeyValue*> statuses;
+  for (auto& kv : kvs) statuses.push_back(&kv);
+  EXPECT_EQ(stray_statuses(statuses),
+            (std::vector<std::string>{keys::kStatus + "db1/0", keys::kStatus + "db1"}));
+}
+
 TEST(Prune, AddressesWhoseDatabaseIsGoneForGoodReturnToThePool) {
   std::vector<store::KeyValue> kvs{
       {keys::address("10.0.0.2"), "live/0"},             // its database exists

@@ -108,6 +108,40 @@ TEST(Tasks, AFailedRestoreEndsTheMaintenanceOfItsDatabase) {
   EXPECT_EQ(db.maintenance, "");
 }
 
+// A restore its worker recorded as ended: the leader takes the database out of maintenance and,
+// when it worked and the engine asks for it, gives every replica the new data generation.
+TEST(Tasks, TheLeaderEndsARestoreItsWorkerRecorded) {
+  World w;
+  w.s.databases["d"].first.maintenance = "t1";
+  auto& t = w.task("restore", "done");
+  w.s.ended_restores["t1"] = {t, true};
+  auto changes = plan_tasks(w.s);
+  ASSERT_EQ(changes.size(), 1u);
+  ASSERT_TRUE(std::holds_alternative<RestoreEnd>(changes[0]));
+  auto& c = writes(changes[0]);
+  EXPECT_EQ(model::parse<model::Database>(c.puts.at(keys::database("d"))).maintenance, "");
+  EXPECT_EQ(c.expect_mod_revision.at(keys::database("d")), 10);
+  for (int n : {1, 2}) {
+    auto key = keys::allocation(n == 1 ? "h2" : "h3", "d", n);
+    EXPECT_EQ(model::parse<model::Allocation>(c.puts.at(key)).data_generation, "t1");
+    EXPECT_EQ(c.expect_mod_revision.at(key), 20);
+  }
+  EXPECT_FALSE(c.puts.count(keys::allocation("h1", "d", 0)));  // the primary holds the data
+
+  // Failed, or an engine whose replicas follow by themselves: maintenance ends, no re-seed.
+  w.s.ended_restores["t1"] = {t, false};
+  EXPECT_EQ(writes(plan_tasks(w.s)[0]).puts.size(), 1u);
+  t.state = model::TaskState::failed;
+  w.s.ended_restores["t1"] = {t, true};
+  EXPECT_EQ(writes(plan_tasks(w.s)[0]).puts.size(), 1u);
+  // Still running, or the database out of maintenance already: nothing.
+  w.s.ended_restores.clear();
+  EXPECT_TRUE(plan_tasks(w.s).empty());
+  w.s.ended_restores["t1"] = {t, true};
+  w.s.databases["d"].first.maintenance.clear();
+  EXPECT_TRUE(plan_tasks(w.s).empty());
+}
+
 TEST(Tasks, APendingTaskOnAHostThatWentAwayIsDispatchedAgain) {
   World w;
   auto& t = w.task("backup");

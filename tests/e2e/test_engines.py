@@ -181,8 +181,11 @@ class EnginesTest(LabTestCase):
             self.assertNotEqual(r.returncode, 0, key)
             self.assertIn("permission denied", r.stderr, key)
         self.assertIn("/berth/hosts/h1", etcdctl(agent, "get", "/berth/hosts/h1").stdout)
-        self.assertEqual(etcdctl(agent, "put", "/berth/status/probe/0", "x").returncode, 0)
-        self.assertEqual(etcdctl(agent, "del", "/berth/status/probe/0").returncode, 0)
+        self.assertEqual(etcdctl(agent, "put", "/berth/status/h1/probe/0", "x").returncode, 0)
+        self.assertEqual(etcdctl(agent, "del", "/berth/status/h1/probe/0").returncode, 0)
+        # Instance statuses are kept by host: another host's are not its to write.
+        r = etcdctl(agent, "put", "/berth/status/h2/probe/0", "x")
+        self.assertIn("permission denied", r.stderr)
         # The client certificate alone, signed in as no one, reads nothing.
         r = etcdctl(None, "get", "--prefix", "/berth/")
         self.assertNotEqual(r.returncode, 0)

@@ -94,8 +94,8 @@ class BerthMetricsState : public ::testing::Test {
     model::InstanceStatus rs = ps;
     rs.role = model::Role::replica;
     rs.offset = 900;
-    put(keys::status("d1", 0), model::dump(ps));
-    put(keys::status("d1", 1), model::dump(rs));
+    put(keys::status("h1", "d1", 0), model::dump(ps));
+    put(keys::status("h2", "d1", 1), model::dump(rs));
 
     model::Database lost;
     lost.id = "d2";

@@ -116,12 +116,12 @@ TEST(View, StatusTasksAndBackupsByDatabase) {
   Feed f;
   model::InstanceStatus st;
   st.state = model::InstanceState::healthy;
-  f.put(keys::status("d1", 1), st);
-  f.put(keys::status("d1", 0), st);
-  f.put(keys::status("d2", 0), st);
+  f.put(keys::status("h1", "d1", 1), st);
+  f.put(keys::status("h1", "d1", 0), st);
+  f.put(keys::status("h1", "d2", 0), st);
   EXPECT_EQ(f.view.status("d1", 1)->value.state, model::InstanceState::healthy);
   EXPECT_EQ(f.view.statuses_of("d1").size(), 2u);
-  f.erase(keys::status("d1", 1));
+  f.erase(keys::status("h1", "d1", 1));
   EXPECT_EQ(f.view.status("d1", 1), nullptr);
   EXPECT_EQ(f.view.statuses_of("d1").size(), 1u);
 
@@ -148,6 +148,29 @@ TEST(View, StatusTasksAndBackupsByDatabase) {
   f.erase(keys::backup("b1"));
   EXPECT_TRUE(f.view.backups_of("d1").empty());
   EXPECT_EQ(f.view.backup("b1"), nullptr);
+}
+
+// Each host keeps its own status of an instance; the one that counts is from the host that holds
+// the instance's allocation, so a host the instance has left cannot speak for it.
+TEST(View, AnInstancesStatusIsItsHostsOwn) {
+  Feed f;
+  model::InstanceStatus left, now;
+  left.state = model::InstanceState::healthy;
+  now.state = model::InstanceState::starting;
+  f.put(keys::allocation("h2", "d1", 1), allocation("d1", 1, "h2", model::Role::replica, 1));
+  f.put(keys::status("h1", "d1", 1), left);  // the host it ran on before
+  f.put(keys::status("h2", "d1", 1), now);
+  ASSERT_NE(f.view.status("d1", 1), nullptr);
+  EXPECT_EQ(f.view.status("d1", 1)->value.state, model::InstanceState::starting);
+  EXPECT_EQ(f.view.status("d1", 1)->value.host, "h2");  // the key says whose it is
+  EXPECT_EQ(f.view.statuses_of("d1").size(), 1u);
+  EXPECT_EQ(f.view.statuses().size(), 2u);
+  f.erase(keys::status("h2", "d1", 1));
+  EXPECT_EQ(f.view.status("d1", 1), nullptr);  // not the old host's word instead
+  // No allocation at all (a deleted instance): whatever a host still says.
+  f.erase(keys::allocation("h2", "d1", 1));
+  ASSERT_NE(f.view.status("d1", 1), nullptr);
+  EXPECT_EQ(f.view.status("d1", 1)->value.host, "h1");
 }
 
 TEST(View, HostsSettingsConfigAndServers) {
@@ -181,8 +204,9 @@ TEST(View, AMalformedValueIsLeftOutWithoutThrowing) {
   // Garbage, JSON of the wrong shape, a field of the wrong type: none throws out of the view.
   EXPECT_NO_THROW(f.put_raw(keys::database("d1"), "{not json"));
   EXPECT_NO_THROW(f.put_raw(keys::allocation("h1", "d1", 0), R"({"n":"zero"})"));
-  EXPECT_NO_THROW(f.put_raw(keys::status("d1", 0), "[1,2]"));
-  EXPECT_NO_THROW(f.put_raw(keys::kStatus + "d1/x", "{}"));
+  EXPECT_NO_THROW(f.put_raw(keys::status("h1", "d1", 0), "[1,2]"));
+  EXPECT_NO_THROW(f.put_raw(keys::kStatus + "h1/d1/x", "{}"));
+  EXPECT_NO_THROW(f.put_raw(keys::kStatus + "d1/0", "{}"));  // the layout before hosts: ignored
   EXPECT_NO_THROW(f.put_raw(keys::kNetwork, "null"));
   // The bad keys' old records are gone (never older than etcd), the rest is read.
   EXPECT_EQ(f.view.database("d1"), nullptr);
@@ -190,8 +214,9 @@ TEST(View, AMalformedValueIsLeftOutWithoutThrowing) {
   EXPECT_TRUE(f.view.allocations_of("d1").empty());
   EXPECT_TRUE(f.view.allocations_on("h1").empty());
   EXPECT_EQ(f.view.network(), nullptr);
+  EXPECT_TRUE(f.view.statuses().empty());
   // An unknown enum string is not malformed: it reads as the enum's fallback.
-  f.put_raw(keys::status("d1", 1), R"({"state":"hibernating","role":"leader"})");
+  f.put_raw(keys::status("h1", "d1", 1), R"({"state":"hibernating","role":"leader"})");
   ASSERT_NE(f.view.status("d1", 1), nullptr);
   EXPECT_EQ(f.view.status("d1", 1)->value.state, model::InstanceState::none);
   EXPECT_EQ(f.view.status("d1", 1)->value.role, model::Role::none);

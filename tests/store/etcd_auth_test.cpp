@@ -45,11 +45,17 @@ TEST(EtcdAuth, AnAgentReadsTheStateAndKeepsUpWhatItReports) {
   auto h1 = agent_permissions("h1");
   EXPECT_TRUE(allows(h1, keys::kNetwork, Access::read));
   EXPECT_TRUE(allows(h1, keys::allocation("h2", "d1", 0), Access::read));
-  for (auto& key :
-       {keys::status("d1", 0), keys::address("10.0.0.5"), keys::task("t1"), keys::task_claim("t1"),
-        keys::backup("b1"), keys::database("d1"), keys::allocation("h2", "d1", 1)})
+  for (auto& key : {keys::status("h1", "d1", 0), keys::address("10.0.0.5"), keys::task("t1"),
+                    keys::task_claim("t1"), keys::backup("b1")})
     EXPECT_TRUE(allows(h1, key, Access::write)) << key;
+  // No database or allocation record, its own host's included: the leader ends restores.
+  for (auto& key :
+       {keys::database("d1"), keys::allocation("h1", "d1", 0), keys::name("default", "x")})
+    EXPECT_FALSE(allows(h1, key, Access::write)) << key;
   EXPECT_FALSE(allows(h1, "/other/key", Access::read));
+  // Instance statuses are kept by host: another host's are not its to write.
+  EXPECT_FALSE(allows(h1, keys::status("h2", "d1", 0), Access::write));
+  EXPECT_TRUE(allows(h1, keys::status("h2", "d1", 0), Access::read));
 }
 
 TEST(EtcdAuth, EachAgentHasAUserOfItsOwn) {
