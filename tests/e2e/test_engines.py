@@ -166,7 +166,8 @@ class EnginesTest(LabTestCase):
 
     def test_an_agents_etcd_user_writes_only_what_an_agent_writes(self):
         """etcd's authentication is on: each agent signs in as its own user, whose role cannot
-        mint API tokens, change the cluster's settings or speak for another host."""
+        mint API tokens, change the cluster's settings, write a database or allocation record or
+        speak for another host."""
         endpoints = self.lab.etcd.endpoints
         agent = "agent-h1:" + read_password(EtcdTls.password_file("agent-h1"))
 
@@ -176,7 +177,8 @@ class EnginesTest(LabTestCase):
                                                                            else []), *args],
                                   env=env, capture_output=True, text=True, timeout=30)
         for key in ("/berth/tokens/forged", "/berth/config/admin-token-sha256",
-                    "/berth/config/network", "/berth/hosts/h2", "/berth/projects/mine"):
+                    "/berth/config/network", "/berth/hosts/h2", "/berth/projects/mine",
+                    "/berth/databases/forged", "/berth/allocations/h1/forged/0"):
             r = etcdctl(agent, "put", key, "x")
             self.assertNotEqual(r.returncode, 0, key)
             self.assertIn("permission denied", r.stderr, key)
