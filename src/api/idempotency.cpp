@@ -1,6 +1,8 @@
 // Idempotency-Key: reading the header, finding an earlier outcome, recording a new one.
 #include "api/idempotency.hpp"
 
+#include "model/secret.hpp"
+#include "secrets/keyring.hpp"
 #include "util/encoding.hpp"
 
 namespace berth::api {
@@ -15,7 +17,10 @@ Invalid read_idempotency(const http::ServerRequest& r, Idempotency* out) {
     if (ch < 0x21 || ch > 0x7e) return {422, "Idempotency-Key: must be printable ASCII"};
   // Hashed: any key the client chose becomes a safe etcd key of one length.
   out->key = model::keys::idempotency(util::sha256_hex(key));
-  out->fingerprint = util::sha256_hex(r.method + " " + r.path + "\n" + r.body);
+  // Keyed: the body may hold a password, and etcd's readers must not be able to test guesses.
+  std::string request = r.method + " " + r.path + "\n" + r.body;
+  auto* keyring = model::keyring();
+  out->fingerprint = keyring ? keyring->fingerprint(request) : util::sha256_hex(request);
   return {};
 }
 

@@ -41,7 +41,7 @@ Keyring::Keyring(std::vector<std::string> raw_keys) {
   for (auto& raw : raw_keys) {
     if (raw.size() != 32) throw std::invalid_argument("a sealing key is 32 bytes");
     keys_.push_back({util::sha256_hex(raw).substr(0, 8), hmac(raw, "berth seal: encryption"),
-                     hmac(raw, "berth seal: nonce")});
+                     hmac(raw, "berth seal: nonce"), hmac(raw, "berth seal: fingerprint")});
   }
   if (keys_.empty()) throw std::invalid_argument("a keyring needs a key");
 }
@@ -90,6 +90,10 @@ std::string Keyring::new_key_line() {
   std::string line;
   for (unsigned char c : raw) line += {hex[c >> 4], hex[c & 15]};
   return line;
+}
+
+std::string Keyring::fingerprint(std::string_view data) const {
+  return util::hex(hmac(keys_.front().fingerprint, data));
 }
 
 std::string Keyring::seal(std::string_view plain) const {

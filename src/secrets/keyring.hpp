@@ -29,13 +29,18 @@ class Keyring {
   std::optional<std::string> open(std::string_view sealed) const;
   static bool is_sealed(std::string_view text);
 
+  // A keyed digest of data (hex HMAC-SHA256, with a key derived from the sealing key): what may
+  // be kept in etcd of a text that holds a secret (a request body with a password) without
+  // letting anyone who reads etcd try guesses against it.
+  std::string fingerprint(std::string_view data) const;
+
   // A key's id: the first 8 hex digits of its sha256 (it names no secret).
   std::string sealing_key_id() const;
   bool has_key(std::string_view id) const;
 
  private:
   struct Key {
-    std::string id, encryption, nonce;  // two keys derived from the one in the file
+    std::string id, encryption, nonce, fingerprint;  // keys derived from the one in the file
   };
   std::vector<Key> keys_;
 };

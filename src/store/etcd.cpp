@@ -178,6 +178,17 @@ bool transient_refusal(const std::string& message) {
   return false;
 }
 
+// etcd refuses a token given before its users or roles last changed with this (a request signed
+// with it was not applied).
+constexpr std::string_view kOldAuthRevision = "revision of auth store is old";
+
+// Whether a refusal asks for a new token: an unknown one, or one from before the last change
+// of etcd's users and roles.
+bool sign_in_again(const http::Response& res) {
+  return res.status == 401 ||
+         (res.status >= 400 && res.body.find(kOldAuthRevision) != std::string::npos);
+}
+
 // etcd's own words from a refusal: {"error": ..., "message": ...} or the body as it is.
 std::string refusal_message(const std::string& body) {
   try {
@@ -213,8 +224,9 @@ asio::awaitable<http::Response> EtcdStore::signed_in_request(http::Client& clien
   auto unsigned_request = request;
   co_await authorize(client, request);
   auto res = co_await client.request(request, timeout);
-  if (res.status != 401 || login_.user.empty()) co_return res;
-  // The token lapsed (unused past its TTL on this member): sign in again, once.
+  if (login_.user.empty() || !sign_in_again(res)) co_return res;
+  // The token lapsed (unused past its TTL on this member), or etcd's users and roles changed
+  // since it was given (a host joined): sign in again, once. etcd applied nothing.
   token_.clear();
   co_await authorize(client, unsigned_request);
   co_return co_await client.request(unsigned_request, timeout);
@@ -429,7 +441,9 @@ asio::awaitable<void> EtcdStore::watch(
     auto on_line = [&](const std::string& line) {
       auto j = json::parse(line);
       if (j.contains("error")) {
-        if (j.value("code", 0) == 16) token_.clear();  // unauthenticated: sign in again
+        // Unauthenticated, or signed in before etcd's users changed: sign in again.
+        if (j.value("code", 0) == 16 || line.find(kOldAuthRevision) != std::string::npos)
+          token_.clear();
         return false;
       }
       auto& result = j["result"];

@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "model/model.hpp"
+#include "util/encoding.hpp"
 
 namespace berth::secrets {
 namespace {
@@ -28,6 +29,18 @@ TEST(Keyring, SealsAndOpens) {
   EXPECT_EQ(k.seal("hunter2-password"), sealed);  // one secret, one text
   EXPECT_NE(k.seal("hunter3-password"), sealed);
   EXPECT_EQ(k.open(k.seal("")), "");
+}
+
+// What an idempotent request leaves in etcd of its body: the same for the same text, another for
+// another text or another key, and not the plain sha256 anyone could test guesses against.
+TEST(Keyring, AFingerprintNeedsTheKey) {
+  auto k = ring('a');
+  std::string body = R"(POST /v1/databases {"password":"hunter2-password"})";
+  EXPECT_EQ(k.fingerprint(body).size(), 64u);
+  EXPECT_EQ(k.fingerprint(body), k.fingerprint(body));
+  EXPECT_NE(k.fingerprint(body), k.fingerprint(body + " "));
+  EXPECT_NE(k.fingerprint(body), ring('b').fingerprint(body));
+  EXPECT_NE(k.fingerprint(body), util::sha256_hex(body));
 }
 
 TEST(Keyring, OnlyTheRightKeyOpensAndAnyChangeFails) {
