@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "http/http.hpp"
+#include "store/etcd_wire.hpp"
 #include "store/quorum.hpp"
 #include "util/encoding.hpp"
 #include "util/log.hpp"
@@ -29,9 +30,6 @@ std::string prefix_end(const std::string& prefix) {
   return std::string(1, '\0');  // every key
 }
 
-namespace {
-
-// The gateway encodes int64 as JSON strings and leaves out zero values.
 int64_t int_field(const json& j, const char* name) {
   auto it = j.find(name);
   if (it == j.end()) return 0;
@@ -55,6 +53,8 @@ int64_t header_revision(const json& j) {
   auto it = j.find("header");
   return it == j.end() ? 0 : int_field(*it, "revision");
 }
+
+namespace {
 
 json operation_json(const Operation& op) {
   switch (op.kind) {
@@ -167,28 +167,6 @@ EtcdStore::EtcdStore(asio::any_io_executor executor, std::vector<std::string> en
 
 EtcdStore::~EtcdStore() = default;
 
-namespace {
-// Whether etcd refused a sign-in for a while only (no leader yet, a leader election, a slow
-// disk): another member, or the same one a moment later, may take it (signing in twice is
-// harmless, unlike a transaction that may have been applied).
-bool transient_refusal(const std::string& message) {
-  for (const char* passing : {"no leader", "timed out", "leader changed", "not capable",
-                              "too many requests", "not started"})
-    if (message.find(passing) != std::string::npos) return true;
-  return false;
-}
-
-// etcd refuses a token given before its users or roles last changed with this (a request signed
-// with it was not applied).
-constexpr std::string_view kOldAuthRevision = "revision of auth store is old";
-
-// Whether a refusal asks for a new token: an unknown one, or one from before the last change
-// of etcd's users and roles.
-bool sign_in_again(const http::Response& res) {
-  return res.status == 401 ||
-         (res.status >= 400 && res.body.find(kOldAuthRevision) != std::string::npos);
-}
-
 // etcd's own words from a refusal: {"error": ..., "message": ...} or the body as it is.
 std::string refusal_message(const std::string& body) {
   try {
@@ -197,39 +175,6 @@ std::string refusal_message(const std::string& body) {
   } catch (...) {
     return body;
   }
-}
-}  // namespace
-
-asio::awaitable<void> EtcdStore::authorize(http::Client& client, http::Request& request) {
-  if (login_.user.empty()) co_return;
-  if (token_.empty()) {
-    json body = {{"name", login_.user}, {"password", login_.password}};
-    http::Request sign_in{"POST", "/v3/auth/authenticate", body.dump()};
-    auto res = co_await client.request(sign_in, std::chrono::seconds(10));
-    if (res.status != 200) {
-      std::string why = "etcd: cannot sign in as " + login_.user + ": " + refusal_message(res.body);
-      // A member electing a leader or out of its depth: ask another, as for any request. A
-      // wrong password is the answer.
-      if (res.status >= 500 || transient_refusal(why)) throw http::ConnectError(why);
-      throw std::runtime_error(why);
-    }
-    token_ = json::parse(res.body).value("token", "");
-  }
-  request.headers.emplace_back("Authorization", token_);
-}
-
-asio::awaitable<http::Response> EtcdStore::signed_in_request(http::Client& client,
-                                                             http::Request request,
-                                                             std::chrono::milliseconds timeout) {
-  auto unsigned_request = request;
-  co_await authorize(client, request);
-  auto res = co_await client.request(request, timeout);
-  if (login_.user.empty() || !sign_in_again(res)) co_return res;
-  // The token lapsed (unused past its TTL on this member), or etcd's users and roles changed
-  // since it was given (a host joined): sign in again, once. etcd applied nothing.
-  token_.clear();
-  co_await authorize(client, unsigned_request);
-  co_return co_await client.request(unsigned_request, timeout);
 }
 
 asio::awaitable<std::string> EtcdStore::call(const std::string& path, const std::string& body,
@@ -421,76 +366,6 @@ asio::awaitable<bool> EtcdStore::quorum_lost() {
     words.push_back(word);
   }
   co_return store::quorum_lost(words);
-}
-
-asio::awaitable<void> EtcdStore::watch(
-    std::string prefix, int64_t start_revision,
-    std::function<void(int64_t, const std::vector<WatchEvent>&)> on_events) {
-  int64_t next = start_revision;
-  asio::steady_timer backoff(executor_);
-  int failures = 0;
-  for (;;) {
-    auto& client = *clients_[current_];
-    json create = {{"key", base64_encode(prefix)},
-                   {"range_end", base64_encode(prefix_end(prefix))},
-                   {"progress_notify", true}};
-    if (next > 0) create["start_revision"] = std::to_string(next);
-    json req = {{"create_request", create}};
-    bool delivered = false;
-    std::optional<int64_t> compacted;
-    auto on_line = [&](const std::string& line) {
-      auto j = json::parse(line);
-      if (j.contains("error")) {
-        // Unauthenticated, or signed in before etcd's users changed: sign in again.
-        if (j.value("code", 0) == 16 || line.find(kOldAuthRevision) != std::string::npos)
-          token_.clear();
-        return false;
-      }
-      auto& result = j["result"];
-      if (int64_t c = int_field(result, "compact_revision"); c > 0) {
-        compacted = c;
-        return false;
-      }
-      // etcd cancels a watch it does not permit (a token it no longer knows, after a restart)
-      // and keeps the stream open with nothing on it: sign in again and watch anew.
-      if (auto canceled = result.find("canceled"); canceled != result.end() && *canceled == true) {
-        token_.clear();
-        return false;
-      }
-      auto events_it = result.find("events");
-      if (events_it == result.end()) return true;
-      std::vector<WatchEvent> events;
-      int64_t revision = 0;
-      for (auto& e : *events_it) {
-        WatchEvent ev;
-        ev.type =
-            e.value("type", "PUT") == "DELETE" ? WatchEvent::Type::Delete : WatchEvent::Type::Put;
-        ev.kv = parse_kv(e["kv"]);
-        revision = std::max(revision, ev.kv.mod_revision);
-        events.push_back(std::move(ev));
-      }
-      if (revision == 0) revision = header_revision(result);
-      next = revision + 1;
-      delivered = true;
-      on_events(revision, events);
-      return true;
-    };
-    try {
-      http::Request r{"POST", "/v3/watch", req.dump()};
-      co_await authorize(client, r);
-      co_await client.stream(r, nullptr, http::split_lines(on_line));
-    } catch (const http::ConnectError&) {
-    } catch (const std::runtime_error& e) {
-      if (login_.user.empty()) throw;
-      util::log("etcd watch {}: {}", prefix, e.what());  // a failed sign-in: try again
-    }
-    if (compacted) throw Compacted(*compacted);
-    // The stream ended: etcd restarted or the member went away. Resume on the next member.
-    current_ = (current_ + 1) % clients_.size();
-    failures = delivered ? 0 : failures + 1;
-    backoff.expires_after(std::chrono::milliseconds(std::min(1000, 50 * failures)));
-    co_await backoff.async_wait(asio::use_awaitable);
-  }
 }
 
 }  // namespace berth::store
