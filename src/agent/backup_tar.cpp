@@ -17,7 +17,7 @@ namespace asio = boost::asio;
 using util::tar_relative;
 using util::ustar_header;
 
-std::vector<TarSegment> tar_of(const std::vector<TarFile>& files) {
+std::vector<TarSegment> tar_of(const std::vector<TarFile>& files, int owner) {
   std::vector<TarSegment> out;
   std::string bytes;  // in-memory bytes not yet made a segment
   std::set<std::string> written;
@@ -27,9 +27,9 @@ std::vector<TarSegment> tar_of(const std::vector<TarFile>& files) {
     for (size_t slash = name.find('/'); slash != std::string::npos;
          slash = name.find('/', slash + 1))
       if (written.insert(name.substr(0, slash) + "/").second)
-        bytes += ustar_header(name.substr(0, slash) + "/", 0, 0755, '5');
+        bytes += ustar_header(name.substr(0, slash) + "/", 0, 0755, '5', owner, owner);
     int64_t size = f.object.empty() ? static_cast<int64_t>(f.content.size()) : f.length;
-    bytes += ustar_header(name, size, f.mode, '0');
+    bytes += ustar_header(name, size, f.mode, '0', owner, owner);
     if (f.object.empty()) {
       bytes += f.content;
     } else {

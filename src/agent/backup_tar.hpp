@@ -32,8 +32,8 @@ struct TarFile {
   int64_t offset = 0, length = 0;
 };
 
-// The segments of a ustar archive of these files and their folders.
-std::vector<TarSegment> tar_of(const std::vector<TarFile>& files);
+// The segments of a ustar archive of these files and their folders, all of them owner's.
+std::vector<TarSegment> tar_of(const std::vector<TarFile>& files, int owner = 0);
 
 // Hands out a tar's bytes piece by piece, at most one piece in memory.
 class TarStream {

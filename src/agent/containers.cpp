@@ -182,10 +182,8 @@ asio::awaitable<void> Reconciler::create_container(const Allocation& a, const st
     throw std::runtime_error(std::string("cannot create the container: ") + e.what());
   }
   // The password, in files only the engine's user reads, before the engine starts.
-  if (auto secrets = engine->secret_files(a); !secrets.empty()) {
-    auto tar = engines::make_tar(secrets);
-    co_await docker_.archive_put(id, "/", tar);
-  }
+  if (auto secrets = engine->secret_files(a); !secrets.empty())
+    co_await docker_.archive_put(id, engines::kSecretDir, engines::secrets_tar(secrets));
   next_volume_.erase(owner);  // in use now: found as the live volume from here on
   if (restore != pending_restore_.end()) {
     // A restore: the restore task filled the fresh volume. A named copy: dropping the entry

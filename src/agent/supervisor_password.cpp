@@ -31,7 +31,8 @@ asio::awaitable<engines::ProbeResult> Supervisor::rotate_password(engines::Probe
     auto name = engines::container_name(a);
     std::string hostname = co_await container_hostname(edges_.docker, name);
     auto files = co_await engine_.password_files(edges_.executor, a, hostname);
-    if (!files.empty()) co_await edges_.docker.archive_put(name, "/", engines::make_tar(files));
+    if (!files.empty())
+      co_await edges_.docker.archive_put(name, engines::kSecretDir, engines::secrets_tar(files));
     co_await engine_.set_password(edges_.executor, a.ip, a.port, a.previous_password, a.password);
   } catch (const std::exception& e) {
     // It serves on with the old password; the next round tries again.

@@ -111,7 +111,7 @@ asio::awaitable<void> TaskRunner::run_restore(const model::Task& task, std::stri
   co_await report_progress(task.id, 20,
                            "writing backup " + b.id + " into a fresh volume, checked as it goes");
   // While the old container still serves: it stops only once the data is all there.
-  co_await fill_volume(a, engine, data->volume, tar_of(files), task.id);
+  co_await fill_volume(a, engine, data->volume, tar_of(files, engines::kEngineUid), task.id);
   co_await report_progress(task.id, 40, "replacing the data of instance " + std::to_string(a.n));
   // The next container of this instance starts from the fresh volume. The data it had stays in
   // its volume, an orphan from now on: a restore that fails returns to it, one that works keeps

@@ -56,6 +56,9 @@ asio::awaitable<void> Api::start() {
   co_await context_.state.wait_for([this] { return context_.state.loaded(); }, 30s);
   http::ServerOptions listener;
   listener.admit = [this](const http::ServerRequest& head) { return admit(head); };
+  listener.refused = [](const http::ServerRequest& head, int status) {
+    metrics::observe_api_request(head.method, head.path, status, 0);
+  };
   listener.tls_cert_file = context_.options.tls_cert_file;
   listener.tls_key_file = context_.options.tls_key_file;
   server_ = std::make_unique<http::Server>(

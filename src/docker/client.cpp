@@ -155,9 +155,12 @@ asio::awaitable<std::string> Client::container_create(const ContainerSpec& spec)
   }
   if (spec.no_new_privileges) host["SecurityOpt"] = json::array({"no-new-privileges:true"});
   if (spec.pids_limit > 0) host["PidsLimit"] = spec.pids_limit;
+  if (spec.read_only_rootfs) host["ReadonlyRootfs"] = true;
   json mounts = json::array();
   for (auto& [volume, target] : spec.volumes)
     mounts.push_back({{"Type", "volume"}, {"Source", volume}, {"Target", target}});
+  for (auto& target : spec.scratch_volumes)
+    mounts.push_back({{"Type", "volume"}, {"Target", target}});
   host["Mounts"] = mounts;
   json body = {{"Image", spec.image}, {"Labels", spec.labels}, {"HostConfig", host}};
   if (!spec.cmd.empty()) body["Cmd"] = spec.cmd;

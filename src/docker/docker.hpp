@@ -37,6 +37,8 @@ struct ContainerSpec {
   std::string ip;            // a fixed IPv4 address on that network
   // Named volumes: volume name -> mount path in the container (created when missing).
   std::map<std::string, std::string> volumes;
+  // Volumes of this container alone (mount paths): made empty with it, removed with it.
+  std::vector<std::string> scratch_volumes;
   std::string restart_policy = "unless-stopped";
   std::string user;  // "uid:gid"; empty: the image's (root)
   // Hardening, on unless a container needs otherwise: every capability dropped but cap_add, no
@@ -44,6 +46,7 @@ struct ContainerSpec {
   std::vector<std::string> cap_add;
   bool drop_capabilities = true;
   bool no_new_privileges = true;
+  bool read_only_rootfs = false;  // writable: its volumes only
   int64_t pids_limit = 512;
 };
 

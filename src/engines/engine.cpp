@@ -33,6 +33,28 @@ boost::asio::awaitable<std::vector<RootfsFile>> Engine::password_files(
   co_return secret_files(allocation);
 }
 
+docker::ContainerSpec base_container_spec(const Engine& engine, const model::Allocation& a) {
+  docker::ContainerSpec spec;
+  spec.name = container_name(a);
+  spec.image = a.image.empty() ? engine.image_recipe().reference() : a.image;
+  spec.memory_bytes = a.memory_mb * 1024 * 1024;
+  spec.user = std::to_string(kEngineUid) + ":" + std::to_string(kEngineUid);
+  spec.read_only_rootfs = true;
+  spec.scratch_volumes = {kSecretDir};
+  return spec;
+}
+
+std::string secrets_tar(const std::vector<RootfsFile>& files) {
+  std::vector<RootfsFile> relative;
+  for (auto f : files) {
+    if (!f.path.starts_with(kSecretDir + "/"))
+      throw std::logic_error("a secret file outside " + kSecretDir + ": " + f.path);
+    f.path = f.path.substr(kSecretDir.size() + 1);
+    relative.push_back(std::move(f));
+  }
+  return make_tar(relative);
+}
+
 std::string container_name(const model::Allocation& a) {
   return "berth-" + a.database_name + "-" + a.database_id.substr(0, 6) + "-" + std::to_string(a.n);
 }

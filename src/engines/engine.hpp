@@ -48,8 +48,9 @@ struct ImageRecipe {
   std::string tag;   // the installed version
   std::vector<std::string> binaries;
   std::vector<std::string> directories;
-  std::vector<std::string> changes;  // Dockerfile lines: CMD [...]
-  std::vector<RootfsFile> files;     // made-up files: configuration the engine reads
+  std::vector<std::string> engine_directories;  // the engine user's: data, secrets
+  std::vector<std::string> changes;             // Dockerfile lines: CMD [...]
+  std::vector<RootfsFile> files;                // made-up files: configuration the engine reads
   std::string reference() const { return repo + ":" + tag; }
 };
 
@@ -76,6 +77,7 @@ class Engine {
   // The spec never holds the password (docker inspect shows a spec): the engine reads it from
   // secret_files, which the agent puts into the container before it starts.
   virtual docker::ContainerSpec container_spec(const model::Allocation& allocation) const = 0;
+  // Files under kSecretDir, the engine user's, mode 0600.
   virtual std::vector<RootfsFile> secret_files(const model::Allocation& allocation) const {
     (void)allocation;
     return {};
@@ -194,8 +196,16 @@ inline const std::string kVolume = "berth.volume";    // the volume holding its 
 inline const std::string kCluster = "berth.cluster";  // the cluster id of the etcd that made it
 }  // namespace labels
 
-// Where an engine's secret_files go in its container.
+// Where an engine's secret_files go in its container: a volume of the container's own (the root
+// file system is read-only), kept across its restarts and removed with it.
 inline const std::string kSecretDir = "/run/berth";
+
+// What every engine's container is, before the engine's command and data: its name and image,
+// the memory limit, the engine user, a read-only root file system and the secrets' volume.
+docker::ContainerSpec base_container_spec(const Engine& engine,
+                                          const model::Allocation& allocation);
+// A tar of secret files to put into kSecretDir (names relative to it).
+std::string secrets_tar(const std::vector<RootfsFile>& files);
 
 std::string container_name(const model::Allocation& allocation);
 std::string volume_name(const model::Allocation& allocation);

@@ -12,7 +12,8 @@ namespace {
 // A named coroutine, not a capturing lambda: g++ 12 destroys lambda temporaries twice
 // when they are co_spawned inside another coroutine.
 boost::asio::awaitable<std::string> make_tar(ImageRecipe recipe) {
-  co_return build_rootfs_tar(recipe.binaries, recipe.directories, recipe.files);
+  co_return build_rootfs_tar(recipe.binaries, recipe.directories, recipe.files,
+                             recipe.engine_directories);
 }
 }  // namespace
 

@@ -46,16 +46,18 @@ std::vector<std::string> shared_libraries(const std::string& binary) {
 // A minimal POSIX ustar writer: enough for a root filesystem of regular files and folders.
 class TarWriter {
  public:
-  void directory(const std::string& path, int mode = 0755) {
+  // The folders above it are parents_uid's.
+  void directory(const std::string& path, int mode = 0755, int uid = 0, int parents_uid = 0) {
     std::string name = relative(path);
     if (name.empty() || !written_.insert(name + "/").second) return;
-    header(name + "/", 0, mode, '5');
+    parents(name, parents_uid);
+    out_ += util::ustar_header(name + "/", 0, mode, '5', uid, uid);
   }
   void file(const std::string& path, const std::string& content, int mode, int uid = 0,
             int gid = 0) {
     std::string name = relative(path);
     if (!written_.insert(name).second) return;
-    parents(name);
+    parents(name, uid);
     out_ += util::ustar_header(name, static_cast<int64_t>(content.size()), mode, '0', uid, gid);
     out_ += content;
     out_.append((512 - content.size() % 512) % 512, '\0');
@@ -64,17 +66,15 @@ class TarWriter {
     out_.append(1024, '\0');
     return std::move(out_);
   }
-  void parents(const std::string& name) {
+  // A file's folders are its owner's.
+  void parents(const std::string& name, int uid) {
     for (size_t slash = name.find('/'); slash != std::string::npos;
          slash = name.find('/', slash + 1))
-      directory(name.substr(0, slash));
+      directory(name.substr(0, slash), 0755, uid, uid);
   }
 
  private:
   static std::string relative(const std::string& path) { return util::tar_relative(path); }
-  void header(const std::string& name, size_t size, int mode, char type) {
-    out_ += util::ustar_header(name, static_cast<int64_t>(size), mode, type);
-  }
 
   std::string out_;
   std::set<std::string> written_;
@@ -84,7 +84,8 @@ class TarWriter {
 
 std::string build_rootfs_tar(const std::vector<std::string>& binaries,
                              const std::vector<std::string>& directories,
-                             const std::vector<RootfsFile>& extra_files) {
+                             const std::vector<RootfsFile>& extra_files,
+                             const std::vector<std::string>& engine_directories) {
   TarWriter tar;
   for (auto& binary : binaries) {
     if (!std::filesystem::exists(binary))
@@ -94,6 +95,7 @@ std::string build_rootfs_tar(const std::vector<std::string>& binaries,
     for (auto& lib : shared_libraries(binary)) tar.file(lib, util::read_file(lib), 0755);
   }
   for (auto& dir : directories) tar.directory(dir, dir == "/tmp" ? 01777 : 0755);
+  for (auto& dir : engine_directories) tar.directory(dir, 0700, kEngineUid);
   for (auto& f : extra_files) tar.file(f.path, f.content, f.mode);
   return tar.finish();
 }

@@ -8,6 +8,10 @@
 
 namespace berth::engines {
 
+// The user every engine runs as (by number: the images hold no user database). Its data and
+// secret folders are its own; nothing else in a container is writable by it.
+inline constexpr int kEngineUid = 10001;
+
 struct RootfsFile {
   std::string path;  // absolute path inside the image
   std::string content;
@@ -16,10 +20,12 @@ struct RootfsFile {
 };
 
 // Blocking (runs ldd, reads files): call it from a worker thread, never the event loop.
-// Throws std::runtime_error naming the binary when one is missing.
+// Throws std::runtime_error naming the binary when one is missing. engine_directories are
+// kEngineUid's, mode 0700 (a volume mounted there takes that owner when Docker makes it).
 std::string build_rootfs_tar(const std::vector<std::string>& binaries,
                              const std::vector<std::string>& directories = {},
-                             const std::vector<RootfsFile>& extra_files = {});
+                             const std::vector<RootfsFile>& extra_files = {},
+                             const std::vector<std::string>& engine_directories = {});
 
 // A tar of just these files and their folders.
 std::string make_tar(const std::vector<RootfsFile>& files);

@@ -144,6 +144,8 @@ struct ServerOptions {
   std::chrono::milliseconds body_timeout = 30s;
   std::chrono::milliseconds idle_timeout = 60s;
   Admission admit;
+  // Told of each request the listener answers itself, unread (413): for the metrics.
+  std::function<void(const ServerRequest&, int status)> refused;
   // PEM files; when both are set the listener speaks HTTPS only.
   std::string tls_cert_file, tls_key_file;
 };

@@ -198,8 +198,10 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     std::optional<Response> early;
     if (options.admit) early = co_await options.admit(request);
     auto length = parser.content_length();
-    if (!early && length && *length > options.max_body_bytes)
+    if (!early && length && *length > options.max_body_bytes) {
       early = refusal(413, "request body too large");
+      if (options.refused) options.refused(request, 413);
+    }
     if (early) {
       // The body stays unread: the connection goes on only if there is none.
       bool go_on = keep_alive && parser.is_done();
@@ -219,6 +221,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       auto [ec, n] =
           co_await bhttp::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
       if (ec == bhttp::error::body_limit) {
+        if (options.refused) options.refused(request, 413);
         auto too_large = refusal(413, "request body too large");
         co_await write(stream, too_large, version, false);
         co_return false;

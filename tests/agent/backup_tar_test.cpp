@@ -53,6 +53,19 @@ TEST(TarStream, MatchesTheInMemoryTar) {
   });
 }
 
+TEST(TarStream, EveryEntryIsTheOwnersItIsMadeFor) {
+  // A restore's files are the engine user's, folders too: the engine (not root) writes there.
+  auto store = std::make_shared<test::FakeObjectStore>();
+  test::run([&](Executor) -> asio::awaitable<void> {
+    std::vector<TarFile> files{{"appendonlydir/appendonly.aof.manifest", 0644, "m\n", "", 0, 0}};
+    TarStream stream(store, tar_of(files, engines::kEngineUid));
+    auto tar = co_await drain(stream);
+    EXPECT_TRUE(tar == engines::make_tar({{"appendonlydir/appendonly.aof.manifest", "m\n", 0644,
+                                           engines::kEngineUid, engines::kEngineUid}}));
+    EXPECT_EQ(tar.substr(108, 7), "0023421");  // the folder's uid: 10001
+  });
+}
+
 TEST(TarStream, ADamagedObjectNeverReachesTheTarsEnd) {
   auto store = std::make_shared<test::FakeObjectStore>();
   auto big = pattern(6 << 20, 5);

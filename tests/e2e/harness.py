@@ -393,6 +393,10 @@ def tarantool(script, *args, timeout=120):
     return r.stdout.strip()
 
 
+# A request a Tarantool database user may make (no Lua): answers "2" once authenticated.
+SQL_TWO = "return conn:execute('SELECT 1 + 1').rows[1][1]"
+
+
 def redis_cli(address, password, *args, port=6379):
     r = subprocess.run(["redis-cli", "--no-auth-warning", "-h", address, "-p", str(port),
                         "-a", password, *args], capture_output=True, text=True, timeout=30)

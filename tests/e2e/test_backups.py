@@ -255,26 +255,26 @@ class BackupsTest(LabTestCase):
         self.assertEqual(backup["source_role"], "replica")
 
         # Wipe, then restore: the same tuples, nothing written after the backup.
-        wiped = tarantool("tarantool_eval.lua", uri,
-                          "box.space.kv:truncate() box.space.kv:replace{0, 'after'} "
-                          "return box.space.kv:count()")
+        wiped = tarantool("tarantool_do.lua", uri,
+                          "conn:execute('TRUNCATE TABLE \"kv\"') conn.space.kv:replace{0, 'after'} "
+                          "return conn:execute('SELECT COUNT(*) FROM \"kv\"').rows[1][1]")
         self.assertEqual(wiped, "1")
         r = self.berth.cli("restore", "tbig", backup["id"])
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(tarantool("tarantool_count.lua", uri), str(KEYS))
-        self.assertEqual(tarantool("tarantool_eval.lua", uri,
-                                   "return box.space.kv:get(99999)[2]"), "value99999")
-        self.assertEqual(tarantool("tarantool_eval.lua", uri,
-                                   "return box.space.kv:get(0) == nil"), "true")
+        self.assertEqual(tarantool("tarantool_do.lua", uri,
+                                   "return conn.space.kv:get(99999)[2]"), "value99999")
+        self.assertEqual(tarantool("tarantool_do.lua", uri,
+                                   "return conn.space.kv:get(0) == nil"), "true")
         # The replica started over from an empty volume and joined the restored primary.
         view = self.berth.api("GET", "/v1/databases/tbig")
         replica = next(i for i in view["instances"] if i["role"] == "replica")
         wait_until(lambda: tarantool("tarantool_count.lua", replica_uri) == str(KEYS), 90,
                    "the replica re-seeded from the restored primary")
-        self.assertEqual(tarantool("tarantool_eval.lua", uri,
-                                   "box.space.kv:replace{0, 'new'} return 'written'"), "written")
-        wait_until(lambda: tarantool("tarantool_eval.lua", replica_uri,
-                                     "return box.space.kv:get(0) ~= nil") == "true", 30,
+        self.assertEqual(tarantool("tarantool_do.lua", uri,
+                                   "conn.space.kv:replace{0, 'new'} return 'written'"), "written")
+        wait_until(lambda: tarantool("tarantool_do.lua", replica_uri,
+                                     "return conn.space.kv:get(0) ~= nil") == "true", 30,
                    "the replica to follow the restored primary")
 
         # Into a new database, whose password differs from the backed-up one.

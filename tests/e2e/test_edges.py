@@ -81,6 +81,8 @@ class EdgesTest(unittest.TestCase):
                       if line.startswith("berth_api_request_duration_seconds_count")
                       and 'route="/v1/databases"' in line and 'method="POST"' in line]
         self.assertTrue(any('code="401"' in line for line in counts), counts)
+        # And so do those refused for their length, unread, by the listener itself.
+        self.assertTrue(any('code="413"' in line for line in counts), counts)
 
     def test_two_thousand_idle_connections_do_not_stop_the_api(self):
         idle = []

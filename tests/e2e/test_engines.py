@@ -318,22 +318,22 @@ class EnginesTest(LabTestCase):
                                    f"berth:{db['password']}@{replica['address']}:3301"), "10000")
         # A replica is read-only: the user's writes go to the primary only.
         self.assertIn("read-only", tarantool(
-            "tarantool_eval.lua", f"berth:{db['password']}@{replica['address']}:3301",
-            "box.space.kv:replace{1, 'x'}"))
+            "tarantool_do.lua", f"berth:{db['password']}@{replica['address']}:3301",
+            "conn.space.kv:replace{1, 'x'}"))
         # A planned switchover: the replica takes over with every tuple, and takes writes.
         r = self.berth.cli("switchover", "tt")
         self.assertEqual(r.returncode, 0, r.stderr)
         view = self.berth.api("GET", "/v1/databases/tt")
         now = next(i for i in view["instances"] if i["role"] == "primary")
         self.assertEqual(now["n"], replica["n"])
-        wait_until(lambda: tarantool("tarantool_eval.lua", uri,
-                                     "box.space.kv:replace{10001, 'after'} return 'written'")
+        wait_until(lambda: tarantool("tarantool_do.lua", uri,
+                                     "conn.space.kv:replace{10001, 'after'} return 'written'")
                    == "written", 10, "writes at the database address after the switchover")
         self.assertEqual(tarantool("tarantool_count.lua", uri), "10001")
         # Growing is in place; shrinking memtx_memory is not possible while Tarantool runs.
         r = self.berth.cli("update", "tt", "--memory", "192M", "--json")
         self.assertEqual(r.returncode, 0, r.stderr)
-        memtx = tarantool("tarantool_eval.lua", uri, "return box.cfg.memtx_memory")
+        memtx = tarantool("tarantool_do.lua", uri, "return conn:call('berth.status')[8]")
         self.assertEqual(int(memtx), 192 * 1024 * 1024 * 70 // 100)
         status, body = self.berth.request("PATCH", "/v1/databases/tt", {"memory_mb": 96})
         self.assertEqual(status, 409, body)
@@ -397,13 +397,13 @@ class EnginesTest(LabTestCase):
                    60, "the lost instance re-created as a replica")
         # Re-created under its old replica id: a replica set has only 31, and a database fails
         # over many times in its life.
-        self.assertEqual(tarantool("tarantool_eval.lua", uri, "return box.space._cluster:len()"),
+        self.assertEqual(tarantool("tarantool_do.lua", uri, "return #conn.space._cluster:select{}"),
                          "2")
         # Exactly one writable instance, asked at each instance's own address: the promoted one.
         instances = self.berth.api("GET", "/v1/databases/ledger")["instances"]
         writable = [i["n"] for i in instances if tarantool(
-            "tarantool_eval.lua", f"berth:{db['password']}@{i['address']}:3301",
-            "return box.info.ro") == "false"]
+            "tarantool_do.lua", f"berth:{db['password']}@{i['address']}:3301",
+            "return conn:call('berth.status')[1]") == "false"]
         self.assertEqual(writable, [i["n"] for i in instances if i["role"] == "primary"])
         os.unlink(log.name)
         os.unlink(stop)
@@ -421,10 +421,10 @@ class EnginesTest(LabTestCase):
         host = self.lab.host(old_primary["host"])
         own = f"berth:{db['password']}@{old_primary['address']}:3301"
         # The leader asks for a replica's acknowledgement once the replica is in sync.
-        wait_until(lambda: tarantool("tarantool_eval.lua", own, "return berth.min_replicas") ==
-                   "1", 30, "the primary told to wait for its replica")
-        tarantool("tarantool_eval.lua", uri, "box.schema.space.create('probe', "
-                  "{if_not_exists = true}):create_index('pk', {if_not_exists = true})")
+        wait_until(lambda: tarantool("tarantool_do.lua", own, "return conn:call('berth.status')[10]")
+                   == "1", 30, "the primary told to wait for its replica")
+        tarantool("tarantool_do.lua", uri, "return conn:execute('CREATE TABLE IF NOT EXISTS "
+                  "\"probe\" (\"id\" UNSIGNED PRIMARY KEY, \"v\" SCALAR)').row_count")
         container = next(c["Id"] for c in host.dockerd.containers()
                          if c["Labels"].get("berth.instance") == f"{db['id']}/{old_primary['n']}")
         inside = host.writer_inside("tarantool", db["password"], container_id=container)
@@ -437,7 +437,7 @@ class EnginesTest(LabTestCase):
             # The first write the database address takes after the cut: the promoted replica's.
             def first_write_after_the_cut():
                 try:
-                    r = tarantool("tarantool_eval.lua", uri, "box.space.probe:replace{2} "
+                    r = tarantool("tarantool_do.lua", uri, "conn.space.probe:replace{2, 0} "
                                   "return 'taken'", 0.3, timeout=10)
                 except AssertionError:  # not reached: the address is still on the cut host
                     return None
@@ -446,8 +446,8 @@ class EnginesTest(LabTestCase):
                                      interval=0.05)
             # The new primary takes writes on, while the writer inside goes on trying the old.
             for n in range(3, 13):
-                self.assertEqual(tarantool("tarantool_eval.lua", uri, f"box.space.probe:"
-                                           f"replace{{{n}}} return 'taken'", 1), "taken")
+                self.assertEqual(tarantool("tarantool_do.lua", uri, f"conn.space.probe:"
+                                           f"replace{{{n}, 0}} return 'taken'", 1), "taken")
         finally:
             inside.kill()
             out = inside.communicate()[0]
@@ -468,8 +468,8 @@ class EnginesTest(LabTestCase):
             instances = self.berth.api("GET", "/v1/databases/alone")["instances"]
             try:
                 writable = [i["n"] for i in instances if tarantool(
-                    "tarantool_eval.lua", f"berth:{db['password']}@{i['address']}:3301",
-                    "return box.info.ro", 1) == "false"]
+                    "tarantool_do.lua", f"berth:{db['password']}@{i['address']}:3301",
+                    "return conn:call('berth.status')[1]", 1) == "false"]
             except AssertionError:
                 return False
             return writable == [i["n"] for i in instances if i["role"] == "primary"]

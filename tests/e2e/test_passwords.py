@@ -5,7 +5,7 @@ restarted afterwards comes back with the new one, and bad input changes nothing.
 import json
 import os
 
-from harness import redis_cli, tarantool, wait_until
+from harness import SQL_TWO, redis_cli, tarantool, wait_until
 from lab import LabTestCase
 from test_engines import MemcachedBinary
 
@@ -94,8 +94,8 @@ class PasswordRotationTest(LabTestCase):
 
         def tnt_uri(password, address=tnt["address"]):
             return f"berth:{password}@{address}:3301"
-        wait_until(lambda: tarantool("tarantool_eval.lua", tnt_uri(tnt["password"]),
-                                     "return 1 + 1") == "2", 60, "tarantool with its password")
+        wait_until(lambda: tarantool("tarantool_do.lua", tnt_uri(tnt["password"]), SQL_TWO) == "2",
+                   60, "tarantool with its password")
 
         def mc_auth(password):
             return MemcachedBinary.auth_once(mc["address"], "berth", password)
@@ -107,14 +107,14 @@ class PasswordRotationTest(LabTestCase):
         containers = self.container_ids(tnt["id"]) + self.container_ids(mc["id"])
 
         new = self.rotate("rot-tnt")["password"]
-        self.assertEqual(tarantool("tarantool_eval.lua", tnt_uri(new), "return 40 + 2"), "42")
+        self.assertEqual(tarantool("tarantool_do.lua", tnt_uri(new), SQL_TWO), "2")
         with self.assertRaises(AssertionError):
-            tarantool("tarantool_eval.lua", tnt_uri(tnt["password"]), "return 1")
+            tarantool("tarantool_do.lua", tnt_uri(tnt["password"]), SQL_TWO)
         # The replica has it from its primary (the user replicates); the old one fails there.
-        self.assertEqual(tarantool("tarantool_eval.lua", tnt_uri(new, replica["address"]),
-                                   "return 7"), "7")
+        self.assertEqual(tarantool("tarantool_do.lua", tnt_uri(new, replica["address"]), SQL_TWO),
+                         "2")
         with self.assertRaises(AssertionError):
-            tarantool("tarantool_eval.lua", tnt_uri(tnt["password"], replica["address"]), "return 1")
+            tarantool("tarantool_do.lua", tnt_uri(tnt["password"], replica["address"]), SQL_TWO)
 
         new_mc = self.rotate("rot-mc")["password"]
         self.assertEqual(mc_auth(new_mc), 0)

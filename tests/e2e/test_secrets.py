@@ -7,7 +7,7 @@ import os
 import subprocess
 import unittest
 
-from harness import BERTH, Lab, Process, redis_cli, tarantool, wait_until
+from harness import BERTH, SQL_TWO, Lab, Process, redis_cli, tarantool, wait_until
 from test_engines import MemcachedBinary
 
 
@@ -55,11 +55,11 @@ class SecretsTest(unittest.TestCase):
         wait_until(lambda: redis_cli(redis["address"], redis["password"], "set", "k", "v") == "OK",
                    30, "redis to take a write with its password")
         uri = f"berth:{tnt['password']}@{tnt['address']}:3301"
-        wait_until(lambda: tarantool("tarantool_eval.lua", uri, "return 1 + 1") == "2", 60,
+        wait_until(lambda: tarantool("tarantool_do.lua", uri, SQL_TWO) == "2", 60,
                    "tarantool to answer with its password")
         wrong = f"berth:not-the-password@{tnt['address']}:3301"
         with self.assertRaises(AssertionError):  # refused at the connection's authentication
-            tarantool("tarantool_eval.lua", wrong, "return 1")
+            tarantool("tarantool_do.lua", wrong, SQL_TWO)
 
         def memcached_auth(password):
             return MemcachedBinary.auth_once(mc["address"], "berth", password)
@@ -73,6 +73,28 @@ class SecretsTest(unittest.TestCase):
             self.assertEqual(host["CapDrop"], ["ALL"], c["Names"])
             self.assertIn("no-new-privileges:true", host["SecurityOpt"], c["Names"])
             self.assertGreater(host["PidsLimit"] or 0, 0, c["Names"])
+            # Not root, and nothing writable but its volumes (its data, its secrets).
+            seen = self.dockerd.inspect(c["Id"])
+            self.assertTrue(host["ReadonlyRootfs"], c["Names"])
+            self.assertEqual(seen["Config"]["User"], "10001:10001", c["Names"])
+            with open(f"/proc/{seen['State']['Pid']}/status") as f:
+                uids = next(line for line in f if line.startswith("Uid:")).split()[1:]
+            self.assertEqual(set(uids), {"10001"}, c["Names"])
+        # The Tarantool user is a database user, not super: SQL and data, no Lua, no grants.
+        self.assertEqual(tarantool(
+            "tarantool_do.lua", uri,
+            "conn:execute('CREATE TABLE \"t\" (\"id\" UNSIGNED PRIMARY KEY, \"v\" SCALAR)') "
+            "conn:ping() conn.space.t:insert{1, 'one'} "
+            "return conn:execute('SELECT \"v\" FROM \"t\"').rows[1][1]"), "one")
+        for lua in ("return require('socket').tcp_connect('10.0.0.1', 2379)",
+                    "return io.open('/run/berth/password'):read('*a')"):
+            self.assertIn("Execute access to universe", tarantool("tarantool_eval.lua", uri, lua))
+        for call in ("'box.schema.user.grant', {'berth', 'super'}",
+                     "'box.schema.user.passwd', {'admin', 'x'}", "'box.snapshot'"):
+            self.assertIn("denied", tarantool("tarantool_do.lua", uri, f"return conn:call({call})"))
+        self.assertIn("Grant access to universe", tarantool(
+            "tarantool_do.lua", uri, "local id = conn.space._user.index.name:get{'berth'}[1] "
+            "return conn.space._priv:update({id, 'universe', 0}, {{'=', 5, 4294967295}})"))
         # docker inspect: command, arguments, environment, labels, everything it shows.
         for c in self.dockerd.containers():
             shown = json.dumps(self.dockerd.inspect(c["Id"])).encode()

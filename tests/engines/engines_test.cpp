@@ -2,6 +2,7 @@
 // and the generated Tarantool script.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -103,6 +104,38 @@ TEST(Engines, NoContainerSpecHoldsThePassword) {
     }
     EXPECT_TRUE(in_a_secret_file) << a.engine << " reads its password from nowhere";
   }
+}
+
+TEST(Engines, EveryContainerRunsAsTheEngineUserOnAReadOnlyRoot) {
+  model::Allocation a;
+  a.database_id = "a49ad7d5d02f";
+  a.memory_mb = 256;
+  a.password = "s3cret-Pa55word-XYZ";
+  for (auto* engine : all_engines()) {
+    a.engine = engine->name();
+    auto spec = engine->container_spec(a);
+    EXPECT_EQ(spec.user, "10001:10001") << a.engine;
+    EXPECT_TRUE(spec.read_only_rootfs) << a.engine;
+    EXPECT_TRUE(spec.drop_capabilities && spec.no_new_privileges) << a.engine;
+    EXPECT_GT(spec.pids_limit, 0) << a.engine;
+    // Its secrets in a volume of its own (written while the root is read-only), the image's
+    // folder there the engine user's, as is every secret file.
+    EXPECT_EQ(spec.scratch_volumes, std::vector<std::string>{kSecretDir}) << a.engine;
+    auto recipe = engine->image_recipe();
+    EXPECT_NE(
+        std::find(recipe.engine_directories.begin(), recipe.engine_directories.end(), kSecretDir),
+        recipe.engine_directories.end())
+        << a.engine;
+    for (auto& [volume, path] : spec.volumes)
+      EXPECT_NE(std::find(recipe.engine_directories.begin(), recipe.engine_directories.end(), path),
+                recipe.engine_directories.end())
+          << a.engine << " cannot write " << path;
+    for (auto& f : engine->secret_files(a)) EXPECT_EQ(f.uid, kEngineUid) << f.path;
+    // The tar the agent puts into that volume names the files inside it.
+    auto files = read_tar(secrets_tar(engine->secret_files(a)));
+    for (auto& [path, content] : files) EXPECT_EQ(path.find('/'), std::string::npos) << path;
+  }
+  EXPECT_THROW(secrets_tar({{"/etc/passwd", "x", 0600}}), std::logic_error);
 }
 
 TEST(Tarantool, AnInstanceNumberKeepsItsUuidAcrossReCreations) {

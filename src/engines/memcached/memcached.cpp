@@ -45,7 +45,7 @@ std::vector<std::string> MemcachedEngine::notes(bool has_password) const {
 
 namespace {
 const char* const kSaslDir = "/etc/berth-sasl";
-const char* const kSaslDb = "/tmp/sasldb";
+const std::string kSaslDb = kSecretDir + "/sasldb";
 const char* const kPlugins = "/usr/lib/x86_64-linux-gnu/sasl2";
 }  // namespace
 
@@ -59,14 +59,14 @@ std::string MemcachedEngine::connect_command(const std::string& address, int por
 ImageRecipe MemcachedEngine::image_recipe() const {
   ImageRecipe r;
   r.repo = "berth/memcached";
-  r.tag = version().empty() ? "" : version() + "-sasl";
+  r.tag = version().empty() ? "" : version() + "-sasl2";  // sasl2: its database in kSecretDir
   // A shell and saslpasswd2 make the password database at start; Cyrus SASL's PLAIN mechanism
   // and sasldb plugins check it.
   r.binaries = {"/usr/bin/memcached", "/bin/sh", "/usr/sbin/saslpasswd2",
                 std::string(kPlugins) + "/libplain.so", std::string(kPlugins) + "/libsasldb.so"};
-  r.directories = {"/tmp"};
+  r.engine_directories = {kSecretDir};
   r.files = {{std::string(kSaslDir) + "/memcached.conf",
-              "mech_list: plain\nsasldb_path: " + std::string(kSaslDb) + "\n", 0644}};
+              "mech_list: plain\nsasldb_path: " + kSaslDb + "\n", 0644}};
   r.changes = {R"(CMD ["/usr/bin/memcached"])"};
   return r;
 }
@@ -76,9 +76,7 @@ int64_t MemcachedEngine::item_memory_mb(int64_t memory_mb) {
 }
 
 docker::ContainerSpec MemcachedEngine::container_spec(const model::Allocation& a) const {
-  docker::ContainerSpec spec;
-  spec.name = container_name(a);
-  spec.image = a.image.empty() ? image_recipe().reference() : a.image;
+  auto spec = base_container_spec(*this, a);
   std::string memcached =
       "/usr/bin/memcached --port=" + std::to_string(a.port) +
       " --udp-port=0 --memory-limit=" + std::to_string(item_memory_mb(a.memory_mb)) +
@@ -90,18 +88,15 @@ docker::ContainerSpec MemcachedEngine::container_spec(const model::Allocation& a
     // environment (docker inspect shows both).
     spec.env = {"SASL_CONF_PATH=" + std::string(kSaslDir)};
     spec.cmd = {"/bin/sh", "-c",
-                "/usr/sbin/saslpasswd2 -p -c -f " + std::string(kSaslDb) + " -a memcached " +
-                    user() + " < " + kSecretDir + "/password && exec " + memcached +
-                    " --enable-sasl"};
+                "/usr/sbin/saslpasswd2 -p -c -f " + kSaslDb + " -a memcached " + user() + " < " +
+                    kSecretDir + "/password && exec " + memcached + " --enable-sasl"};
   }
-  spec.memory_bytes = a.memory_mb * 1024 * 1024;
-  spec.user = "65534:65534";  // memcached will not run as root
   return spec;
 }
 
 std::vector<RootfsFile> MemcachedEngine::secret_files(const model::Allocation& a) const {
   if (a.password.empty()) return {};
-  return {{kSecretDir + "/password", a.password, 0600, 65534, 65534}};  // memcached's user
+  return {{kSecretDir + "/password", a.password, 0600, kEngineUid, kEngineUid}};
 }
 
 boost::asio::awaitable<std::vector<RootfsFile>> MemcachedEngine::password_files(
@@ -130,7 +125,7 @@ boost::asio::awaitable<std::vector<RootfsFile>> MemcachedEngine::password_files(
   std::filesystem::remove_all(dir, ignored);
   if (made.exit_code != 0 || sasldb.empty())
     throw std::runtime_error("saslpasswd2 failed: " + made.output);
-  files.push_back({kSaslDb, sasldb, 0600, 65534, 65534});
+  files.push_back({kSaslDb, sasldb, 0600, kEngineUid, kEngineUid});
   co_return files;
 }
 

@@ -30,9 +30,11 @@ ImageRecipe RedisEngine::image_recipe() const {
   ImageRecipe r;
   r.repo = "berth/redis";
   // redis-check-rdb (the same binary, named so) verifies backups in a scratch container.
-  r.tag = version().empty() ? "" : version() + "-2";
+  // -3: run as the engine user, its folders its own.
+  r.tag = version().empty() ? "" : version() + "-3";
   r.binaries = {"/usr/bin/redis-server", "/usr/bin/redis-check-rdb"};
-  r.directories = {"/data", "/tmp"};
+  r.directories = {"/tmp"};
+  r.engine_directories = {"/data", kSecretDir};
   r.changes = {R"(CMD ["/usr/bin/redis-server"])", "WORKDIR /data"};
   return r;
 }
@@ -47,9 +49,7 @@ int64_t RedisEngine::maxmemory_bytes(int64_t memory_mb) {
 }
 
 docker::ContainerSpec RedisEngine::container_spec(const model::Allocation& a) const {
-  docker::ContainerSpec spec;
-  spec.name = container_name(a);
-  spec.image = a.image.empty() ? image_recipe().reference() : a.image;
+  auto spec = base_container_spec(*this, a);
   // clang-format off
   spec.cmd = {"/usr/bin/redis-server",
               kSecretDir + "/redis.conf",  // the password: never on the command line
@@ -69,7 +69,6 @@ docker::ContainerSpec RedisEngine::container_spec(const model::Allocation& a) co
               // fresh or restarted container never takes a write that its role does not allow.
               "--replicaof", "127.0.0.1", "1"};
   // clang-format on
-  spec.memory_bytes = a.memory_mb * 1024 * 1024;
   spec.volumes[volume_name(a)] = "/data";
   return spec;
 }
@@ -83,7 +82,7 @@ std::vector<RootfsFile> RedisEngine::secret_files(const model::Allocation& a) co
   }
   quoted += "\"";
   return {{kSecretDir + "/redis.conf", "requirepass " + quoted + "\nmasterauth " + quoted + "\n",
-           0600}};
+           0600, kEngineUid, kEngineUid}};
 }
 
 boost::asio::awaitable<std::string> RedisEngine::call(

@@ -49,10 +49,26 @@ box.cfg{
   replication_timeout = 0.3,
   log_level = 5,
 }
+-- berth's own functions (the agent's and the controller's calls), run with their owner's
+-- rights (setuid); berth.wait is for the users' own writes.
+local functions = {'berth.status', 'berth.apply', 'berth.pause', 'berth.resume', 'berth.resize',
+                   'berth.backup', 'berth.passwd', 'berth.wait'}
 if setup then
   box.schema.user.create(cfg.user, {password = cfg.password, if_not_exists = true})
   box.schema.user.passwd(cfg.user, cfg.password)
-  box.schema.user.grant(cfg.user, 'super', nil, nil, {if_not_exists = true})
+  -- A database user's rights, not super's: data and schema (SQL, or the binary protocol's
+  -- requests), replication, berth's functions; no Lua (eval, calls, functions of its own),
+  -- no users or grants. A backup taken before had the user super: taken away here.
+  box.schema.user.revoke(cfg.user, 'super', nil, nil, {if_exists = true})
+  box.schema.user.grant(cfg.user, 'replication', nil, nil, {if_not_exists = true})
+  for _, kind in ipairs({'space', 'sequence'}) do
+    box.schema.user.grant(cfg.user, 'read,write,create,alter,drop', kind, nil,
+                          {if_not_exists = true})
+  end
+  for _, name in ipairs(functions) do
+    box.schema.func.create(name, {setuid = true, if_not_exists = true})
+    box.schema.user.grant(cfg.user, 'execute', 'function', name, {if_not_exists = true})
+  end
   box.cfg{read_only = true}
 end
 if restored then fio.unlink('/data/berth-restored') end
@@ -177,6 +193,12 @@ function berth.backup()
   local snaps = fio.glob(box.cfg.memtx_dir .. '/*.snap')
   table.sort(snaps)
   return snaps[#snaps]
+end
+
+-- A rotation: the database user's new password (the user replicates to the replicas).
+function berth.passwd(password)
+  box.schema.user.passwd(cfg.user, password)
+  return true
 end
 
 function berth.resize(memtx_memory)

@@ -54,9 +54,10 @@ std::string TarantoolEngine::version() const {
 ImageRecipe TarantoolEngine::image_recipe() const {
   ImageRecipe r;
   r.repo = "berth/tarantool";
-  r.tag = version();
+  r.tag = version().empty() ? "" : version() + "-2";  // -2: run as the engine user
   r.binaries = {"/usr/bin/tarantool"};
-  r.directories = {"/data", "/tmp"};
+  r.directories = {"/tmp"};
+  r.engine_directories = {"/data", kSecretDir};
   r.changes = {R"(CMD ["/usr/bin/tarantool"])", "WORKDIR /data"};
   return r;
 }
@@ -95,15 +96,12 @@ std::string TarantoolEngine::init_script(const model::Allocation& a) {
 }
 
 std::vector<RootfsFile> TarantoolEngine::secret_files(const model::Allocation& a) const {
-  return {{kSecretDir + "/password", a.password, 0600}};
+  return {{kSecretDir + "/password", a.password, 0600, kEngineUid, kEngineUid}};
 }
 
 docker::ContainerSpec TarantoolEngine::container_spec(const model::Allocation& a) const {
-  docker::ContainerSpec spec;
-  spec.name = container_name(a);
-  spec.image = a.image.empty() ? image_recipe().reference() : a.image;
+  auto spec = base_container_spec(*this, a);
   spec.cmd = {"/usr/bin/tarantool", "-e", init_script(a)};
-  spec.memory_bytes = a.memory_mb * 1024 * 1024;
   spec.volumes[volume_name(a)] = "/data";
   return spec;
 }
@@ -114,14 +112,23 @@ boost::asio::awaitable<void> TarantoolEngine::set_password(boost::asio::any_io_e
                                                            const std::string& next) const {
   // The user is in the _user space, which replicates: set on the primary, a replica has it
   // moments later and refuses the change itself (it is read-only).
-  std::vector<iproto::Value> args{iproto::Value::of(user()), iproto::Value::of(next)};
-  try {
-    co_await iproto::call(executor, ip, port, user(), current, "box.schema.user.passwd", args,
-                          std::chrono::milliseconds(3000));
-  } catch (const util::ExchangeError&) {
-    throw;
-  } catch (const std::runtime_error& e) {
-    if (std::string(e.what()).find("read-only") == std::string::npos) throw;
+  std::vector<iproto::Value> args{iproto::Value::of(next)};
+  std::string function = "berth.passwd";
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    try {
+      co_await iproto::call(executor, ip, port, user(), current, function, args,
+                            std::chrono::milliseconds(3000));
+      co_return;
+    } catch (const util::ExchangeError&) {
+      throw;
+    } catch (const std::runtime_error& e) {
+      std::string what = e.what();
+      if (what.find("read-only") != std::string::npos) co_return;
+      // An instance started before berth.passwd was (its user is super): the plain call.
+      if (attempt > 0 || what.find("is not defined") == std::string::npos) throw;
+      function = "box.schema.user.passwd";
+      args.insert(args.begin(), iproto::Value::of(user()));
+    }
   }
 }
 

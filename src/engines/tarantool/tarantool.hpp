@@ -24,8 +24,9 @@ class TarantoolEngine : public Engine {
   std::string user() const override { return "berth"; }
   std::string connect_command(const std::string& address, int port,
                               const std::string& password) const override {
-    return "tarantoolctl connect " + user() + ":" + password + "@" + address + ":" +
-           std::to_string(port);
+    // Not `tarantoolctl connect`: its console evaluates Lua, which the user may not.
+    return "tarantool -i -e \"conn = require('net.box').connect('" + user() + ":" + password + "@" +
+           address + ":" + std::to_string(port) + "')\"";
   }
   ImageRecipe image_recipe() const override;
   docker::ContainerSpec container_spec(const model::Allocation& allocation) const override;

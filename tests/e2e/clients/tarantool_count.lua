@@ -2,7 +2,8 @@
 local netbox = require('net.box')
 local conn = netbox.connect(arg[1], {wait_connected = 5})
 if not conn:is_connected() then print(-1) os.exit(0) end
-local ok, n = pcall(conn.eval, conn, 'local s = box.space[...] return s and s:count() or -1',
-                    {arg[2] or 'kv'})
-print(ok and n or -1)
+local name = arg[2] or 'kv'
+if conn.space[name] == nil then print(-1) os.exit(0) end
+local ok, r = pcall(conn.execute, conn, 'SELECT COUNT(*) FROM "' .. name .. '"')
+print(ok and r.rows[1][1] or -1)
 os.exit(0)
