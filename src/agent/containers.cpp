@@ -135,16 +135,19 @@ asio::awaitable<void> Reconciler::create_container(const Allocation& a, const st
   if (!engine) throw std::runtime_error("unknown engine " + a.engine);
   co_await ensure_network();
   co_await ensure_image(a);
+  auto owner = model::keys::instance_owner(a.database_id, a.n);
+  auto restore = pending_restore_.find(owner);
   // An instance moved off a live host keeps its address: until its old container is gone (the
   // drained host's agent removes it), a second one at that address would split the LAN's
   // traffic between two machines. Wait for the next pass instead. (Re-created away from a lost
-  // host, it has a new address: the controller never hands out one a lost host may hold.)
-  if (options_.macvlan() && co_await hostnet_.answered_on_lan(a.ip))
+  // host, it has a new address: the controller never hands out one a lost host may hold.) A
+  // restore's old container was this host's, removed by this agent: no need to ask the LAN
+  // (the asking takes 0.4 s when nothing answers).
+  if (options_.macvlan() && restore == pending_restore_.end() &&
+      co_await hostnet_.answered_on_lan(a.ip))
     throw std::runtime_error("address " + a.ip +
                              " still answers on the LAN (the instance's old container is not "
                              "gone yet): waiting for it");
-  auto owner = model::keys::instance_owner(a.database_id, a.n);
-  auto restore = pending_restore_.find(owner);
   if (restore != pending_restore_.end()) volume = restore->second->volume;
   if (volume.empty()) volume = co_await live_volume(a);
   auto spec = engine->container_spec(a);
