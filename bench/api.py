@@ -13,7 +13,8 @@ wrk on the same machine, keep-alive, with the admin token:
 - the same two with a project token (viewer of the project `default`, where the records are):
   api_get_project_rps=, api_get_project_ratio= (to the admin token's), api_list_project_p99_ms=
 - floors in the same run: GET /v1/health (no token, no lookup) and etcd's own /v3/kv/range
-  of one key: health_rps=, etcd_range_rps=, and the ratios of api_get_rps to both.
+  of one key (a plain etcd beside it: wrk has no client certificate): health_rps=,
+  etcd_range_rps=, and the ratios of api_get_rps to both.
 Each figure is the median of RUNS (3) runs of DURATION (10) seconds, taken in rounds."""
 import base64
 import http.client
@@ -29,7 +30,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "e2e"))
-from harness import Berth, Etcd  # noqa: E402
+from harness import Berth, Etcd, EtcdTls, Process, free_port, wait_until  # noqa: E402
 
 COUNT = int(os.environ.get("COUNT", "1000"))
 RUNS = int(os.environ.get("RUNS", "3"))
@@ -53,11 +54,18 @@ class EtcdWriter:
     """Puts keys through etcd's JSON gateway, many to a transaction, over one connection."""
 
     def __init__(self, endpoint):
-        self.conn = http.client.HTTPConnection(endpoint.split("//")[1], timeout=30)
+        # etcd as the lab starts it: TLS with a client certificate, and signed in as root.
+        self.conn = http.client.HTTPSConnection(endpoint.split("//")[1], timeout=30,
+                                                context=EtcdTls.client_context())
+        self.headers = {"Content-Type": "application/json"}
         self.ops = []
+        with open(EtcdTls.password_file("root")) as f:
+            password = f.read().strip()
+        self.headers["Authorization"] = self.call("/v3/auth/authenticate",
+                                                  {"name": "root", "password": password})["token"]
 
     def call(self, path, body):
-        self.conn.request("POST", path, json.dumps(body), {"Content-Type": "application/json"})
+        self.conn.request("POST", path, json.dumps(body), self.headers)
         r = self.conn.getresponse()
         payload = r.read()
         if r.status != 200:
@@ -203,9 +211,31 @@ def wrk(url, threads, connections, headers=(), script=None):
     return rps, float(value) * UNITS_MS[unit]
 
 
+def plain_etcd(workdir, key, value):
+    """The floor's etcd: the same etcd on this machine, plain and open, as wrk has no client
+    certificate. The server's own etcd pays TLS and sign-in besides: a floor on the fast side."""
+    d = os.path.join(workdir, "etcd-floor")
+    port, peer = free_port(), free_port()
+    url, peer_url = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{peer}"
+    proc = Process(["etcd", "--name", "floor", "--data-dir", d + "/data",
+                    "--listen-client-urls", url, "--advertise-client-urls", url,
+                    "--listen-peer-urls", peer_url, "--initial-advertise-peer-urls", peer_url,
+                    "--initial-cluster", f"floor={peer_url}", "--log-level", "warn"], d + ".log")
+
+    def put():
+        try:
+            conn = http.client.HTTPConnection(f"127.0.0.1:{port}", timeout=2)
+            conn.request("POST", "/v3/kv/put", json.dumps({"key": b64(key), "value": b64(value)}))
+            return conn.getresponse().status == 200
+        except OSError:
+            return False
+    wait_until(put, 20, "the floor's etcd to take a key")
+    return proc, url
+
+
 def main():
     workdir = tempfile.mkdtemp(prefix="berth-test-apibench-")
-    etcd = berth = None
+    etcd = berth = floor = None
     try:
         etcd = Etcd(workdir)
         names = load(etcd.endpoint, COUNT)
@@ -218,6 +248,7 @@ def main():
         if one["name"] != names[0] or not one["instances"]:
             raise RuntimeError(f"unexpected view of {names[0]}: {one}")
         get_lua, range_lua = write_scripts(workdir, names, "/berth/names/" + names[0])
+        floor, floor_url = plain_etcd(workdir, "/berth/names/" + names[0], one["id"])
         auth = ["Authorization: Bearer " + berth.token]
         viewer = berth.api("POST", "/v1/tokens", {"project": "default", "role": "viewer",
                                                   "name": "bench"})
@@ -230,7 +261,7 @@ def main():
             runs["get_project"].append(wrk(berth.url + "/", 2, 32, project_auth, get_lua))
             runs["list_project"].append(wrk(berth.url + "/v1/databases", 1, 4, project_auth))
             runs["health"].append(wrk(berth.url + "/v1/health", 2, 32))
-            runs["etcd"].append(wrk(etcd.endpoint + "/v3/kv/range", 2, 32, (), range_lua))
+            runs["etcd"].append(wrk(floor_url + "/v3/kv/range", 2, 32, (), range_lua))
 
         def median(kind, i):
             return statistics.median(r[i] for r in runs[kind])
@@ -248,6 +279,8 @@ def main():
         print(f"api_get_health_ratio={get_rps / health_rps:.2f} ratio")
         print(f"api_get_etcd_ratio={get_rps / etcd_rps:.2f} ratio", flush=True)
     finally:
+        if floor:
+            floor.stop()
         if berth:
             berth.stop()
         if etcd:
