@@ -86,7 +86,7 @@ class SecretsTest(unittest.TestCase):
             "conn:execute('CREATE TABLE \"t\" (\"id\" UNSIGNED PRIMARY KEY, \"v\" SCALAR)') "
             "conn:ping() conn.space.t:insert{1, 'one'} "
             "return conn:execute('SELECT \"v\" FROM \"t\"').rows[1][1]"), "one")
-        for lua in ("return require('socket').tcp_connect('10.0.0.1', 2379)",
+        for lua in ("return require('socket').tcp_connect('10.0.0.1', 2379, 0.5)",
                     "return io.open('/run/berth/password'):read('*a')"):
             self.assertIn("Execute access to universe", tarantool("tarantool_eval.lua", uri, lua))
         for call in ("'box.schema.user.grant', {'berth', 'super'}",
