@@ -198,7 +198,7 @@ asio::awaitable<engines::Engine::Verification> TaskRunner::verify_backup(
     spec.cmd = command;
     spec.memory_bytes = a.memory_mb * 1024 * 1024;
     spec.network = "none";
-    spec.user = std::to_string(engines::kEngineUid);  // the backup's bytes are not trusted
+    spec.user = engines::kEngineUser;  // the backup's bytes are not trusted
     spec.restart_policy = "no";
     spec.labels["berth.verify"] = task_id;         // no host label: the reconciler leaves it alone
     co_await docker_.container_remove(spec.name);  // one left by an earlier attempt

@@ -38,7 +38,7 @@ docker::ContainerSpec base_container_spec(const Engine& engine, const model::All
   spec.name = container_name(a);
   spec.image = a.image.empty() ? engine.image_recipe().reference() : a.image;
   spec.memory_bytes = a.memory_mb * 1024 * 1024;
-  spec.user = std::to_string(kEngineUid) + ":" + std::to_string(kEngineUid);
+  spec.user = kEngineUser;
   spec.read_only_rootfs = true;
   spec.scratch_volumes = {kSecretDir};
   return spec;

@@ -11,6 +11,9 @@ namespace berth::engines {
 // The user every engine runs as (by number: the images hold no user database). Its data and
 // secret folders are its own; nothing else in a container is writable by it.
 inline constexpr int kEngineUid = 10001;
+// As Docker's User takes it: uid:gid.
+inline const std::string kEngineUser =
+    std::to_string(kEngineUid) + ":" + std::to_string(kEngineUid);
 
 struct RootfsFile {
   std::string path;  // absolute path inside the image

@@ -186,6 +186,12 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     co_return sent == source.size;
   }
 
+  // 413, said to options.refused too: the listener answers it without the handler.
+  Response too_large(const ServerRequest& request) const {
+    if (options.refused) options.refused(request, 413);
+    return refusal(413, "request body too large");
+  }
+
   // Answers one request, its header read; false when the connection must close.
   template <class Stream>
   asio::awaitable<bool> answer(Stream& stream, beast::flat_buffer& buffer,
@@ -198,10 +204,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     std::optional<Response> early;
     if (options.admit) early = co_await options.admit(request);
     auto length = parser.content_length();
-    if (!early && length && *length > options.max_body_bytes) {
-      early = refusal(413, "request body too large");
-      if (options.refused) options.refused(request, 413);
-    }
+    if (!early && length && *length > options.max_body_bytes) early = too_large(request);
     if (early) {
       // The body stays unread: the connection goes on only if there is none.
       bool go_on = keep_alive && parser.is_done();
@@ -221,9 +224,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       auto [ec, n] =
           co_await bhttp::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
       if (ec == bhttp::error::body_limit) {
-        if (options.refused) options.refused(request, 413);
-        auto too_large = refusal(413, "request body too large");
-        co_await write(stream, too_large, version, false);
+        auto refused = too_large(request);
+        co_await write(stream, refused, version, false);
         co_return false;
       }
       if (ec) co_return false;

@@ -183,31 +183,36 @@ class EtcdUsers:
 def etcd_healthy(endpoint):
     """Whether the etcd member at endpoint says it is healthy, asked as berth would."""
     try:
-        with urllib.request.urlopen(endpoint + "/health", timeout=1,
-                                    context=EtcdTls.client_context()) as r:
+        context = EtcdTls.client_context() if endpoint.startswith("https:") else None
+        with urllib.request.urlopen(endpoint + "/health", timeout=1, context=context) as r:
             return r.status == 200 and b'"true"' in r.read()
     except OSError:
         return False
 
 
 class Etcd(EtcdUsers):
-    def __init__(self, workdir):
-        self.dir = os.path.join(workdir, "etcd")
+    def __init__(self, workdir, plain=False, name="etcd"):
+        """plain: no TLS and no authentication (a benchmark's floor, for clients such as wrk
+        that cannot present a certificate); otherwise locked as berth runs it."""
+        self.dir = os.path.join(workdir, name)
+        self.plain = plain
         self.client_port, self.peer_port = free_port(), free_port()
-        self.endpoint = f"https://127.0.0.1:{self.client_port}"
+        self.endpoint = f"{'http' if plain else 'https'}://127.0.0.1:{self.client_port}"
         self.proc = None
         self.start()
 
     def start(self):
         peer = f"http://127.0.0.1:{self.peer_port}"
+        tls = [] if self.plain else EtcdTls.server_args()
         self.proc = Process(["etcd", "--name", "test", "--data-dir", self.dir + "/data",
                              "--listen-client-urls", self.endpoint,
-                             "--advertise-client-urls", self.endpoint, *EtcdTls.server_args(),
+                             "--advertise-client-urls", self.endpoint, *tls,
                              "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
                              "--initial-cluster", f"test={peer}", "--log-level", "warn"],
                             self.dir + ".log")
         wait_until(self.healthy, 20, "etcd to start")
-        self.lock()
+        if not self.plain:
+            self.lock()
 
     def healthy(self):
         return etcd_healthy(self.endpoint)
