@@ -62,6 +62,7 @@ def main():
             while not all(f in redis_cli(db["address"], db["password"], "info", "persistence")
                           for f in ("rdb_bgsave_in_progress:0", "aof_rewrite_in_progress:0")):
                 time.sleep(0.1)
+            os.sync()  # both from a quiet disk: what an earlier step wrote is not theirs to flush
             seconds, r = timed(["backup", "big", "--json"], berth.cli)
             backup = json.loads(r.stdout)
             mb = backup["size_bytes"] / 1024 / 1024
@@ -86,6 +87,7 @@ def main():
             copy_mbps.append(os.path.getsize(f"/tmp/bkbench-{run}.rdb") / 1024 / 1024 /
                              (time.monotonic() - started))
             os.unlink(f"/tmp/bkbench-{run}.rdb")
+            os.sync()
             seconds, out = timed(["restore", "big", backup["id"], "--json"], berth.cli)
             restore_mbps.append(mb / seconds)
             for line in json.loads(out.stdout).get("log", []):

@@ -67,11 +67,12 @@ class TaskRunner {
                                           const engines::Engine& engine);
   boost::asio::awaitable<void> run_restore(const model::Task& task, std::string owner,
                                            const engines::Engine& engine);
-  // Streams a restore's files into `volume` through a container that never starts; throws, with
-  // the volume removed, when that fails (damaged data among others).
+  // Puts a restore's files into `volume`, which a container that never starts makes: straight
+  // into its folder when this host's Docker and store allow it, else as a tar through Docker.
+  // Throws, with the volume removed, when that fails (damaged data among others).
   boost::asio::awaitable<void> fill_volume(const model::Allocation& a,
                                            const engines::Engine& engine, const std::string& volume,
-                                           std::vector<TarSegment> data,
+                                           const std::vector<TarFile>& files,
                                            const std::string& task_id);
   // A backup from files the engine snapshots inside the instance, copied out through Docker
   // and stored as one tar; returns its checksum.

@@ -1,7 +1,6 @@
 #include "backup/object_store.hpp"
 
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -19,23 +18,7 @@ namespace asio = boost::asio;
 
 namespace {
 
-class Sha256 {
- public:
-  Sha256() : ctx_(EVP_MD_CTX_new()) { EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr); }
-  ~Sha256() { EVP_MD_CTX_free(ctx_); }
-  Sha256(const Sha256&) = delete;
-  Sha256& operator=(const Sha256&) = delete;
-  void update(std::string_view bytes) { EVP_DigestUpdate(ctx_, bytes.data(), bytes.size()); }
-  std::string hex() {
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    EVP_DigestFinal_ex(ctx_, digest, &len);
-    return util::hex(std::string_view(reinterpret_cast<char*>(digest), len));
-  }
-
- private:
-  EVP_MD_CTX* ctx_;
-};
+using util::Sha256;
 
 struct Fd {
   int fd = -1;
@@ -281,6 +264,8 @@ class DirectoryStore : public ObjectStore {
   }
 
   std::string describe() const override { return "directory " + dir_; }
+
+  std::string local_path(const std::string& sha256) const override { return path(sha256); }
 
  private:
   std::string path(const std::string& sha256) const {

@@ -57,6 +57,9 @@ class ObjectStore {
   virtual boost::asio::awaitable<Check> check(const std::string& sha256) = 0;
   virtual boost::asio::awaitable<void> remove(const std::string& sha256) = 0;
   virtual std::string describe() const = 0;
+  // The object as a file on this host, for a consumer that copies it in the kernel; empty when
+  // the store keeps its objects elsewhere.
+  virtual std::string local_path(const std::string& /*sha256*/) const { return ""; }
 };
 
 // Objects as files DIR/<sha256>, written to a temporary name, flushed, then renamed. The file

@@ -350,6 +350,21 @@ asio::awaitable<void> Client::volume_remove(const std::string& name) {
   }
 }
 
+asio::awaitable<void> Client::volume_create(const std::string& name) {
+  json body = {{"Name", name}};
+  co_await call("POST", "/volumes/create", body.dump());
+}
+
+asio::awaitable<std::string> Client::volume_mountpoint(const std::string& name) {
+  try {
+    auto answer = co_await call("GET", "/volumes/" + http::url_encode(name));
+    if (answer.is_object()) co_return answer.value("Mountpoint", "");
+  } catch (const Error& e) {
+    if (e.status != 404) throw;
+  }
+  co_return "";
+}
+
 asio::awaitable<std::vector<std::string>> Client::volume_list(const std::string& part) {
   json filters = {{"name", {part}}};
   auto answer = co_await call("GET", "/volumes?filters=" + http::url_encode(filters.dump()));

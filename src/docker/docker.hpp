@@ -139,6 +139,10 @@ class Docker {
   virtual asio::awaitable<void> network_create(const NetworkSpec& spec) = 0;
   // Absent is not an error.
   virtual asio::awaitable<void> volume_remove(const std::string& name) = 0;
+  // Makes the volume (an existing one is kept as it is).
+  virtual asio::awaitable<void> volume_create(const std::string& name) = 0;
+  // Where the volume's files are on the Docker host ("" when the volume is unknown).
+  virtual asio::awaitable<std::string> volume_mountpoint(const std::string& name) = 0;
   // The names of the volumes whose name contains `part`, oldest first.
   virtual asio::awaitable<std::vector<std::string>> volume_list(const std::string& part) = 0;
   // What each volume takes on disk, by name (-1 where Docker does not know).

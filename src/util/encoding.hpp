@@ -10,6 +10,19 @@ namespace berth::util {
 std::string base64_encode(std::string_view in);
 std::string base64_decode(std::string_view in);
 std::string sha256_hex(std::string_view in);
+// SHA-256 of bytes that come piece by piece (backup data, too large to hold whole).
+class Sha256 {
+ public:
+  Sha256();
+  ~Sha256();
+  Sha256(const Sha256&) = delete;
+  Sha256& operator=(const Sha256&) = delete;
+  void update(std::string_view bytes);
+  std::string hex();  // once, at the end
+
+ private:
+  void* ctx_;  // EVP_MD_CTX
+};
 // Lower-case hex of raw bytes.
 std::string hex(std::string_view bytes);
 // Cryptographically random bytes, hex-encoded (2 characters per byte).

@@ -234,6 +234,17 @@ asio::awaitable<void> FakeDocker::network_create(const docker::NetworkSpec& spec
   co_return;
 }
 
+asio::awaitable<void> FakeDocker::volume_create(const std::string& name) {
+  enter("volume_create", name);
+  if (volumes_.insert(name).second) volume_order_.push_back(name);
+  co_return;
+}
+
+asio::awaitable<std::string> FakeDocker::volume_mountpoint(const std::string& name) {
+  enter("volume_mountpoint", name);
+  co_return "";
+}
+
 asio::awaitable<std::vector<std::string>> FakeDocker::volume_list(const std::string& part) {
   enter("volume_list", part);
   std::vector<std::string> out;

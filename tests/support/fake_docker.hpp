@@ -80,6 +80,9 @@ class FakeDocker : public docker::Docker {
   asio::awaitable<std::optional<json>> network_inspect(const std::string& name) override;
   asio::awaitable<void> network_create(const docker::NetworkSpec& spec) override;
   asio::awaitable<void> volume_remove(const std::string& name) override;
+  asio::awaitable<void> volume_create(const std::string& name) override;
+  // "": the agent's restores go through archive_put, as with a Docker on another machine.
+  asio::awaitable<std::string> volume_mountpoint(const std::string& name) override;
   asio::awaitable<std::vector<std::string>> volume_list(const std::string& part) override;
   asio::awaitable<std::map<std::string, int64_t>> volume_sizes() override;
 
