@@ -27,7 +27,7 @@ set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "docker.io | docker-ce")
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS
-  "etcd-server, etcd-client, redis-server, redis-tools, tarantool, memcached, sasl2-bin")
+  "etcd-server, etcd-client, redis-server, redis-tools, tarantool, memcached, sasl2-bin, postgresql-15")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
   ${CMAKE_SOURCE_DIR}/packaging/conffiles ${CMAKE_SOURCE_DIR}/packaging/postinst
   ${CMAKE_SOURCE_DIR}/packaging/prerm ${CMAKE_SOURCE_DIR}/packaging/postrm)

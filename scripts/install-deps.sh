@@ -8,7 +8,8 @@ PKGS="build-essential cmake ninja-build pkg-config clang-format git ca-certifica
  docker.io etcd-server etcd-client redis-server redis-tools
  iproute2 iptables procps psmisc util-linux e2fsprogs python3 iputils-arping redis-sentinel
  tarantool memcached libmsgpuck-dev sasl2-bin prometheus chromium wrk python3-redis
- ansible systemd file clang libclang-rt-14-dev"
+ ansible systemd file clang libclang-rt-14-dev
+ postgresql-15 postgresql-client-15 libpq-dev"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

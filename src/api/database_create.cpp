@@ -76,7 +76,10 @@ DatabaseService::Created DatabaseService::created(const std::string& id, bool wa
   auto* engine = engines::find_engine(db.engine);
   out.view = database_view(c_.state, db.id);
   if (!db.password.empty()) out.view["password"] = db.password.plain();  // at creation only
-  out.view["connect"] = engine->connect_command(out.view["address"], out.view["port"], db.password);
+  std::string dbname = engine->sql_database(db.name);
+  if (!dbname.empty()) out.view["dbname"] = dbname;
+  out.view["connect"] =
+      engine->connect_command(out.view["address"], out.view["port"], db.password, dbname);
   out.view["notes"] = engine->notes(!db.password.empty());
   // What the agents report goes to the user: a create that did not come up says why.
   if (wait && !healthy) out.view["message"] = "not running yet: " + not_running(db.id);

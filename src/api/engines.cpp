@@ -34,6 +34,7 @@ http::Response list(Context& c, const Request&) {
                     {{"replication", caps.replication},
                      {"failover", caps.replication},
                      {"persistence", caps.persistent},
+                     {"backups", caps.persistent && caps.backups},
                      {"users", caps.users},
                      {"shrink_in_place", caps.shrink_in_place},
                      {"password_optional", caps.password_optional}}}});

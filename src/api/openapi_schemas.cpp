@@ -170,6 +170,7 @@ json database_view() {
   properties["instances"] = array_of(ref("Instance"));
   json required = json::array();
   for (auto& [k, v] : properties.items()) required.push_back(k);
+  properties["dbname"] = str("the SQL database clients name (engines that have them: postgres)");
   json s = object(properties);
   s["required"] = required;
   return s;

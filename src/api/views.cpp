@@ -78,7 +78,7 @@ json database_view(const store::Mirror& state, const std::string& id) {
                         : healthy == total ? "running"
                         : any_unhealthy    ? "degraded"
                                            : "starting";
-  return {{"id", db.id},
+  json view = {{"id", db.id},
           {"name", db.name},
           {"engine", db.engine},
           {"version", db.version},
@@ -99,6 +99,10 @@ json database_view(const store::Mirror& state, const std::string& id) {
           {"user", db.user.empty() ? json(nullptr) : json(db.user)},
           {"auth", !db.password.empty()},
           {"instances", instances}};
+  // An engine with databases inside (PostgreSQL) names the one clients use.
+  if (auto* engine = engines::find_engine(db.engine))
+    if (auto dbname = engine->sql_database(db.name); !dbname.empty()) view["dbname"] = dbname;
+  return view;
 }
 
 json host_view(const store::Mirror& state, const std::string& name) {

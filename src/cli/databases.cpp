@@ -28,6 +28,7 @@ void describe_database(std::ostream& out, const client::Database& db) {
       << "  id:       " << db.id << "\n"
       << "  address:  " << db.address << ":" << db.port << "\n";
   if (db.user) out << "  user:     " << *db.user << "\n";
+  if (!db.dbname.empty()) out << "  database: " << db.dbname << "\n";
   if (!db.password.empty()) out << "  password: " << db.password << "\n";
   out << "  connect:  " << db.connect << "\n";
   for (auto& note : db.notes) out << "  note:     " << note << "\n";

@@ -42,6 +42,7 @@ Database decode_database(const json& j) {
     d.user = j["user"].get<std::string>();
   d.password = text(j, "password");
   d.connect = text(j, "connect");
+  d.dbname = text(j, "dbname");
   for (auto& note : array(j, "notes")) d.notes.push_back(note.get<std::string>());
   for (auto& i : array(j, "instances"))
     d.instances.push_back({number<int>(i, "n"), text(i, "host"), text(i, "address"),

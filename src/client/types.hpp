@@ -29,6 +29,7 @@ struct Database {
   std::optional<std::string> user;  // engines with users (tarantool) name it
   std::string password;             // only in the answer that created the database
   std::string connect;              // a command line that connects, when the server gave one
+  std::string dbname;               // the SQL database clients name (postgres)
   std::vector<std::string> notes;
   std::vector<Instance> instances;
   json raw;

@@ -1,6 +1,7 @@
 #include "engines/engine.hpp"
 
 #include "engines/memcached/memcached.hpp"
+#include "engines/postgres/postgres.hpp"
 #include "engines/redis/redis.hpp"
 #include "engines/tarantool/tarantool.hpp"
 
@@ -10,7 +11,8 @@ std::vector<const Engine*> all_engines() {
   static const RedisEngine redis;
   static const TarantoolEngine tarantool;
   static const MemcachedEngine memcached;
-  return {&redis, &tarantool, &memcached};
+  static const PostgresEngine postgres;
+  return {&redis, &tarantool, &memcached, &postgres};
 }
 
 const Engine* find_engine(const std::string& name) {

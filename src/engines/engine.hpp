@@ -31,6 +31,7 @@ struct Capabilities {
   // Replicas cannot follow a primary restored from a backup (their logs diverge): a restore
   // gives them fresh data volumes to join from scratch.
   bool restore_reseeds_replicas = false;
+  bool backups = true;  // of a persistent engine: berth can back it up and restore it
 };
 
 // The replication role an agent wants an instance to have.
@@ -51,6 +52,7 @@ struct ImageRecipe {
   std::vector<std::string> engine_directories;  // the engine user's: data, secrets
   std::vector<std::string> changes;             // Dockerfile lines: CMD [...]
   std::vector<RootfsFile> files;                // made-up files: configuration the engine reads
+  std::vector<ImageTree> trees;                 // folders copied whole (data files, modules)
   std::string reference() const { return repo + ":" + tag; }
 };
 
@@ -65,9 +67,16 @@ class Engine {
   virtual Capabilities capabilities() const = 0;
   // The user clients authenticate as ("" when the engine has only a password).
   virtual std::string user() const { return ""; }
-  // How a person connects with the engine's own client, for `berth run` to print.
+  // The database inside the engine that clients name ("" when the engine has no such thing).
+  virtual std::string sql_database(const std::string& database_name) const {
+    (void)database_name;
+    return "";
+  }
+  // How a person connects with the engine's own client, for `berth run` to print. dbname:
+  // sql_database's.
   virtual std::string connect_command(const std::string& address, int port,
-                                      const std::string& password) const = 0;
+                                      const std::string& password,
+                                      const std::string& dbname) const = 0;
   // What a user must know about the database as created (e.g. that it is open to all).
   virtual std::vector<std::string> notes(bool has_password) const {
     (void)has_password;

@@ -13,7 +13,7 @@ namespace {
 // when they are co_spawned inside another coroutine.
 boost::asio::awaitable<std::string> make_tar(ImageRecipe recipe) {
   co_return build_rootfs_tar(recipe.binaries, recipe.directories, recipe.files,
-                             recipe.engine_directories);
+                             recipe.engine_directories, recipe.trees);
 }
 }  // namespace
 

@@ -85,7 +85,8 @@ class TarWriter {
 std::string build_rootfs_tar(const std::vector<std::string>& binaries,
                              const std::vector<std::string>& directories,
                              const std::vector<RootfsFile>& extra_files,
-                             const std::vector<std::string>& engine_directories) {
+                             const std::vector<std::string>& engine_directories,
+                             const std::vector<ImageTree>& trees) {
   TarWriter tar;
   for (auto& binary : binaries) {
     if (!std::filesystem::exists(binary))
@@ -93,6 +94,19 @@ std::string build_rootfs_tar(const std::vector<std::string>& binaries,
     // Symlinks are stored as the files they point to, at the path the loader asks for.
     tar.file(binary, util::read_file(binary), 0755);
     for (auto& lib : shared_libraries(binary)) tar.file(lib, util::read_file(lib), 0755);
+  }
+  for (auto& tree : trees) {
+    if (!std::filesystem::is_directory(tree.path))
+      throw std::runtime_error("engine folder not found: " + tree.path);
+    for (auto& entry : std::filesystem::recursive_directory_iterator(tree.path)) {
+      std::string path = entry.path().string();
+      bool skipped = false;
+      for (auto& part : tree.skip) skipped = skipped || path.find(part) != std::string::npos;
+      if (skipped || !entry.is_regular_file()) continue;  // is_regular_file follows links
+      tar.file(path, util::read_file(path), 0644);
+      if (path.ends_with(".so"))
+        for (auto& lib : shared_libraries(path)) tar.file(lib, util::read_file(lib), 0755);
+    }
   }
   for (auto& dir : directories) tar.directory(dir, dir == "/tmp" ? 01777 : 0755);
   for (auto& dir : engine_directories) tar.directory(dir, 0700, kEngineUid);

@@ -22,13 +22,21 @@ struct RootfsFile {
   int uid = 0, gid = 0;  // its owner
 };
 
+// A folder copied whole into an image (its regular files, links followed), but for the paths
+// that contain one of `skip`. Its shared objects bring their libraries as binaries do.
+struct ImageTree {
+  std::string path;
+  std::vector<std::string> skip;
+};
+
 // Blocking (runs ldd, reads files): call it from a worker thread, never the event loop.
 // Throws std::runtime_error naming the binary when one is missing. engine_directories are
 // kEngineUid's, mode 0700 (a volume mounted there takes that owner when Docker makes it).
 std::string build_rootfs_tar(const std::vector<std::string>& binaries,
                              const std::vector<std::string>& directories = {},
                              const std::vector<RootfsFile>& extra_files = {},
-                             const std::vector<std::string>& engine_directories = {});
+                             const std::vector<std::string>& engine_directories = {},
+                             const std::vector<ImageTree>& trees = {});
 
 // A tar of just these files and their folders.
 std::string make_tar(const std::vector<RootfsFile>& files);

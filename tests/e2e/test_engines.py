@@ -128,7 +128,7 @@ class EnginesTest(LabTestCase):
 
     def test_engines_are_listed_with_what_they_support(self):
         engines = {e["name"]: e for e in self.berth.api("GET", "/v1/engines")}
-        self.assertEqual(set(engines), {"redis", "tarantool", "memcached"})
+        self.assertEqual(set(engines), {"redis", "tarantool", "memcached", "postgres"})
         self.assertTrue(engines["tarantool"]["version"].startswith("2."))
         self.assertTrue(engines["tarantool"]["supports"]["replication"])
         self.assertTrue(engines["tarantool"]["supports"]["users"])

@@ -38,7 +38,8 @@ class FakeEngine : public engines::Engine {
     c.replication = c.persistent = true;
     return c;
   }
-  std::string connect_command(const std::string&, int, const std::string&) const override {
+  std::string connect_command(const std::string&, int, const std::string&,
+                              const std::string&) const override {
     return "";
   }
   engines::ImageRecipe image_recipe() const override {

@@ -50,7 +50,8 @@ const char* const kPlugins = "/usr/lib/x86_64-linux-gnu/sasl2";
 }  // namespace
 
 std::string MemcachedEngine::connect_command(const std::string& address, int port,
-                                             const std::string& password) const {
+                                             const std::string& password,
+                                             const std::string&) const {
   if (password.empty()) return "telnet " + address + " " + std::to_string(port);
   return "memcached client with the binary protocol and SASL PLAIN, user " + user() + ", at " +
          address + ":" + std::to_string(port);

@@ -23,8 +23,8 @@ class MemcachedEngine : public Engine {
             .password_optional = true};
   }
   std::string user() const override { return "berth"; }
-  std::string connect_command(const std::string& address, int port,
-                              const std::string& password) const override;
+  std::string connect_command(const std::string& address, int port, const std::string& password,
+                              const std::string& dbname) const override;
   std::vector<std::string> notes(bool has_password) const override;
   ImageRecipe image_recipe() const override;
   docker::ContainerSpec container_spec(const model::Allocation& allocation) const override;

@@ -22,8 +22,8 @@ class RedisEngine : public Engine {
   Capabilities capabilities() const override {
     return {.replication = true, .persistent = true, .users = false, .shrink_in_place = true};
   }
-  std::string connect_command(const std::string& address, int port,
-                              const std::string& password) const override {
+  std::string connect_command(const std::string& address, int port, const std::string& password,
+                              const std::string& /*dbname*/) const override {
     return "redis-cli -h " + address + " -p " + std::to_string(port) + " -a " + password;
   }
   ImageRecipe image_recipe() const override;

@@ -22,8 +22,8 @@ class TarantoolEngine : public Engine {
             .restore_reseeds_replicas = true};
   }
   std::string user() const override { return "berth"; }
-  std::string connect_command(const std::string& address, int port,
-                              const std::string& password) const override {
+  std::string connect_command(const std::string& address, int port, const std::string& password,
+                              const std::string& /*dbname*/) const override {
     // Not `tarantoolctl connect`: its console evaluates Lua, which the user may not.
     return "tarantool -i -e \"conn = require('net.box').connect('" + user() + ":" + password + "@" +
            address + ":" + std::to_string(port) + "')\"";
