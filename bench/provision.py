@@ -4,7 +4,9 @@ at the returned address, against plain `docker run` of the same image until it a
 same run on the same daemon.
 
 Prints provision_ms=, docker_run_ms=, provision_ratio= for Redis, and the same three with
-_tarantool and _memcached suffixes (medians of RUNS runs each)."""
+_tarantool, _memcached and _postgres suffixes (medians of RUNS runs each). PostgreSQL answers
+once psql signs in and runs a query; its plain run does what berth's container does on a first
+start (initdb with a password, CREATE DATABASE in single-user mode, then the server)."""
 import os
 import socket
 import statistics
@@ -34,6 +36,21 @@ def redis_ready(address, password):
     return redis_cli(address, password, "ping") == "PONG"
 
 
+def postgres_ready(address, password):
+    return subprocess.run(["psql", f"postgresql://berth:{password}@{address}:5432/postgres",
+                           "-X", "-At", "-c", "SELECT 1"], capture_output=True,
+                          env={**os.environ, "PGCONNECT_TIMEOUT": "1"}).returncode == 0
+
+
+PG = "/usr/lib/postgresql/15/bin"
+PLAIN_POSTGRES = (
+    f"echo benchpass > /data/pw && {PG}/initdb -D /data/pg -U berth --pwfile=/data/pw "
+    f"--auth=scram-sha-256 --encoding=UTF8 --locale=C >/dev/null && "
+    f"echo 'CREATE DATABASE \"p\"' | {PG}/postgres --single -D /data/pg postgres >/dev/null && "
+    f"exec {PG}/postgres -D /data/pg -c listen_addresses='*' -c unix_socket_directories='' "
+    f"-c hba_file=/etc/berth-postgres/pg_hba.conf")
+
+
 ENGINES = {
     # engine: (readiness check, plain command for `docker run` of the same image)
     "redis": (redis_ready,
@@ -44,6 +61,7 @@ ENGINES = {
                    " memtx_memory = 64 * 1024 * 1024}"]),
     "memcached": (lambda a, _: answers(a, 11211, b"version\r\n", b"VERSION"),
                   ["/usr/bin/memcached", "--port=11211", "--memory-limit=100"]),
+    "postgres": (postgres_ready, ["/bin/sh", "-c", PLAIN_POSTGRES]),
 }
 
 
@@ -90,7 +108,10 @@ def measure(lab, engine, first_ip):
 def main():
     lab = Lab("bench", "10.216.0.0/16")
     try:
+        only = os.environ.get("ENGINES", "").split(",")  # e.g. ENGINES=postgres; all by default
         for k, engine in enumerate(ENGINES):
+            if only != [""] and engine not in only:
+                continue
             p, d = measure(lab, engine, 1 + k * RUNS)
             suffix = "" if engine == "redis" else "_" + engine
             print(f"provision_ms{suffix}={p:.0f} ms")

@@ -4,6 +4,7 @@ set -eu
 cd "$(dirname "$0")/.."
 ./scripts/cleanup-leftovers.sh
 python3 bench/provision.py
+python3 bench/dataplane.py --engine postgres
 python3 bench/footprint.py
 python3 bench/api.py
 python3 bench/failover.py
