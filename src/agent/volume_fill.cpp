@@ -105,16 +105,21 @@ void write_file(int dir, const std::string& name, const LocalFile& f, uid_t uid,
          f.path);
   if (::fchown(out.get(), uid, gid) != 0 || ::fchmod(out.get(), static_cast<mode_t>(f.mode)) != 0)
     fail("cannot hand " + f.path + " to the engine's user");
-  if (f.source.empty()) return write_all(out.get(), f.content, f.path);
-  Fd in(::open(f.source.c_str(), O_RDONLY | O_CLOEXEC), f.source);
-  ::posix_fadvise(in.get(), f.offset, f.length, POSIX_FADV_SEQUENTIAL);
-  // The checksum on a thread of its own while the kernel copies: each about a disk's speed.
   std::future<std::string> checksum;
-  if (!f.sha256.empty())
-    checksum = std::async(std::launch::async, hash_range, f.source, f.offset, f.length);
-  copy_range(in.get(), f.offset, f.length, out.get(), f.path);
+  if (f.source.empty()) {
+    write_all(out.get(), f.content, f.path);
+  } else {
+    Fd in(::open(f.source.c_str(), O_RDONLY | O_CLOEXEC), f.source);
+    ::posix_fadvise(in.get(), f.offset, f.length, POSIX_FADV_SEQUENTIAL);
+    // The checksum on a thread of its own while the kernel copies: each about a disk's speed.
+    if (!f.sha256.empty())
+      checksum = std::async(std::launch::async, hash_range, f.source, f.offset, f.length);
+    copy_range(in.get(), f.offset, f.length, out.get(), f.path);
+  }
   if (::fdatasync(out.get()) != 0) fail("cannot flush " + f.path);
   if (checksum.valid() && checksum.get() != f.sha256) throw backup::ChecksumMismatch();
+  // Its name too: a file flushed under a name that is not is lost all the same.
+  if (::fsync(dir) != 0) fail("cannot flush the folder of " + f.path);
 }
 
 }  // namespace
@@ -141,7 +146,10 @@ void fill_directory(const std::string& root, const std::vector<LocalFile>& files
       dir = folders.back()->get();
     }
     write_file(dir, parts.back(), f, owner.st_uid, owner.st_gid);
+    for (auto& folder : folders)  // and the folders made on the way
+      if (::fsync(folder->get()) != 0) fail("cannot flush the folders of " + f.path);
   }
+  if (::fsync(top.get()) != 0) fail("cannot flush " + root);
 }
 
 }  // namespace berth::agent
