@@ -44,9 +44,9 @@ Reply start(Context& c, const Request& r, const DatabaseRef& ref) {
     }
   }
   auto db = model::parse<model::Database>(c.state.find(keys::database(id))->value);
-  if (!berth::engines::find_engine(db.engine)->capabilities().persistent)
-    co_return error(422, "engine: " + db.engine + " keeps no data to back up");
-  if (!berth::engines::find_engine(db.engine)->capabilities().backups)
+  auto caps = berth::engines::find_engine(db.engine)->capabilities();
+  if (!caps.persistent) co_return error(422, "engine: " + db.engine + " keeps no data to back up");
+  if (!caps.backups)
     co_return error(422, "engine: berth cannot back up " + db.engine + " databases yet");
   if (task_running_for(c, id))
     co_return error(409, "database: another task is running on it; wait for it to end");

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "engines/command_output.hpp"
 #include "engines/memcached/replies.hpp"
 #include "util/subprocess.hpp"
 #include "util/tcp_exchange.hpp"
@@ -14,12 +15,7 @@ namespace berth::engines {
 std::string MemcachedEngine::version() const {
   // "memcached 1.6.18": read once; the binary does not change under us.
   static const std::string cached = [] {
-    std::string out;
-    if (FILE* p = popen("memcached --version 2>/dev/null", "r")) {
-      char buf[256];
-      while (fgets(buf, sizeof buf, p)) out += buf;
-      pclose(p);
-    }
+    std::string out = command_output("memcached --version 2>/dev/null");
     auto space = out.find(' ');
     if (space == std::string::npos) return std::string();
     auto v = out.substr(space + 1);

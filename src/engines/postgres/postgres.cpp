@@ -1,7 +1,8 @@
 #include "engines/postgres/postgres.hpp"
 
 #include <algorithm>
-#include <cstdio>
+
+#include "engines/command_output.hpp"
 
 namespace berth::engines {
 
@@ -25,12 +26,7 @@ pg::Login login_for(const std::string& ip, int port, const std::string& password
 std::string PostgresEngine::version() const {
   // "postgres (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)": read once.
   static const std::string cached = [] {
-    std::string out;
-    if (FILE* p = popen((bin("postgres") + " --version 2>/dev/null").c_str(), "r")) {
-      char buf[256];
-      while (fgets(buf, sizeof buf, p)) out += buf;
-      pclose(p);
-    }
+    std::string out = command_output(bin("postgres") + " --version 2>/dev/null");
     auto at = out.find(") ");
     if (at == std::string::npos) return std::string();
     auto v = out.substr(at + 2);

@@ -5,6 +5,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <cstdio>
 
+#include "engines/command_output.hpp"
 #include "engines/redis/resp.hpp"
 #include "util/tcp_exchange.hpp"
 
@@ -13,12 +14,7 @@ namespace berth::engines {
 std::string RedisEngine::version() const {
   // "Redis server v=7.0.15 sha=..." — read once; the binary does not change under us.
   static const std::string cached = [] {
-    std::string out;
-    if (FILE* p = popen("redis-server --version 2>/dev/null", "r")) {
-      char buf[256];
-      while (fgets(buf, sizeof buf, p)) out += buf;
-      pclose(p);
-    }
+    std::string out = command_output("redis-server --version 2>/dev/null");
     auto v = out.find("v=");
     if (v == std::string::npos) return std::string();
     return out.substr(v + 2, out.find(' ', v) - v - 2);

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "engines/command_output.hpp"
 #include "engines/tarantool/init_lua.hpp"
 #include "engines/tarantool/iproto.hpp"
 #include "util/encoding.hpp"
@@ -37,12 +38,7 @@ std::string uri(const std::string& user, const std::string& password, const std:
 std::string TarantoolEngine::version() const {
   // "Tarantool 2.6.0-0-g47aa4e01e": read once; the binary does not change under us.
   static const std::string cached = [] {
-    std::string out;
-    if (FILE* p = popen("tarantool --version 2>/dev/null", "r")) {
-      char buf[256];
-      if (fgets(buf, sizeof buf, p)) out = buf;
-      pclose(p);
-    }
+    std::string out = command_output("tarantool --version 2>/dev/null");
     auto space = out.find(' ');
     if (space == std::string::npos) return std::string();
     auto v = out.substr(space + 1);
