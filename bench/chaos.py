@@ -193,9 +193,17 @@ def wait_for(condition, seconds):
 
 
 def etcdctl(lab, *args):
-    return subprocess.run(["etcdctl", "--endpoints", lab.etcd.endpoints, *args],
-                          env={**os.environ, "ETCDCTL_API": "3"}, capture_output=True,
-                          text=True, timeout=10)
+    # The harness's own look at etcd: right after a member's restart, a read can wait on a
+    # member still catching up; asked again, another member answers.
+    for attempt in range(4):
+        try:
+            return subprocess.run(["etcdctl", "--endpoints", lab.etcd.endpoints,
+                                   "--command-timeout=5s", *args],
+                                  env={**os.environ, "ETCDCTL_API": "3"}, capture_output=True,
+                                  text=True, timeout=10)
+        except subprocess.TimeoutExpired:
+            if attempt == 3:
+                raise
 
 
 class Chaos:

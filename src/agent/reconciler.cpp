@@ -327,16 +327,21 @@ asio::awaitable<void> Reconciler::apply(const Action& action, bool& new_containe
   }
 }
 
-asio::awaitable<void> Reconciler::release_database_addresses(const std::string& db_id) {
-  auto owner = model::keys::database_address_owner(db_id);
+asio::awaitable<void> Reconciler::forget_deleted_instance(const std::string& db_id, int n) {
+  // Only for a database etcd no longer has: its instance's and its own addresses return to
+  // the pool, and this host's status of the instance goes.
+  if (!(co_await store_.get(model::keys::database(db_id))).kvs.empty()) co_return;
+  auto mine = model::keys::instance_owner(db_id, n);
+  auto shared = model::keys::database_address_owner(db_id);
   auto all = co_await store_.get_prefix(model::keys::kAddresses);
   for (auto& kv : all.kvs) {
-    if (kv.value != owner) continue;
+    if (kv.value != mine && kv.value != shared) continue;
     std::vector<store::Compare> owned{store::Compare::absent(model::keys::database(db_id)),
-                                      store::Compare::value_is(kv.key, owner)};
+                                      store::Compare::value_is(kv.key, kv.value)};
     std::vector<store::Operation> release{store::Operation::erase(kv.key)};
     co_await store_.txn(owned, release);
   }
+  co_await store_.erase(model::keys::status(options_.name, db_id, n));
 }
 
 asio::awaitable<void> Reconciler::remove_container(const Action& action) {
@@ -346,28 +351,24 @@ asio::awaitable<void> Reconciler::remove_container(const Action& action) {
   auto slash = owner.find('/');
   std::string db_id = slash == std::string::npos ? "" : owner.substr(0, slash);
   int n = slash == std::string::npos ? 0 : std::stoi(owner.substr(slash + 1));
-  // The record first: if etcd does not take it, the container stays and nothing is lost.
+  // The tombstone and the allocation's removal are one write, but this host's two mirrors of
+  // them may hear it apart: etcd itself says whether the database is deleted.
+  bool drop_volume = action.drop_volume;
   if (action.orphan_volume && !db_id.empty())
+    drop_volume = !(co_await store_.get(model::keys::tombstone(db_id))).kvs.empty();
+  // The record first: if etcd does not take it, the container stays and nothing is lost.
+  if (action.orphan_volume && !drop_volume && !db_id.empty())
     co_await keep_as_orphan(volume_of(c), db_id, n, "its instance left this host");
   co_await docker_.container_remove(c.id);
   util::log("agent {}: removed {}", options_.name, c.name);
   if (options_.macvlan())
     for (auto& [net, ip] : c.ips)
       if (!ip.empty()) co_await hostnet_.unroute(ip);
-  if (!action.drop_volume || db_id.empty()) co_return;
+  if (!drop_volume || db_id.empty()) co_return;
   // The database is deleted (its tombstone says so): its data here goes, the addresses return
   // to the pool and the status disappears.
   co_await docker_.volume_remove(volume_of(c));
-  auto db = co_await store_.get(model::keys::database(db_id));
-  if (!db.kvs.empty()) co_return;
-  for (auto& [name, ip] : c.ips) {
-    std::vector<store::Compare> owned{store::Compare::absent(model::keys::database(db_id)),
-                                      store::Compare::value_is(model::keys::address(ip), owner)};
-    std::vector<store::Operation> release{store::Operation::erase(model::keys::address(ip))};
-    co_await store_.txn(owned, release);
-  }
-  co_await store_.erase(model::keys::status(options_.name, db_id, n));
-  co_await release_database_addresses(db_id);
+  co_await forget_deleted_instance(db_id, n);
 }
 
 }  // namespace berth::agent

@@ -103,7 +103,7 @@ class Reconciler {
   // (the database is deleted; then its addresses and status go too), or keeps the volume as
   // an orphan when the action says so.
   boost::asio::awaitable<void> remove_container(const Action& action);
-  boost::asio::awaitable<void> release_database_addresses(const std::string& database_id);
+  boost::asio::awaitable<void> forget_deleted_instance(const std::string& database_id, int n);
   // Returns to the pool the addresses retired on this host (their instances re-created
   // elsewhere) that no container here holds any more.
   boost::asio::awaitable<void> release_retired_addresses();

@@ -104,6 +104,9 @@ asio::awaitable<void> Reconciler::remove_orphans(const Knowledge& knowledge) {
       continue;
     }
     co_await store_.erase(keys::orphan(options_.name, o.id));
+    // Kept because this host heard of the removal before the deletion: the addresses go now.
+    if (knowledge.deleted.count(o.database_id))
+      co_await forget_deleted_instance(o.database_id, o.instance);
     util::log("agent {}: removed orphan volume {} of {} ({})", options_.name, o.volume,
               o.database_name.empty() ? o.database_id : o.database_name,
               o.remove_requested                       ? "asked by an operator"

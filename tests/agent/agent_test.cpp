@@ -495,6 +495,18 @@ std::map<std::string, model::Orphan> orphans(const test::FakeStore& store) {
   return out;
 }
 
+// The pool's records of db1's addresses: instance 0's own and the database's.
+asio::awaitable<void> reserve_addresses(FakeStore& store) {
+  co_await store.put(model::keys::address("10.77.0.10"), model::keys::instance_owner("db1", 0), 0);
+  co_await store.put(model::keys::address("10.77.0.100"),
+                     model::keys::database_address_owner("db1"), 0);
+}
+
+bool addresses_reserved(const FakeStore& store) {
+  return store.find(model::keys::address("10.77.0.10")) ||
+         store.find(model::keys::address("10.77.0.100"));
+}
+
 TEST(Agent, AnInstanceThatLeftKeepsItsDataAsAnOrphanUntilAnOperatorRemovesIt) {
   test::run([](Executor ex) -> asio::awaitable<void> {
     World w(ex);
@@ -531,6 +543,7 @@ TEST(Agent, ADatabaseGoneWithoutATombstoneLeavesAnOrphanAndItsTombstoneRemovesIt
     World w(ex);
     co_await w.setup();
     co_await w.allocate(allocation(0, model::Role::primary));
+    co_await reserve_addresses(w.store);
     Agent agent(ex, w.store, w.docker, w.options);
     co_await agent.run();
     EXPECT_TRUE(co_await eventually(ex, [&] { return w.healthy(0); }));
@@ -540,11 +553,14 @@ TEST(Agent, ADatabaseGoneWithoutATombstoneLeavesAnOrphanAndItsTombstoneRemovesIt
     EXPECT_TRUE(co_await eventually(ex, [&] { return w.docker.containers().empty(); }));
     EXPECT_TRUE(co_await eventually(ex, [&] { return orphans(w.store).size() == 1; }));
     EXPECT_TRUE(w.docker.volumes().count("berth-db1-0"));
-    // The deletion is proven: the data goes, and with it the orphan.
+    EXPECT_TRUE(addresses_reserved(w.store));
+    // The deletion is proven (heard after the allocation's removal, as a host's two watches
+    // can hear one transaction): the data goes, and with it the orphan and the addresses.
     model::Tombstone deleted{"db1", "cache", model::now_rfc3339()};  // named: g++ 12
     co_await w.store.put(model::keys::tombstone("db1"), model::dump(deleted), 0);
     EXPECT_TRUE(co_await eventually(ex, [&] { return w.docker.volumes().empty(); }));
     EXPECT_TRUE(co_await eventually(ex, [&] { return orphans(w.store).empty(); }));
+    EXPECT_TRUE(co_await eventually(ex, [&] { return !addresses_reserved(w.store); }));
     co_await agent.shutdown();
   });
 }
@@ -554,6 +570,7 @@ TEST(Agent, ADeletedDatabaseLosesItsDataAndStatusAtOnce) {
     World w(ex);
     co_await w.setup();
     co_await w.allocate(allocation(0, model::Role::primary));
+    co_await reserve_addresses(w.store);
     Agent agent(ex, w.store, w.docker, w.options);
     co_await agent.run();
     EXPECT_TRUE(co_await eventually(ex, [&] { return w.healthy(0); }));
@@ -569,6 +586,7 @@ TEST(Agent, ADeletedDatabaseLosesItsDataAndStatusAtOnce) {
     EXPECT_TRUE(co_await eventually(ex, [&] { return w.docker.containers().empty(); }));
     EXPECT_TRUE(co_await eventually(ex, [&] { return w.docker.volumes().empty(); }));
     EXPECT_TRUE(co_await eventually(ex, [&] { return !w.status(0); }));
+    EXPECT_TRUE(co_await eventually(ex, [&] { return !addresses_reserved(w.store); }));
     EXPECT_TRUE(orphans(w.store).empty());
     co_await agent.shutdown();
   });
