@@ -20,11 +20,13 @@ HostSession::HostSession(asio::any_io_executor executor, store::Store& store,
       hooks_(std::move(hooks)),
       scope_(executor),
       registered_(executor),
-      keep_alive_now_(executor) {}
+      keep_alive_now_(executor),
+      catch_up_now_(executor) {}
 
 asio::awaitable<void> HostSession::start() {
   co_await register_host();
   scope_.spawn(keep_alive_loop(), "agent " + options_.name + ": keep-alive");
+  scope_.spawn(unfence_loop(), "agent " + options_.name + ": unfence");
   scope_.spawn(fence_watchdog(), "agent " + options_.name + ": fence watchdog");
   scope_.spawn(quorum_watch(), "agent " + options_.name + ": etcd quorum watch");
   scope_.spawn(docker_watchdog(), "agent " + options_.name + ": docker watchdog");
@@ -35,6 +37,7 @@ asio::awaitable<void> HostSession::stop() {
 }
 
 void HostSession::set_fenced(bool fenced) {
+  if (fenced) fenced_at_ = std::chrono::steady_clock::now();
   if (fenced_ == fenced) return;
   fenced_ = fenced;
   if (hooks_.fence_changed) hooks_.fence_changed();
@@ -119,6 +122,7 @@ asio::awaitable<void> HostSession::keep_alive_loop() {
       co_await keep_alive_now_.wait(std::chrono::steady_clock::now() + interval);
     keep_alive_asked_ = false;
     bool expired = false;
+    auto sent = std::chrono::steady_clock::now();
     try {
       expired = co_await store_.lease_keep_alive(lease_) <= 0;
       if (!expired) last_keep_alive_ = std::chrono::steady_clock::now();
@@ -135,20 +139,37 @@ asio::awaitable<void> HostSession::keep_alive_loop() {
       co_await register_host();
       last_keep_alive_ = std::chrono::steady_clock::now();
     }
-    if (fenced_ && !expired) {
-      // Back in touch. Before any primary serves again, the allocations must be current and
-      // applied (what moved away removed, what lost its role demoted).
-      bool current = false;
-      try {
-        current = !hooks_.catch_up || co_await hooks_.catch_up();
-      } catch (const std::exception& e) {
-        util::log("agent {}: catching up: {}", options_.name, e.what());
-      }
-      if (!current) continue;
-      util::log("agent {}: back in touch with etcd, unfenced", options_.name);
-      lease_lost_ = false;
-      set_fenced(false);
+    if (!expired) confirmed_at_ = sent;
+    // Back in touch: the catching up runs beside this loop, never in it. Catching up can wait
+    // on a reconcile round that makes containers for seconds, longer than the lease lives.
+    if (fenced_ && !expired) catch_up_now_.notify_all();
+  }
+}
+
+asio::awaitable<void> HostSession::unfence_loop() {
+  auto limit = std::chrono::milliseconds(options_.lease_ttl_seconds * 1000 * 6 / 10);
+  for (;;) {
+    co_await catch_up_now_.wait(std::chrono::steady_clock::now() + 1s);
+    // Only a keep-alive sent after the fence proves the host is back in touch.
+    if (!fenced_ || docker_down_ || confirmed_at_ <= fenced_at_) continue;
+    auto lease = lease_;
+    auto fenced_at = fenced_at_;
+    // Before any primary serves again, the allocations must be current and applied (what moved
+    // away removed, what lost its role demoted).
+    bool current = false;
+    try {
+      current = !hooks_.catch_up || co_await hooks_.catch_up();
+    } catch (const std::exception& e) {
+      util::log("agent {}: catching up: {}", options_.name, e.what());
     }
+    // Still in touch, on the same lease, with no new fence meanwhile.
+    bool in_touch = std::chrono::steady_clock::now() - confirmed_at_ < limit;
+    if (!current || !fenced_ || fenced_at_ != fenced_at || lease_ != lease || docker_down_ ||
+        !in_touch)
+      continue;
+    util::log("agent {}: back in touch with etcd, unfenced", options_.name);
+    lease_lost_ = false;
+    set_fenced(false);
   }
 }
 

@@ -57,6 +57,8 @@ class HostSession {
   // The lease of the host key a previous run of this agent wrote, if it is still alive; else 0.
   boost::asio::awaitable<int64_t> lease_still_held();
   boost::asio::awaitable<void> keep_alive_loop();
+  // Fenced and back in touch: catches up, then unfences.
+  boost::asio::awaitable<void> unfence_loop();
   boost::asio::awaitable<void> fence_watchdog();
   // While etcd is silent, asks its members whether it can commit at all: if not, no replica can
   // be promoted anywhere, and the host's primaries keep serving.
@@ -76,11 +78,15 @@ class HostSession {
   bool docker_down_ = false;
   bool quorum_lost_ = false;  // etcd's last word, while silent: most members cannot commit
   std::chrono::steady_clock::time_point last_keep_alive_ = std::chrono::steady_clock::now();
+  // The last keep-alive etcd answered (last_keep_alive_ also counts a lost quorum's grace),
+  // and the last fence.
+  std::chrono::steady_clock::time_point confirmed_at_{}, fenced_at_{};
   // The replicas' silence etcd was last asked about, and when it was noticed.
   std::chrono::steady_clock::time_point silence_since_, silence_noticed_at_;
   bool keep_alive_asked_ = false;  // a keep-alive is wanted now, not at the next interval
   util::Signal registered_;
   util::Signal keep_alive_now_;
+  util::Signal catch_up_now_;
 };
 
 }  // namespace berth::agent

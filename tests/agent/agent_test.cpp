@@ -258,6 +258,39 @@ TEST(Agent, FencesPrimariesWhenEtcdStopsConfirmingTheLease) {
   });
 }
 
+TEST(Agent, CatchingUpAfterAFenceNeverHoldsUpTheKeepAlives) {
+  test::run([](Executor ex) -> asio::awaitable<void> {
+    World w(ex);
+    co_await w.setup();
+    co_await w.allocate(replaceable_primary());
+    Agent agent(ex, w.store, w.docker, w.options);
+    co_await agent.run();
+    EXPECT_TRUE(co_await eventually(ex, [&] { return w.healthy(0); }));
+    w.store.set_keep_alive_failing(true);
+    EXPECT_TRUE(co_await eventually(
+        ex, [&] { return agent.session().fenced(); }, 1s));
+    // While out of touch, a new instance arrives whose container takes longer to start than
+    // the lease (1 s) lives: back in touch, the catching up waits for that round.
+    w.docker.set_start_delay(1500ms);
+    auto lone = allocation(1, model::Role::primary);
+    lone.database_id = "db2";
+    co_await w.allocate(lone);
+    EXPECT_TRUE(co_await eventually(ex, [&] {
+      for (auto& [id, c] : w.docker.containers())
+        if (c.spec.name.find("db2") != std::string::npos) return true;
+      return false;
+    }));
+    w.store.set_keep_alive_failing(false);
+    int before = w.store.keep_alives();
+    co_await sleep(ex, 1000ms);
+    // The lease is renewed all the while (every 200 ms), not once and then after the round.
+    EXPECT_GE(w.store.keep_alives() - before, 3);
+    EXPECT_TRUE(co_await eventually(
+        ex, [&] { return !agent.session().fenced(); }, 3s));
+    co_await agent.shutdown();
+  });
+}
+
 TEST(Agent, KeepsItsPrimariesServingWhileEtcdHasLostItsQuorum) {
   test::run([](Executor ex) -> asio::awaitable<void> {
     World w(ex);

@@ -1,6 +1,9 @@
 #include "support/fake_docker.hpp"
 
 #include <algorithm>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 namespace berth::test {
 
@@ -95,6 +98,10 @@ asio::awaitable<std::string> FakeDocker::container_create(const docker::Containe
 
 asio::awaitable<void> FakeDocker::container_start(const std::string& id) {
   enter("container_start", id);
+  if (start_delay_.count() > 0) {
+    asio::steady_timer slow(co_await asio::this_coro::executor, start_delay_);
+    co_await slow.async_wait(asio::use_awaitable);
+  }
   auto* c = lookup(id);
   if (!c) throw docker::Error(404, "No such container: " + id);
   c->info.running = true;

@@ -32,6 +32,8 @@ class FakeDocker : public docker::Docker {
   void set_down(bool down) { down_ = down; }
   // The container's process died and Docker's restart policy brought it back.
   void crash(const std::string& name_or_id);
+  // A container's start takes this long (a slow disk, a loaded dockerd).
+  void set_start_delay(std::chrono::milliseconds delay) { start_delay_ = delay; }
   // Adds an image as if built or pulled.
   void add_image(const std::string& reference) { images_.insert(reference); }
 
@@ -93,6 +95,7 @@ class FakeDocker : public docker::Docker {
 
   std::string endpoint_ = "fake://docker";
   bool down_ = false;
+  std::chrono::milliseconds start_delay_{0};
   std::map<std::string, std::pair<int, std::string>> failing_;
   std::map<std::string, Container> containers_;
   std::set<std::string> images_;
