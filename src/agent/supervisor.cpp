@@ -117,6 +117,11 @@ asio::awaitable<void> Supervisor::probe_loop() {
     // failover gives it to another; nor does no answer mean no one else hears it (a cut-off
     // host's link takes its containers' interfaces down too, and brings them back with it).
     try {
+      co_await fence_at_once();
+    } catch (const std::exception& e) {
+      util::log("agent {}: {}: {}", edges_.options.name, key_, e.what());
+    }
+    try {
       co_await let_go_unless_wanted();
     } catch (const std::exception& e) {
       util::log("agent {}: {}: {}", edges_.options.name, key_, e.what());
@@ -133,6 +138,7 @@ asio::awaitable<void> Supervisor::probe_loop() {
     if (result.healthy && pid == pid_) answered_pid_ = pid;
     bool role_changed = false;
     if (result.healthy) {
+      last_answer_ = result;
       try {
         role_changed = co_await converge(result);
       } catch (const std::exception& e) {
@@ -237,6 +243,9 @@ asio::awaitable<bool> Supervisor::converge(const engines::ProbeResult& current) 
     // Engines say so (a read-only Tarantool, a fenced Redis's min-replicas); the agent recalls too.
     observed.writes_paused = current.writes_paused || writes_paused_;
     co_await engine_.apply_role(edges_.executor, a.ip, a.port, a.password, step.config, observed);
+    if (step.config.fenced != writes_paused_)
+      util::log("agent {}: {} {}", edges_.options.name, key_,
+                step.config.fenced ? "fenced: writes paused" : "unfenced: writes resumed");
     writes_paused_ = step.config.fenced;
   }
   if (a.memory_mb != applied_memory_mb_) {
@@ -255,6 +264,22 @@ asio::awaitable<bool> Supervisor::converge(const engines::ProbeResult& current) 
   }
   if (step.hold_address) co_await hold_database_address(true);
   co_return role_changed;
+}
+
+asio::awaitable<void> Supervisor::fence_at_once() {
+  // The engine is told as it last answered: its writes stop in one exchange, before the
+  // address is dropped (a process or two to start) and before the next probe. Both must be
+  // done before the leader promotes another, about a second after the host fell silent.
+  auto& a = allocation_;
+  auto known = knowledge();
+  if (!writes_fenced(a, known) || writes_paused_ || !last_answer_.healthy ||
+      last_answer_.role != "primary")
+    co_return;
+  auto step = decide_role(a, known, last_answer_, false);
+  if (step.kind != RoleStep::Kind::Apply || !step.config.fenced) co_return;
+  co_await engine_.apply_role(edges_.executor, a.ip, a.port, a.password, step.config, last_answer_);
+  writes_paused_ = true;
+  util::log("agent {}: {} fenced: writes paused", edges_.options.name, key_);
 }
 
 asio::awaitable<void> Supervisor::let_go_unless_wanted() {

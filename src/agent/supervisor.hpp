@@ -120,6 +120,8 @@ class Supervisor {
   boost::asio::awaitable<engines::ProbeResult> rotate_password(engines::ProbeResult refused);
   // Drops the database address if fenced, failed over, or no longer this instance's to hold.
   boost::asio::awaitable<void> let_go_unless_wanted();
+  // A fence that just came stops writes before anything else is done (the address, a probe).
+  boost::asio::awaitable<void> fence_at_once();
   boost::asio::awaitable<void> publish();
   boost::asio::awaitable<void> withdraw_status();
   Knowledge knowledge() const;
@@ -143,8 +145,9 @@ class Supervisor {
   double published_rate_ = 0;               // the operations per second it reported
   // What the agent applied: Redis cannot tell whether its writes are paused, so it is recalled.
   bool writes_paused_ = false;
-  int64_t applied_memory_mb_ = 0;  // 0: not applied by this agent yet
-  int pid_ = 0;                    // the container's process, for its network namespace
+  engines::ProbeResult last_answer_;  // the last healthy probe's
+  int64_t applied_memory_mb_ = 0;     // 0: not applied by this agent yet
+  int pid_ = 0;                       // the container's process, for its network namespace
   int answered_pid_ = 0;
   int64_t answered_generation_ = 0;  // the password generation the instance last answered to
   std::string held_address_;         // the database address this container holds
