@@ -112,15 +112,16 @@ void Supervisor::set_agent_error(std::string message) {
 asio::awaitable<void> Supervisor::probe_loop() {
   bool probed_again = false;  // at most one immediate probe in a row
   for (;;) {
-    // First, whatever the engine will say: an address this instance should no longer hold
-    // goes now. A fence wakes this loop, and the address must be gone before the leader's
-    // failover gives it to another; nor does no answer mean no one else hears it (a cut-off
-    // host's link takes its containers' interfaces down too, and brings them back with it).
+    // A fence wakes this loop: a primary's writes stop first.
     try {
       co_await fence_at_once();
     } catch (const std::exception& e) {
       util::log("agent {}: {}: {}", edges_.options.name, key_, e.what());
     }
+    // Then, whatever the engine will say: an address this instance should no longer hold
+    // goes now. The address must be gone before the leader's failover gives it to another;
+    // nor does no answer mean no one else hears it (a cut-off host's link takes its
+    // containers' interfaces down too, and brings them back with it).
     try {
       co_await let_go_unless_wanted();
     } catch (const std::exception& e) {
@@ -138,7 +139,6 @@ asio::awaitable<void> Supervisor::probe_loop() {
     if (result.healthy && pid == pid_) answered_pid_ = pid;
     bool role_changed = false;
     if (result.healthy) {
-      last_answer_ = result;
       try {
         role_changed = co_await converge(result);
       } catch (const std::exception& e) {
@@ -267,17 +267,21 @@ asio::awaitable<bool> Supervisor::converge(const engines::ProbeResult& current) 
 }
 
 asio::awaitable<void> Supervisor::fence_at_once() {
-  // The engine is told as it last answered: its writes stop in one exchange, before the
-  // address is dropped (a process or two to start) and before the next probe. Both must be
-  // done before the leader promotes another, about a second after the host fell silent.
+  // Writes stop in two short exchanges with the engine (a look, then the fence), before the
+  // address is dropped (a process or two to start): both must be done before the leader
+  // promotes another, about a second after the host fell silent.
   auto& a = allocation_;
-  auto known = knowledge();
-  if (!writes_fenced(a, known) || writes_paused_ || !last_answer_.healthy ||
-      last_answer_.role != "primary")
+  if (!writes_fenced(a, knowledge()) || writes_paused_ ||
+      status_.state != model::InstanceState::healthy)
     co_return;
-  auto step = decide_role(a, known, last_answer_, false);
+  auto current = co_await engine_.probe(edges_.executor, a.ip, a.port, a.password,
+                                        std::chrono::milliseconds(300));
+  auto known = knowledge();
+  if (!current.healthy || current.role != "primary" || !writes_fenced(a, known) || writes_paused_)
+    co_return;
+  auto step = decide_role(a, known, current, false);
   if (step.kind != RoleStep::Kind::Apply || !step.config.fenced) co_return;
-  co_await engine_.apply_role(edges_.executor, a.ip, a.port, a.password, step.config, last_answer_);
+  co_await engine_.apply_role(edges_.executor, a.ip, a.port, a.password, step.config, current);
   writes_paused_ = true;
   util::log("agent {}: {} fenced: writes paused", edges_.options.name, key_);
 }

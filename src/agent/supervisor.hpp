@@ -145,9 +145,8 @@ class Supervisor {
   double published_rate_ = 0;               // the operations per second it reported
   // What the agent applied: Redis cannot tell whether its writes are paused, so it is recalled.
   bool writes_paused_ = false;
-  engines::ProbeResult last_answer_;  // the last healthy probe's
-  int64_t applied_memory_mb_ = 0;     // 0: not applied by this agent yet
-  int pid_ = 0;                       // the container's process, for its network namespace
+  int64_t applied_memory_mb_ = 0;  // 0: not applied by this agent yet
+  int pid_ = 0;                    // the container's process, for its network namespace
   int answered_pid_ = 0;
   int64_t answered_generation_ = 0;  // the password generation the instance last answered to
   std::string held_address_;         // the database address this container holds
