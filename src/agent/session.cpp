@@ -154,6 +154,9 @@ asio::awaitable<void> HostSession::unfence_loop() {
     if (!fenced_ || docker_down_ || confirmed_at_ <= fenced_at_) continue;
     auto lease = lease_;
     auto fenced_at = fenced_at_;
+    auto began = std::chrono::steady_clock::now();
+    keep_alive_asked_ = true;  // one sent while catching up, answered by the end of it
+    keep_alive_now_.notify_all();
     // Before any primary serves again, the allocations must be current and applied (what moved
     // away removed, what lost its role demoted).
     bool current = false;
@@ -162,8 +165,14 @@ asio::awaitable<void> HostSession::unfence_loop() {
     } catch (const std::exception& e) {
       util::log("agent {}: catching up: {}", options_.name, e.what());
     }
-    // Still in touch, on the same lease, with no new fence meanwhile.
-    bool in_touch = std::chrono::steady_clock::now() - confirmed_at_ < limit;
+    // Still in touch: a keep-alive sent since the catching up began was answered (the host may
+    // have been cut off since the one before, and catching up takes a while); on the same
+    // lease, with no new fence meanwhile.
+    auto deadline = std::chrono::steady_clock::now() + 2s;
+    while (current && confirmed_at_ <= began && std::chrono::steady_clock::now() < deadline)
+      co_await catch_up_now_.wait(deadline);
+    bool in_touch =
+        confirmed_at_ > began && std::chrono::steady_clock::now() - confirmed_at_ < limit;
     if (!current || !fenced_ || fenced_at_ != fenced_at || lease_ != lease || docker_down_ ||
         !in_touch)
       continue;

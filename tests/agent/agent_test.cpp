@@ -291,6 +291,39 @@ TEST(Agent, CatchingUpAfterAFenceNeverHoldsUpTheKeepAlives) {
   });
 }
 
+TEST(Agent, AHostCutOffAgainWhileCatchingUpStaysFenced) {
+  test::run([](Executor ex) -> asio::awaitable<void> {
+    World w(ex);
+    co_await w.setup();
+    auto primary = replaceable_primary();
+    co_await w.allocate(primary);
+    Agent agent(ex, w.store, w.docker, w.options);
+    co_await agent.run();
+    EXPECT_TRUE(co_await eventually(ex, [&] { return w.healthy(0); }));
+    w.store.set_keep_alive_failing(true);
+    EXPECT_TRUE(co_await eventually(
+        ex, [&] { return agent.session().fenced(); }, 1s));
+    w.docker.set_start_delay(1500ms);
+    auto lone = allocation(1, model::Role::primary);
+    lone.database_id = "db2";
+    co_await w.allocate(lone);
+    co_await sleep(ex, 100ms);  // its container is being started, slowly
+    // Back in touch for a moment: the catching up begins; then cut off again.
+    w.store.set_keep_alive_failing(false);
+    co_await sleep(ex, 150ms);
+    w.store.set_keep_alive_failing(true);
+    bool unfenced = false;
+    auto deadline = std::chrono::steady_clock::now() + 2500ms;
+    while (std::chrono::steady_clock::now() < deadline) {
+      unfenced |= !agent.session().fenced();
+      unfenced |= !w.engine.instances()[primary.ip].writes_paused;
+      co_await sleep(ex, 5ms);
+    }
+    EXPECT_FALSE(unfenced);
+    co_await agent.shutdown();
+  });
+}
+
 TEST(Agent, KeepsItsPrimariesServingWhileEtcdHasLostItsQuorum) {
   test::run([](Executor ex) -> asio::awaitable<void> {
     World w(ex);
