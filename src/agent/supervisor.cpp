@@ -248,7 +248,11 @@ asio::awaitable<bool> Supervisor::converge(const engines::ProbeResult& current) 
                 step.config.fenced ? "fenced: writes paused" : "unfenced: writes resumed");
     writes_paused_ = step.config.fenced;
   }
-  if (a.memory_mb != applied_memory_mb_) {
+  if (a.memory_mb != applied_memory_mb_ && engine_.resize_restarts(a)) {
+    // A new limit makes a new container (the reconciler's), made with it: nothing to change in
+    // this one, which may be on its way out.
+    applied_memory_mb_ = a.memory_mb;
+  } else if (a.memory_mb != applied_memory_mb_) {
     // Resize in place: the container's limit and the engine's own, no restart. Growing, the
     // container grows first; shrinking, the engine shrinks first.
     auto container = engines::container_name(a);

@@ -324,6 +324,29 @@ TEST(Agent, AHostCutOffAgainWhileCatchingUpStaysFenced) {
   });
 }
 
+TEST(Agent, AnEngineThatRestartsToResizeGetsANewContainerAndNoUpdateInPlace) {
+  test::run([](Executor ex) -> asio::awaitable<void> {
+    World w(ex);
+    w.engine.set_resize_restarts(true);
+    co_await w.setup();
+    auto a = allocation(0, model::Role::primary);
+    co_await w.allocate(a);
+    Agent agent(ex, w.store, w.docker, w.options);
+    co_await agent.run();
+    EXPECT_TRUE(co_await eventually(ex, [&] { return w.healthy(0); }));
+    auto first = w.docker.find(engines::container_name(a))->info.id;
+    a.memory_mb = 96;
+    co_await w.allocate(a);
+    EXPECT_TRUE(co_await eventually(ex, [&] {
+      auto* c = w.docker.find(engines::container_name(a));
+      return c && c->info.id != first && c->spec.memory_bytes == 96 << 20 && w.healthy(0);
+    }));
+    // The container on its way out is never asked to change (Docker refuses one being removed).
+    for (auto& call : w.docker.calls()) EXPECT_FALSE(call.starts_with("container_update_memory"));
+    co_await agent.shutdown();
+  });
+}
+
 TEST(Agent, KeepsItsPrimariesServingWhileEtcdHasLostItsQuorum) {
   test::run([](Executor ex) -> asio::awaitable<void> {
     World w(ex);

@@ -30,6 +30,10 @@ class FakeEngine : public engines::Engine {
   const std::vector<Applied>& applied() const { return applied_; }
   std::map<std::string, State>& instances() { return instances_; }  // by ip
 
+  // Like memcached with a password: a new memory limit takes a new container.
+  void set_resize_restarts(bool restarts) { resize_restarts_ = restarts; }
+  bool resize_restarts(const model::Allocation&) const override { return resize_restarts_; }
+
   std::string name() const override { return "fake"; }
   std::string version() const override { return "1"; }
   int port() const override { return 1; }
@@ -122,6 +126,7 @@ class FakeEngine : public engines::Engine {
   FakeDocker& docker_;
   std::vector<Applied> applied_;
   std::map<std::string, State> instances_;
+  bool resize_restarts_ = false;
 };
 
 }  // namespace berth::test
