@@ -96,6 +96,7 @@ class AddressWatcher(threading.Thread):
         super().__init__(daemon=True)
         self.hosts = hosts
         self.duplicates = set()
+        self.first_seen = {}  # ip -> (monotonic time, its holders), for the report
         self.running = True
 
     def run(self):
@@ -118,6 +119,8 @@ class AddressWatcher(threading.Thread):
             for ip, held in holders.items():
                 if len(held) > 1:
                     self.duplicates.add(ip)
+                    self.first_seen.setdefault(
+                        ip, (time.monotonic(), sorted((h, c[:12]) for h, c in held)))
             time.sleep(0.5)
 
     def stop(self):
@@ -417,6 +420,8 @@ def main():
             print(f"  two writable at {t:.1f}: {took}")
         if watcher.duplicates:
             print(f"  duplicate addresses: {sorted(watcher.duplicates)}")
+            for ip, (at, held) in sorted(watcher.first_seen.items()):
+                print(f"  {ip} first held twice at {at:.1f}: {held}")
         failed = bool(lost or checker.double_rounds or watcher.duplicates or unconverged
                       or stalled)
     finally:

@@ -112,16 +112,12 @@ void Supervisor::set_agent_error(std::string message) {
 asio::awaitable<void> Supervisor::probe_loop() {
   bool probed_again = false;  // at most one immediate probe in a row
   for (;;) {
-    // A fence wakes this loop: a primary's writes stop first.
-    try {
-      co_await fence_at_once();
-    } catch (const std::exception& e) {
-      util::log("agent {}: {}: {}", edges_.options.name, key_, e.what());
-    }
-    // Then, whatever the engine will say: an address this instance should no longer hold
-    // goes now. The address must be gone before the leader's failover gives it to another;
-    // nor does no answer mean no one else hears it (a cut-off host's link takes its
-    // containers' interfaces down too, and brings them back with it).
+    // First, whatever the engine will say: an address this instance should no longer hold
+    // goes now. A fence wakes this loop, and the address must be gone before the leader's
+    // failover gives it to another (at once, when the host's lease is revoked); nor does no
+    // answer mean no one else hears it (a cut-off host's link takes its containers' interfaces
+    // down too, and brings them back with it). The engine may not answer at all: with dockerd
+    // gone, nothing drains its output and a process that logs blocks.
     try {
       co_await let_go_unless_wanted();
     } catch (const std::exception& e) {
@@ -268,26 +264,6 @@ asio::awaitable<bool> Supervisor::converge(const engines::ProbeResult& current) 
   }
   if (step.hold_address) co_await hold_database_address(true);
   co_return role_changed;
-}
-
-asio::awaitable<void> Supervisor::fence_at_once() {
-  // Writes stop in two short exchanges with the engine (a look, then the fence), before the
-  // address is dropped (a process or two to start): both must be done before the leader
-  // promotes another, about a second after the host fell silent.
-  auto& a = allocation_;
-  if (!writes_fenced(a, knowledge()) || writes_paused_ ||
-      status_.state != model::InstanceState::healthy)
-    co_return;
-  auto current = co_await engine_.probe(edges_.executor, a.ip, a.port, a.password,
-                                        std::chrono::milliseconds(300));
-  auto known = knowledge();
-  if (!current.healthy || current.role != "primary" || !writes_fenced(a, known) || writes_paused_)
-    co_return;
-  auto step = decide_role(a, known, current, false);
-  if (step.kind != RoleStep::Kind::Apply || !step.config.fenced) co_return;
-  co_await engine_.apply_role(edges_.executor, a.ip, a.port, a.password, step.config, current);
-  writes_paused_ = true;
-  util::log("agent {}: {} fenced: writes paused", edges_.options.name, key_);
 }
 
 asio::awaitable<void> Supervisor::let_go_unless_wanted() {

@@ -120,8 +120,6 @@ class Supervisor {
   boost::asio::awaitable<engines::ProbeResult> rotate_password(engines::ProbeResult refused);
   // Drops the database address if fenced, failed over, or no longer this instance's to hold.
   boost::asio::awaitable<void> let_go_unless_wanted();
-  // A fence that just came stops writes before anything else is done (the address, a probe).
-  boost::asio::awaitable<void> fence_at_once();
   boost::asio::awaitable<void> publish();
   boost::asio::awaitable<void> withdraw_status();
   Knowledge knowledge() const;
