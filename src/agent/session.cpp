@@ -147,7 +147,7 @@ asio::awaitable<void> HostSession::keep_alive_loop() {
 }
 
 asio::awaitable<void> HostSession::unfence_loop() {
-  auto limit = std::chrono::milliseconds(options_.lease_ttl_seconds * 1000 * 6 / 10);
+  auto limit = fence_after();
   for (;;) {
     co_await catch_up_now_.wait(std::chrono::steady_clock::now() + 1s);
     // Only a keep-alive sent after the fence proves the host is back in touch.
@@ -207,7 +207,7 @@ asio::awaitable<void> HostSession::fence_watchdog() {
   asio::steady_timer timer(executor_);
   // Fence well before the lease can expire in etcd, so that by the time a controller promotes
   // a replica elsewhere, our primaries have stopped taking writes.
-  auto limit = std::chrono::milliseconds(options_.lease_ttl_seconds * 1000 * 6 / 10);
+  auto limit = fence_after();
   for (;;) {
     timer.expires_after(100ms);
     co_await timer.async_wait(asio::use_awaitable);

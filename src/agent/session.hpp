@@ -65,6 +65,11 @@ class HostSession {
   boost::asio::awaitable<void> quorum_watch();
   boost::asio::awaitable<void> docker_watchdog();
   void set_fenced(bool fenced);
+  // How long without a keep-alive etcd answered before the primaries fence: well within the
+  // TTL, so that they have stopped by the time a controller could promote elsewhere.
+  std::chrono::milliseconds fence_after() const {
+    return std::chrono::milliseconds(options_.lease_ttl_seconds * 1000 * 6 / 10);
+  }
 
   boost::asio::any_io_executor executor_;
   store::Store& store_;

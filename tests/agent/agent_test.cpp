@@ -258,6 +258,24 @@ TEST(Agent, FencesPrimariesWhenEtcdStopsConfirmingTheLease) {
   });
 }
 
+// A fenced host (etcd silent) given a new instance whose container takes longer to start than
+// the lease (1 s) lives: once back in touch, the catching up waits for that round. Returns once
+// the container is made and starting.
+asio::awaitable<void> fence_then_start_slowly(Executor ex, World& w, Agent& agent) {
+  w.store.set_keep_alive_failing(true);
+  EXPECT_TRUE(co_await eventually(
+      ex, [&] { return agent.session().fenced(); }, 1s));
+  w.docker.set_start_delay(1500ms);
+  auto lone = allocation(1, model::Role::primary);
+  lone.database_id = "db2";
+  co_await w.allocate(lone);
+  EXPECT_TRUE(co_await eventually(ex, [&] {
+    for (auto& [id, c] : w.docker.containers())
+      if (c.spec.name.find("db2") != std::string::npos) return true;
+    return false;
+  }));
+}
+
 TEST(Agent, CatchingUpAfterAFenceNeverHoldsUpTheKeepAlives) {
   test::run([](Executor ex) -> asio::awaitable<void> {
     World w(ex);
@@ -266,20 +284,7 @@ TEST(Agent, CatchingUpAfterAFenceNeverHoldsUpTheKeepAlives) {
     Agent agent(ex, w.store, w.docker, w.options);
     co_await agent.run();
     EXPECT_TRUE(co_await eventually(ex, [&] { return w.healthy(0); }));
-    w.store.set_keep_alive_failing(true);
-    EXPECT_TRUE(co_await eventually(
-        ex, [&] { return agent.session().fenced(); }, 1s));
-    // While out of touch, a new instance arrives whose container takes longer to start than
-    // the lease (1 s) lives: back in touch, the catching up waits for that round.
-    w.docker.set_start_delay(1500ms);
-    auto lone = allocation(1, model::Role::primary);
-    lone.database_id = "db2";
-    co_await w.allocate(lone);
-    EXPECT_TRUE(co_await eventually(ex, [&] {
-      for (auto& [id, c] : w.docker.containers())
-        if (c.spec.name.find("db2") != std::string::npos) return true;
-      return false;
-    }));
+    co_await fence_then_start_slowly(ex, w, agent);
     w.store.set_keep_alive_failing(false);
     int before = w.store.keep_alives();
     co_await sleep(ex, 1000ms);
@@ -300,14 +305,7 @@ TEST(Agent, AHostCutOffAgainWhileCatchingUpStaysFenced) {
     Agent agent(ex, w.store, w.docker, w.options);
     co_await agent.run();
     EXPECT_TRUE(co_await eventually(ex, [&] { return w.healthy(0); }));
-    w.store.set_keep_alive_failing(true);
-    EXPECT_TRUE(co_await eventually(
-        ex, [&] { return agent.session().fenced(); }, 1s));
-    w.docker.set_start_delay(1500ms);
-    auto lone = allocation(1, model::Role::primary);
-    lone.database_id = "db2";
-    co_await w.allocate(lone);
-    co_await sleep(ex, 100ms);  // its container is being started, slowly
+    co_await fence_then_start_slowly(ex, w, agent);
     // Back in touch for a moment: the catching up begins; then cut off again.
     w.store.set_keep_alive_failing(false);
     co_await sleep(ex, 150ms);
